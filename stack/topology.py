@@ -1,0 +1,272 @@
+"""The one list of components. Everything else is derived from it: the supervisord config,
+Prometheus' file_sd targets, the grader's target profile, the README's component table.
+
+Each component is a contract: its ports, its health probe, its metrics URL, its credentials.
+The local runtime starts it with the launcher named in `local`; the compose runtime runs the
+services named in `compose`. Ports are the standard ones and can be overridden by environment
+variables: `STACK_PORT_<COMPONENT>` for a component's main port, `STACK_PORT_<COMPONENT>_<PORT>`
+for the others (upper case, dashes as underscores), e.g. `STACK_PORT_POSTGRES=5433`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from functools import cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from stack.errors import ConfigError, StackError
+
+HOST = "127.0.0.1"
+MAIN_PORT = "main"
+
+# The databases of the services that own data: one role and one database each. The services
+# themselves join the topology with the microservices issue; their databases exist from day one
+# so that independence (a role cannot reach another service's database) is proven from the start.
+SERVICE_DATABASES = ("auth", "users", "games", "status")
+
+ProbeKind = Literal["http", "tcp", "postgres", "amqp"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Credentials(_Model):
+    """Who may log in. The password lives in `.stack/secrets/<secret>`, never here."""
+
+    username: str
+    secret: str
+
+
+class Health(_Model):
+    kind: ProbeKind
+    port: str = MAIN_PORT
+    path: str = "/"
+    authenticated: bool = False
+
+
+class Metrics(_Model):
+    port: str = MAIN_PORT
+    path: str = "/metrics"
+    job: str
+    authenticated: bool = True
+
+
+class Component(_Model):
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    role: str
+    ports: dict[str, int]
+    health: Health
+    metrics: Metrics | None = None
+    depends_on: tuple[str, ...] = ()
+    credentials: Credentials | None = None
+    local: str = Field(description="launcher name in stack.runtimes.local.programs")
+    compose: tuple[str, ...] = Field(default=(), description="compose services that implement it")
+    doc: str = Field(description="page under docs/")
+    replicas: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _ports_named(self) -> Component:
+        if MAIN_PORT not in self.ports:
+            raise ValueError(f"ports must include {MAIN_PORT!r}, got {sorted(self.ports)}")
+        for field, port_name in (("health.port", self.health.port),) + (
+            (("metrics.port", self.metrics.port),) if self.metrics else ()
+        ):
+            if port_name not in self.ports:
+                raise ValueError(f"{field} {port_name!r} is not one of ports {sorted(self.ports)}")
+        for port_name, number in self.ports.items():
+            if not 1 <= number <= 65535:
+                raise ValueError(f"ports.{port_name} = {number} is not a TCP port")
+        return self
+
+    @property
+    def port(self) -> int:
+        return self.ports[MAIN_PORT]
+
+    def url(self, port: str = MAIN_PORT, path: str = "") -> str:
+        return f"http://{HOST}:{self.ports[port]}{path}"
+
+    @property
+    def health_url(self) -> str | None:
+        if self.health.kind != "http":
+            return None
+        return self.url(self.health.port, self.health.path)
+
+    @property
+    def metrics_url(self) -> str | None:
+        return self.url(self.metrics.port, self.metrics.path) if self.metrics else None
+
+
+ADMIN = Credentials(username="admin", secret="admin_password")
+
+# fmt: off
+_COMPONENTS: list[dict[str, object]] = [
+    dict(name="epmd", role="Erlang port mapper (RabbitMQ)", ports={"main": 4369},
+         health=dict(kind="tcp"), local="epmd", doc="architecture.md"),
+    dict(name="postgres", role="database (one per service)", ports={"main": 5432},
+         health=dict(kind="postgres"), credentials=dict(username="postgres", secret="postgres_password"),
+         local="postgres", compose=tuple(f"postgres-{db}" for db in SERVICE_DATABASES),
+         doc="microservices.md"),
+    dict(name="rabbitmq", role="message broker", ports={"main": 5672, "dist": 25672, "metrics": 15692},
+         health=dict(kind="amqp"), depends_on=("epmd",),
+         metrics=dict(port="metrics", job="rabbitmq", authenticated=False),
+         credentials=dict(username="stack", secret="rabbitmq_password"),
+         local="rabbitmq", compose=("rabbitmq",), doc="microservices.md"),
+    dict(name="mailbox", role="mail catcher (Mailpit API)", ports={"main": 8025, "smtp": 1025},
+         health=dict(kind="http", path="/readyz"), credentials=ADMIN,
+         local="mailbox", compose=("mailpit",), doc="mailbox.md"),
+    dict(name="alertmanager", role="alert routing and notification", ports={"main": 9093},
+         health=dict(kind="http", path="/-/ready", authenticated=True),
+         metrics=dict(job="alertmanager"), credentials=ADMIN, depends_on=("mailbox",),
+         local="alertmanager", compose=("alertmanager",), doc="monitoring.md"),
+    dict(name="prometheus", role="metrics store and alert rules", ports={"main": 9090},
+         health=dict(kind="http", path="/-/ready", authenticated=True),
+         metrics=dict(job="prometheus"), credentials=ADMIN, depends_on=("alertmanager",),
+         local="prometheus", compose=("prometheus",), doc="monitoring.md"),
+    dict(name="node-exporter", role="host metrics exporter", ports={"main": 9100},
+         health=dict(kind="http", path="/metrics", authenticated=True),
+         metrics=dict(job="node"), credentials=ADMIN,
+         local="node_exporter", compose=("node-exporter",), doc="monitoring.md"),
+    dict(name="blackbox-exporter", role="outside-in probes", ports={"main": 9115},
+         health=dict(kind="http", path="/metrics", authenticated=True),
+         metrics=dict(job="blackbox"), credentials=ADMIN,
+         local="blackbox_exporter", compose=("blackbox-exporter",), doc="monitoring.md"),
+    dict(name="postgres-exporter", role="PostgreSQL metrics exporter", ports={"main": 9187},
+         health=dict(kind="http", path="/metrics", authenticated=True),
+         metrics=dict(job="postgres"), credentials=ADMIN, depends_on=("postgres",),
+         local="postgres_exporter", compose=("postgres-exporter",), doc="monitoring.md"),
+    dict(name="gateway", role="API gateway (nginx)", ports={"main": 8080},
+         health=dict(kind="http", path="/health"),
+         local="nginx", compose=("gateway",), doc="microservices.md"),
+]
+# fmt: on
+
+
+class Topology(_Model):
+    components: tuple[Component, ...]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Topology:
+        names = [c.name for c in self.components]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"component names must be unique, repeated: {duplicates}")
+        owners: dict[int, str] = {}
+        for c in self.components:
+            for dep in c.depends_on:
+                if dep not in names:
+                    raise ValueError(f"{c.name}.depends_on names {dep!r}, not a component")
+            for port_name, port in c.ports.items():
+                if port in owners:
+                    raise ValueError(
+                        f"{c.name}.ports.{port_name} = {port} is already used by {owners[port]}"
+                    )
+                owners[port] = f"{c.name}.ports.{port_name}"
+        _check_acyclic(self.components)
+        return self
+
+    def __iter__(self) -> Iterator[Component]:  # type: ignore[override]
+        return iter(self.components)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.components]
+
+    def get(self, name: str) -> Component:
+        for c in self.components:
+            if c.name == name:
+                return c
+        raise StackError(f"unknown component {name!r}; valid names: {', '.join(self.names)}")
+
+    def select(self, names: list[str]) -> list[Component]:
+        """The named components and everything they depend on, in start order."""
+        wanted: set[str] = set()
+        stack = [self.get(n).name for n in names]
+        while stack:
+            name = stack.pop()
+            if name not in wanted:
+                wanted.add(name)
+                stack.extend(self.get(name).depends_on)
+        return [c for c in self.start_order() if c.name in wanted]
+
+    def start_order(self) -> list[Component]:
+        done: list[Component] = []
+        remaining = list(self.components)
+        while remaining:
+            ready = [c for c in remaining if all(d in {x.name for x in done} for d in c.depends_on)]
+            done.extend(ready)
+            remaining = [c for c in remaining if c not in ready]
+        return done
+
+
+def _check_acyclic(components: tuple[Component, ...]) -> None:
+    graph = {c.name: c.depends_on for c in components}
+    visiting: set[str] = set()
+    done: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> None:
+        if name in done:
+            return
+        if name in visiting:
+            raise ValueError(f"depends_on forms a cycle: {' -> '.join([*path, name])}")
+        visiting.add(name)
+        for dep in graph[name]:
+            visit(dep, [*path, name])
+        visiting.discard(name)
+        done.add(name)
+
+    for name in graph:
+        visit(name, [])
+
+
+def _env_key(component: str, port: str) -> str:
+    suffix = "" if port == MAIN_PORT else f"_{port}"
+    return f"STACK_PORT_{component}{suffix}".upper().replace("-", "_")
+
+
+def _apply_port_overrides(
+    raw: list[dict[str, object]], environ: Mapping[str, str]
+) -> list[dict[str, object]]:
+    result = []
+    for entry in raw:
+        ports = dict(entry["ports"])  # type: ignore[call-overload]
+        for port_name in ports:
+            key = _env_key(str(entry["name"]), port_name)
+            if key in environ:
+                value = environ[key]
+                if not value.isdigit():
+                    raise ConfigError(f"{key}={value!r} is not a port number; set it to e.g. 15432")
+                ports[port_name] = int(value)
+        result.append({**entry, "ports": ports})
+    return result
+
+
+def build(
+    raw: list[dict[str, object]] | None = None, environ: Mapping[str, str] | None = None
+) -> Topology:
+    """Validate a topology definition; errors name the component and the field."""
+    entries = _apply_port_overrides(raw if raw is not None else _COMPONENTS, environ or os.environ)
+    try:
+        return Topology.model_validate({"components": entries})
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, entries)) from None
+
+
+def _describe(exc: ValidationError, entries: list[dict[str, object]]) -> str:
+    lines = ["the topology is invalid:"]
+    for err in exc.errors():
+        loc = list(err["loc"])
+        where = ".".join(str(p) for p in loc)
+        if len(loc) >= 2 and loc[0] == "components" and isinstance(loc[1], int):
+            name = entries[loc[1]].get("name", f"#{loc[1]}")
+            where = ".".join([str(name), *(str(p) for p in loc[2:])]) or str(name)
+        lines.append(f"  {where}: {err['msg']}")
+    return "\n".join(lines)
+
+
+@cache
+def topology() -> Topology:
+    return build()
