@@ -222,7 +222,7 @@ def _check_acyclic(components: tuple[Component, ...]) -> None:
         visit(name, [])
 
 
-def _env_key(component: str, port: str) -> str:
+def port_env_var(component: str, port: str) -> str:
     suffix = "" if port == MAIN_PORT else f"_{port}"
     return f"STACK_PORT_{component}{suffix}".upper().replace("-", "_")
 
@@ -234,7 +234,7 @@ def _apply_port_overrides(
     for entry in raw:
         ports = dict(entry["ports"])  # type: ignore[call-overload]
         for port_name in ports:
-            key = _env_key(str(entry["name"]), port_name)
+            key = port_env_var(str(entry["name"]), port_name)
             if key in environ:
                 value = environ[key]
                 if not value.isdigit():

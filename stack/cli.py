@@ -1,0 +1,221 @@
+"""`python -m stack`: bring the stack up and down, see its state, break and repair parts of it."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from stack import secrets as secrets_mod
+from stack.errors import StackError
+from stack.paths import DataDir, default_data_dir
+from stack.runtimes.local.runtime import ComponentStatus, LocalRuntime
+from stack.topology import topology
+
+RUNTIMES = ("local", "compose")
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help=__doc__)
+out = Console()
+err = Console(stderr=True)
+
+
+def _fail(message: str) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(1)
+
+
+def _data() -> DataDir:
+    return default_data_dir()
+
+
+def _runtime_file(data: DataDir) -> Path:
+    return data.root / "runtime"
+
+
+def _check_runtime(runtime: str) -> str:
+    if runtime not in RUNTIMES:
+        _fail(f"unknown runtime {runtime!r}; valid runtimes: {', '.join(RUNTIMES)}")
+    return runtime
+
+
+def _active_runtime(data: DataDir) -> str:
+    path = _runtime_file(data)
+    return path.read_text().strip() if path.exists() else "local"
+
+
+def _local(data: DataDir | None = None) -> LocalRuntime:
+    return LocalRuntime(data or _data(), topology())
+
+
+class _ProgressTable:
+    """One line per component, updated in place until it is healthy."""
+
+    STYLE = {"healthy": "green", "failed": "bold red", "starting": "yellow",
+             "checking": "yellow", "restarting": "yellow", "waiting": "dim"}
+
+    def __init__(self, names: list[str]) -> None:
+        self.rows = {n: ("waiting", "") for n in names}
+        self.started = time.monotonic()
+
+    def update(self, name: str, state: str, detail: str) -> None:
+        self.rows[name] = (state, detail)
+
+    def __rich__(self) -> Table:
+        table = Table(title=f"stack up ({time.monotonic() - self.started:.1f}s)", title_justify="left")
+        for column in ("component", "state", "detail"):
+            table.add_column(column)
+        for name, (state, detail) in self.rows.items():
+            table.add_row(name, f"[{self.STYLE.get(state, '')}]{state}[/]", detail)
+        return table
+
+
+@app.command()
+def up(
+    runtime: str = typer.Option("local", help="local | compose"),
+    only: str = typer.Option("", help="comma-separated components (their dependencies too)"),
+) -> None:
+    """Bring the stack up (a no-op when it is already up)."""
+    _check_runtime(runtime)
+    data = _data()
+    names = [n.strip() for n in only.split(",") if n.strip()]
+    try:
+        selected = topology().select(names) if names else topology().start_order()
+        if runtime == "compose":
+            from stack.runtimes import compose
+
+            compose.up(data.root, names or None)
+        else:
+            table = _ProgressTable([c.name for c in selected])
+            with Live(table, console=out, refresh_per_second=8, transient=False):
+                _local(data).up(names or None, progress=table.update)
+        data.root.mkdir(parents=True, exist_ok=True)
+        _runtime_file(data).write_text(runtime + "\n")
+    except StackError as exc:
+        _fail(str(exc))
+    out.print(f"[green]up[/] ({runtime}): {len(selected)} components healthy. "
+              f"Target profile: {data.target_file}. Credentials: `python -m stack secrets`.")
+
+
+@app.command()
+def down(purge: bool = typer.Option(False, help="also delete all data and secrets")) -> None:
+    """Stop every component; no process of the stack remains. Data survives unless --purge."""
+    data = _data()
+    try:
+        if _active_runtime(data) == "compose":
+            from stack.runtimes import compose
+
+            compose.down(data.root, purge)
+            out.print("down (compose)")
+            return
+        pids = _local(data).down(purge=purge)
+    except StackError as exc:
+        _fail(str(exc))
+    what = f"stopped {len(pids)} processes" if pids else "nothing was running"
+    out.print(f"down: {what}{'; data deleted' if purge else ''}.")
+
+
+def _status_table(rows: list[ComponentStatus]) -> Table:
+    table = Table(title="stack status (local)")
+    for column in ("component", "role", "url", "health", "pid", "uptime"):
+        table.add_column(column)
+    for row in rows:
+        c = row.component
+        if row.health is None:
+            health = "[dim]not running[/]"
+        elif row.health.ok:
+            health = f"[green]healthy[/] ({row.health.latency_ms:.0f} ms)"
+        else:
+            health = f"[red]unhealthy[/] {row.health.detail[:60]}"
+        uptime = f"{row.uptime_s:.0f}s" if row.uptime_s is not None else "-"
+        url = c.health_url or f"{c.health.kind}://127.0.0.1:{c.ports[c.health.port]}"
+        table.add_row(c.name, c.role, url, health, str(row.pid or "-"), uptime)
+    return table
+
+
+@app.command()
+def status() -> None:
+    """A table of every component: role, URL, health, pid and uptime."""
+    try:
+        rows = _local().status()
+    except StackError as exc:
+        _fail(str(exc))
+    out.print(_status_table(rows))
+    if any(r.health is None or not r.health.ok for r in rows):
+        raise typer.Exit(3)
+
+
+@app.command()
+def logs(name: str, follow: bool = typer.Option(False, "-f", "--follow")) -> None:
+    """Print a component's log (supervisord captures its stdout and stderr)."""
+    try:
+        path = Path(_local().log_file(name))
+    except StackError as exc:
+        _fail(str(exc))
+    if not path.exists():
+        _fail(f"{name} has no log yet at {path}; has it been started?")
+    with path.open("r", encoding="utf-8", errors="replace") as handle:
+        sys.stdout.write(handle.read())
+        while follow:
+            line = handle.readline()
+            if line:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+            else:
+                time.sleep(0.2)
+
+
+@app.command("secrets")
+def show_secrets(rotate: bool = typer.Option(False, help="issue new values for every secret")) -> None:
+    """Where the credentials are and how to log in."""
+    data = _data()
+    if rotate:
+        names = secrets_mod.rotate(data.secrets)
+        out.print(f"rotated {len(names)} secrets in {data.secrets}; run `python -m stack up` "
+                  "to apply them.")
+        return
+    if not data.secrets.exists():
+        _fail(f"no secrets yet at {data.secrets}: `python -m stack up` creates them")
+    table = Table(title=f"secrets in {data.secrets} (mode 600)")
+    for column in ("component", "url", "user", "password file"):
+        table.add_column(column)
+    for c in topology():
+        if c.credentials:
+            table.add_row(c.name, c.health_url or f"127.0.0.1:{c.port}", c.credentials.username,
+                          str(data.secrets / c.credentials.secret))
+    out.print(table)
+    out.print("Show a password with: cat <password file>. Every secret and its purpose:")
+    for spec in secrets_mod.SPECS:
+        out.print(f"  {spec.name}: {spec.purpose}", highlight=False)
+
+
+def _control(action: str, name: str) -> None:
+    runtime = _local()
+    try:
+        getattr(runtime, action)(name)
+    except StackError as exc:
+        _fail(str(exc))
+    out.print(f"{action} {name}: done")
+
+
+@app.command()
+def kill(name: str) -> None:
+    """SIGKILL a component; supervisord restarts it (a crash drill)."""
+    _control("kill", name)
+
+
+@app.command()
+def stop(name: str) -> None:
+    """Stop a component; it stays down until `start`."""
+    _control("stop", name)
+
+
+@app.command()
+def start(name: str) -> None:
+    """Start a stopped component and wait until it is healthy."""
+    _control("start", name)

@@ -1,0 +1,80 @@
+"""The retention and archiving policy (`stack/config/retention.yaml`), validated at load."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from stack.errors import ConfigError
+from stack.paths import CONFIG_DIR
+
+DURATION = r"^[1-9][0-9]*(h|d|w|y)$"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Archive(_Model):
+    repository: str
+    keep: str = Field(pattern=DURATION)
+
+
+class Logs(_Model):
+    ilm_policy: str
+    hot: str = Field(pattern=DURATION)
+    archive: Archive
+
+
+class Metrics(_Model):
+    tsdb_retention: str = Field(pattern=DURATION)
+
+
+class BackupSchedule(_Model):
+    local: str
+    compose: str
+
+
+class BackupKeep(_Model):
+    hourly: int = Field(ge=0)
+    daily: int = Field(ge=1)
+    weekly: int = Field(ge=0)
+    monthly: int = Field(ge=0)
+
+
+class Backups(_Model):
+    schedule: BackupSchedule
+    keep: BackupKeep
+
+
+class Status(_Model):
+    raw_checks: str = Field(pattern=DURATION)
+    aggregates: str = Field(pattern=DURATION)
+
+
+class Retention(_Model):
+    logs: Logs
+    metrics: Metrics
+    backups: Backups
+    status: Status
+
+
+def load(path: Path) -> Retention:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return Retention.model_validate(raw)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    except ValidationError as exc:
+        problems = "\n".join(
+            f"  {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"{path} is invalid:\n{problems}") from None
+
+
+@cache
+def retention() -> Retention:
+    return load(CONFIG_DIR / "retention.yaml")

@@ -1,0 +1,332 @@
+"""How the local runtime starts each component: a launcher per program.
+
+A launcher renders the component's config into the data directory (`prepare`), says how
+supervisord runs it in the foreground (`program`), how to tell it is ready when that differs
+from its contract probe (`ready`), and what to apply once it is up (`after_ready`). Commands
+and pitfalls are the measured ones in shared/LOCAL-RUNTIME.md.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stack.errors import StackError
+from stack.paths import CONFIG_DIR, REPO_ROOT, DataDir
+from stack.probes import ProbeResult, run_probe
+from stack.render import render_file
+from stack.retention import retention
+from stack.runtimes.local import postgres, rabbitmq
+from stack.secrets import Secrets
+from stack.targets import probe_for, write_file_sd
+from stack.topology import HOST, Component, Topology
+
+SCRAPE_INTERVAL = "5s"  # the local profile: fast feedback; compose uses 15s
+GROUP_WAIT = "5s"
+
+
+@dataclass(frozen=True)
+class Context:
+    data: DataDir
+    secrets: Secrets
+    topology: Topology
+
+
+@dataclass(frozen=True)
+class Program:
+    command: list[str]
+    user: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    stopsignal: str = "TERM"
+    stopwaitsecs: int = 10
+    directory: Path | None = None
+
+
+class Launcher:
+    packages: tuple[str, ...] = ()
+    binaries: tuple[str, ...] = ()
+
+    def installed(self) -> bool:
+        return all(shutil.which(b) for b in self.binaries)
+
+    def prepare(self, ctx: Context, c: Component) -> bool:
+        """Render config and initialise data; return whether anything changed."""
+        return False
+
+    def program(self, ctx: Context, c: Component) -> Program:
+        raise NotImplementedError
+
+    def ready(self, ctx: Context, c: Component) -> ProbeResult:
+        return run_probe(probe_for(c, ctx.secrets.directory))
+
+    def after_ready(self, ctx: Context, c: Component) -> None:
+        """Apply what needs the program running (roles, passwords). Idempotent."""
+
+
+def _listen(c: Component, port: str = "main") -> str:
+    return f"{HOST}:{c.ports[port]}"
+
+
+def _web_yml(ctx: Context, c: Component) -> Path:
+    return ctx.data.component_config(c.name) / "web.yml"
+
+
+def _web_config(ctx: Context, c: Component) -> bool:
+    """The basic-auth web config of Prometheus, Alertmanager and the exporters. One copy per
+    component, so that a rotated password restarts each of them."""
+    return render_file(
+        CONFIG_DIR / "web.yml",
+        _web_yml(ctx, c),
+        {"admin_password_bcrypt": ctx.secrets.read("admin_password.bcrypt")},
+        mode=0o600,
+    )
+
+
+class Epmd(Launcher):
+    packages = ("erlang-base",)
+    binaries = ("epmd",)
+
+    def program(self, ctx: Context, c: Component) -> Program:
+        # Its own program, started first: otherwise RabbitMQ starts `epmd -daemon`, which
+        # outlives everything (LOCAL-RUNTIME.md).
+        return Program(["epmd", "-address", HOST, "-port", str(c.port)])
+
+
+class Postgres(Launcher):
+    packages = ("postgresql",)
+
+    def installed(self) -> bool:
+        return postgres.bin_dir() is not None
+
+    def prepare(self, ctx: Context, c: Component) -> bool:
+        return postgres.prepare(ctx.data, c)
+
+    def program(self, ctx: Context, c: Component) -> Program:
+        return Program(postgres.command(ctx.data, c), user="postgres", stopsignal="INT",
+                       stopwaitsecs=30)
+
+    def ready(self, ctx: Context, c: Component) -> ProbeResult:
+        # The contract probe logs in with the password, which after_ready applies; readiness
+        # is a query over the local socket as the superuser (peer authentication).
+        return postgres.socket_probe(ctx.data, c)
+
+    def after_ready(self, ctx: Context, c: Component) -> None:
+        postgres.apply_roles(ctx.data, c, ctx.secrets)
+
+
+class Rabbitmq(Launcher):
+    packages = ("rabbitmq-server",)
+
+    def installed(self) -> bool:
+        return rabbitmq.find_server_script() is not None
+
+    def prepare(self, ctx: Context, c: Component) -> bool:
+        return rabbitmq.prepare(ctx.data, c, ctx.topology.get("epmd"), ctx.secrets)
+
+    def program(self, ctx: Context, c: Component) -> Program:
+        return Program(
+            [str(rabbitmq.server_script())],
+            env=rabbitmq.environment(ctx.data, c, ctx.topology.get("epmd")),
+            stopwaitsecs=30,
+        )
+
+
+class Prometheus(Launcher):
+    packages = ("prometheus",)
+    binaries = ("prometheus", "promtool")
+
+    def prepare(self, ctx: Context, c: Component) -> bool:
+        conf = ctx.data.component_config(c.name)
+        targets = conf / "targets"
+        changed = write_file_sd(ctx.topology, targets)
+        changed |= render_file(
+            CONFIG_DIR / "prometheus" / "prometheus.yml",
+            conf / "prometheus.yml",
+            {
+                "scrape_interval": SCRAPE_INTERVAL,
+                "stack_name": "local",
+                "secrets_dir": ctx.secrets.directory,
+                "targets_dir": targets,
+                "rules_dir": CONFIG_DIR / "prometheus" / "rules",
+            },
+        )
+        return _web_config(ctx, c) | changed
+
+    def program(self, ctx: Context, c: Component) -> Program:
+        conf = ctx.data.component_config(c.name)
+        return Program([
+            "prometheus",
+            f"--config.file={conf / 'prometheus.yml'}",
+            f"--storage.tsdb.path={ctx.data.component_data(c.name)}",
+            f"--storage.tsdb.retention.time={retention().metrics.tsdb_retention}",
+            f"--web.listen-address={_listen(c)}",
+            f"--web.config.file={_web_yml(ctx, c)}",
+            "--web.enable-lifecycle",
+        ])
+
+
+class Alertmanager(Launcher):
+    packages = ("prometheus-alertmanager",)
+    binaries = ("prometheus-alertmanager", "amtool")
+
+    def prepare(self, ctx: Context, c: Component) -> bool:
+        mailbox = ctx.topology.get("mailbox")
+        return _web_config(ctx, c) | render_file(
+            CONFIG_DIR / "alertmanager" / "alertmanager.yml",
+            ctx.data.component_config(c.name) / "alertmanager.yml",
+            {"smtp_host": HOST, "smtp_port": mailbox.ports["smtp"], "group_wait": GROUP_WAIT},
+        )
+
+    def program(self, ctx: Context, c: Component) -> Program:
+        return Program([
+            "prometheus-alertmanager",
+            f"--config.file={ctx.data.component_config(c.name) / 'alertmanager.yml'}",
+            f"--storage.path={ctx.data.component_data(c.name)}",
+            f"--web.listen-address={_listen(c)}",
+            f"--web.config.file={_web_yml(ctx, c)}",
+            "--cluster.listen-address=",  # empty: no gossip port, single instance
+        ])
+
+
+class NodeExporter(Launcher):
+    packages = ("prometheus-node-exporter",)
+    binaries = ("prometheus-node-exporter",)
+
+    def prepare(self, ctx: Context, c: Component) -> bool:
+        (ctx.data.component_data(c.name) / "textfile").mkdir(parents=True, exist_ok=True)
+        return _web_config(ctx, c)
+
+    def program(self, ctx: Context, c: Component) -> Program:
+        return Program([
+            "prometheus-node-exporter",
+            f"--web.listen-address={_listen(c)}",
+            f"--web.config.file={_web_yml(ctx, c)}",
+            f"--collector.textfile.directory={ctx.data.component_data(c.name) / 'textfile'}",
+        ])
+
+
+class BlackboxExporter(Launcher):
+    packages = ("prometheus-blackbox-exporter",)
+    binaries = ("prometheus-blackbox-exporter",)
+
+    def prepare(self, ctx: Context, c: Component) -> bool:
+        return _web_config(ctx, c)
+
+    def program(self, ctx: Context, c: Component) -> Program:
+        return Program([
+            "prometheus-blackbox-exporter",
+            f"--config.file={CONFIG_DIR / 'blackbox' / 'blackbox.yml'}",
+            f"--web.listen-address={_listen(c)}",
+            f"--web.config.file={_web_yml(ctx, c)}",
+        ])
+
+
+class PostgresExporter(Launcher):
+    packages = ("prometheus-postgres-exporter",)
+    binaries = ("prometheus-postgres-exporter",)
+
+    def prepare(self, ctx: Context, c: Component) -> bool:
+        return _web_config(ctx, c)
+
+    def program(self, ctx: Context, c: Component) -> Program:
+        pg = ctx.topology.get("postgres")
+        return Program(
+            [
+                "prometheus-postgres-exporter",
+                f"--web.listen-address={_listen(c)}",
+                f"--web.config.file={_web_yml(ctx, c)}",
+            ],
+            # The password stays in its file: DATA_SOURCE_PASS_FILE, not in the environment.
+            env={
+                "DATA_SOURCE_URI": f"{HOST}:{pg.port}/postgres?sslmode=disable",
+                "DATA_SOURCE_USER": "postgres_exporter",
+                "DATA_SOURCE_PASS_FILE": str(ctx.secrets.path("postgres_exporter_password")),
+            },
+        )
+
+
+class Nginx(Launcher):
+    packages = ("nginx",)
+    binaries = ("nginx",)
+
+    def prepare(self, ctx: Context, c: Component) -> bool:
+        prefix = ctx.data.component_data(c.name)
+        for sub in ("logs", "temp"):
+            (prefix / sub).mkdir(parents=True, exist_ok=True)
+        ctx.data.run.mkdir(parents=True, exist_ok=True)
+        return render_file(
+            CONFIG_DIR / "nginx" / "nginx.conf",
+            ctx.data.component_config(c.name) / "nginx.conf",
+            {
+                "listen": _listen(c),
+                "run_dir": ctx.data.run,
+                "log_dir": prefix / "logs",
+                "temp_dir": prefix / "temp",
+            },
+        )
+
+    def program(self, ctx: Context, c: Component) -> Program:
+        return Program([
+            "nginx",
+            "-p", str(ctx.data.component_data(c.name)),
+            "-c", str(ctx.data.component_config(c.name) / "nginx.conf"),
+            "-g", "daemon off;",
+        ], stopsignal="QUIT")
+
+
+class Mailbox(Launcher):
+    def prepare(self, ctx: Context, c: Component) -> bool:
+        ctx.data.component_data(c.name).mkdir(parents=True, exist_ok=True)
+        return render_file(
+            CONFIG_DIR / "mailbox" / "htpasswd",
+            ctx.data.component_config(c.name) / "htpasswd",
+            {"admin_password_bcrypt": ctx.secrets.read("admin_password.bcrypt")},
+            mode=0o600,
+        )
+
+    def program(self, ctx: Context, c: Component) -> Program:
+        return Program(
+            [
+                sys.executable, "-m", "stack.standins.mailbox",
+                "--smtp", _listen(c, "smtp"),
+                "--http", _listen(c),
+                "--maildir", str(ctx.data.component_data(c.name)),
+                "--ui-auth-file", str(ctx.data.component_config(c.name) / "htpasswd"),
+            ],
+            directory=REPO_ROOT,
+        )
+
+
+LAUNCHERS: dict[str, Launcher] = {
+    "epmd": Epmd(),
+    "postgres": Postgres(),
+    "rabbitmq": Rabbitmq(),
+    "prometheus": Prometheus(),
+    "alertmanager": Alertmanager(),
+    "node_exporter": NodeExporter(),
+    "blackbox_exporter": BlackboxExporter(),
+    "postgres_exporter": PostgresExporter(),
+    "nginx": Nginx(),
+    "mailbox": Mailbox(),
+}
+
+
+def launcher_for(c: Component) -> Launcher:
+    try:
+        return LAUNCHERS[c.local]
+    except KeyError:
+        raise StackError(
+            f"{c.name}.local names launcher {c.local!r}; known: {', '.join(LAUNCHERS)}"
+        ) from None
+
+
+def missing_packages(components: list[Component]) -> list[str]:
+    """Debian packages whose programs are not installed, for the components given."""
+    missing: list[str] = []
+    for c in components:
+        launcher = launcher_for(c)
+        if not launcher.installed():
+            missing.extend(p for p in launcher.packages if p not in missing)
+    return missing

@@ -1,0 +1,110 @@
+"""RabbitMQ in the local runtime, started as in shared/LOCAL-RUNTIME.md.
+
+Not /usr/sbin/rabbitmq-server (it `su`s and logs to /var/log): the sbin script of the
+versioned server, with RUNNING_UNDER_SYSTEMD so that it execs beam and signals reach it.
+Every path and port comes from the environment below, which the CLI tools need too.
+Users come from a definitions file imported at boot: the `stack` user with the password
+from the secrets, and no `guest` (a node that imports definitions creates no default user).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from pathlib import Path
+
+from stack.paths import DataDir
+from stack.render import write_if_changed
+from stack.secrets import Secrets
+from stack.topology import HOST, Component
+
+USER = "stack"
+
+
+def find_server_script() -> Path | None:
+    found = sorted(Path("/usr/lib/rabbitmq/lib").glob("rabbitmq_server-*/sbin/rabbitmq-server"))
+    return found[-1] if found else None
+
+
+def server_script() -> Path:
+    script = find_server_script()
+    if script is None:
+        from stack.errors import StackError
+
+        raise StackError("RabbitMQ is not installed (no /usr/lib/rabbitmq/lib/*/sbin)")
+    return script
+
+
+def environment(data: DataDir, c: Component, epmd: Component) -> dict[str, str]:
+    base = data.component_data(c.name)
+    conf = data.component_config(c.name)
+    interface = "-kernel inet_dist_use_interface {127,0,0,1}"
+    ctl_port = str(c.ports["dist"] + 20000)  # CLI tools' own distribution port, on loopback
+    return {
+        "HOME": str(base / "home"),
+        "RUNNING_UNDER_SYSTEMD": "true",
+        "RABBITMQ_CONF_ENV_FILE": str(conf / "rabbitmq-env.conf"),
+        "RABBITMQ_CONFIG_FILE": str(conf / "rabbitmq.conf"),
+        "RABBITMQ_ENABLED_PLUGINS_FILE": str(conf / "enabled_plugins"),
+        "RABBITMQ_MNESIA_BASE": str(base / "mnesia"),
+        "RABBITMQ_LOG_BASE": str(base / "log"),
+        "RABBITMQ_NODENAME": "stack@localhost",
+        "RABBITMQ_NODE_IP_ADDRESS": HOST,
+        "RABBITMQ_NODE_PORT": str(c.port),
+        "RABBITMQ_DIST_PORT": str(c.ports["dist"]),
+        "ERL_EPMD_ADDRESS": HOST,
+        "ERL_EPMD_PORT": str(epmd.port),
+        "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": interface,
+        "RABBITMQ_CTL_DIST_PORT_MIN": ctl_port,
+        "RABBITMQ_CTL_DIST_PORT_MAX": ctl_port,
+        "RABBITMQ_CTL_ERL_ARGS": interface,
+    }
+
+
+def password_hash(password: str) -> str:
+    """rabbit_password_hashing_sha256: base64(salt + sha256(salt + password)).
+
+    The salt is derived from the password so that an unchanged password renders an unchanged
+    definitions file (and `up` twice restarts nothing). See
+    https://www.rabbitmq.com/docs/passwords#computing-password-hash
+    """
+    salt = hashlib.sha256(b"stack-salt:" + password.encode()).digest()[:4]
+    return base64.b64encode(salt + hashlib.sha256(salt + password.encode()).digest()).decode()
+
+
+def prepare(data: DataDir, c: Component, epmd: Component, secrets: Secrets) -> bool:
+    base = data.component_data(c.name)
+    conf = data.component_config(c.name)
+    for sub in ("home", "mnesia", "log"):
+        (base / sub).mkdir(parents=True, exist_ok=True)
+    definitions = {
+        "users": [{
+            "name": USER,
+            "password_hash": password_hash(secrets.read("rabbitmq_password")),
+            "hashing_algorithm": "rabbit_password_hashing_sha256",
+            "tags": ["administrator"],
+        }],
+        "vhosts": [{"name": "/"}],
+        "permissions": [
+            {"user": USER, "vhost": "/", "configure": ".*", "write": ".*", "read": ".*"}
+        ],
+    }
+    settings = "\n".join([
+        "# Written by `python -m stack up` from stack/topology.py.",
+        f"listeners.tcp.default = {HOST}:{c.port}",
+        f"prometheus.tcp.ip = {HOST}",
+        f"prometheus.tcp.port = {c.ports['metrics']}",
+        f"definitions.local.path = {conf / 'definitions.json'}",
+        "definitions.import_backend = local_filesystem",
+        "log.console = true",
+        "log.console.level = info",
+        "log.file = false",
+        "",
+    ])
+    changed = write_if_changed(conf / "rabbitmq.conf", settings)
+    changed |= write_if_changed(conf / "enabled_plugins", "[rabbitmq_prometheus].\n")
+    changed |= write_if_changed(conf / "rabbitmq-env.conf", "# all settings come from the environment\n")
+    changed |= write_if_changed(conf / "definitions.json", json.dumps(definitions, indent=2) + "\n",
+                                mode=0o600)
+    return changed

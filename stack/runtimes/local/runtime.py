@@ -1,0 +1,249 @@
+"""The local runtime: every component a supervised process on 127.0.0.1.
+
+`up` installs what is missing, issues secrets, checks every port before anything starts,
+renders configs, then starts each component as soon as its dependencies are healthy (so
+independent components start in parallel) and waits for it to be healthy in turn.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import psutil
+
+from stack import secrets
+from stack.errors import ComponentFailed, StackError
+from stack.paths import REPO_ROOT, DataDir
+from stack.probes import ProbeResult, run_probe
+from stack.runtimes.local import supervisor, system
+from stack.runtimes.local.programs import Context, launcher_for, missing_packages
+from stack.runtimes.local.supervisor import Supervisor
+from stack.targets import probe_for, target_profile, write_target_profile
+from stack.topology import Component, Topology
+
+Progress = Callable[[str, str, str], None]  # component, state, detail
+READY_TIMEOUT = 90.0
+ALIVE = {"RUNNING", "STARTING", "BACKOFF"}
+
+
+def _quiet(name: str, state: str, detail: str) -> None:
+    """The default progress reporter: says nothing."""
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    component: Component
+    state: str
+    pid: int | None
+    uptime_s: float | None
+    health: ProbeResult | None
+
+
+class LocalRuntime:
+    def __init__(self, data: DataDir, topology: Topology) -> None:
+        self.data = data
+        self.topology = topology
+        self.supervisor = Supervisor(data)
+
+    # ---- up -------------------------------------------------------------------------------
+
+    def up(self, only: list[str] | None = None, progress: Progress = _quiet) -> None:
+        components = self.topology.select(only) if only else self.topology.start_order()
+        system.install_packages(missing_packages(components))
+        data_exists = self.data.data.exists() and any(self.data.data.iterdir())
+        ctx = Context(self.data, secrets.ensure(self.data.secrets, data_exists=data_exists),
+                      self.topology)
+        was_running = self.supervisor.is_running()
+        alive = {n for n, p in self._processes().items() if p.state in ALIVE}
+        system.check_ports_free([c for c in components if c.name not in alive])
+
+        changed = {c.name for c in components if launcher_for(c).prepare(ctx, c)}
+        programs = {c.name: launcher_for(c).program(ctx, c) for c in self.topology}
+        supervisor.render(self.data, programs)
+        if was_running:
+            self.supervisor.apply_config()
+            for name in changed & alive:
+                progress(name, "restarting", "its configuration changed")
+                self.supervisor.stop(name)
+        else:
+            supervisor.launch(self.data)
+
+        failures = self._start_all(ctx, components, progress)
+        if failures:
+            if not was_running:
+                self.down()
+            raise ComponentFailed("\n\n".join(failures))
+        write_target_profile(
+            self.data.target_file,
+            target_profile(self.topology, secrets_dir=self.data.secrets,
+                           project_dir=REPO_ROOT, data_dir=self.data.root),
+        )
+
+    def _start_all(self, ctx: Context, components: list[Component], progress: Progress) -> list[str]:
+        done = {c.name: threading.Event() for c in components}
+        failed: dict[str, str] = {}
+
+        def bring_up(c: Component) -> None:
+            try:
+                for dep in c.depends_on:
+                    if dep in done:
+                        done[dep].wait()
+                        if dep in failed:
+                            raise StackError(f"{c.name} not started: {dep} failed")
+                self._bring_up(ctx, c, progress)
+            except Exception as exc:  # reported with the log tail, never swallowed
+                failed[c.name] = str(exc)
+                progress(c.name, "failed", str(exc).splitlines()[0])
+            finally:
+                done[c.name].set()
+
+        with ThreadPoolExecutor(max_workers=len(components)) as pool:
+            list(pool.map(bring_up, components))
+        return [f"{name}: {message}" for name, message in failed.items()]
+
+    def _bring_up(self, ctx: Context, c: Component, progress: Progress) -> None:
+        launcher = launcher_for(c)
+        state = self.supervisor.info(c.name).state
+        if state not in ALIVE:
+            progress(c.name, "starting", "")
+            self.supervisor.start(c.name)
+        else:
+            progress(c.name, "checking", f"already {state.lower()}")
+        started = time.monotonic()
+        self._wait(c, lambda: launcher.ready(ctx, c), started)
+        launcher.after_ready(ctx, c)
+        contract = probe_for(c, ctx.secrets.directory)
+        result = self._wait(c, lambda: run_probe(contract), started)
+        progress(c.name, "healthy", f"{time.monotonic() - started:.1f}s, {result.detail}")
+
+    def _wait(self, c: Component, check: Callable[[], ProbeResult], started: float) -> ProbeResult:
+        last: ProbeResult | None = None
+        while time.monotonic() - started < READY_TIMEOUT:
+            last = check()
+            if last.ok:
+                return last
+            info = self.supervisor.info(c.name)
+            if info.state == "FATAL":
+                break
+            time.sleep(0.1)
+        seen = last.detail if last else "no answer"
+        log = supervisor.log_path(self.data, c.name)
+        raise ComponentFailed(
+            f"not healthy after {time.monotonic() - started:.0f}s (last probe: {seen}). "
+            f"Last lines of {log}:\n{supervisor.tail(log)}"
+        )
+
+    # ---- down -----------------------------------------------------------------------------
+
+    def down(self, *, purge: bool = False) -> list[int]:
+        """Stop everything and prove it by PID. Returns the PIDs that were stopped."""
+        pids: set[int] = set()
+        if self.supervisor.is_running():
+            root = psutil.Process(self.supervisor.pid())
+            pids = {root.pid, *(p.pid for p in root.children(recursive=True))}
+            self.supervisor.shutdown()
+        pids |= self._strays()
+        survivors = _wait_gone(pids, timeout=45)
+        for pid in survivors:
+            _kill(pid)
+        leftover = _wait_gone(survivors, timeout=5)
+        if leftover:
+            raise StackError(f"processes survived SIGKILL: {sorted(leftover)}")
+        if purge and self.data.root.exists():
+            shutil.rmtree(self.data.root)
+        return sorted(pids)
+
+    def _strays(self) -> set[int]:
+        """Processes that escaped supervision but belong to this stack: their command line
+        names the data directory, or they carry the RabbitMQ environment we set (an
+        `epmd -daemon` started by the broker would)."""
+        marker = str(self.data.root)
+        me = psutil.Process()
+        spared = {me.pid, *(p.pid for p in me.parents())}
+        found = set()
+        for proc in psutil.process_iter(["pid", "cmdline", "environ"]):
+            if proc.pid in spared:
+                continue
+            cmdline = " ".join(proc.info["cmdline"] or [])
+            environ = proc.info["environ"] or {}
+            ours = any(k.startswith("RABBITMQ_") and marker in v for k, v in environ.items())
+            if marker in cmdline or ours:
+                found.add(proc.pid)
+        return found
+
+    # ---- status and controls --------------------------------------------------------------
+
+    def _processes(self) -> dict[str, supervisor.ProcessInfo]:
+        return self.supervisor.processes() if self.supervisor.is_running() else {}
+
+    def status(self) -> list[ComponentStatus]:
+        processes = self._processes()
+        now = time.time()
+
+        def one(c: Component) -> ComponentStatus:
+            info = processes.get(c.name)
+            running = info is not None and info.state == "RUNNING"
+            health = run_probe(probe_for(c, self.data.secrets)) if info else None
+            return ComponentStatus(
+                component=c,
+                state=info.state if info else "NOT RUNNING",
+                pid=info.pid if info and info.pid else None,
+                uptime_s=now - info.started if info and running else None,
+                health=health,
+            )
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            return list(pool.map(one, self.topology))
+
+    def _require_running(self, name: str) -> Component:
+        component = self.topology.get(name)
+        if not self.supervisor.is_running():
+            raise StackError("the local stack is not running; start it with `python -m stack up`")
+        return component
+
+    def kill(self, name: str) -> None:
+        """SIGKILL the component's main process; supervisord restarts it."""
+        self._require_running(name)
+        self.supervisor.signal(name, "KILL")
+
+    def stop(self, name: str) -> None:
+        self._require_running(name)
+        self.supervisor.stop(name)
+
+    def start(self, name: str, progress: Progress = _quiet) -> None:
+        component = self._require_running(name)
+        ctx = Context(self.data, secrets.Secrets(self.data.secrets), self.topology)
+        self._bring_up(ctx, component, progress)
+
+    def log_file(self, name: str) -> str:
+        self.topology.get(name)
+        return str(supervisor.log_path(self.data, name))
+
+
+def _wait_gone(pids: set[int], *, timeout: float) -> set[int]:
+    deadline = time.monotonic() + timeout
+    alive = set(pids)
+    while alive and time.monotonic() < deadline:
+        alive = {pid for pid in alive if psutil.pid_exists(pid) and not _zombie(pid)}
+        if alive:
+            time.sleep(0.1)
+    return alive
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return True
+
+
+def _kill(pid: int) -> None:
+    try:
+        psutil.Process(pid).kill()
+    except psutil.Error:
+        pass
