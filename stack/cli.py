@@ -219,3 +219,12 @@ def stop(name: str) -> None:
 def start(name: str) -> None:
     """Start a stopped component and wait until it is healthy."""
     _control("start", name)
+
+
+@app.command(hidden=True)
+def table() -> None:
+    """Print the README's component table (generated from the topology)."""
+    from stack.readme import component_table
+    from stack.topology import build
+
+    sys.stdout.write(component_table(build(environ={})) + "\n")

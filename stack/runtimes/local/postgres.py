@@ -7,8 +7,10 @@ so no password is baked in: `up` (re)applies every role's password from the secr
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -51,31 +53,59 @@ def _bin(name: str) -> str:
     return str(found / name)
 
 
+FALLBACK_ROOT = Path("/var/lib/devops-stack")
+
+
+def _home(data: DataDir) -> Path:
+    """Where PostgreSQL's files live: under the data directory when the `postgres` user can
+    reach it, else (a checkout under /root, a private tmp dir) under /var/lib/devops-stack,
+    one folder per data directory, linked from `.stack/data/postgres`."""
+    inside = data.data / "postgres"
+    if inside.is_symlink() or _reachable(data.root):
+        return inside
+    digest = hashlib.sha256(str(data.root).encode()).hexdigest()[:12]
+    outside = FALLBACK_ROOT / digest
+    outside.mkdir(parents=True, exist_ok=True)
+    os.chmod(FALLBACK_ROOT, 0o755)
+    data.data.mkdir(parents=True, exist_ok=True)
+    inside.symlink_to(outside, target_is_directory=True)
+    return inside
+
+
 def data_dir(data: DataDir, c: Component) -> Path:
-    return data.component_data(c.name)
+    # Resolved: the `postgres` user may not be able to follow the link's own path.
+    return _home(data).resolve() / "pgdata"
 
 
 def socket_dir(data: DataDir) -> Path:
-    return data.run / "postgres"
+    return _home(data).resolve() / "socket"
+
+
+def purge(data: DataDir) -> None:
+    """Delete files kept outside the data directory (the fallback location), if any."""
+    inside = data.data / "postgres"
+    if inside.is_symlink():
+        shutil.rmtree(inside.resolve(), ignore_errors=True)
 
 
 def prepare(data: DataDir, c: Component) -> bool:
     pgdata = data_dir(data, c)
     sock = socket_dir(data)
     owner = pwd.getpwnam(OS_USER)
-    for path, mode in ((pgdata, 0o700), (sock, 0o755)):
+    for path, mode in ((pgdata.parent, 0o755), (pgdata, 0o700), (sock, 0o755)):
         path.mkdir(parents=True, exist_ok=True)
         os.chown(path, owner.pw_uid, owner.pw_gid)
         os.chmod(path, mode)
-    _check_reachable(pgdata)
     changed = False
     if not (pgdata / "PG_VERSION").exists():
-        subprocess.run(
+        initdb = subprocess.run(
             ["runuser", "-u", OS_USER, "--", _bin("initdb"), "-D", str(pgdata), "-U", OS_USER,
              "--auth-local=peer", "--auth-host=scram-sha-256", "-E", "UTF8",
              "--locale=C.UTF-8"],
-            check=True, capture_output=True, text=True,
+            capture_output=True, text=True,
         )
+        if initdb.returncode != 0:
+            raise StackError(f"initdb of {pgdata} failed:\n{initdb.stderr.strip()[-1500:]}")
         changed = True
     for name, text in (("pg_hba.conf", HBA.format(host=HOST)), ("pg_ident.conf", IDENT)):
         if write_if_changed(pgdata / name, text, mode=0o600):
@@ -84,16 +114,11 @@ def prepare(data: DataDir, c: Component) -> bool:
     return changed
 
 
-def _check_reachable(pgdata: Path) -> None:
-    """The postgres user must be able to walk to its data directory."""
-    probe = subprocess.run(["runuser", "-u", OS_USER, "--", "test", "-w", str(pgdata)],
-                           capture_output=True)
-    if probe.returncode != 0:
-        raise StackError(
-            f"the PostgreSQL data directory {pgdata} is not reachable by the `postgres` user "
-            "(a parent directory is not world-executable, e.g. /root). Fix: clone the project "
-            "elsewhere, or set STACK_DATA_DIR to a directory such as /var/lib/devops-stack."
-        )
+def _reachable(directory: Path) -> bool:
+    """Can the `postgres` user walk to this directory (every parent executable for it)?"""
+    directory.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(["runuser", "-u", OS_USER, "--", "test", "-x", str(directory)],
+                          capture_output=True).returncode == 0
 
 
 def command(data: DataDir, c: Component) -> list[str]:

@@ -20,7 +20,7 @@ from stack import secrets
 from stack.errors import ComponentFailed, StackError
 from stack.paths import REPO_ROOT, DataDir
 from stack.probes import ProbeResult, run_probe
-from stack.runtimes.local import supervisor, system
+from stack.runtimes.local import postgres, supervisor, system
 from stack.runtimes.local.programs import Context, launcher_for, missing_packages
 from stack.runtimes.local.supervisor import Supervisor
 from stack.targets import probe_for, target_profile, write_target_profile
@@ -155,6 +155,7 @@ class LocalRuntime:
         if leftover:
             raise StackError(f"processes survived SIGKILL: {sorted(leftover)}")
         if purge and self.data.root.exists():
+            postgres.purge(self.data)
             shutil.rmtree(self.data.root)
         return sorted(pids)
 

@@ -1,0 +1,79 @@
+"""Sessions: `./nox -s acceptance` (the main job), `./nox -s tests`, lint, up, down, docs.
+
+`./nox` is a thin wrapper that creates a local virtualenv with nox first (README).
+"""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["lint", "tests", "docs"]
+nox.options.reuse_venv = "yes"
+
+
+
+def _install(session: nox.Session) -> None:
+    session.install("-e", ".[dev]")
+
+
+def _stack(session: nox.Session, *args: str, **kwargs: object) -> None:
+    session.run("python", "-m", "stack", *args, **kwargs)  # type: ignore[arg-type]
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Our own unit and integration tests (integration tests run the real programs)."""
+    _install(session)
+    paths = ["tests", *sorted(str(p) for p in _service_test_dirs())]
+    session.run("pytest", *paths, *session.posargs)
+
+
+def _service_test_dirs() -> list[str]:
+    return [
+        os.path.join("services", name, "tests")
+        for name in sorted(os.listdir("services"))
+        if os.path.isdir(os.path.join("services", name, "tests"))
+    ]
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    _install(session)
+    session.run("ruff", "check", ".")
+    session.run("mypy")
+
+
+@nox.session
+def acceptance(session: nox.Session) -> None:
+    """Bring the stack up, grade it, write reports/, then bring it down (unless -- --keep)."""
+    _install(session)
+    keep = "--keep" in session.posargs
+    pytest_args = [a for a in session.posargs if a != "--keep"]
+    _stack(session, "up")
+    try:
+        session.run("pytest", "checks", "-p", "no:cacheprovider", "--report-dir", "reports",
+                    *pytest_args)
+    finally:
+        if not keep:
+            _stack(session, "down")
+
+
+@nox.session
+def up(session: nox.Session) -> None:
+    _install(session)
+    _stack(session, "up", *session.posargs)
+
+
+@nox.session
+def down(session: nox.Session) -> None:
+    _install(session)
+    _stack(session, "down", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    _install(session)
+    session.run("mkdocs", "build", "--strict")

@@ -1,0 +1,42 @@
+"""The controls that chaos drills and checks use to break and repair a running stack.
+
+`connect(control)` takes the `control` section of a target profile and returns an object with
+`kill(name)`, `stop(name)` and `start(name)`. The same verbs exist on the command line
+(`python -m stack kill NAME`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
+
+from stack.errors import StackError
+from stack.paths import DataDir
+from stack.runtimes.local.runtime import LocalRuntime
+from stack.topology import topology
+
+
+class Controls(Protocol):
+    def kill(self, name: str) -> None: ...
+    def stop(self, name: str) -> None: ...
+    def start(self, name: str) -> None: ...
+
+
+def _field(control: Any, key: str) -> Any:
+    return control.get(key) if isinstance(control, dict) else getattr(control, key, None)
+
+
+def connect(control: Any) -> Controls:
+    """`control` is a mapping or an object with `driver` (local | compose) and its paths."""
+    driver = _field(control, "driver")
+    if driver == "local":
+        data_dir = _field(control, "data_dir")
+        if not data_dir:
+            raise StackError("control.data_dir is required for the local driver")
+        return LocalRuntime(DataDir(Path(data_dir)), topology())
+    if driver == "compose":
+        from stack.runtimes import compose
+
+        return compose.Controls(Path(_field(control, "project_dir") or "."))  # type: ignore[attr-defined,no-any-return]
+    raise StackError(f"control.driver {driver!r} cannot break or repair anything; "
+                     "valid drivers: local, compose")

@@ -1,0 +1,163 @@
+"""Integration: the local runtime with the real programs, on ports offset from the standard
+ones so that it never collides with a stack a developer has running."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import psutil
+import psycopg
+import pytest
+
+from stack.errors import PortInUseError
+from stack.paths import DataDir
+from stack.probes import run_probe
+from stack.runtimes.local.runtime import LocalRuntime
+from stack.targets import probe_for
+from stack.topology import _COMPONENTS, build, port_env_var
+
+OFFSET = 10000
+
+
+def offset_environ(offset: int) -> dict[str, str]:
+    return {
+        port_env_var(str(c["name"]), port): str(number + offset)
+        for c in _COMPONENTS
+        for port, number in c["ports"].items()  # type: ignore[attr-defined]
+    }
+
+
+def alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def poll(fn, timeout, what):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(0.2)
+    raise AssertionError(f"waited {timeout}s for {what}; last seen: {last!r}")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    data = DataDir(tmp_path_factory.mktemp("stack"))
+    runtime = LocalRuntime(data, build(environ=offset_environ(OFFSET)))
+    runtime.up()
+    yield runtime
+    runtime.down(purge=True)
+
+
+def test_every_component_healthy(stack):
+    rows = stack.status()
+    unhealthy = {r.component.name: r.health.detail for r in rows if not (r.health and r.health.ok)}
+    assert unhealthy == {}
+
+
+def test_up_twice_is_a_no_op(stack):
+    before = {n: p.pid for n, p in stack.supervisor.processes().items()}
+    stack.up()
+    assert {n: p.pid for n, p in stack.supervisor.processes().items()} == before
+
+
+def test_killed_postgres_is_restarted_and_healthy_within_10s(stack):
+    pg = stack.topology.get("postgres")
+    old = stack.supervisor.info("postgres").pid
+    stack.kill("postgres")
+    probe = probe_for(pg, stack.data.secrets)
+    poll(lambda: stack.supervisor.info("postgres").pid not in (0, old) and run_probe(probe).ok,
+         10, "postgres to be respawned and healthy")
+
+
+def _connect(stack, role, db):
+    password = (stack.data.secrets / f"db_{role}_password").read_text().strip()
+    return psycopg.connect(host="127.0.0.1", port=stack.topology.get("postgres").port,
+                           user=role, password=password, dbname=db, connect_timeout=3)
+
+
+def test_each_service_role_reaches_only_its_own_database(stack):
+    with _connect(stack, "auth", "auth") as conn:
+        assert conn.execute("SELECT current_database()").fetchone() == ("auth",)
+    with pytest.raises(psycopg.OperationalError, match='permission denied for database "users"'):
+        _connect(stack, "auth", "users")
+
+
+def test_rabbitmq_has_no_guest_user(stack):
+    pika = pytest.importorskip("pika")
+    params = pika.ConnectionParameters("127.0.0.1", stack.topology.get("rabbitmq").port,
+                                       credentials=pika.PlainCredentials("guest", "guest"))
+    with pytest.raises(pika.exceptions.ProbableAuthenticationError):
+        pika.BlockingConnection(params)
+
+
+def test_prometheus_refuses_anonymous_and_wrong_password(stack):
+    import httpx
+
+    url = stack.topology.get("prometheus").url(path="/api/v1/targets")
+    assert httpx.get(url).status_code == 401
+    assert httpx.get(url, auth=("admin", "wrong")).status_code == 401
+    password = (stack.data.secrets / "admin_password").read_text().strip()
+    assert httpx.get(url, auth=("admin", password)).status_code == 200
+
+
+def test_a_taken_port_is_named_and_nothing_starts(tmp_path):
+    data = DataDir(tmp_path / "other")
+    topo = build(environ=offset_environ(OFFSET + 1000))
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", topo.get("gateway").port))
+    holder.listen()
+    try:
+        with pytest.raises(PortInUseError) as excinfo:
+            LocalRuntime(data, topo).up()
+        message = str(excinfo.value)
+        assert f"port {topo.get('gateway').port} (gateway main) is taken by pid {os.getpid()}" in message
+        assert "STACK_PORT_GATEWAY" in message
+        assert not (data.run / "supervisor.sock").exists()
+    finally:
+        holder.close()
+
+
+def test_down_leaves_no_process_and_keeps_data(tmp_path):
+    data = DataDir(tmp_path / "s")
+    runtime = LocalRuntime(data, build(environ=offset_environ(OFFSET + 2000)))
+    runtime.up(only=["rabbitmq", "postgres"])
+    with _connect(runtime, "games", "games") as conn:
+        conn.execute("CREATE TABLE kept (v text)")
+        conn.execute("INSERT INTO kept VALUES ('survives down')")
+    pids = runtime.down()
+    assert pids, "down reported no process"
+    assert [p for p in pids if alive(p)] == []
+    assert not any(p.info["name"] == "epmd" and str(OFFSET + 2000 + 4369) in " ".join(p.info["cmdline"] or [])
+                   for p in psutil.process_iter(["name", "cmdline"]))
+    runtime.up(only=["postgres"])
+    with _connect(runtime, "games", "games") as conn:
+        assert conn.execute("SELECT v FROM kept").fetchone() == ("survives down",)
+    runtime.down(purge=True)
+    assert not data.root.exists()
+
+
+def _cli(*args, data_dir):
+    env = {**os.environ, "STACK_DATA_DIR": str(data_dir)}
+    return subprocess.run([sys.executable, "-m", "stack", *args], capture_output=True, text=True,
+                          env=env, timeout=60)
+
+
+def test_cli_bad_input_is_one_clear_line(tmp_path):
+    result = _cli("up", "--runtime", "kubernetes", data_dir=tmp_path)
+    assert result.returncode == 1
+    assert "unknown runtime 'kubernetes'; valid runtimes: local, compose" in result.stderr
+    result = _cli("kill", "nope", data_dir=tmp_path)
+    assert "unknown component 'nope'; valid names: epmd, postgres" in result.stderr
+    result = _cli("up", "--only", "nope", data_dir=tmp_path)
+    assert "unknown component 'nope'" in result.stderr
+    result = _cli("down", data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "nothing was running" in result.stdout
