@@ -80,9 +80,7 @@ def parse_checklist(raw: Any, *, source: Path) -> Checklist:
         raise ChecklistError(message) from None
     problems = _cross_reference(checklist)
     if problems:
-        raise ChecklistError(
-            f"{source}: {len(problems)} problem(s):\n  " + "\n  ".join(problems)
-        )
+        raise ChecklistError(f"{source}: {len(problems)} problem(s):\n  " + "\n  ".join(problems))
     return checklist
 
 

@@ -50,7 +50,13 @@ def describe_validation_error(
 
 
 def dotted(loc: tuple[int | str, ...]) -> str:
+    """`("items", 3, "id")` -> `items[3].id`; pydantic's `[key]` marks a bad mapping key."""
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part == "[key]":
+            out += " (the key itself)"
+        else:
+            out += f".{part}" if out else part
     return out

@@ -110,7 +110,7 @@ _COMPONENTS: list[dict[str, object]] = [
          health=dict(kind="postgres"), credentials=dict(username="postgres", secret="postgres_password"),
          local="postgres", compose=tuple(f"postgres-{db}" for db in SERVICE_DATABASES),
          doc="microservices.md"),
-    dict(name="rabbitmq", role="message broker", ports={"main": 5672, "dist": 25672, "metrics": 15692},
+    dict(name="rabbitmq", role="message broker", ports={"main": 5672, "dist": 25672, "metrics": 15692, "ctl": 35672},
          health=dict(kind="amqp"), depends_on=("epmd",),
          metrics=dict(port="metrics", job="rabbitmq", authenticated=False),
          credentials=dict(username="stack", secret="rabbitmq_password"),

@@ -40,7 +40,7 @@ def environment(data: DataDir, c: Component, epmd: Component) -> dict[str, str]:
     base = data.component_data(c.name)
     conf = data.component_config(c.name)
     interface = "-kernel inet_dist_use_interface {127,0,0,1}"
-    ctl_port = str(c.ports["dist"] + 20000)  # CLI tools' own distribution port, on loopback
+    ctl_port = str(c.ports["ctl"])  # the CLI tools' own distribution port, on loopback
     return {
         "HOME": str(base / "home"),
         "RUNNING_UNDER_SYSTEMD": "true",

@@ -1,0 +1,213 @@
+"""Target profiles: the stack under test, described as data.
+
+`python -m stack up` writes `.stack/target.yaml` for the local runtime; `checks/targets/`
+holds the compose profile and a documented example for grading someone else's stack.
+The grader talks to a stack only through its profile: component contracts (URLs, probes,
+credentials), how to break and repair components (`control`), and how long to wait.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from grader.errors import TargetError, describe_validation_error
+from grader.scoring import ScoringMode
+from stack.probes import Probe, read_secret
+
+ENV_VAR = "STACK_TARGET"
+DATA_DIR_ENV_VAR = "STACK_DATA_DIR"  # as in stack.paths.default_data_dir
+DEFAULT_RELATIVE = Path(".stack") / "target.yaml"
+
+Runtime = Literal["local", "compose", "external"]
+Driver = Literal["local", "compose", "none"]
+ComponentName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Control(_Model):
+    """How checks and drills may break and repair components; `none` grades read-only."""
+
+    driver: Driver
+    project_dir: Path | None = None
+    data_dir: Path | None = None
+
+    @model_validator(mode="after")
+    def _needs_dirs(self) -> Control:
+        needed = {"local": ("project_dir", "data_dir"), "compose": ("project_dir",)}
+        missing = [key for key in needed.get(self.driver, ()) if getattr(self, key) is None]
+        if missing:
+            raise ValueError(f"driver {self.driver!r} needs {' and '.join(missing)}")
+        return self
+
+
+class Timeouts(BaseModel):
+    """Seconds. `default`, `healthy` (a component becoming healthy) and `probe` (one probe
+    attempt) always exist; a profile may add named ones, which checks read with `get`."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    __pydantic_extra__: dict[str, PositiveFloat] = Field(init=False)
+
+    default: PositiveFloat = 30.0
+    healthy: PositiveFloat = 60.0
+    probe: PositiveFloat = 5.0
+
+    def get(self, name: str) -> float:
+        """The named timeout, or `default` when the profile does not set one."""
+        if name in type(self).model_fields:
+            return float(getattr(self, name))
+        extra = self.__pydantic_extra__ or {}
+        return float(extra.get(name, self.default))
+
+
+class Credentials(_Model):
+    username: str = Field(min_length=1)
+    password_file: Path
+
+    def password(self) -> str:
+        try:
+            return read_secret(self.password_file)
+        except OSError as exc:
+            raise TargetError(
+                f"cannot read the password of user {self.username!r} from "
+                f"{self.password_file}: {exc.strerror}"
+            ) from None
+
+
+class Component(_Model):
+    role: str = Field(min_length=1)
+    urls: dict[str, str] = Field(default_factory=dict)
+    credentials: Credentials | None = None
+    probe: Probe
+
+    @field_validator("urls")
+    @classmethod
+    def _absolute_urls(cls, urls: dict[str, str]) -> dict[str, str]:
+        for name, url in urls.items():
+            if "://" not in url:
+                raise ValueError(f"url {name!r} must be absolute (scheme://host:port), got {url!r}")
+        return urls
+
+
+class Target(_Model):
+    version: Literal[1]
+    name: str = Field(min_length=1)
+    runtime: Runtime
+    control: Control
+    timeouts: Timeouts = Field(default_factory=Timeouts)
+    scoring: ScoringMode = "all-or-nothing"
+    components: dict[ComponentName, Component] = Field(min_length=1)
+    _source: Path | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> Path | None:
+        """The file this profile was loaded from."""
+        return self._source
+
+    def component(self, name: str) -> Component:
+        try:
+            return self.components[name]
+        except KeyError:
+            raise TargetError(
+                f"target profile {self._source or self.name!r} has no component {name!r} "
+                f"(it has: {', '.join(self.components)})"
+            ) from None
+
+    def url(self, component: str, name: str) -> str:
+        urls = self.component(component).urls
+        if name not in urls:
+            raise TargetError(
+                f"component {component!r} of target {self._source or self.name!r} has no url "
+                f"{name!r} (it has: {', '.join(urls) or 'none'})"
+            )
+        return urls[name]
+
+
+def find_target_file(
+    option: str | None, *, rootdir: Path, invocation_dir: Path, env: Mapping[str, str] = os.environ
+) -> Path:
+    """`--target`, else `$STACK_TARGET`, else the stack's data directory: `target.yaml` in
+    `$STACK_DATA_DIR` (where `python -m stack up` writes it when that is set), else in
+    `.stack/` under the rootdir."""
+    if option:
+        path, origin = invocation_dir / option, "--target"
+    elif env.get(ENV_VAR):
+        path, origin = invocation_dir / env[ENV_VAR], f"${ENV_VAR}"
+    elif env.get(DATA_DIR_ENV_VAR):
+        path, origin = Path(env[DATA_DIR_ENV_VAR]) / "target.yaml", f"${DATA_DIR_ENV_VAR}"
+    else:
+        path, origin = rootdir / DEFAULT_RELATIVE, "the default location"
+    if not path.is_file():
+        raise TargetError(
+            f"no target profile at {path} ({origin}). Run `python -m stack up` first (it "
+            f"writes {DEFAULT_RELATIVE}), or pass --target PATH (or set {ENV_VAR}) to grade "
+            "another stack; see checks/targets/example.yaml."
+        )
+    return path.resolve()
+
+
+def load_target(path: Path) -> Target:
+    """Read and validate a profile; relative paths in it resolve against its directory."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TargetError(f"target profile not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise TargetError(f"{path}: not valid YAML: {exc}") from None
+    return parse_target(raw, source=path)
+
+
+def parse_target(raw: Any, *, source: Path) -> Target:
+    if not isinstance(raw, dict):
+        raise TargetError(f"{source}: expected a mapping of keys, got {type(raw).__name__}")
+    try:
+        target = Target.model_validate(raw)
+    except ValidationError as exc:
+        raise TargetError(describe_validation_error(exc, source)) from None
+    resolved = _resolve_paths(target, source.parent.resolve())
+    resolved._source = source
+    return resolved
+
+
+def _resolve_paths(target: Target, base: Path) -> Target:
+    def resolve(path: Path) -> Path:
+        return path if path.is_absolute() else (base / path).resolve()
+
+    control = target.control.model_copy(
+        update={
+            key: resolve(value)
+            for key in ("project_dir", "data_dir")
+            if (value := getattr(target.control, key)) is not None
+        }
+    )
+    components: dict[str, Component] = {}
+    for name, component in target.components.items():
+        update: dict[str, Any] = {}
+        if component.credentials is not None:
+            update["credentials"] = component.credentials.model_copy(
+                update={"password_file": resolve(component.credentials.password_file)}
+            )
+        password_file = getattr(component.probe, "password_file", None)
+        if password_file is not None:
+            update["probe"] = component.probe.model_copy(
+                update={"password_file": resolve(password_file)}
+            )
+        components[name] = component.model_copy(update=update)
+    return target.model_copy(update={"control": control, "components": components})

@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from grader.errors import TargetError
+from grader.target import find_target_file, load_target, parse_target
+from stack.probes import HttpProbe, PostgresProbe
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _profile(**overrides: Any) -> dict[str, Any]:
+    profile: dict[str, Any] = {
+        "version": 1,
+        "name": "test stack",
+        "runtime": "local",
+        "control": {"driver": "local", "project_dir": "..", "data_dir": "."},
+        "components": {
+            "postgres": {
+                "role": "database",
+                "probe": {
+                    "kind": "postgres",
+                    "port": 5432,
+                    "user": "postgres",
+                    "password_file": "secrets/postgres_password",
+                },
+            },
+            "prometheus": {
+                "role": "metrics",
+                "urls": {"web": "http://127.0.0.1:9090"},
+                "credentials": {"username": "admin", "password_file": "secrets/admin_password"},
+                "probe": {
+                    "kind": "http",
+                    "url": "http://127.0.0.1:9090/-/ready",
+                    "username": "admin",
+                    "password_file": "/abs/admin_password",
+                },
+            },
+        },
+    }
+    profile.update(overrides)
+    return profile
+
+
+def _write(tmp_path: Path, profile: dict[str, Any]) -> Path:
+    path = tmp_path / "stackdir" / "target.yaml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(yaml.safe_dump(profile), encoding="utf-8")
+    return path
+
+
+def test_relative_paths_resolve_against_the_profile_directory(tmp_path: Path) -> None:
+    target = load_target(_write(tmp_path, _profile()))
+    base = (tmp_path / "stackdir").resolve()
+    postgres = target.component("postgres").probe
+    assert isinstance(postgres, PostgresProbe)
+    assert postgres.password_file == base / "secrets" / "postgres_password"
+    prometheus = target.component("prometheus")
+    assert prometheus.credentials is not None
+    assert prometheus.credentials.password_file == base / "secrets" / "admin_password"
+    assert isinstance(prometheus.probe, HttpProbe)
+    assert prometheus.probe.password_file == Path("/abs/admin_password")
+    assert target.control.project_dir == tmp_path.resolve()
+    assert target.control.data_dir == base
+    assert target.source == tmp_path / "stackdir" / "target.yaml"
+
+
+def test_defaults_and_named_timeouts(tmp_path: Path) -> None:
+    target = load_target(_write(tmp_path, _profile(timeouts={"default": 7, "alert_fires": 90})))
+    assert target.scoring == "all-or-nothing"
+    assert target.timeouts.healthy == 60
+    assert target.timeouts.get("alert_fires") == 90
+    assert target.timeouts.get("healthy") == 60
+    assert target.timeouts.get("unnamed") == 7
+
+
+def test_credentials_read_the_password_file(tmp_path: Path) -> None:
+    path = _write(tmp_path, _profile())
+    (path.parent / "secrets").mkdir()
+    (path.parent / "secrets" / "admin_password").write_text("s3cret\n", encoding="utf-8")
+    credentials = load_target(path).component("prometheus").credentials
+    assert credentials is not None
+    assert credentials.password() == "s3cret"
+
+
+def test_unreadable_password_file_names_user_and_file(tmp_path: Path) -> None:
+    credentials = load_target(_write(tmp_path, _profile())).component("prometheus").credentials
+    assert credentials is not None
+    with pytest.raises(TargetError, match=r"password of user 'admin' from .*admin_password"):
+        credentials.password()
+
+
+def test_unknown_key_is_named_with_its_path_and_the_file(tmp_path: Path) -> None:
+    profile = _profile()
+    profile["components"]["prometheus"]["probe"]["colour"] = "blue"
+    path = _write(tmp_path, profile)
+    with pytest.raises(TargetError) as err:
+        load_target(path)
+    message = str(err.value)
+    assert str(path) in message
+    assert "components.prometheus.probe.http.colour: Extra inputs are not permitted" in message
+
+
+def test_errors_name_key_paths() -> None:
+    profile = _profile(runtime="kubernetes", scoring="curved", surprise=1)
+    del profile["components"]["postgres"]["role"]
+    profile["components"]["prometheus"]["urls"] = {"web": "127.0.0.1:9090"}
+    with pytest.raises(TargetError) as err:
+        parse_target(profile, source=Path("t.yaml"))
+    message = str(err.value)
+    assert "t.yaml: 5 problem(s)" in message
+    assert "runtime: Input should be 'local', 'compose' or 'external' (got 'kubernetes')" in message
+    assert "scoring: Input should be 'all-or-nothing' or 'proportional'" in message
+    assert "surprise: Extra inputs are not permitted" in message
+    assert "components.postgres.role: Field required" in message
+    assert "components.prometheus.urls: Value error, url 'web' must be absolute" in message
+
+
+def test_control_driver_needs_its_directories() -> None:
+    profile = _profile(control={"driver": "local", "project_dir": "/repo"})
+    with pytest.raises(TargetError, match="control: Value error, driver 'local' needs data_dir"):
+        parse_target(profile, source=Path("t.yaml"))
+    profile = _profile(control={"driver": "none"})
+    assert parse_target(profile, source=Path("t.yaml")).control.project_dir is None
+
+
+def test_timeouts_must_be_positive() -> None:
+    with pytest.raises(TargetError, match=r"timeouts\.slow: Input should be greater than 0"):
+        parse_target(_profile(timeouts={"slow": 0}), source=Path("t.yaml"))
+
+
+def test_unknown_component_and_url_list_what_exists(tmp_path: Path) -> None:
+    target = load_target(_write(tmp_path, _profile()))
+    with pytest.raises(
+        TargetError, match=r"no component 'kibana' \(it has: postgres, prometheus\)"
+    ):
+        target.component("kibana")
+    with pytest.raises(TargetError, match=r"no url 'api' \(it has: web\)"):
+        target.url("prometheus", "api")
+    assert target.url("prometheus", "web") == "http://127.0.0.1:9090"
+
+
+def test_find_target_file_precedence(tmp_path: Path) -> None:
+    default = tmp_path / ".stack" / "target.yaml"
+    default.parent.mkdir()
+    default.write_text("x", encoding="utf-8")
+    other = tmp_path / "other.yaml"
+    other.write_text("x", encoding="utf-8")
+    here = tmp_path
+    assert find_target_file(None, rootdir=tmp_path, invocation_dir=here, env={}) == default
+    env = {"STACK_TARGET": "other.yaml"}
+    assert find_target_file(None, rootdir=tmp_path, invocation_dir=here, env=env) == other
+    found = find_target_file(str(default), rootdir=tmp_path, invocation_dir=here, env=env)
+    assert found == default
+    data_target = tmp_path / "data" / "target.yaml"
+    data_target.parent.mkdir()
+    data_target.write_text("x", encoding="utf-8")
+    env = {"STACK_DATA_DIR": str(data_target.parent)}
+    assert find_target_file(None, rootdir=tmp_path, invocation_dir=here, env=env) == data_target
+    env["STACK_TARGET"] = "other.yaml"
+    assert find_target_file(None, rootdir=tmp_path, invocation_dir=here, env=env) == other
+
+
+def test_missing_profile_says_how_to_get_one(tmp_path: Path) -> None:
+    with pytest.raises(TargetError) as err:
+        find_target_file(None, rootdir=tmp_path, invocation_dir=tmp_path, env={})
+    message = str(err.value)
+    assert str(tmp_path / ".stack" / "target.yaml") in message
+    assert "python -m stack up" in message
+    assert "--target" in message
+    with pytest.raises(TargetError, match=r"no target profile at .*nope.yaml \(--target\)"):
+        find_target_file("nope.yaml", rootdir=tmp_path, invocation_dir=tmp_path, env={})
+
+
+@pytest.mark.parametrize("name", ["compose.yaml", "example.yaml"])
+def test_shipped_profiles_load(name: str) -> None:
+    target = load_target(REPO / "checks" / "targets" / name)
+    assert target.components
+    if name == "example.yaml":
+        assert target.control.driver == "none"
+    else:
+        assert target.control.project_dir == REPO
+
+
+def test_a_bad_component_name_is_named() -> None:
+    profile = _profile()
+    profile["components"]["Bad Name"] = profile["components"].pop("postgres")
+    with pytest.raises(TargetError, match=r"components.Bad Name \(the key itself\): String should"):
+        parse_target(profile, source=Path("t.yaml"))
