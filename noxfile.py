@@ -14,7 +14,6 @@ nox.options.sessions = ["lint", "tests", "docs"]
 nox.options.reuse_venv = "yes"
 
 
-
 def _install(session: nox.Session) -> None:
     session.install("-e", ".[dev]")
 
@@ -54,8 +53,9 @@ def acceptance(session: nox.Session) -> None:
     pytest_args = [a for a in session.posargs if a != "--keep"]
     _stack(session, "up")
     try:
-        session.run("pytest", "checks", "-p", "no:cacheprovider", "--report-dir", "reports",
-                    *pytest_args)
+        session.run(
+            "pytest", "checks", "-p", "no:cacheprovider", "--report-dir", "reports", *pytest_args
+        )
     finally:
         if not keep:
             _stack(session, "down")

@@ -86,8 +86,10 @@ def main() -> None:
             runtime.down(purge=True)
 
     def row(label: str, values: list[float], unit: str, goal: str) -> str:
-        return (f"| {label} | {statistics.median(values):.1f} {unit} | {min(values):.1f} | "
-                f"{max(values):.1f} | {goal} |")
+        return (
+            f"| {label} | {statistics.median(values):.1f} {unit} | {min(values):.1f} | "
+            f"{max(values):.1f} | {goal} |"
+        )
 
     print(f"{args.runs} runs, {len(topo.components)} components, {processes} processes\n")
     print("| measure | median | min | max | goal |")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import NoReturn
+from typing import ClassVar, NoReturn
 
 import typer
 from rich.console import Console
@@ -19,8 +19,9 @@ from stack.runtimes.local.runtime import ComponentStatus, LocalRuntime
 from stack.topology import topology
 
 RUNTIMES = ("local", "compose")
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help=__doc__)
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help=__doc__
+)
 out = Console()
 err = Console(stderr=True)
 
@@ -56,8 +57,14 @@ def _local(data: DataDir | None = None) -> LocalRuntime:
 class _ProgressTable:
     """One line per component, updated in place until it is healthy."""
 
-    STYLE = {"healthy": "green", "failed": "bold red", "starting": "yellow",
-             "checking": "yellow", "restarting": "yellow", "waiting": "dim"}
+    STYLE: ClassVar[dict[str, str]] = {
+        "healthy": "green",
+        "failed": "bold red",
+        "starting": "yellow",
+        "checking": "yellow",
+        "restarting": "yellow",
+        "waiting": "dim",
+    }
 
     def __init__(self, names: list[str]) -> None:
         self.rows = {n: ("waiting", "") for n in names}
@@ -67,7 +74,9 @@ class _ProgressTable:
         self.rows[name] = (state, detail)
 
     def __rich__(self) -> Table:
-        table = Table(title=f"stack up ({time.monotonic() - self.started:.1f}s)", title_justify="left")
+        table = Table(
+            title=f"stack up ({time.monotonic() - self.started:.1f}s)", title_justify="left"
+        )
         for column in ("component", "state", "detail"):
             table.add_column(column)
         for name, (state, detail) in self.rows.items():
@@ -98,8 +107,10 @@ def up(
         _runtime_file(data).write_text(runtime + "\n")
     except StackError as exc:
         _fail(str(exc))
-    out.print(f"[green]up[/] ({runtime}): {len(selected)} components healthy. "
-              f"Target profile: {data.target_file}. Credentials: `python -m stack secrets`.")
+    out.print(
+        f"[green]up[/] ({runtime}): {len(selected)} components healthy. "
+        f"Target profile: {data.target_file}. Credentials: `python -m stack secrets`."
+    )
 
 
 @app.command()
@@ -171,13 +182,17 @@ def logs(name: str, follow: bool = typer.Option(False, "-f", "--follow")) -> Non
 
 
 @app.command("secrets")
-def show_secrets(rotate: bool = typer.Option(False, help="issue new values for every secret")) -> None:
+def show_secrets(
+    rotate: bool = typer.Option(False, help="issue new values for every secret"),
+) -> None:
     """Where the credentials are and how to log in."""
     data = _data()
     if rotate:
         names = secrets_mod.rotate(data.secrets)
-        out.print(f"rotated {len(names)} secrets in {data.secrets}; run `python -m stack up` "
-                  "to apply them.")
+        out.print(
+            f"rotated {len(names)} secrets in {data.secrets}; run `python -m stack up` "
+            "to apply them."
+        )
         return
     if not data.secrets.exists():
         _fail(f"no secrets yet at {data.secrets}: `python -m stack up` creates them")
@@ -186,8 +201,12 @@ def show_secrets(rotate: bool = typer.Option(False, help="issue new values for e
         table.add_column(column)
     for c in topology():
         if c.credentials:
-            table.add_row(c.name, c.health_url or f"127.0.0.1:{c.port}", c.credentials.username,
-                          str(data.secrets / c.credentials.secret))
+            table.add_row(
+                c.name,
+                c.health_url or f"127.0.0.1:{c.port}",
+                c.credentials.username,
+                str(data.secrets / c.credentials.secret),
+            )
     out.print(table)
     out.print("Show a password with: cat <password file>. Every secret and its purpose:")
     for spec in secrets_mod.SPECS:

@@ -38,5 +38,6 @@ def connect(control: Any) -> Controls:
         from stack.runtimes import compose
 
         return compose.Controls(Path(_field(control, "project_dir") or "."))  # type: ignore[attr-defined,no-any-return]
-    raise StackError(f"control.driver {driver!r} cannot break or repair anything; "
-                     "valid drivers: local, compose")
+    raise StackError(
+        f"control.driver {driver!r} cannot break or repair anything; valid drivers: local, compose"
+    )

@@ -17,6 +17,7 @@ def component_table(topology: Topology) -> str:
         ports = ", ".join(f"{p}" if n == "main" else f"{p} ({n})" for n, p in c.ports.items())
         health = c.health_url or f"{c.health.kind} probe on {c.ports[c.health.port]}"
         metrics = c.metrics_url or "-"
-        rows.append(f"| {c.name} | {c.role} | {ports} | {health} | {metrics} | "
-                    f"[{c.doc}](docs/{c.doc}) |")
+        rows.append(
+            f"| {c.name} | {c.role} | {ports} | {health} | {metrics} | [{c.doc}](docs/{c.doc}) |"
+        )
     return "\n".join([BEGIN, *rows, END])

@@ -24,7 +24,9 @@ def render_text(text: str, values: Mapping[str, object], *, source: str = "<temp
     return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), text)
 
 
-def render_file(source: Path, dest: Path, values: Mapping[str, object], *, mode: int = 0o644) -> bool:
+def render_file(
+    source: Path, dest: Path, values: Mapping[str, object], *, mode: int = 0o644
+) -> bool:
     """Write the rendered file atomically; returns whether its content changed."""
     text = render_text(source.read_text(encoding="utf-8"), values, source=str(source))
     return write_if_changed(dest, text, mode=mode)

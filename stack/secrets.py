@@ -34,12 +34,16 @@ class SecretSpec:
 
 SPECS: tuple[SecretSpec, ...] = (
     SecretSpec("admin_password", "user `admin` of Prometheus, Alertmanager, exporters, mailbox"),
-    SecretSpec("admin_password.bcrypt", "bcrypt hash for web.yml files", bcrypt_of="admin_password"),
+    SecretSpec(
+        "admin_password.bcrypt", "bcrypt hash for web.yml files", bcrypt_of="admin_password"
+    ),
     SecretSpec("postgres_password", "PostgreSQL superuser `postgres`"),
     SecretSpec("postgres_exporter_password", "PostgreSQL role `postgres_exporter` (pg_monitor)"),
     SecretSpec("rabbitmq_password", "RabbitMQ user `stack`"),
-    *(SecretSpec(f"db_{db}_password", f"PostgreSQL role `{db}` (database `{db}`)")
-      for db in SERVICE_DATABASES),
+    *(
+        SecretSpec(f"db_{db}_password", f"PostgreSQL role `{db}` (database `{db}`)")
+        for db in SERVICE_DATABASES
+    ),
     SecretSpec("elastic_password", "log store superuser `elastic`"),
     SecretSpec("logstash_internal_password", "log shipper user `logstash_internal`"),
     SecretSpec("kibana_system_password", "console/Kibana user `kibana_system`"),

@@ -29,8 +29,12 @@ def probe_for(c: Component, secrets_dir: Path, *, host: str = HOST) -> Probe:
             )
         case "postgres":
             assert c.credentials is not None, "validated: postgres probes carry credentials"
-            return PostgresProbe(host=host, port=port, user=c.credentials.username,
-                                 password_file=secrets_dir / c.credentials.secret)
+            return PostgresProbe(
+                host=host,
+                port=port,
+                user=c.credentials.username,
+                password_file=secrets_dir / c.credentials.secret,
+            )
         case "amqp":
             return AmqpProbe(host=host, port=port)
         case "tcp":
@@ -43,9 +47,13 @@ def file_sd_groups(topology: Topology, *, host: str = HOST) -> dict[str, list[di
     for c in topology:
         if c.metrics is None:
             continue
-        group = {"targets": [f"{host}:{c.ports[c.metrics.port]}"], "labels": {"component": c.name}}
+        labels = {"component": c.name}
         if c.metrics.path != "/metrics":
-            group["labels"] = {**group["labels"], "__metrics_path__": c.metrics.path}  # type: ignore[dict-item]
+            labels["__metrics_path__"] = c.metrics.path
+        group: dict[str, object] = {
+            "targets": [f"{host}:{c.ports[c.metrics.port]}"],
+            "labels": labels,
+        }
         jobs.setdefault(c.metrics.job, []).append(group)
     return jobs
 
@@ -57,8 +65,9 @@ def write_file_sd(topology: Topology, directory: Path) -> bool:
     return changed
 
 
-def target_profile(topology: Topology, *, secrets_dir: Path, project_dir: Path,
-                   data_dir: Path) -> dict[str, object]:
+def target_profile(
+    topology: Topology, *, secrets_dir: Path, project_dir: Path, data_dir: Path
+) -> dict[str, object]:
     """The grader's view of the local stack (schema: grader/target.py)."""
     components: dict[str, object] = {}
     for c in topology:
@@ -92,5 +101,7 @@ def _scheme(c: Component, port_name: str) -> str:
 
 
 def write_target_profile(path: Path, profile: dict[str, object]) -> bool:
-    header = "# Written by `python -m stack up` from stack/topology.py. Do not edit: it is rewritten.\n"
+    header = (
+        "# Written by `python -m stack up` from stack/topology.py. Do not edit: it is rewritten.\n"
+    )
     return write_if_changed(path, header + yaml.safe_dump(profile, sort_keys=False))

@@ -73,14 +73,23 @@ def test_killed_postgres_is_restarted_and_healthy_within_10s(stack):
     old = stack.supervisor.info("postgres").pid
     stack.kill("postgres")
     probe = probe_for(pg, stack.data.secrets)
-    poll(lambda: stack.supervisor.info("postgres").pid not in (0, old) and run_probe(probe).ok,
-         10, "postgres to be respawned and healthy")
+    poll(
+        lambda: stack.supervisor.info("postgres").pid not in (0, old) and run_probe(probe).ok,
+        10,
+        "postgres to be respawned and healthy",
+    )
 
 
 def _connect(stack, role, db):
     password = (stack.data.secrets / f"db_{role}_password").read_text().strip()
-    return psycopg.connect(host="127.0.0.1", port=stack.topology.get("postgres").port,
-                           user=role, password=password, dbname=db, connect_timeout=3)
+    return psycopg.connect(
+        host="127.0.0.1",
+        port=stack.topology.get("postgres").port,
+        user=role,
+        password=password,
+        dbname=db,
+        connect_timeout=3,
+    )
 
 
 def test_each_service_role_reaches_only_its_own_database(stack):
@@ -92,8 +101,11 @@ def test_each_service_role_reaches_only_its_own_database(stack):
 
 def test_rabbitmq_has_no_guest_user(stack):
     pika = pytest.importorskip("pika")
-    params = pika.ConnectionParameters("127.0.0.1", stack.topology.get("rabbitmq").port,
-                                       credentials=pika.PlainCredentials("guest", "guest"))
+    params = pika.ConnectionParameters(
+        "127.0.0.1",
+        stack.topology.get("rabbitmq").port,
+        credentials=pika.PlainCredentials("guest", "guest"),
+    )
     with pytest.raises(pika.exceptions.ProbableAuthenticationError):
         pika.BlockingConnection(params)
 
@@ -118,7 +130,10 @@ def test_a_taken_port_is_named_and_nothing_starts(tmp_path):
         with pytest.raises(PortInUseError) as excinfo:
             LocalRuntime(data, topo).up()
         message = str(excinfo.value)
-        assert f"port {topo.get('gateway').port} (gateway main) is taken by pid {os.getpid()}" in message
+        assert (
+            f"port {topo.get('gateway').port} (gateway main) is taken by pid {os.getpid()}"
+            in message
+        )
         assert "STACK_PORT_GATEWAY" in message
         assert not (data.run / "supervisor.sock").exists()
     finally:
@@ -135,8 +150,10 @@ def test_down_leaves_no_process_and_keeps_data(tmp_path):
     pids = runtime.down()
     assert pids, "down reported no process"
     assert [p for p in pids if alive(p)] == []
-    assert not any(p.info["name"] == "epmd" and str(OFFSET + 2000 + 4369) in " ".join(p.info["cmdline"] or [])
-                   for p in psutil.process_iter(["name", "cmdline"]))
+    assert not any(
+        p.info["name"] == "epmd" and str(OFFSET + 2000 + 4369) in " ".join(p.info["cmdline"] or [])
+        for p in psutil.process_iter(["name", "cmdline"])
+    )
     runtime.up(only=["postgres"])
     with _connect(runtime, "games", "games") as conn:
         assert conn.execute("SELECT v FROM kept").fetchone() == ("survives down",)
@@ -146,8 +163,9 @@ def test_down_leaves_no_process_and_keeps_data(tmp_path):
 
 def _cli(*args, data_dir):
     env = {**os.environ, "STACK_DATA_DIR": str(data_dir)}
-    return subprocess.run([sys.executable, "-m", "stack", *args], capture_output=True, text=True,
-                          env=env, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "stack", *args], capture_output=True, text=True, env=env, timeout=60
+    )
 
 
 def test_cli_bad_input_is_one_clear_line(tmp_path):

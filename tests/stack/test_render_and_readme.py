@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_placeholders_are_replaced_and_missing_ones_named():
     assert render_text("a {{ x }} b", {"x": 1}) == "a 1 b"
-    with pytest.raises(ConfigError, match="f.yml: no value for placeholder"):
+    with pytest.raises(ConfigError, match=r"f\.yml: no value for placeholder"):
         render_text("{{ x }} {{ y }}", {"x": 1}, source="f.yml")
 
 

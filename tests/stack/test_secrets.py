@@ -26,7 +26,7 @@ def test_lost_secrets_with_existing_data_is_an_error_with_the_fix(tmp_path):
 def test_missing_issued_secret_is_reported_not_replaced(tmp_path):
     secrets.ensure(tmp_path, data_exists=False)
     (tmp_path / "rabbitmq_password").unlink()
-    with pytest.raises(SecretsError, match="missing from .*: rabbitmq_password"):
+    with pytest.raises(SecretsError, match=r"missing from .*: rabbitmq_password"):
         secrets.ensure(tmp_path, data_exists=True)
 
 
@@ -40,7 +40,7 @@ def test_corrupt_secret_is_named(tmp_path):
 def test_hash_that_does_not_match_is_named(tmp_path):
     secrets.ensure(tmp_path, data_exists=False)
     (tmp_path / "admin_password").write_text("A" * 32 + "\n")
-    with pytest.raises(SecretsError, match="admin_password.bcrypt: is not the bcrypt hash"):
+    with pytest.raises(SecretsError, match=r"admin_password\.bcrypt: is not the bcrypt hash"):
         secrets.ensure(tmp_path, data_exists=True)
 
 

@@ -41,8 +41,10 @@ admins   postgres   postgres
 
 
 def bin_dir() -> Path | None:
-    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"),
-                      key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0)
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/postgres"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
     return versions[-1].parent if versions else None
 
 
@@ -99,10 +101,24 @@ def prepare(data: DataDir, c: Component) -> bool:
     changed = False
     if not (pgdata / "PG_VERSION").exists():
         initdb = subprocess.run(
-            ["runuser", "-u", OS_USER, "--", _bin("initdb"), "-D", str(pgdata), "-U", OS_USER,
-             "--auth-local=peer", "--auth-host=scram-sha-256", "-E", "UTF8",
-             "--locale=C.UTF-8"],
-            capture_output=True, text=True,
+            [
+                "runuser",
+                "-u",
+                OS_USER,
+                "--",
+                _bin("initdb"),
+                "-D",
+                str(pgdata),
+                "-U",
+                OS_USER,
+                "--auth-local=peer",
+                "--auth-host=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ],
+            capture_output=True,
+            text=True,
         )
         if initdb.returncode != 0:
             raise StackError(f"initdb of {pgdata} failed:\n{initdb.stderr.strip()[-1500:]}")
@@ -117,22 +133,41 @@ def prepare(data: DataDir, c: Component) -> bool:
 def _reachable(directory: Path) -> bool:
     """Can the `postgres` user walk to this directory (every parent executable for it)?"""
     directory.mkdir(parents=True, exist_ok=True)
-    return subprocess.run(["runuser", "-u", OS_USER, "--", "test", "-x", str(directory)],
-                          capture_output=True).returncode == 0
+    return (
+        subprocess.run(
+            ["runuser", "-u", OS_USER, "--", "test", "-x", str(directory)], capture_output=True
+        ).returncode
+        == 0
+    )
 
 
 def command(data: DataDir, c: Component) -> list[str]:
     return [
-        _bin("postgres"), "-D", str(data_dir(data, c)), "-p", str(c.port),
-        "-c", f"listen_addresses={HOST}",
-        "-c", f"unix_socket_directories={socket_dir(data)}",
-        "-c", "max_connections=200",
+        _bin("postgres"),
+        "-D",
+        str(data_dir(data, c)),
+        "-p",
+        str(c.port),
+        "-c",
+        f"listen_addresses={HOST}",
+        "-c",
+        f"unix_socket_directories={socket_dir(data)}",
+        "-c",
+        "max_connections=200",
     ]
 
 
-def admin_connect(data: DataDir, c: Component, *, timeout: int = 2) -> psycopg.Connection[tuple[object, ...]]:
-    return psycopg.connect(host=str(socket_dir(data)), port=c.port, user=OS_USER,
-                           dbname="postgres", autocommit=True, connect_timeout=timeout)
+def admin_connect(
+    data: DataDir, c: Component, *, timeout: int = 2
+) -> psycopg.Connection[tuple[object, ...]]:
+    return psycopg.connect(
+        host=str(socket_dir(data)),
+        port=c.port,
+        user=OS_USER,
+        dbname="postgres",
+        autocommit=True,
+        connect_timeout=timeout,
+    )
 
 
 def socket_probe(data: DataDir, c: Component) -> ProbeResult:
@@ -157,19 +192,33 @@ def apply_roles(data: DataDir, c: Component, secrets: Secrets) -> None:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,)).fetchone()
             if not exists:
                 # CREATE DATABASE cannot run inside a transaction block: autocommit, one each.
-                conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                    sql.Identifier(db), sql.Identifier(db)))
+                conn.execute(
+                    sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                        sql.Identifier(db), sql.Identifier(db)
+                    )
+                )
         # Independence: a role can connect to its own database only.
         for db in ("postgres", "template1", *SERVICE_DATABASES):
-            conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(db)))
-        conn.execute(sql.SQL("GRANT CONNECT ON DATABASE postgres TO {}").format(
-            sql.Identifier(EXPORTER_ROLE)))
+            conn.execute(
+                sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(db))
+            )
+        conn.execute(
+            sql.SQL("GRANT CONNECT ON DATABASE postgres TO {}").format(
+                sql.Identifier(EXPORTER_ROLE)
+            )
+        )
 
 
-def _set_password(conn: psycopg.Connection[tuple[object, ...]], role: str, password: str,
-                  *, login: bool) -> None:
+def _set_password(
+    conn: psycopg.Connection[tuple[object, ...]], role: str, password: str, *, login: bool
+) -> None:
     exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
     verb = "ALTER" if exists else "CREATE"
-    conn.execute(sql.SQL("{} ROLE {} WITH {} PASSWORD {}").format(
-        sql.SQL(verb), sql.Identifier(role), sql.SQL("LOGIN" if login else "NOLOGIN"),
-        sql.Literal(password)))
+    conn.execute(
+        sql.SQL("{} ROLE {} WITH {} PASSWORD {}").format(
+            sql.SQL(verb),
+            sql.Identifier(role),
+            sql.SQL("LOGIN" if login else "NOLOGIN"),
+            sql.Literal(password),
+        )
+    )

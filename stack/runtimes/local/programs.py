@@ -104,8 +104,9 @@ class Postgres(Launcher):
         return postgres.prepare(ctx.data, c)
 
     def program(self, ctx: Context, c: Component) -> Program:
-        return Program(postgres.command(ctx.data, c), user="postgres", stopsignal="INT",
-                       stopwaitsecs=30)
+        return Program(
+            postgres.command(ctx.data, c), user="postgres", stopsignal="INT", stopwaitsecs=30
+        )
 
     def ready(self, ctx: Context, c: Component) -> ProbeResult:
         # The contract probe logs in with the password, which after_ready applies; readiness
@@ -156,15 +157,17 @@ class Prometheus(Launcher):
 
     def program(self, ctx: Context, c: Component) -> Program:
         conf = ctx.data.component_config(c.name)
-        return Program([
-            "prometheus",
-            f"--config.file={conf / 'prometheus.yml'}",
-            f"--storage.tsdb.path={ctx.data.component_data(c.name)}",
-            f"--storage.tsdb.retention.time={retention().metrics.tsdb_retention}",
-            f"--web.listen-address={_listen(c)}",
-            f"--web.config.file={_web_yml(ctx, c)}",
-            "--web.enable-lifecycle",
-        ])
+        return Program(
+            [
+                "prometheus",
+                f"--config.file={conf / 'prometheus.yml'}",
+                f"--storage.tsdb.path={ctx.data.component_data(c.name)}",
+                f"--storage.tsdb.retention.time={retention().metrics.tsdb_retention}",
+                f"--web.listen-address={_listen(c)}",
+                f"--web.config.file={_web_yml(ctx, c)}",
+                "--web.enable-lifecycle",
+            ]
+        )
 
 
 class Alertmanager(Launcher):
@@ -180,14 +183,16 @@ class Alertmanager(Launcher):
         )
 
     def program(self, ctx: Context, c: Component) -> Program:
-        return Program([
-            "prometheus-alertmanager",
-            f"--config.file={ctx.data.component_config(c.name) / 'alertmanager.yml'}",
-            f"--storage.path={ctx.data.component_data(c.name)}",
-            f"--web.listen-address={_listen(c)}",
-            f"--web.config.file={_web_yml(ctx, c)}",
-            "--cluster.listen-address=",  # empty: no gossip port, single instance
-        ])
+        return Program(
+            [
+                "prometheus-alertmanager",
+                f"--config.file={ctx.data.component_config(c.name) / 'alertmanager.yml'}",
+                f"--storage.path={ctx.data.component_data(c.name)}",
+                f"--web.listen-address={_listen(c)}",
+                f"--web.config.file={_web_yml(ctx, c)}",
+                "--cluster.listen-address=",  # empty: no gossip port, single instance
+            ]
+        )
 
 
 class NodeExporter(Launcher):
@@ -199,12 +204,14 @@ class NodeExporter(Launcher):
         return _web_config(ctx, c)
 
     def program(self, ctx: Context, c: Component) -> Program:
-        return Program([
-            "prometheus-node-exporter",
-            f"--web.listen-address={_listen(c)}",
-            f"--web.config.file={_web_yml(ctx, c)}",
-            f"--collector.textfile.directory={ctx.data.component_data(c.name) / 'textfile'}",
-        ])
+        return Program(
+            [
+                "prometheus-node-exporter",
+                f"--web.listen-address={_listen(c)}",
+                f"--web.config.file={_web_yml(ctx, c)}",
+                f"--collector.textfile.directory={ctx.data.component_data(c.name) / 'textfile'}",
+            ]
+        )
 
 
 class BlackboxExporter(Launcher):
@@ -215,12 +222,14 @@ class BlackboxExporter(Launcher):
         return _web_config(ctx, c)
 
     def program(self, ctx: Context, c: Component) -> Program:
-        return Program([
-            "prometheus-blackbox-exporter",
-            f"--config.file={CONFIG_DIR / 'blackbox' / 'blackbox.yml'}",
-            f"--web.listen-address={_listen(c)}",
-            f"--web.config.file={_web_yml(ctx, c)}",
-        ])
+        return Program(
+            [
+                "prometheus-blackbox-exporter",
+                f"--config.file={CONFIG_DIR / 'blackbox' / 'blackbox.yml'}",
+                f"--web.listen-address={_listen(c)}",
+                f"--web.config.file={_web_yml(ctx, c)}",
+            ]
+        )
 
 
 class PostgresExporter(Launcher):
@@ -268,12 +277,18 @@ class Nginx(Launcher):
         )
 
     def program(self, ctx: Context, c: Component) -> Program:
-        return Program([
-            "nginx",
-            "-p", str(ctx.data.component_data(c.name)),
-            "-c", str(ctx.data.component_config(c.name) / "nginx.conf"),
-            "-g", "daemon off;",
-        ], stopsignal="QUIT")
+        return Program(
+            [
+                "nginx",
+                "-p",
+                str(ctx.data.component_data(c.name)),
+                "-c",
+                str(ctx.data.component_config(c.name) / "nginx.conf"),
+                "-g",
+                "daemon off;",
+            ],
+            stopsignal="QUIT",
+        )
 
 
 class Mailbox(Launcher):
@@ -289,11 +304,17 @@ class Mailbox(Launcher):
     def program(self, ctx: Context, c: Component) -> Program:
         return Program(
             [
-                sys.executable, "-m", "stack.standins.mailbox",
-                "--smtp", _listen(c, "smtp"),
-                "--http", _listen(c),
-                "--maildir", str(ctx.data.component_data(c.name)),
-                "--ui-auth-file", str(ctx.data.component_config(c.name) / "htpasswd"),
+                sys.executable,
+                "-m",
+                "stack.standins.mailbox",
+                "--smtp",
+                _listen(c, "smtp"),
+                "--http",
+                _listen(c),
+                "--maildir",
+                str(ctx.data.component_data(c.name)),
+                "--ui-auth-file",
+                str(ctx.data.component_config(c.name) / "htpasswd"),
             ],
             directory=REPO_ROOT,
         )

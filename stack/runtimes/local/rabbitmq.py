@@ -79,32 +79,39 @@ def prepare(data: DataDir, c: Component, epmd: Component, secrets: Secrets) -> b
     for sub in ("home", "mnesia", "log"):
         (base / sub).mkdir(parents=True, exist_ok=True)
     definitions = {
-        "users": [{
-            "name": USER,
-            "password_hash": password_hash(secrets.read("rabbitmq_password")),
-            "hashing_algorithm": "rabbit_password_hashing_sha256",
-            "tags": ["administrator"],
-        }],
+        "users": [
+            {
+                "name": USER,
+                "password_hash": password_hash(secrets.read("rabbitmq_password")),
+                "hashing_algorithm": "rabbit_password_hashing_sha256",
+                "tags": ["administrator"],
+            }
+        ],
         "vhosts": [{"name": "/"}],
         "permissions": [
             {"user": USER, "vhost": "/", "configure": ".*", "write": ".*", "read": ".*"}
         ],
     }
-    settings = "\n".join([
-        "# Written by `python -m stack up` from stack/topology.py.",
-        f"listeners.tcp.default = {HOST}:{c.port}",
-        f"prometheus.tcp.ip = {HOST}",
-        f"prometheus.tcp.port = {c.ports['metrics']}",
-        f"definitions.local.path = {conf / 'definitions.json'}",
-        "definitions.import_backend = local_filesystem",
-        "log.console = true",
-        "log.console.level = info",
-        "log.file = false",
-        "",
-    ])
+    settings = "\n".join(
+        [
+            "# Written by `python -m stack up` from stack/topology.py.",
+            f"listeners.tcp.default = {HOST}:{c.port}",
+            f"prometheus.tcp.ip = {HOST}",
+            f"prometheus.tcp.port = {c.ports['metrics']}",
+            f"definitions.local.path = {conf / 'definitions.json'}",
+            "definitions.import_backend = local_filesystem",
+            "log.console = true",
+            "log.console.level = info",
+            "log.file = false",
+            "",
+        ]
+    )
     changed = write_if_changed(conf / "rabbitmq.conf", settings)
     changed |= write_if_changed(conf / "enabled_plugins", "[rabbitmq_prometheus].\n")
-    changed |= write_if_changed(conf / "rabbitmq-env.conf", "# all settings come from the environment\n")
-    changed |= write_if_changed(conf / "definitions.json", json.dumps(definitions, indent=2) + "\n",
-                                mode=0o600)
+    changed |= write_if_changed(
+        conf / "rabbitmq-env.conf", "# all settings come from the environment\n"
+    )
+    changed |= write_if_changed(
+        conf / "definitions.json", json.dumps(definitions, indent=2) + "\n", mode=0o600
+    )
     return changed

@@ -7,6 +7,7 @@ independent components start in parallel) and waits for it to be healthy in turn
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import threading
 import time
@@ -56,8 +57,9 @@ class LocalRuntime:
         components = self.topology.select(only) if only else self.topology.start_order()
         system.install_packages(missing_packages(components))
         data_exists = self.data.data.exists() and any(self.data.data.iterdir())
-        ctx = Context(self.data, secrets.ensure(self.data.secrets, data_exists=data_exists),
-                      self.topology)
+        ctx = Context(
+            self.data, secrets.ensure(self.data.secrets, data_exists=data_exists), self.topology
+        )
         was_running = self.supervisor.is_running()
         alive = {n for n, p in self._processes().items() if p.state in ALIVE}
         system.check_ports_free([c for c in components if c.name not in alive])
@@ -80,11 +82,17 @@ class LocalRuntime:
             raise ComponentFailed("\n\n".join(failures))
         write_target_profile(
             self.data.target_file,
-            target_profile(self.topology, secrets_dir=self.data.secrets,
-                           project_dir=REPO_ROOT, data_dir=self.data.root),
+            target_profile(
+                self.topology,
+                secrets_dir=self.data.secrets,
+                project_dir=REPO_ROOT,
+                data_dir=self.data.root,
+            ),
         )
 
-    def _start_all(self, ctx: Context, components: list[Component], progress: Progress) -> list[str]:
+    def _start_all(
+        self, ctx: Context, components: list[Component], progress: Progress
+    ) -> list[str]:
         done = {c.name: threading.Event() for c in components}
         failed: dict[str, str] = {}
 
@@ -244,7 +252,5 @@ def _zombie(pid: int) -> bool:
 
 
 def _kill(pid: int) -> None:
-    try:
+    with contextlib.suppress(psutil.Error):
         psutil.Process(pid).kill()
-    except psutil.Error:
-        pass

@@ -43,7 +43,7 @@ def log_path(data: DataDir, name: str) -> Path:
 def _quote(arg: str) -> str:
     # supervisord splits `command` with shlex; `%` must be doubled (it expands %(x)s).
     escaped = arg.replace("%", "%%").replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"' if any(ch in arg for ch in ' ;"\'') or not arg else escaped
+    return f'"{escaped}"' if any(ch in arg for ch in " ;\"'") or not arg else escaped
 
 
 def render(data: DataDir, programs: dict[str, Program]) -> bool:
@@ -129,7 +129,9 @@ class Supervisor:
 
     def processes(self) -> dict[str, ProcessInfo]:
         return {
-            p["name"]: ProcessInfo(p["name"], p["statename"], p["pid"], p["start"], p["description"])
+            p["name"]: ProcessInfo(
+                p["name"], p["statename"], p["pid"], p["start"], p["description"]
+            )
             for p in self.rpc.getAllProcessInfo()
         }
 
@@ -142,14 +144,18 @@ class Supervisor:
             self.rpc.startProcess(name, False)
         except xmlrpc.client.Fault as fault:
             if "ALREADY_STARTED" not in fault.faultString:
-                raise StackError(f"supervisord could not start {name}: {fault.faultString}") from None
+                raise StackError(
+                    f"supervisord could not start {name}: {fault.faultString}"
+                ) from None
 
     def stop(self, name: str) -> None:
         try:
             self.rpc.stopProcess(name, True)
         except xmlrpc.client.Fault as fault:
             if "NOT_RUNNING" not in fault.faultString:
-                raise StackError(f"supervisord could not stop {name}: {fault.faultString}") from None
+                raise StackError(
+                    f"supervisord could not stop {name}: {fault.faultString}"
+                ) from None
 
     def signal(self, name: str, signal: str) -> None:
         self.rpc.signalProcess(name, signal)
@@ -173,7 +179,9 @@ def launch(data: DataDir, *, timeout: float = 10.0) -> Supervisor:
         directory.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         [sys.executable, "-m", "supervisor.supervisord", "-c", str(conf_path(data))],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     client = Supervisor(data)
     deadline = time.monotonic() + timeout

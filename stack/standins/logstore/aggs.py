@@ -1,0 +1,194 @@
+"""Aggregations: the ES request translated to tantivy's, per index.
+
+Results are shaped (and merged across indices) in aggmerge.py.
+https://www.elastic.co/guide/en/elasticsearch/reference/8.15/search-aggregations.html
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import tantivy
+
+from . import datemath
+from .errors import ESError, parsing, unsupported
+from .query import Translator
+from .schema import DATE, Field
+
+BUCKET = ("terms", "date_histogram", "histogram", "range", "date_range")
+METRIC = ("avg", "min", "max", "sum", "value_count", "stats", "cardinality", "percentiles")
+PERCENT_GRID = [float(p) for p in range(0, 101, 2)]
+_CALENDAR = {
+    "minute": "m",
+    "1m": "m",
+    "hour": "h",
+    "1h": "h",
+    "day": "d",
+    "1d": "d",
+    "week": "w",
+    "1w": "w",
+    "month": "M",
+    "1M": "M",
+    "quarter": "q",
+    "1q": "q",
+    "year": "y",
+    "1y": "y",
+}
+_FIXED_CAL = {"m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
+WEEK_OFFSET = 4 * 86_400_000  # 1970-01-01 was a Thursday; ES weeks start on Monday
+
+
+@dataclass
+class Agg:
+    name: str
+    kind: str
+    params: dict[str, Any]
+    subs: list[Agg] = field(default_factory=list)
+    typed: Field | None = None  # the field's mapping, when it has one
+    interval_ms: int = 0  # date_histogram: fixed length, or 0 for calendar months/years
+    unit: str = ""  # date_histogram calendar unit
+
+
+def parse_aggs(spec: Any, tr: Translator) -> list[Agg]:
+    if not isinstance(spec, dict):
+        raise parsing(f"[aggs] must be an object, got {spec!r}")
+    out = []
+    for name, body in spec.items():
+        if not isinstance(body, dict):
+            raise parsing(f"Expected [START_OBJECT] under [{name}], but got {body!r}")
+        kinds = [k for k in body if k not in ("aggs", "aggregations", "meta")]
+        if len(kinds) != 1:
+            raise parsing(f"Expected one aggregation type under [{name}], found {kinds}")
+        kind = kinds[0]
+        if kind not in BUCKET + METRIC:
+            raise parsing(
+                f"Unknown aggregation type [{kind}] did you mean one of {list(BUCKET + METRIC)}?"
+            )
+        params = body[kind]
+        if not isinstance(params, dict):
+            raise parsing(f"[{kind}] aggregation [{name}] must be an object")
+        subs = parse_aggs(body.get("aggs", body.get("aggregations", {})), tr)
+        if subs and kind in METRIC:
+            raise parsing(f"Aggregator [{name}] of type [{kind}] cannot accept sub-aggregations")
+        agg = Agg(name, kind, params, subs)
+        if "field" not in params:
+            raise parsing(f"Required [field] missing in [{kind}] aggregation [{name}]")
+        agg.typed = tr.field(params["field"])[1]
+        if kind == "date_histogram":
+            _date_interval(agg)
+        out.append(agg)
+    return out
+
+
+def _date_interval(agg: Agg) -> None:
+    p = agg.params
+    if p.get("time_zone") not in (None, "UTC", "Z", "+00:00", "Etc/UTC"):
+        raise unsupported(f"date_histogram time_zone {p['time_zone']}")
+    if "offset" in p:
+        raise unsupported("date_histogram offset")
+    if "calendar_interval" in p or (p.get("interval") in _CALENDAR and "fixed_interval" not in p):
+        text = p.get("calendar_interval", p.get("interval"))
+        if text not in _CALENDAR:
+            raise ESError(
+                400,
+                "illegal_argument_exception",
+                f"The supplied interval [{text}] could not be parsed as a calendar interval.",
+            )
+        agg.unit = _CALENDAR[text]
+        agg.interval_ms = _FIXED_CAL.get(agg.unit, 0)
+    else:
+        text = p.get("fixed_interval", p.get("interval"))
+        if text is None:
+            raise ESError(
+                400,
+                "illegal_argument_exception",
+                f"Invalid interval specified, must be non-null and non-empty for [{agg.name}]",
+            )
+        agg.interval_ms = datemath.parse_interval_ms(str(text), key=f"{agg.name}.fixed_interval")
+
+
+def to_tantivy(aggs: list[Agg], tr: Translator, *, multi: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for agg in aggs:
+        fname = tr.field(agg.params["field"])[0]
+        p = agg.params
+        if agg.kind == "terms":
+            size = int(p.get("size", 10))
+            body: dict[str, Any] = {
+                "field": fname,
+                "size": max(size * 3 // 2 + 10, size) if multi else size,
+            }
+            if "min_doc_count" in p:
+                body["min_doc_count"] = int(p["min_doc_count"])
+            if "missing" in p:
+                body["missing"] = p["missing"]
+            for bad in ("include", "exclude", "script"):
+                if bad in p:
+                    raise unsupported(f"terms {bad}")
+            spec = {"terms": body}
+        elif agg.kind == "date_histogram" and agg.interval_ms:
+            hist: dict[str, Any] = {"field": fname, "interval": agg.interval_ms, "min_doc_count": 1}
+            if agg.unit == "w":
+                hist["offset"] = WEEK_OFFSET
+            spec = {"histogram": hist}
+        elif agg.kind == "date_histogram":
+            spec = {"range": {"field": fname, "ranges": _calendar_ranges(tr, fname, agg.unit)}}
+        elif agg.kind == "histogram":
+            hist = {"field": fname, "interval": float(p["interval"]), "min_doc_count": 1}
+            if "offset" in p:
+                hist["offset"] = float(p["offset"])
+            spec = {"histogram": hist}
+        elif agg.kind in ("range", "date_range"):
+            spec = {"range": {"field": fname, "ranges": _ranges(agg)}}
+        elif agg.kind in ("avg", "min", "max", "sum", "stats"):
+            spec = {"stats": {"field": fname}}
+        elif agg.kind == "value_count":
+            spec = {"value_count": {"field": fname}}
+        elif agg.kind == "cardinality":
+            spec = (
+                {"terms": {"field": fname, "size": 65_536}}
+                if multi
+                else {"cardinality": {"field": fname}}
+            )
+        else:  # percentiles
+            percents = [float(x) for x in p.get("percents", [1, 5, 25, 50, 75, 95, 99])]
+            grid = sorted(set(PERCENT_GRID + percents)) if multi else percents
+            spec = {"percentiles": {"field": fname, "percents": grid, "keyed": True}}
+        if agg.subs:
+            spec["aggs"] = to_tantivy(agg.subs, tr, multi=multi)
+        out[agg.name] = spec
+    return out
+
+
+def _ranges(agg: Agg) -> list[dict[str, Any]]:
+    ranges = agg.params.get("ranges")
+    if not isinstance(ranges, list) or not ranges:
+        raise parsing(f"[ranges] must be a non-empty array in [{agg.name}]")
+    out = []
+    for i, item in enumerate(ranges):
+        rng: dict[str, Any] = {"key": f"r{i}"}
+        for side in ("from", "to"):
+            if item.get(side) is not None:
+                value = item[side]
+                if agg.typed is not None and agg.typed.kind == DATE:
+                    value = datemath.resolve(value)
+                rng[side] = float(value)
+        out.append(rng)
+    return out
+
+
+def _calendar_ranges(tr: Translator, fname: str, unit: str) -> list[dict[str, Any]]:
+    """Month, quarter and year buckets: tantivy has fixed intervals only, so one range each."""
+    stats = tr.tindex.searcher().aggregate(
+        tantivy.Query.all_query(), {"s": {"stats": {"field": fname}}}
+    )["s"]
+    if not stats.get("count"):
+        return [{"key": "empty", "to": 0.0}]
+    start = datemath.floor_unit(int(stats["min"]), unit)
+    ranges: list[dict[str, Any]] = []
+    while start <= int(stats["max"]) and len(ranges) < 5000:
+        end = datemath.next_unit(start, unit)
+        ranges.append({"key": str(start), "from": float(start), "to": float(end)})
+        start = end
+    return ranges

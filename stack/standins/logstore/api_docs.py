@@ -1,0 +1,301 @@
+"""Document, bulk, search, count and scroll endpoints.
+
+Bulk: https://www.elastic.co/guide/en/elasticsearch/reference/8.15/docs-bulk.html
+Index/get: https://www.elastic.co/guide/en/elasticsearch/reference/8.15/docs-index_.html
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+
+from .bulkparse import _item_error, parse_bulk
+from .engine import LogIndex, WriteOp
+from .errors import ESError, index_not_found
+from .http import Ctx, shards
+from .scroll import next_page
+from .search import Searched, execute, render_hit
+
+
+def _state(ctx: Ctx) -> Any:
+    return ctx.request.app.state
+
+
+def _target(ctx: Ctx, name: str, action: str) -> LogIndex:
+    state = _state(ctx)
+    sec = state.security
+    exists = name in state.store.indices or name in state.store.state.section("data_streams")
+    if not sec.allowed_index(ctx.user, "write", name):
+        raise sec.denied(ctx.user, "indices:data/write/bulk[s]", name)
+    if not exists and not sec.allowed_index(ctx.user, "create_index", name):
+        raise sec.denied(ctx.user, "indices:admin/auto_create", name)
+    index: LogIndex = state.store.write_target(name, action)
+    return index
+
+
+def write_items(ctx: Ctx, items: list[Any]) -> tuple[list[dict[str, Any]], set[LogIndex]]:
+    results: list[dict[str, Any] | None] = [None] * len(items)
+    groups: dict[int, tuple[LogIndex, list[int], list[WriteOp]]] = {}
+    for pos, item in enumerate(items):
+        if isinstance(item, dict):
+            results[pos] = item
+            continue
+        action, name, doc_id, source, raw = item
+        try:
+            index = _target(ctx, name, action)
+            if index.meta.data_stream and (
+                not isinstance(source, dict) or "@timestamp" not in source
+            ):
+                raise ESError(
+                    400,
+                    "document_parsing_exception",
+                    f"data stream timestamp field [@timestamp] is missing (data stream [{name}])",
+                )
+        except ESError as err:
+            results[pos] = _item_error(action, name, doc_id, err)
+            continue
+        group = groups.setdefault(id(index), (index, [], []))
+        group[1].append(pos)
+        group[2].append(WriteOp(action, doc_id, source, raw))
+    for index, positions, ops in groups.values():
+        for pos, op, res in zip(positions, ops, index.write(ops), strict=True):
+            res.setdefault("_index", index.meta.name)
+            results[pos] = {op.action: res}
+    touched = {g[0] for g in groups.values()}
+    return [r for r in results if r is not None], touched
+
+
+async def after_write(ctx: Ctx, touched: set[LogIndex]) -> None:
+    mode = ctx.param("refresh")
+    if mode in ("", "true"):
+        for index in touched:
+            await run_in_threadpool(index.refresh)
+    elif mode == "wait_for":
+        for index in touched:
+            await run_in_threadpool(index.wait_for_refresh)
+    elif mode not in (None, "false"):
+        raise ESError(400, "illegal_argument_exception", f"Unknown value for refresh: [{mode}].")
+
+
+async def bulk(ctx: Ctx) -> dict[str, Any]:
+    if ctx.param("pipeline"):
+        raise ESError(
+            400, "illegal_argument_exception", "ingest pipelines are not supported by logstore"
+        )
+    raw = await ctx.raw()
+    default = ctx.request.path_params.get("index")
+    items = parse_bulk(raw, default)
+    results, touched = await run_in_threadpool(write_items, ctx, items)
+    await after_write(ctx, touched)
+    errors = any("error" in next(iter(r.values())) for r in results)
+    rejected = sum(1 for r in results if "error" in next(iter(r.values())))
+    _state(ctx).metrics.bulk(len(results) - rejected, rejected)
+    # rsyslog's omelasticsearch needs `items` in every reply, even an empty one.
+    return {"took": ctx.took(), "errors": errors, "items": results}
+
+
+async def index_doc(ctx: Ctx) -> tuple[int, dict[str, Any]]:
+    name = ctx.request.path_params["index"]
+    doc_id = ctx.request.path_params.get("id")
+    path = ctx.request.url.path
+    action = "create" if "/_create/" in path or ctx.param("op_type") == "create" else "index"
+    raw = await ctx.raw()
+    try:
+        source = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ESError(400, "document_parsing_exception", f"failed to parse: {exc}") from None
+    results, touched = await run_in_threadpool(
+        write_items, ctx, [(action, name, doc_id, source, raw.strip())]
+    )
+    await after_write(ctx, touched)
+    ((result,),) = (r.values() for r in results)
+    if "error" in result:
+        err = ESError(result["status"], result["error"]["type"], result["error"]["reason"])
+        err.extra = {k: v for k, v in result["error"].items() if k not in ("type", "reason")}
+        raise err
+    _state(ctx).metrics.bulk(1, 0)
+    status = result.pop("status")
+    return status, result
+
+
+async def get_doc(ctx: Ctx) -> tuple[int, dict[str, Any]]:
+    name, doc_id = ctx.request.path_params["index"], ctx.request.path_params["id"]
+    store, sec = _state(ctx).store, _state(ctx).security
+    indices = store.resolve(name)
+    sec.require_index(ctx.user, "read", [i.meta.name for i in indices])
+    if not indices:
+        raise index_not_found(name)
+    for index in indices:
+        found = await run_in_threadpool(index.get, doc_id)
+        if found is not None:
+            raw, version, seq = found
+            return 200, {
+                "_index": index.meta.name,
+                "_id": doc_id,
+                "_version": version,
+                "_seq_no": seq,
+                "_primary_term": 1,
+                "found": True,
+                "_source": orjson.loads(raw),
+            }
+    return 404, {"_index": indices[0].meta.name, "_id": doc_id, "found": False}
+
+
+def read_indices(ctx: Ctx, expression: str) -> list[LogIndex]:
+    state = _state(ctx)
+    allow_none = ctx.param("allow_no_indices", "true") != "false"
+    if ctx.param("ignore_unavailable") == "true":
+        parts = [
+            p
+            for p in expression.split(",")
+            if "*" in p
+            or p in state.store.indices
+            or p in state.store.state.section("data_streams")
+        ]
+        expression = ",".join(parts) or "-*"
+    indices: list[LogIndex] = state.store.resolve(expression, allow_no_indices=allow_none)
+    explicit = all("*" not in p for p in expression.split(",")) and expression not in ("_all", "")
+    if explicit:
+        state.security.require_index(ctx.user, "read", [i.meta.name for i in indices])
+        return indices
+    return [i for i in indices if state.security.allowed_index(ctx.user, "read", i.meta.name)]
+
+
+def _source_filter(ctx: Ctx, body: dict[str, Any]) -> tuple[list[str] | None, list[str]]:
+    spec: Any = body.get("_source", ctx.param("_source", "true"))
+    inc_p, exc_p = ctx.param("_source_includes"), ctx.param("_source_excludes")
+    if spec in (False, "false"):
+        return None, []
+    includes: list[str] = []
+    excludes: list[str] = exc_p.split(",") if exc_p else []
+    if isinstance(spec, str) and spec != "true":
+        includes = spec.split(",")
+    elif isinstance(spec, list):
+        includes = [str(s) for s in spec]
+    elif isinstance(spec, dict):
+        inc: Any = spec.get("includes", spec.get("include", []))
+        exc: Any = spec.get("excludes", spec.get("exclude", []))
+        includes = [inc] if isinstance(inc, str) else list(inc)
+        excludes += [exc] if isinstance(exc, str) else list(exc)
+    if inc_p:
+        includes += inc_p.split(",")
+    return includes, excludes
+
+
+def search_body(ctx: Ctx, body: dict[str, Any]) -> dict[str, Any]:
+    q = ctx.param("q")
+    if q is not None:
+        qs: dict[str, Any] = {"query": q}
+        if ctx.param("df"):
+            qs["default_field"] = ctx.param("df")
+        if ctx.param("default_operator"):
+            qs["default_operator"] = ctx.param("default_operator")
+        body = {**body, "query": {"query_string": qs}}
+    if ctx.param("sort"):
+        body = {**body, "sort": [s for s in str(ctx.param("sort")).split(",") if s]}
+    if ctx.param("track_total_hits") is not None:
+        value = str(ctx.param("track_total_hits"))
+        body = {
+            **body,
+            "track_total_hits": value == "true" if value in ("true", "false") else int(value),
+        }
+    return body
+
+
+def render(
+    ctx: Ctx, body: dict[str, Any], res: Searched, n_indices: int, scroll_id: str | None = None
+) -> dict[str, Any]:
+    includes, excludes = _source_filter(ctx, body)
+    sorted_ = bool(res.sort) and res.sort[0].field != "_score"
+    hits = [render_hit(h, includes, excludes, sorted_) for h in res.hits]
+    track = body.get("track_total_hits", 10_000)
+    scores = [h["_score"] for h in hits if h["_score"] is not None]
+    hits_obj: dict[str, Any] = {
+        "max_score": max(scores) if scores and not sorted_ else None,
+        "hits": hits,
+    }
+    if track is not False:
+        limit = res.total if track is True else int(track)
+        total: Any = {
+            "value": min(res.total, limit),
+            "relation": "eq" if res.total <= limit else "gte",
+        }
+        if ctx.param("rest_total_hits_as_int") == "true":
+            total = res.total
+        hits_obj = {"total": total, **hits_obj}
+    out: dict[str, Any] = {
+        "took": ctx.took(),
+        "timed_out": False,
+        "_shards": shards(n_indices),
+        "hits": hits_obj,
+    }
+    if scroll_id:
+        out = {"_scroll_id": scroll_id, **out}
+    if res.aggregations is not None:
+        out["aggregations"] = res.aggregations
+    return out
+
+
+async def search(ctx: Ctx) -> dict[str, Any]:
+    state = _state(ctx)
+    body = search_body(ctx, await ctx.json())
+    indices = read_indices(ctx, ctx.request.path_params.get("index", "_all"))
+    size = int(body.get("size", ctx.int_param("size", 10)))
+    from_ = int(body.get("from", ctx.int_param("from", 0)))
+    started = time.perf_counter()
+    scroll = ctx.param("scroll")
+    if scroll:
+        scroll_id, sctx = state.scrolls.open(indices, body, size, scroll)
+        total = await run_in_threadpool(
+            lambda: execute(
+                indices,
+                {**body, "sort": body.get("sort")},
+                size=0,
+                from_=0,
+                searchers=sctx.searchers,
+            )
+        )
+        sctx.total = total.total
+        page = await run_in_threadpool(next_page, sctx)
+        page.aggregations = total.aggregations
+        page.total = total.total
+        result = render(ctx, body, page, len(indices), scroll_id)
+    else:
+        res = await run_in_threadpool(execute, indices, body, size=size, from_=from_)
+        result = render(ctx, body, res, len(indices))
+    state.metrics.search.observe(time.perf_counter() - started)
+    return result
+
+
+async def scroll_next(ctx: Ctx) -> dict[str, Any]:
+    body = await ctx.json()
+    scroll_id = (
+        body.get("scroll_id") or ctx.param("scroll_id") or ctx.request.path_params.get("scroll_id")
+    )
+    if not scroll_id:
+        raise ESError(
+            400, "action_request_validation_exception", "Validation Failed: 1: scrollId is missing;"
+        )
+    sctx = _state(ctx).scrolls.get(str(scroll_id), body.get("scroll") or ctx.param("scroll"))
+    page = await run_in_threadpool(next_page, sctx)
+    page.total = sctx.total
+    return render(ctx, sctx.body, page, len(sctx.indices), str(scroll_id))
+
+
+async def clear_scroll(ctx: Ctx) -> tuple[int, dict[str, Any]]:
+    body = await ctx.json()
+    ids = body.get("scroll_id") or ctx.request.path_params.get("scroll_id") or "_all"
+    ids = [ids] if isinstance(ids, str) else list(ids)
+    freed = _state(ctx).scrolls.clear(ids)
+    return (200 if freed or ids == ["_all"] else 404), {"succeeded": True, "num_freed": freed}
+
+
+async def count(ctx: Ctx) -> dict[str, Any]:
+    body = search_body(ctx, await ctx.json())
+    body = {k: v for k, v in body.items() if k == "query"}
+    indices = read_indices(ctx, ctx.request.path_params.get("index", "_all"))
+    res = await run_in_threadpool(execute, indices, body, size=0, from_=0)
+    return {"count": res.total, "_shards": shards(len(indices))}

@@ -1,0 +1,262 @@
+"""One Elasticsearch index: a tantivy index, its write-ahead log and its refresh cycle."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import tantivy
+
+from .errors import ESError
+from .schema import Field, build_schema, fields_from_mapping, to_record
+from .wal import Wal
+
+log = logging.getLogger("logstore")
+WRITER_HEAP = 96_000_000
+
+
+@dataclass
+class WriteOp:
+    action: str  # "index" or "create"
+    doc_id: str | None
+    source: Any
+    raw: bytes
+
+
+@dataclass
+class IndexMeta:
+    name: str
+    uuid: str
+    creation_date: int
+    settings: dict[str, str] = field(default_factory=dict)
+    mappings: dict[str, Any] = field(default_factory=dict)
+    data_stream: str | None = None
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.__dict__, option=orjson.OPT_INDENT_2)
+
+
+def new_id() -> str:
+    """20 url-safe characters, like Elasticsearch's generated ids."""
+    return secrets.token_urlsafe(15)
+
+
+class LogIndex:
+    def __init__(self, path: Path, meta: IndexMeta, *, writer_threads: int = 2) -> None:
+        self.path = path
+        self.meta = meta
+        self.fields: dict[str, Field] = fields_from_mapping(meta.mappings)
+        self.schema = build_schema(self.fields)
+        self.writer_threads = writer_threads
+        fresh = not (path / "meta.json").exists()
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "index.json").write_bytes(meta.to_json())
+        self.tindex = tantivy.Index(self.schema, path=str(path), reuse=not fresh)
+        self.tindex.config_reader(reload_policy="manual")
+        self.lock = threading.RLock()
+        self.refreshed = threading.Condition(self.lock)
+        self.generation = 0
+        self.dirty = False
+        self.last_commit = time.monotonic()
+        self.last_write = 0.0
+        self.pending: dict[str, tuple[bytes, int, int]] = {}
+        self.commit_seconds = 0.0
+        self._writer: tantivy.IndexWriter | None = None
+        self.seq = self._max_seq() + 1
+        self.wal = Wal(path / "wal")
+        self._replay()
+
+    # -- writing -------------------------------------------------------------------------
+
+    @property
+    def writer(self) -> tantivy.IndexWriter:
+        if self._writer is None:
+            self._writer = self.tindex.writer(
+                heap_size=WRITER_HEAP, num_threads=self.writer_threads
+            )
+        return self._writer
+
+    def write(self, ops: list[WriteOp]) -> list[dict[str, Any]]:
+        """Apply ops and make them durable (WAL fsync) before returning their results."""
+        results: list[dict[str, Any]] = []
+        lines: list[tuple[bytes, bytes]] = []
+        with self.lock:
+            for op in ops:
+                try:
+                    results.append(self._write_one(op, lines))
+                except ESError as exc:
+                    results.append({"_id": op.doc_id, "status": exc.status, "error": exc.cause()})
+            if lines:
+                self.wal.append(lines)
+                self.wal.sync()
+                self.dirty = True
+                self.last_write = time.monotonic()
+        return results
+
+    def _write_one(self, op: WriteOp, lines: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+        if not isinstance(op.source, dict):
+            raise ESError(
+                400,
+                "mapper_parsing_exception",
+                "failed to parse: the document must be a JSON object",
+            )
+        doc_id = op.doc_id if op.doc_id is not None else new_id()
+        current = self.version_of(doc_id) if op.doc_id is not None else None
+        if current is not None and op.action == "create":
+            # https://www.elastic.co/guide/en/elasticsearch/reference/8.15/docs-bulk.html
+            raise ESError(
+                409,
+                "version_conflict_engine_exception",
+                f"[{doc_id}]: version conflict, document already exists (current version "
+                f"[{current}])",
+                index_uuid=self.meta.uuid,
+                shard="0",
+                index=self.meta.name,
+            )
+        version = (current or 0) + 1
+        seq = self.seq
+        record = to_record(
+            op.source, op.raw, doc_id=doc_id, version=version, seq=seq, fields=self.fields
+        )
+        self.seq += 1
+        if current is not None:
+            self.writer.delete_documents_by_term("_id", doc_id)
+        self.writer.add_json(record.decode())
+        lines.append((b"c" if op.action == "create" else b"i", record))
+        self.pending[doc_id] = (op.raw, version, seq)
+        return {
+            "_index": self.meta.name,
+            "_id": doc_id,
+            "_version": version,
+            "result": "created" if current is None else "updated",
+            "_shards": {"total": 1, "successful": 1, "failed": 0},
+            "_seq_no": seq,
+            "_primary_term": 1,
+            "status": 201 if current is None else 200,
+        }
+
+    def version_of(self, doc_id: str) -> int | None:
+        if doc_id in self.pending:
+            return self.pending[doc_id][1]
+        found = self.get_committed(doc_id)
+        return found[1] if found else None
+
+    def get_committed(self, doc_id: str) -> tuple[bytes, int, int] | None:
+        searcher = self.tindex.searcher()
+        hits = searcher.search(tantivy.Query.term_query(self.schema, "_id", doc_id), 1).hits
+        if not hits:
+            return None
+        doc = searcher.doc(hits[0][1])
+        return doc["_source"][0], doc["_version"][0], doc["_seq"][0]
+
+    def get(self, doc_id: str) -> tuple[bytes, int, int] | None:
+        """Realtime get, as ES does: an unrefreshed document is found too."""
+        with self.lock:
+            if doc_id in self.pending:
+                return self.pending[doc_id]
+        return self.get_committed(doc_id)
+
+    # -- refresh ---------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Commit and reopen the reader: everything written so far becomes searchable."""
+        with self.lock:
+            if self.dirty:
+                started = time.perf_counter()
+                closed = self.wal.rotate()
+                self.writer.commit()
+                self.tindex.reload()
+                self.wal.drop_through(closed)
+                self.pending.clear()
+                self.dirty = False
+                self.commit_seconds = time.perf_counter() - started
+            self.last_commit = time.monotonic()
+            self.generation += 1
+            self.refreshed.notify_all()
+
+    def wait_for_refresh(self, timeout: float = 30.0) -> None:
+        with self.lock:
+            target = self.generation + 1
+            self.refreshed.wait_for(lambda: self.generation >= target, timeout=timeout)
+
+    def refresh_interval(self) -> float:
+        from .datemath import parse_time_value
+
+        value = self.meta.settings.get("index.refresh_interval", "1s")
+        return parse_time_value(value, key="index.refresh_interval")
+
+    def tick(self, now: float) -> float | None:
+        """Called by the refresher thread: refresh when due (returning the commit's seconds),
+        release an idle writer."""
+        interval = self.refresh_interval()
+        took = None
+        if self.dirty and interval >= 0 and now - self.last_commit >= interval:
+            self.refresh()
+            took = self.commit_seconds
+        if not self.dirty and self._writer is not None and now - self.last_write > 30:
+            with self.lock:
+                if not self.dirty and self._writer is not None:
+                    self._writer.wait_merging_threads()
+                    self._writer = None
+        return took
+
+    # -- reading and housekeeping --------------------------------------------------------------
+
+    def searcher(self) -> tantivy.Searcher:
+        return self.tindex.searcher()
+
+    def doc_count(self) -> int:
+        return int(self.tindex.searcher().num_docs)
+
+    def size_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
+
+    def _max_seq(self) -> int:
+        searcher = self.tindex.searcher()
+        if searcher.num_docs == 0:
+            return -1
+        result = searcher.aggregate(tantivy.Query.all_query(), {"m": {"max": {"field": "_seq"}}})
+        value = result["m"]["value"]
+        return int(value) if value is not None else -1
+
+    def _replay(self) -> None:
+        replayed: set[str] = set()
+        count = 0
+        for op, record in self.wal.replay():
+            rec = orjson.loads(record)
+            doc_id = rec["_id"]
+            if op == b"c" and (doc_id in replayed or self.get_committed(doc_id) is not None):
+                continue
+            self.writer.delete_documents_by_term("_id", doc_id)
+            self.writer.add_json(record.decode())
+            replayed.add(doc_id)
+            self.seq = max(self.seq, int(rec["_seq"]) + 1)
+            count += 1
+        if count:
+            log.info(
+                "index %s: replayed %d documents from the write-ahead log", self.meta.name, count
+            )
+            self.writer.commit()
+        self.tindex.reload()
+        self.wal.drop_through(self.wal.gen - 1)
+
+    def close(self) -> None:
+        self.refresh()
+        with self.lock:
+            if self._writer is not None:
+                self._writer.wait_merging_threads()
+                self._writer = None
+            self.wal.close()
+
+    def destroy(self) -> None:
+        with self.lock:
+            self._writer = None
+            self.wal.close()
+        shutil.rmtree(self.path, ignore_errors=True)

@@ -1,0 +1,361 @@
+"""The query DSL, translated to tantivy queries for one index.
+
+https://www.elastic.co/guide/en/elasticsearch/reference/8.15/query-dsl.html
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import tantivy
+
+from . import datemath
+from .errors import ESError, parsing, search_failed
+from .schema import BOOLEAN, DATE, DOUBLE, KEYWORD, LONG, TEXT, Field
+
+Q = tantivy.Query
+MUST, SHOULD, NOT = tantivy.Occur.Must, tantivy.Occur.Should, tantivy.Occur.MustNot
+_ANALYZER = (
+    tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+    .filter(tantivy.Filter.remove_long(40))
+    .filter(tantivy.Filter.lowercase())
+    .build()
+)
+
+
+def _words(text: str) -> list[str | tuple[int, str]]:
+    return [word for word in _ANALYZER.analyze(text)]
+
+
+class Translator:
+    """Translates ES queries against one index's fields."""
+
+    def __init__(self, index_name: str, fields: dict[str, Field], tindex: tantivy.Index) -> None:
+        self.index_name = index_name
+        self.fields = fields
+        self.tindex = tindex
+        self.schema = tindex.schema
+
+    def field(self, path: str) -> tuple[str, Field | None]:
+        """(tantivy name, typed field or None for a dynamic `doc.<path>`)."""
+        if path.endswith(".keyword"):
+            path = path[: -len(".keyword")]
+        typed = self.fields.get(path)
+        if typed is not None:
+            return typed.name, typed
+        return "doc." + path, None
+
+    def translate(self, query: Any) -> tantivy.Query:
+        if not isinstance(query, dict) or len(query) != 1:
+            raise parsing(f"a query must be an object with exactly one clause, got {query!r}")
+        ((kind, body),) = query.items()
+        method = getattr(self, "_q_" + kind, None)
+        if method is None:
+            raise parsing(f"unknown query [{kind}]")
+        result: tantivy.Query = method(body)
+        return result
+
+    def _one_field(self, kind: str, body: Any) -> tuple[str, Any]:
+        items = (
+            {k: v for k, v in body.items() if k not in ("boost", "_name")}
+            if isinstance(body, dict)
+            else {}
+        )
+        if len(items) != 1:
+            raise parsing(f"[{kind}] query doesn't support multiple fields, found {sorted(items)}")
+        ((path, spec),) = items.items()
+        return path, spec
+
+    def _q_match_all(self, body: Any) -> tantivy.Query:
+        return Q.all_query()
+
+    def _q_match_none(self, body: Any) -> tantivy.Query:
+        return Q.empty_query()
+
+    def _q_bool(self, body: dict[str, Any]) -> tantivy.Query:
+        known = {"must", "filter", "should", "must_not", "minimum_should_match", "boost", "_name"}
+        for key in body:
+            if key not in known:
+                raise parsing(f"[bool] query does not support [{key}]")
+        clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
+        for key, occur in (("must", MUST), ("filter", MUST), ("should", SHOULD), ("must_not", NOT)):
+            sub = body.get(key, [])
+            for item in sub if isinstance(sub, list) else [sub]:
+                clauses.append((occur, self.translate(item)))
+        n_should = sum(1 for occur, _ in clauses if occur == SHOULD)
+        has_required = any(occur == MUST for occur, _ in clauses)
+        msm = _min_should(body.get("minimum_should_match"), n_should)
+        if msm is None:
+            msm = 0 if has_required else min(1, n_should)
+        if not has_required and not n_should:
+            clauses.append((MUST, Q.all_query()))  # only must_not: everything else matches
+        if msm > n_should:
+            return Q.empty_query()
+        if msm and has_required:
+            should = [(SHOULD, q) for occur, q in clauses if occur == SHOULD]
+            rest = [(o, q) for o, q in clauses if o != SHOULD]
+            return Q.boolean_query([*rest, (MUST, Q.boolean_query(should, msm))])
+        return Q.boolean_query(clauses, msm if msm > 1 else None)
+
+    def _q_term(self, body: Any) -> tantivy.Query:
+        path, spec = self._one_field("term", body)
+        value = spec.get("value") if isinstance(spec, dict) else spec
+        return self.term(path, value)
+
+    def _q_terms(self, body: Any) -> tantivy.Query:
+        path, values = self._one_field("terms", body)
+        if not isinstance(values, list):
+            raise parsing(f"[terms] query requires an array of values for [{path}]")
+        return (
+            Q.boolean_query([(SHOULD, self.term(path, v)) for v in values])
+            if values
+            else Q.empty_query()
+        )
+
+    def _q_ids(self, body: Any) -> tantivy.Query:
+        values = body.get("values", []) if isinstance(body, dict) else []
+        return Q.boolean_query([(SHOULD, Q.term_query(self.schema, "_id", str(v))) for v in values])
+
+    def term(self, path: str, value: Any) -> tantivy.Query:
+        if path == "_id":
+            return Q.term_query(self.schema, "_id", str(value))
+        if path == "_index":
+            return Q.all_query() if value == self.index_name else Q.empty_query()
+        name, typed = self.field(path)
+        if typed is None:
+            if isinstance(value, str):
+                words = _words(value)
+                if len(words) == 1:
+                    return Q.term_query(self.schema, name, words[0])
+                return Q.phrase_query(self.schema, name, words) if words else Q.empty_query()
+            return Q.term_query(self.schema, name, value)
+        if typed.kind in (LONG, DATE, DOUBLE):
+            number = self._coerce(typed, value, round_up=False)
+            return self._range(typed, number, number, True, True)
+        if typed.kind == BOOLEAN:
+            return Q.term_query(self.schema, name, value in (True, "true"))
+        if typed.kind == TEXT:
+            words = _words(str(value))
+            return Q.term_query(self.schema, name, words[0]) if len(words) == 1 else Q.empty_query()
+        return Q.term_query(
+            self.schema, name, value if isinstance(value, str) else str(value).lower()
+        )
+
+    def _coerce(self, typed: Field, value: Any, *, round_up: bool) -> Any:
+        try:
+            if typed.kind == DATE:
+                return datemath.resolve(value, round_up=round_up)
+            return int(value) if typed.kind == LONG else float(value)
+        except (TypeError, ValueError):
+            raise search_failed(
+                f'failed to create query: For input string: "{value}" (field [{typed.path}] is '
+                f"of type [{typed.kind}])",
+                self.index_name,
+            ) from None
+
+    def _range(
+        self, typed: Field, low: Any, high: Any, inc_low: bool, inc_high: bool
+    ) -> tantivy.Query:
+        ftype = tantivy.FieldType.Float if typed.kind == DOUBLE else tantivy.FieldType.Integer
+        return Q.range_query(self.schema, typed.name, ftype, low, high, inc_low, inc_high)
+
+    def _q_range(self, body: Any) -> tantivy.Query:
+        path, spec = self._one_field("range", body)
+        if not isinstance(spec, dict):
+            raise parsing(f"[range] query malformed, no start_object after field name [{path}]")
+        bounds = {
+            k: spec[k] for k in ("gt", "gte", "lt", "lte", "from", "to") if spec.get(k) is not None
+        }
+        unknown = set(spec) - {
+            "gt",
+            "gte",
+            "lt",
+            "lte",
+            "from",
+            "to",
+            "format",
+            "time_zone",
+            "boost",
+            "include_lower",
+            "include_upper",
+            "relation",
+        }
+        if unknown:
+            raise parsing(f"[range] query does not support [{sorted(unknown)[0]}]")
+        if spec.get("time_zone") not in (None, "UTC", "Z", "+00:00", "Etc/UTC"):
+            raise ESError(
+                400,
+                "illegal_argument_exception",
+                f"[range] time_zone [{spec['time_zone']}] is not supported: use UTC",
+            )
+        low_key = "gt" if "gt" in bounds else ("gte" if "gte" in bounds else "from")
+        high_key = "lt" if "lt" in bounds else ("lte" if "lte" in bounds else "to")
+        low, high = bounds.get(low_key), bounds.get(high_key)
+        name, typed = self.field(path)
+        if typed is None:
+            lo = "*" if low is None else _lucene_value(low)
+            hi = "*" if high is None else _lucene_value(high)
+            left = "{" if low_key == "gt" else "["
+            right = "}" if high_key == "lt" else "]"
+            return self._parse(f"{name}:{left}{lo} TO {hi}{right}", [])
+        if typed.kind not in (LONG, DATE, DOUBLE):
+            raise ESError(
+                400,
+                "illegal_argument_exception",
+                f"[range] on [{path}] of type [{typed.kind}] is not supported by logstore",
+            )
+        lo_v = None if low is None else self._coerce(typed, low, round_up=low_key == "gt")
+        hi_v = None if high is None else self._coerce(typed, high, round_up=high_key != "lt")
+        return self._range(typed, lo_v, hi_v, low_key != "gt", high_key != "lt")
+
+    def _q_exists(self, body: Any) -> tantivy.Query:
+        path = body.get("field") if isinstance(body, dict) else None
+        if not isinstance(path, str):
+            raise parsing("[exists] must be provided with a [field]")
+        return Q.exists_query("doc." + path.removesuffix(".keyword"), True)
+
+    def _q_prefix(self, body: Any) -> tantivy.Query:
+        path, spec = self._one_field("prefix", body)
+        value = str(spec.get("value") if isinstance(spec, dict) else spec)
+        return self._pattern(path, re.escape(value) + ".*", prefix=value)
+
+    def _q_wildcard(self, body: Any) -> tantivy.Query:
+        path, spec = self._one_field("wildcard", body)
+        value = str(spec.get("value", spec.get("wildcard")) if isinstance(spec, dict) else spec)
+        regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in value)
+        plain = value.rstrip("*")
+        return self._pattern(
+            path, regex, prefix=plain if "*" not in plain and "?" not in plain else None
+        )
+
+    def _q_regexp(self, body: Any) -> tantivy.Query:
+        path, spec = self._one_field("regexp", body)
+        return self._pattern(
+            path, str(spec.get("value") if isinstance(spec, dict) else spec), prefix=None
+        )
+
+    def _pattern(self, path: str, regex: str, *, prefix: str | None) -> tantivy.Query:
+        name, typed = self.field(path)
+        if typed is not None and typed.kind == KEYWORD:
+            return Q.regex_query(self.schema, name, regex)
+        if typed is not None and typed.kind == TEXT:
+            return Q.regex_query(self.schema, name, regex.lower())
+        if typed is None and prefix is not None:
+            words = _words(prefix)
+            return (
+                Q.phrase_prefix_query(self.schema, name, words)
+                if words
+                else Q.exists_query(name, True)
+            )
+        raise ESError(
+            400,
+            "illegal_argument_exception",
+            f"pattern queries on [{path}] need a mapped keyword field in logstore (only a "
+            "trailing * works on dynamic fields)",
+        )
+
+    def _q_match(self, body: Any) -> tantivy.Query:
+        path, spec = self._one_field("match", body)
+        if isinstance(spec, dict):
+            text, operator = spec.get("query"), str(spec.get("operator", "or")).lower()
+        else:
+            text, operator = spec, "or"
+        return self.match(path, text, operator)
+
+    def match(self, path: str, text: Any, operator: str = "or") -> tantivy.Query:
+        name, typed = self.field(path)
+        if path in ("*", "_all"):
+            name, typed = "_all", None
+        elif typed is not None and typed.kind != TEXT:
+            return self.term(path, text)
+        if not isinstance(text, str):
+            return self.term(path, text)
+        words = _words(text)
+        occur = MUST if operator == "and" else SHOULD
+        return (
+            Q.boolean_query([(occur, Q.term_query(self.schema, name, w)) for w in words])
+            if words
+            else Q.empty_query()
+        )
+
+    def _q_match_phrase(self, body: Any) -> tantivy.Query:
+        path, spec = self._one_field("match_phrase", body)
+        text = spec.get("query") if isinstance(spec, dict) else spec
+        name, typed = self.field(path)
+        if typed is not None and typed.kind != TEXT:
+            return self.term(path, text)
+        words = _words(str(text))
+        if len(words) == 1:
+            return Q.term_query(self.schema, name, words[0])
+        return Q.phrase_query(self.schema, name, words) if words else Q.empty_query()
+
+    def _q_multi_match(self, body: dict[str, Any]) -> tantivy.Query:
+        text = body.get("query")
+        paths = [p.split("^")[0] for p in body.get("fields", ["*"])]
+        operator = str(body.get("operator", "or")).lower()
+        return Q.disjunction_max_query([self.match(p, text, operator) for p in paths])
+
+    def _q_query_string(self, body: Any) -> tantivy.Query:
+        if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+            raise parsing("[query_string] requires a [query] string")
+        fields = body.get("fields") or [body.get("default_field", "*")]
+        defaults = [
+            "_all" if f in ("*", "_all") else self.field(f.split("^")[0])[0] for f in fields
+        ]
+        and_default = str(body.get("default_operator", "or")).lower() == "and"
+        return self._parse(self.rewrite(body["query"]), defaults, conjunction=and_default)
+
+    def _parse(self, text: str, defaults: list[str], *, conjunction: bool = False) -> tantivy.Query:
+        try:
+            return self.tindex.parse_query(text, defaults, conjunction_by_default=conjunction)
+        except ValueError as exc:
+            raise search_failed(f"Failed to parse query [{text}]: {exc}", self.index_name) from None
+
+    def rewrite(self, text: str) -> str:
+        """Lucene syntax to tantivy's: ES field names to ours, date math in ranges to millis."""
+        out: list[str] = []
+        for token in _LUCENE_TOKENS.finditer(text):
+            quoted, field, rest = token.group("quoted"), token.group("field"), token.group("rest")
+            if quoted is not None or field is None:
+                out.append(token.group(0))
+                continue
+            name, typed = self.field(field)
+            if field == "_exists_":
+                out.append(f"doc.{rest}:*")
+                continue
+            if typed is not None and typed.kind == DATE:
+                rest = _DATE_VALUE.sub(lambda m: str(datemath.resolve(m.group(0))), rest)
+            if rest.endswith("*") and not rest.startswith(("[", "{", '"')) and rest != "*":
+                rest = f'"{rest[:-1]}"*'
+            out.append(f"{name}:{rest}")
+        return "".join(out)
+
+
+_LUCENE_TOKENS = re.compile(
+    r'(?P<quoted>"(?:[^"\\]|\\.)*")'
+    r"|(?P<field>[A-Za-z_@][\w.@-]*):(?P<rest>\[[^\]]*\]|\{[^}]*\}|\"(?:[^\"\\]|\\.)*\"|[^\s()]+)"
+    r"|[^\"]"
+)
+_DATE_VALUE = re.compile(r"now[^\s\]}]*|\d{4}-\d\d-\d\d[T\d:.+Z-]*")
+
+
+def _lucene_value(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _min_should(value: Any, n_should: int) -> int | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    try:
+        if text.endswith("%"):
+            pct = int(text[:-1])
+            count = int(n_should * abs(pct) / 100)
+            return count if pct >= 0 else n_should - count
+        number = int(text)
+    except ValueError:
+        raise parsing(
+            f"[bool] minimum_should_match [{value}] is not a number or percentage"
+        ) from None
+    return number if number >= 0 else max(0, n_should + number)

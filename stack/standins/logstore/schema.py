@@ -1,0 +1,228 @@
+"""Mappings: which fields get a typed tantivy field, and how a JSON document becomes a record.
+
+Every document keeps its full JSON in the dynamic field `doc` (fast, so any path can be
+aggregated) and its original bytes in `_source`. The fields we query and aggregate most get
+explicit typed fast fields; `message` and `_all` (every string in the document) are top-level
+text fields so that a bare query_string term matches the way it does in Elasticsearch.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import tantivy
+
+from .datemath import parse_date
+from .errors import ESError
+
+KEYWORD, LONG, DOUBLE, DATE, BOOLEAN, TEXT = "keyword", "long", "double", "date", "boolean", "text"
+_ES_TYPES = {
+    "keyword": KEYWORD,
+    "constant_keyword": KEYWORD,
+    "wildcard": KEYWORD,
+    "ip": KEYWORD,
+    "long": LONG,
+    "integer": LONG,
+    "short": LONG,
+    "byte": LONG,
+    "unsigned_long": LONG,
+    "double": DOUBLE,
+    "float": DOUBLE,
+    "half_float": DOUBLE,
+    "scaled_float": DOUBLE,
+    "date": DATE,
+    "date_nanos": DATE,
+    "boolean": BOOLEAN,
+    "text": TEXT,
+    "match_only_text": TEXT,
+}
+
+# The ECS fields the stack queries and aggregates (issue 5).
+ECS_FIELDS: dict[str, str] = {
+    "@timestamp": DATE,
+    "log.level": KEYWORD,
+    "service.name": KEYWORD,
+    "event.dataset": KEYWORD,
+    "tags": KEYWORD,
+    "http.response.status_code": LONG,
+    "http.request.method": KEYWORD,
+    "url.path": KEYWORD,
+    "event.duration": LONG,
+    "user.id": KEYWORD,
+    "host.name": KEYWORD,
+    "message": TEXT,
+}
+RESERVED = {"_id", "_source", "_version", "_seq", "_all", "doc"}
+
+
+@dataclass(frozen=True)
+class Field:
+    path: str  # the ES name, e.g. log.level
+    kind: str  # one of KEYWORD, LONG, DOUBLE, DATE, BOOLEAN, TEXT
+
+    @property
+    def name(self) -> str:
+        """The tantivy field name: dots would read as JSON paths in the query parser."""
+        return "message" if self.path == "message" else "f_" + self.path.replace(".", "__")
+
+
+def fields_from_mapping(mappings: dict[str, Any]) -> dict[str, Field]:
+    """ECS defaults plus every typed property of an ES `mappings` object."""
+    found = dict(ECS_FIELDS)
+    _walk_properties(mappings.get("properties", {}), "", found)
+    return {path: Field(path, kind) for path, kind in sorted(found.items())}
+
+
+def _walk_properties(props: object, prefix: str, out: dict[str, str]) -> None:
+    if not isinstance(props, dict):
+        raise ESError(400, "mapper_parsing_exception", f"[properties] must be an object: {props}")
+    for key, spec in props.items():
+        path = prefix + key
+        if not isinstance(spec, dict):
+            raise ESError(
+                400, "mapper_parsing_exception", f"mapping for [{path}] must be an object"
+            )
+        if "properties" in spec:
+            _walk_properties(spec["properties"], path + ".", out)
+            continue
+        es_type = spec.get("type", "object")
+        if es_type == "object":
+            continue
+        if es_type not in _ES_TYPES:
+            raise ESError(
+                400,
+                "mapper_parsing_exception",
+                f"no handler for type [{es_type}] declared on field [{path}] (logstore supports "
+                f"{', '.join(sorted(_ES_TYPES))})",
+            )
+        if path == "message" and _ES_TYPES[es_type] != TEXT:
+            continue  # message stays full-text: the console searches it
+        out[path] = _ES_TYPES[es_type]
+
+
+def mapping_json(fields: dict[str, Field]) -> dict[str, Any]:
+    """The fields as an ES `mappings` object (nested `properties`)."""
+    root: dict[str, Any] = {}
+    for field in fields.values():
+        node = root
+        parts = field.path.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {"properties": {}})["properties"]
+        node[parts[-1]] = {"type": "long" if field.kind == LONG else field.kind}
+    return {"dynamic": "true", "properties": root}
+
+
+def build_schema(fields: dict[str, Field]) -> tantivy.Schema:
+    sb = tantivy.SchemaBuilder()
+    sb.add_text_field("_id", stored=True, tokenizer_name="raw", fast=True)
+    sb.add_bytes_field("_source", stored=True)
+    sb.add_integer_field("_version", stored=True, fast=True)
+    sb.add_integer_field("_seq", indexed=True, stored=True, fast=True)
+    sb.add_text_field("_all")
+    sb.add_json_field("doc", fast=True, expand_dots_enabled=True)
+    for field in fields.values():
+        if field.kind == KEYWORD:
+            sb.add_text_field(field.name, tokenizer_name="raw", fast=True)
+        elif field.kind in (LONG, DATE):  # dates are epoch millis, as ES stores them
+            sb.add_integer_field(field.name, indexed=True, fast=True)
+        elif field.kind == DOUBLE:
+            sb.add_float_field(field.name, indexed=True, fast=True)
+        elif field.kind == BOOLEAN:
+            sb.add_boolean_field(field.name, indexed=True, fast=True)
+        else:
+            sb.add_text_field(field.name)
+    return sb.build()
+
+
+def get_path(src: dict[str, Any], path: str) -> Any:
+    """A value by dotted path, whether the document nests objects or uses dotted keys."""
+    if path in src:
+        return src[path]
+    head, _, rest = path.partition(".")
+    while rest:
+        node = src.get(head)
+        if isinstance(node, dict):
+            found = get_path(node, rest)
+            if found is not None:
+                return found
+        nxt, _, rest = rest.partition(".")
+        head = head + "." + nxt
+    return None
+
+
+def _strings(value: Any, out: list[str]) -> None:
+    if isinstance(value, str):
+        out.append(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _strings(item, out)
+    elif isinstance(value, list):
+        for item in value:
+            _strings(item, out)
+
+
+def _typed(field: Field, value: Any) -> Any:
+    if isinstance(value, list):
+        return [_typed(field, item) for item in value if item is not None]
+    try:
+        if field.kind == KEYWORD:
+            if isinstance(value, dict):
+                raise ValueError("an object")
+            return value if isinstance(value, str) else orjson.dumps(value).decode()
+        if field.kind == DATE:
+            return parse_date(value, field=field.path)
+        if field.kind == LONG:
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
+                raise ValueError(repr(value))
+            return int(float(value))
+        if field.kind == DOUBLE:
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
+                raise ValueError(repr(value))
+            return float(value)
+        if field.kind == BOOLEAN:
+            if isinstance(value, bool):
+                return value
+            if value in ("true", "false"):
+                return value == "true"
+            raise ValueError(repr(value))
+        if not isinstance(value, str):
+            raise ValueError(repr(value))
+        return value
+    except (ValueError, OverflowError) as exc:
+        if isinstance(exc, ESError):
+            raise
+        raise ESError(
+            400,
+            "document_parsing_exception",
+            f"failed to parse field [{field.path}] of type [{field.kind}]: [{value}] ({exc})",
+        ) from None
+
+
+def to_record(
+    src: dict[str, Any],
+    raw: bytes,
+    *,
+    doc_id: str,
+    version: int,
+    seq: int,
+    fields: dict[str, Field],
+) -> bytes:
+    """The JSON line that tantivy's `add_json` indexes for one document."""
+    rec: dict[str, Any] = {
+        "_id": doc_id,
+        "_source": base64.b64encode(raw).decode("ascii"),
+        "_version": version,
+        "_seq": seq,
+        "doc": src,
+    }
+    for field in fields.values():
+        value = get_path(src, field.path)
+        if value is not None:
+            rec[field.name] = _typed(field, value)
+    strings: list[str] = []
+    _strings(src, strings)
+    rec["_all"] = " ".join(strings)
+    return orjson.dumps(rec)

@@ -1,0 +1,134 @@
+"""Scroll contexts: `helpers.scan` pages through a pinned, point-in-time view of the indices.
+
+https://www.elastic.co/guide/en/elasticsearch/reference/8.15/paginate-search-results.html#scroll-search-results
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import tantivy
+
+from .datemath import parse_time_value
+from .engine import LogIndex
+from .errors import ESError
+from .query import Translator
+from .search import Hit, Q_and, Searched, execute, parse_sort
+
+MAX_CONTEXTS = 500
+
+
+@dataclass
+class ScrollContext:
+    indices: list[LogIndex]
+    searchers: dict[str, tantivy.Searcher]
+    body: dict[str, Any]
+    size: int
+    keep_alive: float
+    expires: float
+    total: int = 0
+    position: int = 0  # which index, for _doc order
+    last_seq: int = -1
+    after: list[Any] | None = None
+    done: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Scrolls:
+    def __init__(self) -> None:
+        self.contexts: dict[str, ScrollContext] = {}
+        self.lock = threading.Lock()
+
+    def open(
+        self, indices: list[LogIndex], body: dict[str, Any], size: int, keep_alive: str
+    ) -> tuple[str, ScrollContext]:
+        seconds = parse_time_value(keep_alive, key="scroll")
+        self._expire()
+        with self.lock:
+            if len(self.contexts) >= MAX_CONTEXTS:
+                raise ESError(
+                    429,
+                    "too_many_scroll_contexts_exception",
+                    "Trying to create too many scroll contexts. Must be less than or equal to: "
+                    f"[{MAX_CONTEXTS}]",
+                )
+            ctx = ScrollContext(
+                indices,
+                {i.meta.name: i.searcher() for i in indices},
+                body,
+                size,
+                seconds,
+                time.monotonic() + seconds,
+            )
+            scroll_id = secrets.token_urlsafe(24)
+            self.contexts[scroll_id] = ctx
+        return scroll_id, ctx
+
+    def get(self, scroll_id: str, keep_alive: str | None) -> ScrollContext:
+        self._expire()
+        ctx = self.contexts.get(scroll_id)
+        if ctx is None:
+            raise ESError(
+                404,
+                "search_context_missing_exception",
+                f"No search context found for id [{scroll_id}]",
+            )
+        if keep_alive:
+            ctx.keep_alive = parse_time_value(keep_alive, key="scroll")
+        ctx.expires = time.monotonic() + ctx.keep_alive
+        return ctx
+
+    def clear(self, ids: list[str]) -> int:
+        with self.lock:
+            if ids == ["_all"]:
+                ids = list(self.contexts)
+            return sum(1 for i in ids if self.contexts.pop(i, None) is not None)
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        with self.lock:
+            for key in [k for k, c in self.contexts.items() if c.expires < now]:
+                del self.contexts[key]
+
+
+def next_page(ctx: ScrollContext) -> Searched:
+    with ctx.lock:
+        sort = parse_sort(ctx.body.get("sort"))
+        if sort and sort[0].field != "_doc":
+            body = dict(ctx.body)
+            if ctx.after is not None:
+                body["search_after"] = ctx.after
+            result = execute(ctx.indices, body, size=ctx.size, from_=0, searchers=ctx.searchers)
+            if result.hits:
+                ctx.after = list(result.hits[-1].sort)
+            return result
+        return _doc_page(ctx)
+
+
+def _doc_page(ctx: ScrollContext) -> Searched:
+    hits: list[Hit] = []
+    while len(hits) < ctx.size and ctx.position < len(ctx.indices):
+        index = ctx.indices[ctx.position]
+        searcher = ctx.searchers[index.meta.name]
+        tr = Translator(index.meta.name, index.fields, index.tindex)
+        query = tr.translate(ctx.body.get("query", {"match_all": {}}))
+        after = tantivy.Query.range_query(
+            index.schema, "_seq", tantivy.FieldType.Integer, ctx.last_seq, None, False, True
+        )
+        res = searcher.search(
+            Q_and(query, after),
+            ctx.size - len(hits),
+            order_by_field="_seq",
+            order=tantivy.Order.Asc,
+        )
+        for seq, addr in res.hits:
+            hits.append(Hit((seq,), index, searcher, addr, None))
+            ctx.last_seq = int(seq)
+        if len(hits) < ctx.size:
+            ctx.position += 1
+            ctx.last_seq = -1
+    return Searched(hits, ctx.total, None, [])

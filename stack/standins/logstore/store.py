@@ -1,0 +1,269 @@
+"""The set of indices, index templates and data streams, and the refresher thread."""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .engine import IndexMeta, LogIndex
+from .errors import ESError, index_not_found
+from .state import ClusterState
+
+log = logging.getLogger("logstore")
+_DS_CREATE_ONLY = "only write ops with an op_type of create are allowed in data streams"
+_BAD_NAME = re.compile(r'[\\/*?"<>| ,#:A-Z]')
+
+
+def validate_index_name(name: str) -> None:
+    """ES's index name rules (create-index API)."""
+    problem = None
+    if _BAD_NAME.search(name):
+        problem = 'must be lowercase and must not contain \\, /, *, ?, ", <, >, |, space, ",", #, :'
+    elif name[:1] in ("-", "_", "+") or name in (".", ".."):
+        problem = "must not start with '_', '-', or '+' and must not be '.' or '..'"
+    elif len(name.encode()) > 255:
+        problem = "index name is too long"
+    if problem:
+        raise ESError(
+            400,
+            "invalid_index_name_exception",
+            f"Invalid index name [{name}], {problem}",
+            index=name,
+            index_uuid="_na_",
+        )
+
+
+def flat_settings(settings: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """`{"index": {"refresh_interval": "1s"}}` and `{"refresh_interval": "1s"}` both become
+    `{"index.refresh_interval": "1s"}`."""
+    out: dict[str, str] = {}
+    for key, value in settings.items():
+        full = prefix + key
+        if isinstance(value, dict):
+            out.update(flat_settings(value, full + "."))
+        else:
+            if not full.startswith("index."):
+                full = "index." + full
+            out[full] = value if isinstance(value, str) else orjson.dumps(value).decode()
+    return out
+
+
+class Store:
+    def __init__(self, data_dir: Path, *, writer_threads: int = 2) -> None:
+        self.data_dir = data_dir
+        self.indices_dir = data_dir / "indices"
+        self.indices_dir.mkdir(parents=True, exist_ok=True)
+        self.state = ClusterState(data_dir / "cluster.json")
+        self.writer_threads = writer_threads
+        self.lock = threading.RLock()
+        self.on_commit: Callable[[float], None] | None = None
+        self.indices: dict[str, LogIndex] = {}
+        for meta_file in sorted(self.indices_dir.glob("*/index.json")):
+            meta = IndexMeta(**orjson.loads(meta_file.read_bytes()))
+            self.indices[meta.name] = LogIndex(
+                meta_file.parent, meta, writer_threads=writer_threads
+            )
+        self._stop = threading.Event()
+        self._refresher = threading.Thread(target=self._refresh_loop, name="refresher", daemon=True)
+        self._refresher.start()
+
+    # -- templates -----------------------------------------------------------------------
+
+    def template_for(self, name: str) -> dict[str, Any] | None:
+        """The highest-priority composable template whose patterns match `name`."""
+        best: dict[str, Any] | None = None
+        for tmpl in self.state.section("templates").values():
+            patterns = tmpl.get("index_patterns", [])
+            patterns = [patterns] if isinstance(patterns, str) else patterns
+            if any(fnmatch.fnmatchcase(name, p) for p in patterns) and (
+                best is None or tmpl.get("priority", 0) > best.get("priority", 0)
+            ):
+                best = tmpl
+        return best
+
+    # -- indices -------------------------------------------------------------------------
+
+    def create_index(
+        self, name: str, body: dict[str, Any] | None = None, *, data_stream: str | None = None
+    ) -> LogIndex:
+        validate_index_name(name)
+        body = body or {}
+        with self.lock:
+            if name in self.indices or name in self.state.section("data_streams"):
+                raise ESError(
+                    400,
+                    "resource_already_exists_exception",
+                    f"index [{name}/_na_] already exists",
+                    index=name,
+                )
+            tmpl = self.template_for(data_stream or name) or {}
+            t_body = tmpl.get("template", {})
+            settings = flat_settings(t_body.get("settings", {}))
+            settings.update(flat_settings(body.get("settings", {})))
+            mappings = _merge_mappings(t_body.get("mappings", {}), body.get("mappings", {}))
+            meta = IndexMeta(
+                name=name,
+                uuid=uuid.uuid4().hex[:22],
+                creation_date=int(time.time() * 1000),
+                settings=settings,
+                mappings=mappings,
+                data_stream=data_stream,
+            )
+            index = LogIndex(self.indices_dir / meta.uuid, meta, writer_threads=self.writer_threads)
+            self.indices[name] = index
+            log.info("created index %s", name)
+            return index
+
+    def save_meta(self, index: LogIndex) -> None:
+        (index.path / "index.json").write_bytes(index.meta.to_json())
+
+    def delete_index(self, name: str) -> None:
+        with self.lock:
+            index = self.indices.pop(name)
+            ds = index.meta.data_stream
+            if ds and ds in self.state.section("data_streams"):
+                stream = self.state.section("data_streams")[ds]
+                stream["indices"] = [i for i in stream["indices"] if i != name]
+                self.state.save()
+        index.destroy()
+        log.info("deleted index %s", name)
+
+    def write_target(self, name: str, action: str) -> LogIndex:
+        """Where a write to `name` goes: the index, a data stream's write index, or a new one."""
+        streams = self.state.section("data_streams")
+        if name in streams:
+            if action != "create":
+                raise ESError(
+                    400,
+                    "illegal_argument_exception",
+                    _DS_CREATE_ONLY + f" [{name}]",
+                )
+            return self.indices[streams[name]["indices"][-1]]
+        index = self.indices.get(name)
+        if index is not None:
+            return index
+        with self.lock:
+            if name in self.indices:
+                return self.indices[name]
+            tmpl = self.template_for(name)
+            if tmpl is not None and "data_stream" in tmpl:
+                return self.create_data_stream(name, action=action)
+            return self.create_index(name)
+
+    def create_data_stream(self, name: str, *, action: str = "create") -> LogIndex:
+        validate_index_name(name)
+        with self.lock:
+            streams = self.state.section("data_streams")
+            if name in streams or name in self.indices:
+                raise ESError(
+                    400, "resource_already_exists_exception", f"data_stream [{name}] already exists"
+                )
+            tmpl = self.template_for(name)
+            if tmpl is None or "data_stream" not in tmpl:
+                raise ESError(
+                    400,
+                    "index_template_missing_exception",
+                    f"no matching index template found for data stream [{name}]",
+                )
+            if action != "create":
+                raise ESError(
+                    400,
+                    "illegal_argument_exception",
+                    _DS_CREATE_ONLY + f" [{name}]",
+                )
+            streams[name] = {"indices": [], "generation": 0, "template": _template_name(self, tmpl)}
+            return self.rollover(name)
+
+    def rollover(self, stream: str) -> LogIndex:
+        with self.lock:
+            info = self.state.section("data_streams")[stream]
+            info["generation"] += 1
+            day = datetime.now(UTC).strftime("%Y.%m.%d")
+            backing = f".ds-{stream}-{day}-{info['generation']:06d}"
+            index = self.create_index(backing, data_stream=stream)
+            info["indices"].append(backing)
+            self.state.save()
+            return index
+
+    def resolve(self, expression: str, *, allow_no_indices: bool = True) -> list[LogIndex]:
+        """Indices named by a comma list with wildcards, `_all`, data streams (backing indices)."""
+        found: dict[str, LogIndex] = {}
+        streams = self.state.section("data_streams")
+        for part in expression.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if part in ("_all", "*"):
+                found.update(
+                    (n, i)
+                    for n, i in self.indices.items()
+                    if not n.startswith(".") or i.meta.data_stream
+                )
+                continue
+            if part.startswith("-"):
+                for name in [n for n in found if fnmatch.fnmatchcase(n, part[1:])]:
+                    del found[name]
+                continue
+            wildcard = "*" in part or "?" in part
+            matched = False
+            for name, stream in streams.items():
+                if fnmatch.fnmatchcase(name, part):
+                    matched = True
+                    found.update(
+                        (b, self.indices[b]) for b in stream["indices"] if b in self.indices
+                    )
+            for name, index in self.indices.items():
+                if fnmatch.fnmatchcase(name, part) and not (wildcard and name.startswith(".")):
+                    matched = True
+                    found[name] = index
+            if not matched and not wildcard:
+                raise index_not_found(part)
+        if not found and not allow_no_indices:
+            raise index_not_found(expression)
+        return list(found.values())
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def _refresh_loop(self) -> None:
+        while not self._stop.wait(0.1):
+            now = time.monotonic()
+            for index in list(self.indices.values()):
+                try:
+                    seconds = index.tick(now)
+                    if seconds is not None and self.on_commit is not None:
+                        self.on_commit(seconds)
+                except Exception:  # keep refreshing the other indices; the error is logged
+                    log.exception("refresh of %s failed", index.meta.name)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._refresher.join(timeout=5)
+        for index in list(self.indices.values()):
+            index.close()
+
+
+def _template_name(store: Store, tmpl: dict[str, Any]) -> str:
+    for name, value in store.state.section("templates").items():
+        if value is tmpl:
+            return name
+    return ""
+
+
+def _merge_mappings(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge_mappings(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

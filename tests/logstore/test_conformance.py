@@ -1,0 +1,233 @@
+"""Conformance: the official elasticsearch client 8.x against logstore."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from elasticsearch import Elasticsearch, NotFoundError, helpers
+
+BASE = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+INDEX = "logs-conf-2024.03.01"
+
+
+def _doc(i: int) -> dict[str, Any]:
+    return {
+        "@timestamp": (BASE + timedelta(seconds=i)).isoformat().replace("+00:00", "Z"),
+        "message": f"request {i} {'failed badly' if i % 10 == 0 else 'ok'}",
+        "log": {"level": "error" if i % 10 == 0 else "info"},
+        "service": {"name": ["auth", "users", "games"][i % 3]},
+        "http": {"response": {"status_code": 500 if i % 10 == 0 else 200}},
+        "event": {"duration": i * 1000},
+        "labels": {"shard": f"s{i % 4}"},
+    }
+
+
+@pytest.fixture(scope="module")
+def loaded(es: Elasticsearch) -> str:
+    actions = [{"_index": INDEX, "_id": f"d{i}", "_source": _doc(i)} for i in range(300)]
+    ok, errors = helpers.bulk(es, actions, refresh="wait_for")
+    assert ok == 300 and not errors
+    return INDEX
+
+
+def test_info_and_ping(es: Elasticsearch) -> None:
+    assert es.ping()
+    info = es.info()
+    assert info["version"]["number"].startswith("8.")
+    assert info["tagline"] == "You Know, for Search"
+    assert es.cluster.health()["status"] == "green"
+
+
+def test_search_total_and_source(es: Elasticsearch, loaded: str) -> None:
+    res = es.search(index="logs-conf-*", query={"match": {"message": "failed"}}, size=5)
+    assert res["hits"]["total"] == {"value": 30, "relation": "eq"}
+    assert len(res["hits"]["hits"]) == 5
+    assert res["_shards"]["failed"] == 0
+    hit = es.search(index=loaded, query={"term": {"_id": "d7"}}, source_includes=["log.*"])["hits"][
+        "hits"
+    ][0]
+    assert hit["_source"] == {"log": {"level": "info"}}
+
+
+def test_query_dsl(es: Elasticsearch, loaded: str) -> None:
+    def count(query: dict[str, Any]) -> int:
+        return int(es.count(index=loaded, query=query)["count"])
+
+    assert count({"match_all": {}}) == 300
+    assert count({"term": {"log.level": "error"}}) == 30
+    assert count({"terms": {"service.name": ["auth", "users"]}}) == 200
+    assert count({"range": {"http.response.status_code": {"gte": 500}}}) == 30
+    assert (
+        count(
+            {"range": {"@timestamp": {"gte": "2024-03-01T12:00:00Z", "lt": "2024-03-01T12:01:00Z"}}}
+        )
+        == 60
+    )
+    assert count({"range": {"@timestamp": {"gte": "now-15m"}}}) == 0
+    assert count({"exists": {"field": "labels.shard"}}) == 300
+    assert count({"exists": {"field": "nope"}}) == 0
+    assert count({"prefix": {"service.name": "ga"}}) == 100
+    assert count({"wildcard": {"service.name": "u*s"}}) == 100
+    assert count({"match_phrase": {"message": "failed badly"}}) == 30
+    assert count({"multi_match": {"query": "failed", "fields": ["message"]}}) == 30
+    assert count({"query_string": {"query": "log.level:error AND service.name:auth"}}) == 10
+    assert count({"query_string": {"query": "failed"}}) == 30
+    assert count({"term": {"labels.shard": "s1"}}) == 75
+    bool_q = {
+        "bool": {
+            "must": [{"match": {"message": "request"}}],
+            "filter": [{"term": {"service.name": "auth"}}],
+            "must_not": [{"term": {"log.level": "error"}}],
+        }
+    }
+    assert count(bool_q) == 90
+    should = {
+        "bool": {
+            "should": [{"term": {"service.name": "auth"}}, {"term": {"log.level": "error"}}],
+            "minimum_should_match": 2,
+        }
+    }
+    assert count(should) == 10
+
+
+def test_sort_and_search_after(es: Elasticsearch, loaded: str) -> None:
+    page1 = es.search(index=loaded, sort=[{"@timestamp": "desc"}], size=3)["hits"]["hits"]
+    assert [h["_id"] for h in page1] == ["d299", "d298", "d297"]
+    assert page1[0]["sort"][0] == int((BASE + timedelta(seconds=299)).timestamp() * 1000)
+    page2 = es.search(
+        index=loaded, sort=[{"@timestamp": "desc"}], size=3, search_after=page1[-1]["sort"]
+    )
+    assert [h["_id"] for h in page2["hits"]["hits"]] == ["d296", "d295", "d294"]
+    paged = es.search(index=loaded, sort="@timestamp:asc", from_=10, size=2)["hits"]["hits"]
+    assert [h["_id"] for h in paged] == ["d10", "d11"]
+
+
+def test_aggregations(es: Elasticsearch, loaded: str) -> None:
+    res = es.search(
+        index="logs-conf-*",
+        size=0,
+        aggs={
+            "svc": {
+                "terms": {"field": "service.name"},
+                "aggs": {"p": {"percentiles": {"field": "event.duration", "percents": [50]}}},
+            },
+            "per_min": {"date_histogram": {"field": "@timestamp", "fixed_interval": "1m"}},
+            "per_day": {"date_histogram": {"field": "@timestamp", "calendar_interval": "month"}},
+            "codes": {
+                "range": {
+                    "field": "http.response.status_code",
+                    "ranges": [{"to": 300}, {"from": 300}],
+                }
+            },
+            "hist": {"histogram": {"field": "event.duration", "interval": 100000}},
+            "avg": {"avg": {"field": "event.duration"}},
+            "max": {"max": {"field": "event.duration"}},
+            "min": {"min": {"field": "@timestamp"}},
+            "sum": {"sum": {"field": "event.duration"}},
+            "n": {"value_count": {"field": "event.duration"}},
+            "st": {"stats": {"field": "event.duration"}},
+            "card": {"cardinality": {"field": "labels.shard"}},
+        },
+    )
+    aggs = res["aggregations"]
+    assert {b["key"]: b["doc_count"] for b in aggs["svc"]["buckets"]} == {
+        "auth": 100,
+        "users": 100,
+        "games": 100,
+    }
+    assert aggs["svc"]["sum_other_doc_count"] == 0
+    assert 100_000 < aggs["svc"]["buckets"][0]["p"]["values"]["50.0"] < 200_000
+    assert [b["doc_count"] for b in aggs["per_min"]["buckets"]] == [60] * 5
+    assert aggs["per_min"]["buckets"][0]["key_as_string"] == "2024-03-01T12:00:00.000Z"
+    assert aggs["per_day"]["buckets"] == [
+        {"key_as_string": "2024-03-01T00:00:00.000Z", "key": 1709251200000, "doc_count": 300}
+    ]
+    assert aggs["codes"]["buckets"] == [
+        {"key": "*-300.0", "to": 300.0, "doc_count": 270},
+        {"key": "300.0-*", "from": 300.0, "doc_count": 30},
+    ]
+    assert [b["doc_count"] for b in aggs["hist"]["buckets"]] == [100, 100, 100]
+    assert aggs["avg"]["value"] == pytest.approx(149_500)
+    assert aggs["max"]["value"] == 299_000
+    assert aggs["min"]["value_as_string"] == "2024-03-01T12:00:00.000Z"
+    assert aggs["sum"]["value"] == sum(i * 1000 for i in range(300))
+    assert aggs["n"]["value"] == 300
+    assert aggs["st"]["count"] == 300
+    assert aggs["card"]["value"] == 4
+
+
+def test_scan_and_scroll(es: Elasticsearch, loaded: str) -> None:
+    ids = [h["_id"] for h in helpers.scan(es, index="logs-conf-*", size=70)]
+    assert len(ids) == 300 and len(set(ids)) == 300
+    ordered = [
+        h["_id"]
+        for h in helpers.scan(
+            es, index=loaded, size=50, preserve_order=True, query={"sort": [{"@timestamp": "asc"}]}
+        )
+    ]
+    assert ordered == [f"d{i}" for i in range(300)]
+
+
+def test_documents(es: Elasticsearch) -> None:
+    created = es.index(index="logs-docs-2024.03.02", document={"message": "one"})
+    assert created["result"] == "created" and len(created["_id"]) == 20
+    es.index(index="logs-docs-2024.03.02", id="fixed", document={"message": "two"})
+    again = es.index(index="logs-docs-2024.03.02", id="fixed", document={"message": "three"})
+    assert again["result"] == "updated" and again["_version"] == 2
+    got = es.get(index="logs-docs-2024.03.02", id="fixed")  # realtime: before any refresh
+    assert got["found"] and got["_source"] == {"message": "three"}
+    with pytest.raises(NotFoundError):
+        es.get(index="logs-docs-2024.03.02", id="missing")
+    es.indices.refresh(index="logs-docs-2024.03.02")
+    assert es.count(index="logs-docs-2024.03.02")["count"] == 2
+
+
+def test_index_admin_and_templates(es: Elasticsearch) -> None:
+    es.indices.put_index_template(
+        name="logs-tpl",
+        index_patterns=["logs-tpl-*"],
+        priority=300,
+        template={
+            "settings": {"refresh_interval": "5s"},
+            "mappings": {"properties": {"order": {"properties": {"total": {"type": "double"}}}}},
+        },
+    )
+    es.indices.create(index="logs-tpl-2024.03.03")
+    assert es.indices.exists(index="logs-tpl-2024.03.03")
+    mapping = es.indices.get_mapping(index="logs-tpl-2024.03.03")["logs-tpl-2024.03.03"]["mappings"]
+    assert mapping["properties"]["order"]["properties"]["total"]["type"] == "double"
+    assert mapping["properties"]["@timestamp"]["type"] == "date"
+    settings = es.indices.get_settings(index="logs-tpl-2024.03.03")
+    assert settings["logs-tpl-2024.03.03"]["settings"]["index"]["refresh_interval"] == "5s"
+    assert (
+        es.indices.get_index_template(name="logs-tpl")["index_templates"][0]["name"] == "logs-tpl"
+    )
+    rows = es.cat.indices(index="logs-tpl-*", format="json")
+    assert rows[0]["index"] == "logs-tpl-2024.03.03" and rows[0]["health"] == "green"
+    es.indices.delete(index="logs-tpl-2024.03.03")
+    assert not es.indices.exists(index="logs-tpl-2024.03.03")
+    es.indices.delete_index_template(name="logs-tpl")
+
+
+def test_data_stream(es: Elasticsearch) -> None:
+    es.indices.put_index_template(
+        name="logs-ds", index_patterns=["logs-ds-*"], data_stream={}, priority=500
+    )
+    docs = [
+        {
+            "_op_type": "create",
+            "_index": "logs-ds-app",
+            "_source": {"@timestamp": "2024-03-01T00:00:00Z", "message": f"m{i}"},
+        }
+        for i in range(10)
+    ]
+    assert helpers.bulk(es, docs, refresh=True)[0] == 10
+    stream = es.indices.get_data_stream(name="logs-ds-app")["data_streams"][0]
+    assert stream["indices"][0]["index_name"].startswith(".ds-logs-ds-app-")
+    assert es.count(index="logs-ds-app")["count"] == 10
+    bad = es.bulk(
+        operations=[{"index": {"_index": "logs-ds-app"}}, {"@timestamp": "2024-03-01T00:00:00Z"}]
+    )
+    assert bad["errors"] and bad["items"][0]["index"]["status"] == 400
