@@ -140,6 +140,12 @@ _COMPONENTS: list[dict[str, object]] = [
          health=dict(kind="http", path="/metrics", authenticated=True),
          metrics=dict(job="postgres"), credentials=ADMIN, depends_on=("postgres",),
          local="postgres_exporter", compose=("postgres-exporter",), doc="monitoring.md"),
+    # The local stand-in for Elasticsearch (stack/standins/logstore); compose gets the real
+    # Elasticsearch with the log pipeline.
+    dict(name="logstore", role="log store (Elasticsearch API)", ports={"main": 9200},
+         health=dict(kind="http", path="/_cluster/health", authenticated=True),
+         credentials=dict(username="elastic", secret="elastic_password"),
+         local="logstore", doc="logstore.md"),
     dict(name="gateway", role="API gateway (nginx)", ports={"main": 8080},
          health=dict(kind="http", path="/health"),
          local="nginx", compose=("gateway",), doc="microservices.md"),

@@ -320,6 +320,29 @@ class Mailbox(Launcher):
         )
 
 
+class Logstore(Launcher):
+    def archive_dir(self, ctx: Context) -> Path:
+        return ctx.data.component_data("archive")
+
+    def prepare(self, ctx: Context, c: Component) -> bool:
+        for path in (ctx.data.component_data(c.name), self.archive_dir(ctx)):
+            path.mkdir(parents=True, exist_ok=True)
+        return False
+
+    def program(self, ctx: Context, c: Component) -> Program:
+        return Program(
+            [
+                sys.executable, "-m", "stack.standins.logstore",
+                "--listen", _listen(c),
+                "--data", str(ctx.data.component_data(c.name)),
+                "--secrets-dir", str(ctx.secrets.directory),
+                "--snapshot-allow", str(self.archive_dir(ctx)),
+            ],
+            directory=REPO_ROOT,
+            stopwaitsecs=30,
+        )
+
+
 LAUNCHERS: dict[str, Launcher] = {
     "epmd": Epmd(),
     "postgres": Postgres(),
@@ -331,6 +354,7 @@ LAUNCHERS: dict[str, Launcher] = {
     "postgres_exporter": PostgresExporter(),
     "nginx": Nginx(),
     "mailbox": Mailbox(),
+    "logstore": Logstore(),
 }
 
 
