@@ -256,7 +256,9 @@ def build(
     raw: list[dict[str, object]] | None = None, environ: Mapping[str, str] | None = None
 ) -> Topology:
     """Validate a topology definition; errors name the component and the field."""
-    entries = _apply_port_overrides(raw if raw is not None else _COMPONENTS, environ or os.environ)
+    entries = _apply_port_overrides(
+        raw if raw is not None else _COMPONENTS, os.environ if environ is None else environ
+    )
     try:
         return Topology.model_validate({"components": entries})
     except ValidationError as exc:

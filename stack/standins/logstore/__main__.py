@@ -30,6 +30,18 @@ def _size(text: str) -> int:
     return int(lower)
 
 
+def _interval(text: str) -> float:
+    from .datemath import parse_time_value
+
+    try:
+        seconds = parse_time_value(text, key="--ilm-poll-interval")
+    except LogstoreError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError("--ilm-poll-interval must be positive")
+    return seconds
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m stack.standins.logstore", description=__doc__)
     parser.add_argument("--listen", default="127.0.0.1:9200", help="host:port to bind")
@@ -45,6 +57,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="a directory fs snapshot repositories may live under (path.repo)",
     )
     parser.add_argument("--max-body", default="100mb", type=_size, help="largest request body")
+    parser.add_argument(
+        "--ilm-poll-interval",
+        default="10s",
+        type=_interval,
+        help="how often ILM applies the policies (ES indices.lifecycle.poll_interval)",
+    )
     parser.add_argument("--writer-threads", default=2, type=int, help="tantivy indexing threads")
     return parser.parse_args(argv)
 
@@ -71,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         Security(passwords, store.state),
         max_body=args.max_body,
         snapshot_allow=args.snapshot_allow,
+        ilm_poll_interval=args.ilm_poll_interval,
     )
     from . import lifecycle_jobs
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from pathlib import Path
 
@@ -75,7 +76,12 @@ def routes() -> list[Route]:
 
 
 def build_app(
-    store: Store, security: Security, *, max_body: int, snapshot_allow: list[Path]
+    store: Store,
+    security: Security,
+    *,
+    max_body: int,
+    snapshot_allow: list[Path],
+    ilm_poll_interval: float = 10.0,
 ) -> Starlette:
     app = Starlette(routes=routes())
     app.state.store = store
@@ -84,6 +90,8 @@ def build_app(
     app.state.metrics = Metrics()
     app.state.max_body = max_body
     app.state.snapshot_allow = [p.resolve() for p in snapshot_allow]
+    app.state.ilm_poll_interval = ilm_poll_interval
+    app.state.lifecycle_lock = threading.RLock()  # ILM deletes vs snapshot and restore
     app.state.cluster_uuid = (
         store.state.section("repos").get("_cluster_uuid") or uuid.uuid4().hex[:22]
     )

@@ -1,0 +1,273 @@
+"""fs snapshot repositories: one compressed, checksummed archive per snapshot.
+
+Layout of a repository directory:
+- `snap-<name>.data.gz`: gzip of NDJSON; per index a header line
+  `{"index", "settings", "mappings", "docs"}` then one `[_id, _source]` line per document;
+- `snap-<name>.json`: the snapshot's description (the ES shape) plus the archive's sha256,
+  written last, so a snapshot is visible only once its archive is complete.
+
+Repositories: https://www.elastic.co/guide/en/elasticsearch/reference/8.15/snapshots-filesystem-repository.html
+Create: https://www.elastic.co/guide/en/elasticsearch/reference/8.15/create-snapshot-api.html
+Get: https://www.elastic.co/guide/en/elasticsearch/reference/8.15/get-snapshot-api.html
+Restore: https://www.elastic.co/guide/en/elasticsearch/reference/8.15/restore-snapshot-api.html
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import re
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+import tantivy
+
+from .datemath import format_ms
+from .engine import LogIndex, WriteOp
+from .errors import ESError
+from .store import Store
+
+VERSION_ID = 8150099
+VERSION = "8.15.0"
+_BATCH = 2000
+
+
+def repo_location(name: str, body: dict[str, Any], allow: list[Path]) -> Path:
+    """The resolved location of an fs repository, which must lie inside `--snapshot-allow`."""
+    kind = body.get("type")
+    if kind != "fs":
+        raise ESError(
+            500,
+            "repository_exception",
+            f"[{name}] repository type [{kind}] does not exist (logstore supports [fs] only)",
+        )
+    location = (body.get("settings") or {}).get("location")
+    if not location:
+        raise ESError(500, "repository_exception", f"[{name}] missing location")
+    path = Path(str(location))
+    if not path.is_absolute() and allow:
+        path = allow[0] / path
+    path = path.resolve()
+    if not any(path == root or root in path.parents for root in allow):
+        raise ESError(
+            500,
+            "repository_exception",
+            f"[{name}] location [{location}] doesn't match any of the locations specified by "
+            "path.repo because this setting is empty"
+            if not allow
+            else f"[{name}] location [{location}] doesn't match any of the locations specified "
+            f"by path.repo (logstore --snapshot-allow: {', '.join(map(str, allow))})",
+        )
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _meta_path(location: Path, snap: str) -> Path:
+    return location / f"snap-{snap}.json"
+
+
+def _data_path(location: Path, snap: str) -> Path:
+    return location / f"snap-{snap}.data.gz"
+
+
+def list_snapshots(location: Path) -> list[dict[str, Any]]:
+    found = [orjson.loads(p.read_bytes()) for p in location.glob("snap-*.json")]
+    return sorted(found, key=lambda s: (s["start_time_in_millis"], s["snapshot"]))
+
+
+def read_snapshot(repo: str, location: Path, snap: str) -> dict[str, Any]:
+    path = _meta_path(location, snap)
+    if not path.exists():
+        raise ESError(404, "snapshot_missing_exception", f"[{repo}:{snap}] is missing")
+    info: dict[str, Any] = orjson.loads(path.read_bytes())
+    return info
+
+
+def public(info: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in info.items() if not k.startswith("_")}
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, path)
+
+
+def _documents(index: LogIndex) -> list[tuple[str, bytes]]:
+    index.refresh()
+    searcher = index.searcher()
+    total = int(searcher.num_docs)
+    docs: list[tuple[str, bytes]] = []
+    query = tantivy.Query.all_query()
+    for offset in range(0, total, _BATCH):
+        for _, addr in searcher.search(query, _BATCH, offset=offset).hits:
+            doc = searcher.doc(addr)
+            docs.append((str(doc["_id"][0]), bytes(doc["_source"][0])))
+    return docs
+
+
+def create(
+    store: Store,
+    repo: str,
+    location: Path,
+    snap: str,
+    indices: list[LogIndex],
+    metadata: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    if _meta_path(location, snap).exists():
+        raise ESError(
+            400,
+            "invalid_snapshot_name_exception",
+            f"[{repo}:{snap}] Invalid snapshot name [{snap}], snapshot with the same name "
+            "already exists",
+        )
+    started = int(time.time() * 1000)
+    lines: list[bytes] = []
+    names = []
+    for index in sorted(indices, key=lambda i: i.meta.name):
+        docs = _documents(index)
+        names.append(index.meta.name)
+        header = {
+            "index": index.meta.name,
+            "settings": index.meta.settings,
+            "mappings": index.meta.mappings,
+            "docs": len(docs),
+        }
+        lines.append(orjson.dumps(header))
+        lines.extend(orjson.dumps([i, orjson.loads(src)]) for i, src in docs)
+    data = gzip.compress(b"\n".join(lines) + b"\n", compresslevel=6)
+    _atomic_write(_data_path(location, snap), data)
+    ended = int(time.time() * 1000)
+    info: dict[str, Any] = {
+        "snapshot": snap,
+        "uuid": uuid.uuid4().hex[:22],
+        "repository": repo,
+        "version_id": VERSION_ID,
+        "version": VERSION,
+        "indices": names,
+        "data_streams": [],
+        "include_global_state": False,
+        "state": "SUCCESS",
+        "start_time": format_ms(started),
+        "start_time_in_millis": started,
+        "end_time": format_ms(ended),
+        "end_time_in_millis": ended,
+        "duration_in_millis": ended - started,
+        "failures": [],
+        "shards": {"total": len(names), "failed": 0, "successful": len(names)},
+        "feature_states": [],
+        "_sha256": hashlib.sha256(data).hexdigest(),
+        "_bytes": len(data),
+    }
+    if metadata:
+        info["metadata"] = metadata
+    _atomic_write(_meta_path(location, snap), orjson.dumps(info))
+    return info
+
+
+def delete(repo: str, location: Path, snap: str) -> None:
+    read_snapshot(repo, location, snap)
+    _meta_path(location, snap).unlink()
+    _data_path(location, snap).unlink(missing_ok=True)
+
+
+def _restore_error(repo: str, info: dict[str, Any], reason: str) -> ESError:
+    return ESError(
+        500,
+        "snapshot_restore_exception",
+        f"[{repo}:{info['snapshot']}/{info['uuid']}] {reason}",
+    )
+
+
+def _load(repo: str, location: Path, info: dict[str, Any]) -> list[dict[str, Any]]:
+    """The archive's indices, after verifying its checksum."""
+    path = _data_path(location, info["snapshot"])
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise _restore_error(repo, info, f"cannot read snapshot data: {exc}") from None
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != info["_sha256"]:
+        raise _restore_error(
+            repo,
+            info,
+            f"snapshot is corrupted: checksum mismatch in [{path.name}] (expected sha256 "
+            f"{info['_sha256']}, found {digest})",
+        )
+    try:
+        raw = gzip.decompress(data).split(b"\n")[:-1]
+    except (OSError, EOFError) as exc:
+        raise _restore_error(repo, info, f"snapshot is corrupted: {exc}") from None
+    out: list[dict[str, Any]] = []
+    pos = 0
+    while pos < len(raw):
+        header = orjson.loads(raw[pos])
+        count = int(header["docs"])
+        header["lines"] = raw[pos + 1 : pos + 1 + count]
+        out.append(header)
+        pos += 1 + count
+    return out
+
+
+def _renamed(name: str, pattern: str | None, replacement: str | None) -> str:
+    if not pattern:
+        return name
+    # ES uses Java regex replacement syntax: $1 refers to a group.
+    python_repl = re.sub(r"\$(\d+)", r"\\g<\1>", replacement or "")
+    return re.sub(pattern, python_repl, name)
+
+
+def restore(
+    store: Store, repo: str, location: Path, info: dict[str, Any], body: dict[str, Any]
+) -> dict[str, Any]:
+    import fnmatch
+
+    wanted = body.get("indices", "*")
+    patterns = wanted.split(",") if isinstance(wanted, str) else list(wanted)
+    chosen = [
+        n
+        for n in info["indices"]
+        if any(fnmatch.fnmatchcase(n, p.strip()) for p in patterns if not p.startswith("-"))
+        and not any(fnmatch.fnmatchcase(n, p[1:]) for p in patterns if p.startswith("-"))
+    ]
+    targets = {
+        n: _renamed(n, body.get("rename_pattern"), body.get("rename_replacement")) for n in chosen
+    }
+    for target in targets.values():
+        if target in store.indices:
+            raise _restore_error(
+                repo,
+                info,
+                f"cannot restore index [{target}] because an open index with same name already "
+                "exists in the cluster. Either close or delete the existing index or restore the "
+                "index under a different name by providing a rename pattern and replacement name",
+            )
+    ignore = body.get("ignore_index_settings") or []
+    ignore = ignore.split(",") if isinstance(ignore, str) else list(ignore)
+    overrides = body.get("index_settings") or {}
+    loaded = {h["index"]: h for h in _load(repo, location, info) if h["index"] in targets}
+    for source, target in targets.items():
+        header = loaded[source]
+        settings = {k: v for k, v in header["settings"].items() if k not in ignore}
+        settings.update(overrides)
+        index = store.create_index(target, {"settings": settings, "mappings": header["mappings"]})
+        for start in range(0, len(header["lines"]), _BATCH):
+            ops = []
+            for line in header["lines"][start : start + _BATCH]:
+                doc_id, source_doc = orjson.loads(line)
+                ops.append(WriteOp("index", doc_id, source_doc, orjson.dumps(source_doc)))
+            index.write(ops)
+        index.refresh()
+    n = len(targets)
+    return {
+        "snapshot": info["snapshot"],
+        "indices": sorted(targets.values()),
+        "shards": {"total": n, "failed": 0, "successful": n},
+    }
