@@ -149,11 +149,29 @@ def _status_table(rows: list[ComponentStatus]) -> Table:
     return table
 
 
+def _compose_status(data: DataDir) -> None:
+    from stack.runtimes import compose
+
+    rows = compose.status(data.root)
+    table = Table(title="stack status (compose)")
+    for column in ("service", "component", "state", "health"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row.service, row.component or "-", row.state, row.health or "-")
+    out.print(table)
+    if any(r.health not in ("healthy", "") or r.state != "running" for r in rows):
+        raise typer.Exit(3)
+
+
 @app.command()
 def status() -> None:
     """A table of every component: role, URL, health, pid and uptime."""
+    data = _data()
     try:
-        rows = _local().status()
+        if _active_runtime(data) == "compose":
+            _compose_status(data)
+            return
+        rows = _local(data).status()
     except StackError as exc:
         _fail(str(exc))
     out.print(_status_table(rows))

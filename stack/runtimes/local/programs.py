@@ -195,65 +195,56 @@ class Alertmanager(Launcher):
         )
 
 
-class NodeExporter(Launcher):
-    packages = ("prometheus-node-exporter",)
-    binaries = ("prometheus-node-exporter",)
+class Exporter(Launcher):
+    """A Prometheus exporter: one Debian binary behind the shared basic-auth web config."""
 
+    def __init__(self, binary: str) -> None:
+        self.packages = self.binaries = (binary,)
+
+    def prepare(self, ctx: Context, c: Component) -> bool:
+        return _web_config(ctx, c)
+
+    def extra(self, ctx: Context, c: Component) -> list[str]:
+        return []
+
+    def env(self, ctx: Context, c: Component) -> dict[str, str]:
+        return {}
+
+    def program(self, ctx: Context, c: Component) -> Program:
+        return Program(
+            [
+                self.binaries[0],
+                f"--web.listen-address={_listen(c)}",
+                f"--web.config.file={_web_yml(ctx, c)}",
+                *self.extra(ctx, c),
+            ],
+            env=self.env(ctx, c),
+        )
+
+
+class NodeExporter(Exporter):
     def prepare(self, ctx: Context, c: Component) -> bool:
         (ctx.data.component_data(c.name) / "textfile").mkdir(parents=True, exist_ok=True)
-        return _web_config(ctx, c)
+        return super().prepare(ctx, c)
 
-    def program(self, ctx: Context, c: Component) -> Program:
-        return Program(
-            [
-                "prometheus-node-exporter",
-                f"--web.listen-address={_listen(c)}",
-                f"--web.config.file={_web_yml(ctx, c)}",
-                f"--collector.textfile.directory={ctx.data.component_data(c.name) / 'textfile'}",
-            ]
-        )
+    def extra(self, ctx: Context, c: Component) -> list[str]:
+        return [f"--collector.textfile.directory={ctx.data.component_data(c.name) / 'textfile'}"]
 
 
-class BlackboxExporter(Launcher):
-    packages = ("prometheus-blackbox-exporter",)
-    binaries = ("prometheus-blackbox-exporter",)
-
-    def prepare(self, ctx: Context, c: Component) -> bool:
-        return _web_config(ctx, c)
-
-    def program(self, ctx: Context, c: Component) -> Program:
-        return Program(
-            [
-                "prometheus-blackbox-exporter",
-                f"--config.file={CONFIG_DIR / 'blackbox' / 'blackbox.yml'}",
-                f"--web.listen-address={_listen(c)}",
-                f"--web.config.file={_web_yml(ctx, c)}",
-            ]
-        )
+class BlackboxExporter(Exporter):
+    def extra(self, ctx: Context, c: Component) -> list[str]:
+        return [f"--config.file={CONFIG_DIR / 'blackbox' / 'blackbox.yml'}"]
 
 
-class PostgresExporter(Launcher):
-    packages = ("prometheus-postgres-exporter",)
-    binaries = ("prometheus-postgres-exporter",)
-
-    def prepare(self, ctx: Context, c: Component) -> bool:
-        return _web_config(ctx, c)
-
-    def program(self, ctx: Context, c: Component) -> Program:
+class PostgresExporter(Exporter):
+    def env(self, ctx: Context, c: Component) -> dict[str, str]:
         pg = ctx.topology.get("postgres")
-        return Program(
-            [
-                "prometheus-postgres-exporter",
-                f"--web.listen-address={_listen(c)}",
-                f"--web.config.file={_web_yml(ctx, c)}",
-            ],
-            # The password stays in its file: DATA_SOURCE_PASS_FILE, not in the environment.
-            env={
-                "DATA_SOURCE_URI": f"{HOST}:{pg.port}/postgres?sslmode=disable",
-                "DATA_SOURCE_USER": "postgres_exporter",
-                "DATA_SOURCE_PASS_FILE": str(ctx.secrets.path("postgres_exporter_password")),
-            },
-        )
+        # The password stays in its file: DATA_SOURCE_PASS_FILE, not in the environment.
+        return {
+            "DATA_SOURCE_URI": f"{HOST}:{pg.port}/postgres?sslmode=disable",
+            "DATA_SOURCE_USER": "postgres_exporter",
+            "DATA_SOURCE_PASS_FILE": str(ctx.secrets.path("postgres_exporter_password")),
+        }
 
 
 class Nginx(Launcher):
@@ -349,9 +340,9 @@ LAUNCHERS: dict[str, Launcher] = {
     "rabbitmq": Rabbitmq(),
     "prometheus": Prometheus(),
     "alertmanager": Alertmanager(),
-    "node_exporter": NodeExporter(),
-    "blackbox_exporter": BlackboxExporter(),
-    "postgres_exporter": PostgresExporter(),
+    "node_exporter": NodeExporter("prometheus-node-exporter"),
+    "blackbox_exporter": BlackboxExporter("prometheus-blackbox-exporter"),
+    "postgres_exporter": PostgresExporter("prometheus-postgres-exporter"),
     "nginx": Nginx(),
     "mailbox": Mailbox(),
     "logstore": Logstore(),
