@@ -75,7 +75,7 @@ def render(data: DataDir, programs: dict[str, Program]) -> bool:
             "autostart=false",
             "autorestart=true",
             "startsecs=1",
-            "startretries=10",
+            "startretries=3",  # a crash loop turns FATAL in seconds, so `up` reports it fast
             f"stopsignal={program.stopsignal}",
             f"stopwaitsecs={program.stopwaitsecs}",
             "stopasgroup=true",
