@@ -37,7 +37,7 @@ def connect(control: Any) -> Controls:
     if driver == "compose":
         from stack.runtimes import compose
 
-        return compose.Controls(Path(_field(control, "project_dir") or "."))  # type: ignore[attr-defined,no-any-return]
+        return compose.Controls(Path(_field(control, "project_dir") or "."))
     raise StackError(
         f"control.driver {driver!r} cannot break or repair anything; valid drivers: local, compose"
     )

@@ -5,6 +5,7 @@ probe of each component, Prometheus' file_sd target files, and the grader's targ
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -41,8 +42,16 @@ def probe_for(c: Component, secrets_dir: Path, *, host: str = HOST) -> Probe:
             return TcpProbe(host=host, port=port)
 
 
-def file_sd_groups(topology: Topology, *, host: str = HOST) -> dict[str, list[dict[str, object]]]:
-    """Prometheus file_sd target groups, one list per scrape job."""
+def loopback(c: Component, port: int) -> list[str]:
+    """Where the local runtime's Prometheus reaches a component: 127.0.0.1."""
+    return [f"{HOST}:{port}"]
+
+
+def file_sd_groups(
+    topology: Topology, addresses: Callable[[Component, int], list[str]] = loopback
+) -> dict[str, list[dict[str, object]]]:
+    """Prometheus file_sd target groups, one list per scrape job. `addresses` says where a
+    component's metrics port is reached: loopback locally, compose service names in compose."""
     jobs: dict[str, list[dict[str, object]]] = {}
     for c in topology:
         if c.metrics is None:
@@ -51,7 +60,7 @@ def file_sd_groups(topology: Topology, *, host: str = HOST) -> dict[str, list[di
         if c.metrics.path != "/metrics":
             labels["__metrics_path__"] = c.metrics.path
         group: dict[str, object] = {
-            "targets": [f"{host}:{c.ports[c.metrics.port]}"],
+            "targets": addresses(c, c.ports[c.metrics.port]),
             "labels": labels,
         }
         jobs.setdefault(c.metrics.job, []).append(group)

@@ -65,6 +65,9 @@ class Component(_Model):
     credentials: Credentials | None = None
     local: str = Field(description="launcher name in stack.runtimes.local.programs")
     compose: tuple[str, ...] = Field(default=(), description="compose services that implement it")
+    compose_internal: tuple[str, ...] = Field(
+        default=(), description="ports compose keeps on its network instead of publishing"
+    )
     doc: str = Field(description="page under docs/")
     replicas: int = Field(default=1, ge=1)
 
@@ -72,9 +75,10 @@ class Component(_Model):
     def _ports_named(self) -> Component:
         if MAIN_PORT not in self.ports:
             raise ValueError(f"ports must include {MAIN_PORT!r}, got {sorted(self.ports)}")
-        for field, port_name in (("health.port", self.health.port),) + (
-            (("metrics.port", self.metrics.port),) if self.metrics else ()
-        ):
+        named = [("health.port", self.health.port)]
+        named += [("metrics.port", self.metrics.port)] if self.metrics else []
+        named += [("compose_internal", p) for p in self.compose_internal]
+        for field, port_name in named:
             if port_name not in self.ports:
                 raise ValueError(f"{field} {port_name!r} is not one of ports {sorted(self.ports)}")
         for port_name, number in self.ports.items():
@@ -110,13 +114,15 @@ _COMPONENTS: list[dict[str, object]] = [
          health=dict(kind="postgres"),
          credentials=dict(username="postgres", secret="postgres_password"),
          local="postgres", compose=tuple(f"postgres-{db}" for db in SERVICE_DATABASES),
+         compose_internal=("main",),  # four servers in compose cannot share one host port
          doc="microservices.md"),
     dict(name="rabbitmq", role="message broker", ports={"main": 5672, "dist": 25672,
                                                       "metrics": 15692, "ctl": 35672},
          health=dict(kind="amqp"), depends_on=("epmd",),
          metrics=dict(port="metrics", job="rabbitmq", authenticated=False),
          credentials=dict(username="stack", secret="rabbitmq_password"),
-         local="rabbitmq", compose=("rabbitmq",), doc="microservices.md"),
+         local="rabbitmq", compose=("rabbitmq",), doc="microservices.md",
+         compose_internal=("dist", "ctl")),  # Erlang distribution: plumbing, never published
     dict(name="mailbox", role="mail catcher (Mailpit API)", ports={"main": 8025, "smtp": 1025},
          health=dict(kind="http", path="/readyz"), credentials=ADMIN,
          local="mailbox", compose=("mailpit",), doc="mailbox.md"),

@@ -262,3 +262,21 @@ def test_interpolate_follows_compose_rules() -> None:
         compose.interpolate("${SET:-d} ${EMPTY:-d} ${EMPTY-d} ${UNSET-d} ${UNSET} $$x", env)
         == "x d  d  $x"
     )
+
+
+def test_controls_kill_stop_start_the_components_services(
+    docker: FakeDocker, tmp_path: Path
+) -> None:
+    from stack.control import connect
+
+    controls = connect({"driver": "compose", "project_dir": str(tmp_path)})
+    controls.kill("postgres")
+    controls.stop("prometheus")
+    controls.start("prometheus")
+    assert docker.compose_calls("kill") == [
+        ["-s", "SIGKILL", *compose.standard_topology().get("postgres").compose]
+    ]
+    assert docker.compose_calls("stop") == [["prometheus"]]
+    assert docker.compose_calls("up")[-1][-1] == "prometheus"
+    with pytest.raises(StackError, match="epmd has no compose service"):
+        controls.kill("epmd")
