@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
 
 from grader.errors import ChecklistError, describe_validation_error, dotted
+from stack.validation import read_yaml
 
 ITEM_ID_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)+$"
 
@@ -56,12 +56,7 @@ class Checklist(_Model):
 
 def load_checklist(path: Path) -> Checklist:
     """Read and validate a checklist file; every problem is reported, each naming its item."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ChecklistError(f"checklist file not found: {path}") from None
-    except yaml.YAMLError as exc:
-        raise ChecklistError(f"{path}: not valid YAML: {exc}") from None
+    raw = read_yaml(path, what="checklist file", error=ChecklistError)
     return parse_checklist(raw, source=path)
 
 

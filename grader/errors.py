@@ -7,12 +7,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
-from pydantic import ValidationError
-
 from stack.errors import StackError
+from stack.validation import describe_validation_error, dotted
+
+__all__ = [
+    "CheckFailed",
+    "ChecklistError",
+    "GraderError",
+    "TargetError",
+    "describe_validation_error",
+    "dotted",
+]
 
 
 class GraderError(StackError):
@@ -29,34 +34,3 @@ class TargetError(GraderError):
 
 class CheckFailed(GraderError, AssertionError):
     """A check observed the stack and found it wanting: expected versus observed."""
-
-
-def describe_validation_error(
-    exc: ValidationError,
-    source: Path,
-    *,
-    name_location: Callable[[tuple[int | str, ...]], str] | None = None,
-) -> str:
-    """One line per problem, each naming the key path (and the value when there was one)."""
-    lines = [f"{source}: {exc.error_count()} problem(s):"]
-    for error in exc.errors(include_url=False):
-        loc = tuple(error["loc"])
-        where = name_location(loc) if name_location else dotted(loc)
-        line = f"  {where or '(top level)'}: {error['msg']}"
-        if error["type"] not in {"missing", "model_type", "dict_type"}:
-            line += f" (got {error['input']!r})"
-        lines.append(line)
-    return "\n".join(lines)
-
-
-def dotted(loc: tuple[int | str, ...]) -> str:
-    """`("items", 3, "id")` -> `items[3].id`; pydantic's `[key]` marks a bad mapping key."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part == "[key]":
-            out += " (the key itself)"
-        else:
-            out += f".{part}" if out else part
-    return out

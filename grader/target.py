@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -28,6 +27,7 @@ from pydantic import (
 from grader.errors import TargetError, describe_validation_error
 from grader.scoring import ScoringMode
 from stack.probes import Probe, read_secret
+from stack.validation import read_yaml
 
 ENV_VAR = "STACK_TARGET"
 DATA_DIR_ENV_VAR = "STACK_DATA_DIR"  # as in stack.paths.default_data_dir
@@ -165,12 +165,7 @@ def find_target_file(
 
 def load_target(path: Path) -> Target:
     """Read and validate a profile; relative paths in it resolve against its directory."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise TargetError(f"target profile not found: {path}") from None
-    except yaml.YAMLError as exc:
-        raise TargetError(f"{path}: not valid YAML: {exc}") from None
+    raw = read_yaml(path, what="target profile", error=TargetError)
     return parse_target(raw, source=path)
 
 

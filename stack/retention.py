@@ -5,11 +5,11 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from stack.errors import ConfigError
 from stack.paths import CONFIG_DIR
+from stack.validation import describe_validation_error, read_yaml
 
 DURATION = r"^[1-9][0-9]*(h|d|w|y)$"
 
@@ -63,16 +63,11 @@ class Retention(_Model):
 
 
 def load(path: Path) -> Retention:
+    raw = read_yaml(path, what="retention policy", error=ConfigError)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         return Retention.model_validate(raw)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     except ValidationError as exc:
-        problems = "\n".join(
-            f"  {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigError(f"{path} is invalid:\n{problems}") from None
+        raise ConfigError(describe_validation_error(exc, path)) from None
 
 
 @cache

@@ -18,6 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from stack.errors import ConfigError, StackError
+from stack.validation import describe_validation_error, dotted
 
 HOST = "127.0.0.1"
 MAIN_PORT = "main"
@@ -272,15 +273,14 @@ def build(
 
 
 def _describe(exc: ValidationError, entries: list[dict[str, object]]) -> str:
-    lines = ["the topology is invalid:"]
-    for err in exc.errors():
-        loc = list(err["loc"])
-        where = ".".join(str(p) for p in loc)
+    def name_component(loc: tuple[int | str, ...]) -> str:
+        # ("components", 3, "health", "kind") -> "mailbox.health.kind"
         if len(loc) >= 2 and loc[0] == "components" and isinstance(loc[1], int):
             name = entries[loc[1]].get("name", f"#{loc[1]}")
-            where = ".".join([str(name), *(str(p) for p in loc[2:])]) or str(name)
-        lines.append(f"  {where}: {err['msg']}")
-    return "\n".join(lines)
+            return ".".join([str(name), *(str(p) for p in loc[2:])])
+        return dotted(loc)
+
+    return describe_validation_error(exc, "the topology", name_location=name_component)
 
 
 @cache

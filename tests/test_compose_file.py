@@ -1,8 +1,9 @@
 """compose.yaml and its rendered configs, checked without a Docker engine.
 
 The file must agree with stack/topology.py (services, ports, dependencies), mount only files that
-exist in the repo or that stack/runtimes/compose.py renders, use only the secrets stack/secrets.py
-issues, and every config it mounts must pass the upstream validators (promtool, amtool, nginx -t).
+exist in the repo or that stack/runtimes/compose/render.py renders, use only the secrets
+stack/secrets.py issues, and every config it mounts must pass the upstream validators
+(promtool, amtool, nginx -t).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def services(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data directory with fresh secrets and everything compose.py renders."""
+    """A data directory with fresh secrets and everything the compose runtime renders."""
     data = tmp_path_factory.mktemp("stack")
     compose.render(data, secrets.ensure(data / "secrets", data_exists=False))
     return data
@@ -185,7 +186,7 @@ def test_secrets_are_the_ones_stack_secrets_issues(doc: dict[str, Any]) -> None:
     for name, spec in declared.items():
         assert name in secrets.SPEC_BY_NAME, f"secret {name!r} is not issued by stack/secrets.py"
         assert spec == {"file": f"{RENDERED}secrets/{name}"}, (
-            f"secret {name!r} must be the copy compose.py renders: {spec}"
+            f"secret {name!r} must be the copy the compose runtime renders: {spec}"
         )
     used = {s for spec in doc["services"].values() for s in spec.get("secrets", [])}
     assert used == set(declared), (
@@ -351,7 +352,9 @@ def test_nginx_config(data_dir: Path, tmp_path: Path) -> None:
         "temp_dir": "/var/cache/nginx",
         "listen": TOPOLOGY.get("gateway").port,
     }
-    assert render_text(template, values) == rendered, "compose.py renders other nginx values"
+    assert render_text(template, values) == rendered, (
+        "the compose runtime renders other nginx values"
+    )
     scratch = {k: str(tmp_path / k) for k in ("run_dir", "log_dir", "temp_dir")}
     for path in scratch.values():
         Path(path).mkdir()
