@@ -21,17 +21,9 @@ from stack.paths import DataDir
 from stack.probes import run_probe
 from stack.runtimes.local.runtime import LocalRuntime
 from stack.targets import probe_for
-from stack.topology import _COMPONENTS, build, port_env_var
+from stack.topology import build, offset_ports
 
 OFFSET = 1000
-
-
-def _environ() -> dict[str, str]:
-    return {
-        port_env_var(str(c["name"]), port): str(number + OFFSET)
-        for c in _COMPONENTS
-        for port, number in c["ports"].items()  # type: ignore[attr-defined]
-    }
 
 
 def _timed(fn) -> float:  # type: ignore[no-untyped-def]
@@ -68,7 +60,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    topo = build(environ=_environ())
+    topo = build(environ=offset_ports(OFFSET))
     cold, warm, pss, kills = [], [], [], []
     processes = 0
     for _ in range(args.runs):

@@ -7,12 +7,12 @@ so a half-rendered config never reaches a program.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
 
 from stack.errors import ConfigError
+from stack.files import write_if_changed
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
 
@@ -30,16 +30,3 @@ def render_file(
     """Write the rendered file atomically; returns whether its content changed."""
     text = render_text(source.read_text(encoding="utf-8"), values, source=str(source))
     return write_if_changed(dest, text, mode=mode)
-
-
-def write_if_changed(dest: Path, text: str, *, mode: int = 0o644) -> bool:
-    if dest.exists() and dest.read_text(encoding="utf-8") == text:
-        return False
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(tmp, mode)
-    os.replace(tmp, dest)
-    return True

@@ -17,6 +17,7 @@ from pathlib import Path
 import bcrypt
 
 from stack.errors import SecretsError
+from stack.files import atomic_write
 from stack.topology import SERVICE_DATABASES
 
 MANIFEST = ".issued"
@@ -149,17 +150,7 @@ def _write(directory: Path, spec: SecretSpec) -> None:
         value = bcrypt.hashpw(plain.encode(), bcrypt.gensalt(rounds=10)).decode()
     else:
         value = "".join(random.choice(_ALPHABET) for _ in range(_PASSWORD_LENGTH))
-    _atomic_write(directory / spec.name, value + "\n")
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    atomic_write(directory / spec.name, value + "\n", mode=0o600)
 
 
 def _read_manifest(directory: Path) -> list[str]:
@@ -170,4 +161,4 @@ def _read_manifest(directory: Path) -> list[str]:
 
 
 def _write_manifest(directory: Path, names: list[str]) -> None:
-    _atomic_write(directory / MANIFEST, "\n".join(dict.fromkeys(names)) + "\n")
+    atomic_write(directory / MANIFEST, "\n".join(dict.fromkeys(names)) + "\n", mode=0o600)

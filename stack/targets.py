@@ -10,8 +10,8 @@ from pathlib import Path
 
 import yaml
 
+from stack.files import write_if_changed
 from stack.probes import AmqpProbe, HttpProbe, PostgresProbe, Probe, TcpProbe
-from stack.render import write_if_changed
 from stack.topology import HOST, Component, Topology
 
 TARGET_VERSION = 1

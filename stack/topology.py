@@ -242,6 +242,16 @@ def port_env_var(component: str, port: str) -> str:
     return f"STACK_PORT_{component}{suffix}".upper().replace("-", "_")
 
 
+def offset_ports(offset: int) -> dict[str, str]:
+    """Environment that moves every port by `offset`: a second stack beside the first (the
+    integration tests and benchmarks run that way)."""
+    return {
+        port_env_var(str(entry["name"]), port): str(number + offset)
+        for entry in _COMPONENTS
+        for port, number in entry["ports"].items()  # type: ignore[attr-defined]
+    }
+
+
 def _apply_port_overrides(
     raw: list[dict[str, object]], environ: Mapping[str, str]
 ) -> list[dict[str, object]]:

@@ -5,28 +5,20 @@ import os
 import socket
 import subprocess
 import sys
-import time
 
 import psutil
 import psycopg
 import pytest
 
+from grader.polling import poll_until
 from stack.errors import PortInUseError
 from stack.paths import DataDir
 from stack.probes import run_probe
 from stack.runtimes.local.runtime import LocalRuntime
 from stack.targets import probe_for
-from stack.topology import _COMPONENTS, build, port_env_var
+from stack.topology import build, offset_ports
 
 OFFSET = 10000
-
-
-def offset_environ(offset: int) -> dict[str, str]:
-    return {
-        port_env_var(str(c["name"]), port): str(number + offset)
-        for c in _COMPONENTS
-        for port, number in c["ports"].items()  # type: ignore[attr-defined]
-    }
 
 
 def alive(pid: int) -> bool:
@@ -36,21 +28,10 @@ def alive(pid: int) -> bool:
         return False
 
 
-def poll(fn, timeout, what):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"waited {timeout}s for {what}; last seen: {last!r}")
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     data = DataDir(tmp_path_factory.mktemp("stack"))
-    runtime = LocalRuntime(data, build(environ=offset_environ(OFFSET)))
+    runtime = LocalRuntime(data, build(environ=offset_ports(OFFSET)))
     runtime.up()
     yield runtime
     runtime.down(purge=True)
@@ -73,10 +54,10 @@ def test_killed_postgres_is_restarted_and_healthy_within_10s(stack):
     old = stack.supervisor.info("postgres").pid
     stack.kill("postgres")
     probe = probe_for(pg, stack.data.secrets)
-    poll(
+    poll_until(
         lambda: stack.supervisor.info("postgres").pid not in (0, old) and run_probe(probe).ok,
-        10,
         "postgres to be respawned and healthy",
+        timeout=10,
     )
 
 
@@ -122,7 +103,7 @@ def test_prometheus_refuses_anonymous_and_wrong_password(stack):
 
 def test_a_taken_port_is_named_and_nothing_starts(tmp_path):
     data = DataDir(tmp_path / "other")
-    topo = build(environ=offset_environ(OFFSET + 1000))
+    topo = build(environ=offset_ports(OFFSET + 1000))
     holder = socket.socket()
     holder.bind(("127.0.0.1", topo.get("gateway").port))
     holder.listen()
@@ -142,7 +123,7 @@ def test_a_taken_port_is_named_and_nothing_starts(tmp_path):
 
 def test_down_leaves_no_process_and_keeps_data(tmp_path):
     data = DataDir(tmp_path / "s")
-    runtime = LocalRuntime(data, build(environ=offset_environ(OFFSET + 2000)))
+    runtime = LocalRuntime(data, build(environ=offset_ports(OFFSET + 2000)))
     runtime.up(only=["rabbitmq", "postgres"])
     with _connect(runtime, "games", "games") as conn:
         conn.execute("CREATE TABLE kept (v text)")

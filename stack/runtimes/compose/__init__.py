@@ -16,8 +16,8 @@ import yaml
 
 from stack import secrets as secrets_mod
 from stack.errors import ComponentFailed, StackError
+from stack.files import write_if_changed
 from stack.paths import REPO_ROOT, DataDir
-from stack.render import write_if_changed
 from stack.runtimes.compose.docker import (
     COMPOSE_FILE,
     WAIT_TIMEOUT_S,

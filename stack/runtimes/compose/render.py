@@ -14,8 +14,9 @@ from typing import Any, cast
 import yaml
 
 from stack import secrets as secrets_mod
+from stack.files import write_if_changed
 from stack.paths import CONFIG_DIR, REPO_ROOT
-from stack.render import render_text, write_if_changed
+from stack.render import render_text
 from stack.runtimes.compose.docker import compose_doc
 from stack.targets import file_sd_groups
 from stack.targets import target_profile as local_target_profile

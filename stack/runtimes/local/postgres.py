@@ -19,9 +19,9 @@ import psycopg
 from psycopg import sql
 
 from stack.errors import StackError
+from stack.files import write_if_changed
 from stack.paths import DataDir
 from stack.probes import ProbeResult
-from stack.render import write_if_changed
 from stack.secrets import Secrets
 from stack.topology import HOST, SERVICE_DATABASES, Component
 

@@ -14,8 +14,8 @@ import hashlib
 import json
 from pathlib import Path
 
+from stack.files import write_if_changed
 from stack.paths import DataDir
-from stack.render import write_if_changed
 from stack.secrets import Secrets
 from stack.topology import HOST, Component
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import xmlrpc.client
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -19,8 +20,8 @@ from typing import Any, cast
 from supervisor.xmlrpc import SupervisorTransport
 
 from stack.errors import StackError
+from stack.files import write_if_changed
 from stack.paths import DataDir
-from stack.render import write_if_changed
 from stack.runtimes.local.programs import Program
 
 
@@ -104,6 +105,10 @@ class ProcessInfo:
     description: str
 
 
+def _process_info(p: dict[str, Any]) -> ProcessInfo:
+    return ProcessInfo(p["name"], p["statename"], p["pid"], p["start"], p["description"])
+
+
 class Supervisor:
     """A client of one running supervisord, over its unix socket (XML-RPC)."""
 
@@ -128,37 +133,29 @@ class Supervisor:
         return cast(int, self.rpc.getPID())
 
     def processes(self) -> dict[str, ProcessInfo]:
-        return {
-            p["name"]: ProcessInfo(
-                p["name"], p["statename"], p["pid"], p["start"], p["description"]
-            )
-            for p in self.rpc.getAllProcessInfo()
-        }
+        return {p["name"]: _process_info(p) for p in self.rpc.getAllProcessInfo()}
 
     def info(self, name: str) -> ProcessInfo:
-        p = self.rpc.getProcessInfo(name)
-        return ProcessInfo(p["name"], p["statename"], p["pid"], p["start"], p["description"])
+        return _process_info(self.rpc.getProcessInfo(name))
 
     def start(self, name: str) -> None:
-        try:
-            self.rpc.startProcess(name, False)
-        except xmlrpc.client.Fault as fault:
-            if "ALREADY_STARTED" not in fault.faultString:
-                raise StackError(
-                    f"supervisord could not start {name}: {fault.faultString}"
-                ) from None
+        self._act("start", name, lambda rpc: rpc.startProcess(name, False), "ALREADY_STARTED")
 
     def stop(self, name: str) -> None:
-        try:
-            self.rpc.stopProcess(name, True)
-        except xmlrpc.client.Fault as fault:
-            if "NOT_RUNNING" not in fault.faultString:
-                raise StackError(
-                    f"supervisord could not stop {name}: {fault.faultString}"
-                ) from None
+        self._act("stop", name, lambda rpc: rpc.stopProcess(name, True), "NOT_RUNNING")
 
     def signal(self, name: str, signal: str) -> None:
-        self.rpc.signalProcess(name, signal)
+        self._act(f"send {signal} to", name, lambda rpc: rpc.signalProcess(name, signal))
+
+    def _act(self, verb: str, name: str, call: Callable[[Any], object], done: str = "") -> None:
+        """One control call; `done` is the fault that means it is already so (not an error)."""
+        try:
+            call(self.rpc)
+        except xmlrpc.client.Fault as fault:
+            if not done or done not in fault.faultString:
+                raise StackError(
+                    f"supervisord could not {verb} {name}: {fault.faultString}"
+                ) from None
 
     def apply_config(self) -> None:
         """What `supervisorctl update` does: add, replace and remove changed program groups."""
