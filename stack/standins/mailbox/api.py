@@ -166,23 +166,26 @@ class Api:
         return PlainTextResponse("ok")
 
     def message(self, request: Request) -> Response:
-        record = self._lookup(request)
-        if isinstance(record, Response):
-            return record
-        raw = self.store.raw(record)
-        if raw is None:
-            return _not_found()
+        found = self._lookup_raw(request)
+        if isinstance(found, Response):
+            return found
+        record, raw = found
         self.store.set_read([record.id], read=True)  # Mailpit marks a fetched message read
         return JSONResponse(message_json(record, parse_mail(raw)))
 
     def raw(self, request: Request) -> Response:
+        found = self._lookup_raw(request)
+        if isinstance(found, Response):
+            return found
+        return Response(found[1], media_type="text/plain; charset=utf-8")
+
+    def _lookup_raw(self, request: Request) -> tuple[Record, bytes] | Response:
+        """The message the path names and its stored bytes, or the 404 to answer."""
         record = self._lookup(request)
         if isinstance(record, Response):
             return record
         raw = self.store.raw(record)
-        if raw is None:
-            return _not_found()
-        return Response(raw, media_type="text/plain; charset=utf-8")
+        return _not_found() if raw is None else (record, raw)
 
     def _lookup(self, request: Request) -> Record | Response:
         wanted = str(request.path_params["id"])
