@@ -94,7 +94,8 @@ def up(
     data = _data()
     names = [n.strip() for n in only.split(",") if n.strip()]
     try:
-        selected = topology().select(names) if names else topology().start_order()
+        units = topology().units()
+        selected = units.select(names) if names else units.start_order()
         if runtime == "compose":
             from stack.runtimes import compose
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import bcrypt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from stack.errors import SecretsError
 from stack.files import atomic_write
@@ -31,6 +33,7 @@ class SecretSpec:
     name: str
     purpose: str
     bcrypt_of: str | None = None  # this file holds the bcrypt hash of another secret
+    key: bool = False  # an Ed25519 private key (PEM) instead of a password
 
 
 SPECS: tuple[SecretSpec, ...] = (
@@ -49,6 +52,8 @@ SPECS: tuple[SecretSpec, ...] = (
     SecretSpec("logstash_internal_password", "log shipper user `logstash_internal`"),
     SecretSpec("kibana_system_password", "console/Kibana user `kibana_system`"),
     SecretSpec("logs_reader_password", "read-only log user `logs_reader`"),
+    SecretSpec("admin_token", "bearer token of the services' admin endpoints (fault flags)"),
+    SecretSpec("jwt_private_key", "Ed25519 key that signs the auth service's JWTs", key=True),
 )
 SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
 
@@ -122,19 +127,32 @@ def validate(directory: Path) -> None:
         if mode & 0o077:
             problems.append(f"{spec.name}: mode {mode:o} lets others read it (chmod 600 {path})")
         value = path.read_text(encoding="utf-8", errors="replace").strip()
-        if spec.bcrypt_of:
-            plain = (directory / spec.bcrypt_of).read_text(encoding="utf-8").strip()
-            if not _bcrypt_matches(plain, value):
-                problems.append(f"{spec.name}: is not the bcrypt hash of {spec.bcrypt_of}")
-        elif len(value) < _MIN_LENGTH or not all(ch in _ALPHABET for ch in value):
-            problems.append(
-                f"{spec.name}: corrupt (expected {_MIN_LENGTH}+ letters and digits, "
-                f"found {len(value)} characters)"
-            )
+        problem = _problem(directory, spec, value)
+        if problem:
+            problems.append(f"{spec.name}: {problem}")
     if problems:
         raise SecretsError(
             f"{directory} is not usable:\n  " + "\n  ".join(problems) + "\n" + _fix(directory)
         )
+
+
+def _problem(directory: Path, spec: SecretSpec, value: str) -> str | None:
+    if spec.bcrypt_of:
+        plain = (directory / spec.bcrypt_of).read_text(encoding="utf-8").strip()
+        return (
+            None if _bcrypt_matches(plain, value) else f"is not the bcrypt hash of {spec.bcrypt_of}"
+        )
+    if spec.key:
+        try:
+            key = serialization.load_pem_private_key(value.encode(), password=None)
+        except ValueError:
+            return "corrupt (expected an unencrypted PEM private key)"
+        return None if isinstance(key, Ed25519PrivateKey) else "is not an Ed25519 key"
+    if len(value) < _MIN_LENGTH or not all(ch in _ALPHABET for ch in value):
+        return (
+            f"corrupt (expected {_MIN_LENGTH}+ letters and digits, found {len(value)} characters)"
+        )
+    return None
 
 
 def _bcrypt_matches(plain: str, hashed: str) -> bool:
@@ -148,6 +166,17 @@ def _write(directory: Path, spec: SecretSpec) -> None:
     if spec.bcrypt_of:
         plain = (directory / spec.bcrypt_of).read_text(encoding="utf-8").strip()
         value = bcrypt.hashpw(plain.encode(), bcrypt.gensalt(rounds=10)).decode()
+    elif spec.key:
+        value = (
+            Ed25519PrivateKey.generate()
+            .private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+            .decode()
+            .strip()
+        )
     else:
         value = "".join(random.choice(_ALPHABET) for _ in range(_PASSWORD_LENGTH))
     atomic_write(directory / spec.name, value + "\n", mode=0o600)

@@ -71,6 +71,7 @@ class Component(_Model):
     )
     doc: str = Field(description="page under docs/")
     replicas: int = Field(default=1, ge=1)
+    replica_of: str | None = Field(default=None, description="set on the units of a replica set")
 
     @model_validator(mode="after")
     def _ports_named(self) -> Component:
@@ -194,18 +195,61 @@ class Topology(_Model):
         for c in self.components:
             if c.name == name:
                 return c
-        raise StackError(f"unknown component {name!r}; valid names: {', '.join(self.names)}")
+        sets = sorted({c.replica_of for c in self.components if c.replica_of})
+        valid = ", ".join([*self.names, *sets])
+        raise StackError(f"unknown component {name!r}; valid names: {valid}")
+
+    def resolve(self, name: str) -> list[Component]:
+        """The component of that name, or every unit of the replica set of that name."""
+        found = [c for c in self.components if name in (c.name, c.replica_of)]
+        if not found:
+            self.get(name)  # raises, listing the valid names
+        return found
 
     def select(self, names: list[str]) -> list[Component]:
         """The named components and everything they depend on, in start order."""
         wanted: set[str] = set()
-        stack = [self.get(n).name for n in names]
+        stack = [c.name for n in names for c in self.resolve(n)]
         while stack:
             name = stack.pop()
             if name not in wanted:
                 wanted.add(name)
                 stack.extend(self.get(name).depends_on)
         return [c for c in self.start_order() if c.name in wanted]
+
+    def units(self) -> Topology:
+        """One entry per running instance: a component with `replicas: N` becomes N units
+        named `<name>-1` .. `<name>-N`, whose ports are the component's plus 0 .. N-1. What
+        depends on the component depends on every unit. Validated like the topology itself."""
+        expanded: dict[str, list[str]] = {}
+        units: list[Component] = []
+        for c in self.components:
+            if c.replicas == 1:
+                expanded[c.name] = [c.name]
+                units.append(c)
+                continue
+            expanded[c.name] = [f"{c.name}-{i}" for i in range(1, c.replicas + 1)]
+            for i, unit_name in enumerate(expanded[c.name]):
+                ports = {name: port + i for name, port in c.ports.items()}
+                units.append(
+                    c.model_copy(
+                        update={
+                            "name": unit_name,
+                            "ports": ports,
+                            "replicas": 1,
+                            "replica_of": c.name,
+                        }
+                    )
+                )
+        units = [
+            u.model_copy(update={"depends_on": tuple(n for d in u.depends_on for n in expanded[d])})
+            for u in units
+        ]
+        raw = [u.model_dump() for u in units]
+        try:
+            return Topology.model_validate({"components": raw})
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc, raw)) from None
 
     def start_order(self) -> list[Component]:
         done: list[Component] = []
@@ -277,9 +321,11 @@ def build(
         raw if raw is not None else _COMPONENTS, os.environ if environ is None else environ
     )
     try:
-        return Topology.model_validate({"components": entries})
+        topology = Topology.model_validate({"components": entries})
     except ValidationError as exc:
         raise ConfigError(_describe(exc, entries)) from None
+    topology.units()  # a replica's ports must not collide either
+    return topology
 
 
 def _describe(exc: ValidationError, entries: list[dict[str, object]]) -> str:

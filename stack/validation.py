@@ -35,8 +35,10 @@ def describe_validation_error(
         loc = tuple(error["loc"])
         where = name_location(loc) if name_location else dotted(loc)
         line = f"  {where or '(top level)'}: {error['msg']}"
-        if error["type"] not in {"missing", "model_type", "dict_type"}:
-            line += f" (got {error['input']!r})"
+        seen = error["input"]
+        # Show the bad value when it is one value; a whole section would drown the message.
+        if error["type"] != "missing" and isinstance(seen, str | int | float | bool):
+            line += f" (got {seen!r})"
         lines.append(line)
     return "\n".join(lines)
 

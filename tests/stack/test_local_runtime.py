@@ -16,7 +16,7 @@ from stack.paths import DataDir
 from stack.probes import run_probe
 from stack.runtimes.local.runtime import LocalRuntime
 from stack.targets import probe_for
-from stack.topology import build, offset_ports
+from stack.topology import _COMPONENTS, build, offset_ports
 
 OFFSET = 10000
 
@@ -160,3 +160,29 @@ def test_cli_bad_input_is_one_clear_line(tmp_path):
     result = _cli("down", data_dir=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "nothing was running" in result.stdout
+
+
+def test_a_replica_set_runs_one_program_per_unit(tmp_path):
+    entries = [dict(c) for c in _COMPONENTS]
+    index = next(i for i, c in enumerate(entries) if c["name"] == "node-exporter")
+    entries[index]["replicas"] = 2
+    runtime = LocalRuntime(
+        DataDir(tmp_path / "r"), build(entries, environ=offset_ports(OFFSET + 3000))
+    )
+    try:
+        runtime.up(only=["node-exporter"])
+        units = ["node-exporter-1", "node-exporter-2"]
+        before = {u: runtime.supervisor.info(u).pid for u in units}
+        runtime.kill("node-exporter")  # the set's name stands for every unit
+        for unit in units:
+            probe = probe_for(runtime.topology.get(unit), runtime.data.secrets)
+            poll_until(
+                lambda unit=unit, probe=probe: (
+                    runtime.supervisor.info(unit).pid not in (0, before[unit])
+                    and run_probe(probe).ok
+                ),
+                f"{unit} to be respawned and healthy",
+                timeout=10,
+            )
+    finally:
+        runtime.down(purge=True)

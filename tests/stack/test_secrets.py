@@ -56,3 +56,11 @@ def test_rotate_changes_every_value(tmp_path):
     secrets.rotate(tmp_path)
     after = secrets.ensure(tmp_path, data_exists=True)
     assert after.read("db_auth_password") != before
+
+
+def test_jwt_key_is_an_ed25519_pem_and_a_broken_one_is_named(tmp_path):
+    store = secrets.ensure(tmp_path, data_exists=False)
+    assert store.read("jwt_private_key").startswith("-----BEGIN PRIVATE KEY-----")
+    (tmp_path / "jwt_private_key").write_text("-----BEGIN PRIVATE KEY-----\nnope\n")
+    with pytest.raises(SecretsError, match="jwt_private_key: corrupt"):
+        secrets.ensure(tmp_path, data_exists=True)

@@ -59,3 +59,36 @@ def test_invalid_topology_names_component_and_field(mutate, message):
     with pytest.raises(ConfigError) as excinfo:
         build(entries, environ={})
     assert message in str(excinfo.value)
+
+
+def test_replicas_become_units_with_their_own_ports_and_dependents_wait_for_all():
+    entries = raw()
+    entries[6] = {**entries[6], "replicas": 3}  # node-exporter, port 9100
+    entries.append(
+        {
+            "name": "scraper",
+            "role": "test",
+            "ports": {"main": 7000},
+            "health": {"kind": "tcp"},
+            "depends_on": ("node-exporter",),
+            "local": "epmd",
+            "doc": "x.md",
+        }
+    )
+    units = build(entries, environ={}).units()
+    assert [units.get(f"node-exporter-{i}").port for i in (1, 2, 3)] == [9100, 9101, 9102]
+    assert units.get("node-exporter-2").replica_of == "node-exporter"
+    assert units.get("scraper").depends_on == (
+        "node-exporter-1",
+        "node-exporter-2",
+        "node-exporter-3",
+    )
+
+
+def test_a_replica_port_that_collides_is_named():
+    entries = raw()
+    entries[6] = {**entries[6], "replicas": 20}  # 9100..9119 runs into blackbox's 9115
+    with pytest.raises(
+        ConfigError, match=r"= 9115 is already used by node-exporter-16\.ports\.main"
+    ):
+        build(entries, environ={})

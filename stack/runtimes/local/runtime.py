@@ -48,7 +48,7 @@ class ComponentStatus:
 class LocalRuntime:
     def __init__(self, data: DataDir, topology: Topology) -> None:
         self.data = data
-        self.topology = topology
+        self.topology = topology.units()  # a replica set runs as one program per unit
         self.supervisor = Supervisor(data)
 
     # ---- up -------------------------------------------------------------------------------
@@ -209,25 +209,27 @@ class LocalRuntime:
         with ThreadPoolExecutor(max_workers=8) as pool:
             return list(pool.map(one, self.topology))
 
-    def _require_running(self, name: str) -> Component:
-        component = self.topology.get(name)
+    def _require_running(self, name: str) -> list[Component]:
+        """The units a name stands for (a replica set's name stands for all of them)."""
+        units = self.topology.resolve(name)
         if not self.supervisor.is_running():
             raise StackError("the local stack is not running; start it with `python -m stack up`")
-        return component
+        return units
 
     def kill(self, name: str) -> None:
         """SIGKILL the component's main process; supervisord restarts it."""
-        self._require_running(name)
-        self.supervisor.signal(name, "KILL")
+        for unit in self._require_running(name):
+            self.supervisor.signal(unit.name, "KILL")
 
     def stop(self, name: str) -> None:
-        self._require_running(name)
-        self.supervisor.stop(name)
+        for unit in self._require_running(name):
+            self.supervisor.stop(unit.name)
 
     def start(self, name: str, progress: Progress = _quiet) -> None:
-        component = self._require_running(name)
+        units = self._require_running(name)
         ctx = Context(self.data, secrets.Secrets(self.data.secrets), self.topology)
-        self._bring_up(ctx, component, progress)
+        for unit in units:
+            self._bring_up(ctx, unit, progress)
 
     def log_file(self, name: str) -> str:
         self.topology.get(name)
