@@ -56,6 +56,27 @@ class Metrics(_Model):
     authenticated: bool = True
 
 
+class Service(_Model):
+    """An application service of ours (services/<name>/), run by uvicorn."""
+
+    package: str = Field(pattern=r"^[a-z_]+$", description="its Python package: <package>.main:app")
+    database: str | None = None
+    secret_files: dict[str, str] = Field(
+        default_factory=dict, description="environment variable -> secret whose file it names"
+    )
+    uses: tuple[str, ...] = Field(
+        default=(), description="components whose URL it gets as <NAME>_URL"
+    )
+
+    @model_validator(mode="after")
+    def _known_database(self) -> Service:
+        if self.database is not None and self.database not in SERVICE_DATABASES:
+            raise ValueError(
+                f"service.database {self.database!r} is not one of {list(SERVICE_DATABASES)}"
+            )
+        return self
+
+
 class Component(_Model):
     name: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
     role: str
@@ -72,6 +93,7 @@ class Component(_Model):
     doc: str = Field(description="page under docs/")
     replicas: int = Field(default=1, ge=1)
     replica_of: str | None = Field(default=None, description="set on the units of a replica set")
+    service: Service | None = None
 
     @model_validator(mode="after")
     def _ports_named(self) -> Component:
@@ -175,6 +197,9 @@ class Topology(_Model):
             for dep in c.depends_on:
                 if dep not in names:
                     raise ValueError(f"{c.name}.depends_on names {dep!r}, not a component")
+            for used in c.service.uses if c.service else ():
+                if used not in names:
+                    raise ValueError(f"{c.name}.service.uses names {used!r}, not a component")
             for port_name, port in c.ports.items():
                 if port in owners:
                     raise ValueError(

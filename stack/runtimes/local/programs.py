@@ -282,6 +282,39 @@ class Nginx(Launcher):
         )
 
 
+class Service(Launcher):
+    """One of our services (services/<name>/), a uvicorn process per unit. Configuration is
+    environment only, secrets as file paths (the chassis reads `*_FILE`)."""
+
+    def program(self, ctx: Context, c: Component) -> Program:
+        spec = c.service
+        if spec is None:
+            raise StackError(f"{c.name}.local is 'service' but it has no `service` section")
+        pg, mq = ctx.topology.get("postgres"), ctx.topology.get("rabbitmq")
+        env = {
+            "SERVICE_NAME": c.replica_of or c.name,
+            "RABBITMQ_URL": f"amqp://{rabbitmq.USER}@{HOST}:{mq.port}/",
+            "RABBITMQ_PASSWORD_FILE": str(ctx.secrets.path("rabbitmq_password")),
+            "ADMIN_TOKEN_FILE": str(ctx.secrets.path("admin_token")),
+        }
+        if spec.database:
+            db = spec.database
+            env["DATABASE_URL"] = f"postgresql+psycopg://{db}@{HOST}:{pg.port}/{db}"
+            env["DATABASE_PASSWORD_FILE"] = str(ctx.secrets.path(f"db_{db}_password"))
+        for variable, secret in spec.secret_files.items():
+            env[variable] = str(ctx.secrets.path(secret))
+        for used in spec.uses:
+            env[f"{used.upper().replace('-', '_')}_URL"] = ctx.topology.resolve(used)[0].url()
+        return Program(
+            [
+                sys.executable, "-m", "uvicorn", f"{spec.package}.main:app",
+                "--host", HOST, "--port", str(c.port), "--no-access-log",
+            ],
+            env=env,
+            directory=REPO_ROOT,
+        )
+
+
 class Mailbox(Launcher):
     def prepare(self, ctx: Context, c: Component) -> bool:
         ctx.data.component_data(c.name).mkdir(parents=True, exist_ok=True)
@@ -346,6 +379,7 @@ LAUNCHERS: dict[str, Launcher] = {
     "nginx": Nginx(),
     "mailbox": Mailbox(),
     "logstore": Logstore(),
+    "service": Service(),
 }
 
 
