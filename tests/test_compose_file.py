@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from stack import secrets
+from stack.gateway import upstream_values
 from stack.paths import CONFIG_DIR, REPO_ROOT
 from stack.render import render_text
 from stack.retention import retention
@@ -351,10 +352,13 @@ def test_nginx_config(data_dir: Path, tmp_path: Path) -> None:
         "log_dir": "/var/log/nginx",
         "temp_dir": "/var/cache/nginx",
         "listen": TOPOLOGY.get("gateway").port,
+        **upstream_values(TOPOLOGY, lambda c: [f"{s}:{c.port}" for s in c.compose]),
     }
     assert render_text(template, values) == rendered, (
         "the compose runtime renders other nginx values"
     )
+    # nginx -t resolves upstream host names, and compose's exist only on its network.
+    values.update(upstream_values(TOPOLOGY, lambda c: [f"127.0.0.1:{c.port}"]))
     scratch = {k: str(tmp_path / k) for k in ("run_dir", "log_dir", "temp_dir")}
     for path in scratch.values():
         Path(path).mkdir()

@@ -15,6 +15,7 @@ import yaml
 
 from stack import secrets as secrets_mod
 from stack.files import write_if_changed
+from stack.gateway import upstream_values
 from stack.paths import CONFIG_DIR, REPO_ROOT
 from stack.render import render_text
 from stack.runtimes.compose.docker import compose_doc
@@ -103,6 +104,7 @@ def render(data_dir: Path, secrets: secrets_mod.Secrets) -> set[Path]:
         "log_dir": "/var/log/nginx",
         "temp_dir": "/var/cache/nginx",
         "listen": topo.get("gateway").port,
+        **upstream_values(topo, lambda c: [f"{s}:{c.port}" for s in c.compose]),
     }
     # Mailpit reads htpasswd with go-htpasswd, whose older releases know bcrypt only as $2y$
     # (Apache's `htpasswd -B`) or $2a$; pyca/bcrypt writes $2b$, the same algorithm.

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stack.errors import StackError
+from stack.gateway import upstream_values
 from stack.paths import CONFIG_DIR, REPO_ROOT, DataDir
 from stack.probes import ProbeResult, run_probe
 from stack.render import render_file
@@ -264,6 +265,7 @@ class Nginx(Launcher):
                 "run_dir": ctx.data.run,
                 "log_dir": prefix / "logs",
                 "temp_dir": prefix / "temp",
+                **upstream_values(ctx.topology, lambda unit: [_listen(unit)]),
             },
         )
 

@@ -68,14 +68,17 @@ class Store:
         self.lock = threading.RLock()
         self.on_commit: Callable[[float], None] | None = None
         self.indices: dict[str, LogIndex] = {}
+        self._stop = threading.Event()
+        self._kick = threading.Event()
         for meta_file in sorted(self.indices_dir.glob("*/index.json")):
             meta = IndexMeta(**orjson.loads(meta_file.read_bytes()))
             self.indices[meta.name] = LogIndex(
-                meta_file.parent, meta, writer_threads=writer_threads
+                meta_file.parent, meta, writer_threads=writer_threads, kick=self._kick.set
             )
-        self._stop = threading.Event()
         self._refresher = threading.Thread(target=self._refresh_loop, name="refresher", daemon=True)
         self._refresher.start()
+        self._indexer = threading.Thread(target=self._index_loop, name="indexer", daemon=True)
+        self._indexer.start()
 
     # -- templates -----------------------------------------------------------------------
 
@@ -119,7 +122,12 @@ class Store:
                 mappings=mappings,
                 data_stream=data_stream,
             )
-            index = LogIndex(self.indices_dir / meta.uuid, meta, writer_threads=self.writer_threads)
+            index = LogIndex(
+                self.indices_dir / meta.uuid,
+                meta,
+                writer_threads=self.writer_threads,
+                kick=self._kick.set,
+            )
             self.indices[name] = index
             log.info("created index %s", name)
             return index
@@ -245,9 +253,25 @@ class Store:
                 except Exception:  # keep refreshing the other indices; the error is logged
                     log.exception("refresh of %s failed", index.meta.name)
 
+    def _index_loop(self) -> None:
+        """Feeds acknowledged (WAL-durable) records to each index's tantivy writer."""
+        while True:
+            self._kick.wait()
+            self._kick.clear()
+            if self._stop.is_set():
+                return
+            for index in list(self.indices.values()):
+                if index.backlog:
+                    try:
+                        index.drain()
+                    except Exception:  # the records stay in the WAL; the next commit retries
+                        log.exception("indexing into %s failed", index.meta.name)
+
     def close(self) -> None:
         self._stop.set()
+        self._kick.set()
         self._refresher.join(timeout=5)
+        self._indexer.join(timeout=5)
         for index in list(self.indices.values()):
             index.close()
 
