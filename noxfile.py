@@ -15,7 +15,8 @@ nox.options.reuse_venv = "yes"
 
 
 def _install(session: nox.Session) -> None:
-    session.install("-e", ".[dev]")
+    """The harness and every service, in one environment (the local runtime runs them)."""
+    session.install("-r", "requirements-local.txt")
 
 
 def _stack(session: nox.Session, *args: str, **kwargs: object) -> None:

@@ -1,0 +1,15 @@
+"""The auth service's business metrics (the seed's sign-ups, logins, sessions, feature use)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge
+
+SIGNUPS = Counter("signups", "Accounts created")
+LOGINS = Counter("logins", "Login attempts by result", ["result"])
+ACTIVE_SESSIONS = Gauge("active_sessions", "Refresh tokens neither expired nor revoked")
+FEATURE_USAGE = Counter("feature_usage", "Uses of each product feature", ["feature"])
+
+for _result in ("success", "failure", "rate_limited"):
+    LOGINS.labels(_result)
+for _feature in ("register", "login", "refresh", "logout", "verify"):
+    FEATURE_USAGE.labels(_feature)

@@ -1,0 +1,136 @@
+"""ECS JSON log lines to stdout and, when LOG_TCP_ADDRESS is set, to the shipper's TCP input.
+
+The TCP side never blocks a request: lines go into a bounded queue that a daemon thread sends,
+reconnecting with backoff. When the queue is full the line is dropped and counted in
+`log_events_dropped_total`, because losing a log line beats stalling a request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import socket
+import sys
+import threading
+import time
+import traceback
+from datetime import UTC, datetime
+
+from prometheus_client import Counter
+
+from chassis.context import request_id
+
+ECS_VERSION = "8.11.0"
+QUEUE_SIZE = 10_000
+DROPPED = Counter(
+    "log_events_dropped", "Log lines dropped because the log shipper could not keep up", ["reason"]
+)
+_RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
+
+
+class EcsFormatter(logging.Formatter):
+    def __init__(self, service: str, version: str) -> None:
+        super().__init__()
+        self.service = service
+        self.version = version
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc: dict[str, object] = {
+            "@timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(
+                timespec="milliseconds"
+            ).replace("+00:00", "Z"),
+            "log.level": record.levelname.lower(),
+            "message": record.getMessage(),
+            "ecs.version": ECS_VERSION,
+            "log.logger": record.name,
+            "service.name": self.service,
+            "service.version": self.version,
+            "process.pid": record.process,
+        }
+        rid = request_id.get()
+        if rid:
+            doc["http.request.id"] = rid
+        if record.exc_info and record.exc_info[0] is not None:
+            doc["error.type"] = record.exc_info[0].__name__
+            doc["error.message"] = str(record.exc_info[1])
+            doc["error.stack_trace"] = "".join(traceback.format_exception(*record.exc_info))
+        for key, value in record.__dict__.items():
+            if key not in _RESERVED and not key.startswith("_"):
+                doc[key] = value
+        return json.dumps(doc, default=str)
+
+
+class TcpShipperHandler(logging.Handler):
+    """Sends formatted lines, newline-delimited, to host:port from a background thread."""
+
+    def __init__(self, host: str, port: int, *, capacity: int = QUEUE_SIZE) -> None:
+        super().__init__()
+        self.address = (host, port)
+        self.queue: queue.Queue[bytes] = queue.Queue(maxsize=capacity)
+        self._sock: socket.socket | None = None
+        self._thread = threading.Thread(target=self._run, name="log-shipper", daemon=True)
+        self._thread.start()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = (self.format(record) + "\n").encode()
+            self.queue.put_nowait(line)
+        except queue.Full:
+            DROPPED.labels(reason="queue_full").inc()
+        except Exception:
+            self.handleError(record)
+
+    def _run(self) -> None:
+        backoff = 0.2
+        pending: bytes | None = None
+        while True:
+            if pending is None:
+                pending = self.queue.get()
+            try:
+                if self._sock is None:
+                    self._sock = socket.create_connection(self.address, timeout=2)
+                self._sock.sendall(pending)
+                pending = None
+                backoff = 0.2
+            except OSError:
+                self._close()
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def _close(self) -> None:
+        if self._sock is not None:
+            try:
+                self._sock.close()
+            finally:
+                self._sock = None
+
+    def close(self) -> None:
+        self._close()
+        super().close()
+
+
+def configure_logging(
+    *, service: str, version: str, level: str = "INFO", tcp_address: str | None = None
+) -> None:
+    """Replace the root handlers (and uvicorn's) with ECS JSON to stdout and the shipper."""
+    formatter = EcsFormatter(service, version)
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stdout)]
+    if tcp_address:
+        host, _, port = tcp_address.rpartition(":")
+        handlers.append(TcpShipperHandler(host, int(port)))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if getattr(old, "chassis", False):
+            root.removeHandler(old)
+            old.close()
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        handler.chassis = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
+    # The chassis writes its own access line with the route template and request id.
+    logging.getLogger("uvicorn.access").disabled = True
