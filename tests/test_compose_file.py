@@ -140,10 +140,17 @@ def test_services_are_the_topology_components(services: dict[str, dict[str, Any]
     )
 
 
+def _compose_services(c: Any, dep: str) -> tuple[str, ...]:
+    """A service waits for its own database's server only, not for every PostgreSQL."""
+    if dep == "postgres" and c.service is not None and c.service.database:
+        return (f"postgres-{c.service.database}",)
+    return TOPOLOGY.get(dep).compose
+
+
 def test_depends_on_follows_the_topology(services: dict[str, dict[str, Any]]) -> None:
     problems = []
     for c in TOPOLOGY:
-        expected = {s for dep in c.depends_on for s in TOPOLOGY.get(dep).compose}
+        expected = {s for dep in c.depends_on for s in _compose_services(c, dep)}
         for service in c.compose:
             depends = services[service].get("depends_on", {})
             if set(depends) != expected:
