@@ -26,7 +26,7 @@ from pydantic import (
 
 from grader.errors import TargetError, describe_validation_error
 from grader.scoring import ScoringMode
-from stack.probes import Probe, read_secret
+from stack.probes import PostgresProbe, Probe, read_secret
 from stack.validation import read_yaml
 
 ENV_VAR = "STACK_TARGET"
@@ -96,6 +96,9 @@ class Component(_Model):
     urls: dict[str, str] = Field(default_factory=dict)
     credentials: Credentials | None = None
     probe: Probe
+    database: PostgresProbe | None = Field(
+        default=None, description="how the service logs in to its own database"
+    )
 
     @field_validator("urls")
     @classmethod
@@ -203,6 +206,10 @@ def _resolve_paths(target: Target, base: Path) -> Target:
         if password_file is not None:
             update["probe"] = component.probe.model_copy(
                 update={"password_file": resolve(password_file)}
+            )
+        if component.database is not None:
+            update["database"] = component.database.model_copy(
+                update={"password_file": resolve(component.database.password_file)}
             )
         components[name] = component.model_copy(update=update)
     return target.model_copy(update={"control": control, "components": components})

@@ -85,6 +85,14 @@ def target_profile(
             "urls": {name: f"{_scheme(c, name)}://{HOST}:{port}" for name, port in c.ports.items()},
             "probe": probe_for(c, secrets_dir).model_dump(mode="json", exclude_none=True),
         }
+        if c.service and c.service.database:
+            db = c.service.database
+            entry["database"] = PostgresProbe(
+                port=topology.get("postgres").port,
+                user=db,
+                password_file=secrets_dir / f"db_{db}_password",
+                dbname=db,
+            ).model_dump(mode="json")
         if c.credentials:
             entry["credentials"] = {
                 "username": c.credentials.username,

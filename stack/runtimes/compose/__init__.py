@@ -191,6 +191,21 @@ class Controls:
     def stop(self, name: str) -> None:
         self._compose(["stop", *self._services(name)], "docker compose stop")
 
+    def restart(self, name: str) -> None:
+        self._compose(["restart", *self._services(name)], "docker compose restart")
+
+    def started(self, name: str) -> dict[str, str]:
+        """Each container's id and start time: it changes exactly when it restarted."""
+        require_engine()
+        env = compose_env(self.data_dir)
+        found = {}
+        for service in self._services(name):
+            ids = check(compose_cmd(["ps", "-q", service], env), "docker compose ps -q").stdout
+            for container in ids.split():
+                inspect = ["docker", "inspect", "-f", "{{.State.StartedAt}}", container]
+                found[container] = check(run(inspect, env=env), "docker inspect").stdout.strip()
+        return found
+
     def start(self, name: str) -> None:
         args = ["up", "-d", "--wait", "--wait-timeout", str(WAIT_TIMEOUT_S)]
         self._compose([*args, *self._services(name)], "docker compose up")

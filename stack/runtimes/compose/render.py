@@ -145,7 +145,9 @@ def target_profile(topo: Topology, *, secrets_dir: Path, project_dir: Path) -> d
         names = {n for s in c.compose for n in published.get(s, {})}
         if names:
             urls = {n: u for n, u in local[c.name]["urls"].items() if n in names}
-            components[c.name] = {**local[c.name], "urls": urls}
+            # The databases stay on the compose network: no `database` login from outside.
+            entry = {k: v for k, v in local[c.name].items() if k != "database"}
+            components[c.name] = {**entry, "urls": urls}
     return {
         **profile,
         "name": "compose reference stack",

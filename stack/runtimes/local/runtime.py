@@ -231,6 +231,21 @@ class LocalRuntime:
         for unit in units:
             self._bring_up(ctx, unit, progress)
 
+    def restart(self, name: str) -> None:
+        """Redeploy: stop (SIGTERM, in-flight requests finish) then start, unit by unit, so a
+        replica set keeps serving throughout."""
+        for unit in self._require_running(name):
+            self.supervisor.stop(unit.name)
+            self.start(unit.name)
+
+    def started(self, name: str) -> dict[str, str]:
+        """When each unit's current process started: it changes exactly when it restarted."""
+        found = {}
+        for unit in self._require_running(name):
+            info = self.supervisor.info(unit.name)
+            found[unit.name] = f"pid {info.pid} since {info.started}"
+        return found
+
     def log_file(self, name: str) -> str:
         self.topology.get(name)
         return str(supervisor.log_path(self.data, name))

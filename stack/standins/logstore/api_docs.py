@@ -12,60 +12,17 @@ from typing import Any
 import orjson
 from starlette.concurrency import run_in_threadpool
 
-from .bulkparse import _item_error, parse_bulk
-from .engine import LogIndex, WriteOp
+from .bulkparse import parse_bulk
+from .engine import LogIndex
 from .errors import ESError, index_not_found
 from .http import Ctx, shards
 from .scroll import next_page
 from .search import Searched, execute, render_hit
+from .writes import write_items
 
 
 def _state(ctx: Ctx) -> Any:
     return ctx.request.app.state
-
-
-def _target(ctx: Ctx, name: str, action: str) -> LogIndex:
-    state = _state(ctx)
-    sec = state.security
-    exists = name in state.store.indices or name in state.store.state.section("data_streams")
-    if not sec.allowed_index(ctx.user, "write", name):
-        raise sec.denied(ctx.user, "indices:data/write/bulk[s]", name)
-    if not exists and not sec.allowed_index(ctx.user, "create_index", name):
-        raise sec.denied(ctx.user, "indices:admin/auto_create", name)
-    index: LogIndex = state.store.write_target(name, action)
-    return index
-
-
-def write_items(ctx: Ctx, items: list[Any]) -> tuple[list[dict[str, Any]], set[LogIndex]]:
-    results: list[dict[str, Any] | None] = [None] * len(items)
-    groups: dict[int, tuple[LogIndex, list[int], list[WriteOp]]] = {}
-    for pos, item in enumerate(items):
-        if isinstance(item, dict):
-            results[pos] = item
-            continue
-        action, name, doc_id, source, raw = item
-        try:
-            index = _target(ctx, name, action)
-            if index.meta.data_stream and (
-                not isinstance(source, dict) or "@timestamp" not in source
-            ):
-                raise ESError(
-                    400,
-                    "document_parsing_exception",
-                    f"data stream timestamp field [@timestamp] is missing (data stream [{name}])",
-                )
-        except ESError as err:
-            results[pos] = _item_error(action, name, doc_id, err)
-            continue
-        group = groups.setdefault(id(index), (index, [], []))
-        group[1].append(pos)
-        group[2].append(WriteOp(action, doc_id, source, raw))
-    for index, positions, ops in groups.values():
-        for pos, op, res in zip(positions, ops, index.write(ops), strict=True):
-            res.setdefault("_index", index.meta.name)
-            results[pos] = {op.action: res}
-    touched = {g[0] for g in groups.values()}
-    return [r for r in results if r is not None], touched
 
 
 async def after_write(ctx: Ctx, touched: set[LogIndex]) -> None:

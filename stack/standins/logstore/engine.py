@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
-import secrets
 import shutil
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,42 +14,12 @@ import orjson
 import tantivy
 
 from .errors import ESError
+from .indexmeta import IndexMeta, WriteOp, new_id
 from .schema import Field, RecordBuilder, build_schema, fields_from_mapping
 from .wal import Wal
 
 log = logging.getLogger("logstore")
 WRITER_HEAP = 96_000_000
-
-
-@dataclass
-class WriteOp:
-    action: str  # "index" or "create"
-    doc_id: str | None
-    source: Any
-    raw: bytes
-
-
-@dataclass
-class IndexMeta:
-    name: str
-    uuid: str
-    creation_date: int
-    settings: dict[str, str] = field(default_factory=dict)
-    mappings: dict[str, Any] = field(default_factory=dict)
-    data_stream: str | None = None
-
-    def to_json(self) -> bytes:
-        return orjson.dumps(self.__dict__, option=orjson.OPT_INDENT_2)
-
-
-_ID_PREFIX = secrets.token_urlsafe(9)  # 72 random bits per process
-_ID_COUNTER = itertools.count()
-
-
-def new_id() -> str:
-    """20 url-safe characters, like Elasticsearch's generated ids: a per-process random prefix
-    and a counter (a getrandom call per document cost ~10% of bulk time)."""
-    return f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
 
 
 class LogIndex:

@@ -27,8 +27,9 @@ import orjson
 import tantivy
 
 from .datemath import format_ms
-from .engine import LogIndex, WriteOp
+from .engine import LogIndex
 from .errors import ESError
+from .indexmeta import WriteOp
 from .store import Store
 
 VERSION_ID = 8150099

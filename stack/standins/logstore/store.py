@@ -15,8 +15,9 @@ from typing import Any
 
 import orjson
 
-from .engine import IndexMeta, LogIndex
+from .engine import LogIndex
 from .errors import ESError, index_not_found
+from .indexmeta import IndexMeta
 from .state import ClusterState
 
 log = logging.getLogger("logstore")
