@@ -96,6 +96,7 @@ class Component(_Model):
     urls: dict[str, str] = Field(default_factory=dict)
     credentials: Credentials | None = None
     probe: Probe
+    replica_of: str | None = Field(default=None, description="the replica set it belongs to")
     database: PostgresProbe | None = Field(
         default=None, description="how the service logs in to its own database"
     )

@@ -85,6 +85,8 @@ def target_profile(
             "urls": {name: f"{_scheme(c, name)}://{HOST}:{port}" for name, port in c.ports.items()},
             "probe": probe_for(c, secrets_dir).model_dump(mode="json", exclude_none=True),
         }
+        if c.replica_of:
+            entry["replica_of"] = c.replica_of
         if c.service and c.service.database:
             db = c.service.database
             entry["database"] = PostgresProbe(
@@ -104,7 +106,9 @@ def target_profile(
         "name": "local reference stack",
         "runtime": "local",
         "control": {"driver": "local", "project_dir": str(project_dir), "data_dir": str(data_dir)},
-        "timeouts": {"default": 30, "healthy": 60},
+        # fail_fast: how soon the gateway must answer for a dead service (no hang).
+        # event: from an action to its event's effect in another service.
+        "timeouts": {"default": 30, "healthy": 60, "fail_fast": 0.2, "event": 5},
         "scoring": "all-or-nothing",
         "components": components,
     }

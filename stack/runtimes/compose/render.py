@@ -153,7 +153,7 @@ def target_profile(topo: Topology, *, secrets_dir: Path, project_dir: Path) -> d
         "name": "compose reference stack",
         "runtime": "compose",
         "control": {"driver": "compose", "project_dir": str(project_dir)},
-        "timeouts": {"default": 30, "healthy": 120, "probe": 5},
+        "timeouts": {"default": 30, "healthy": 120, "probe": 5, "fail_fast": 0.2, "event": 15},
         "components": components,
     }
 
