@@ -71,7 +71,7 @@ def test_rest_and_events_carry_a_user_from_sign_up_to_stats(
     before = journeys.stats(gateway, alice)
     journeys.play_to_a_win(gateway, alice, bob)
     poll_until(
-        lambda: journeys.stats(gateway, alice).get("won", 0) > before.get("won", 0),
+        lambda: journeys.stats(gateway, alice).get("games_won", 0) > before.get("games_won", 0),
         "users to count alice's win from games' game.finished event",
         timeout=timeouts.get("event"),
         show=lambda _: str(journeys.stats(gateway, alice)),

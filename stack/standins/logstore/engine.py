@@ -52,7 +52,8 @@ class LogIndex:
         self.backlog_lock = threading.Lock()
         self.kick = kick
         self.refreshed = threading.Condition(self.lock)
-        self.generation = 0
+        self.generation = 0  # refreshes done
+        self.begun = 0  # refreshes begun (a write before one begins is in it)
         self.dirty = False
         self.last_commit = time.monotonic()
         self.last_write = 0.0
@@ -114,7 +115,10 @@ class LogIndex:
         for delete_id, record in todo:
             if delete_id is not None:
                 writer.delete_documents_by_term("_id", delete_id)
-            writer.add_json(record)
+            try:
+                writer.add_json(record)
+            except ValueError:  # records are validated before the ack; never drop the rest
+                log.exception("index %s: tantivy refused a record", self.meta.name)
 
     def _write_one(
         self, op: WriteOp, lines: list[tuple[bytes, bytes]], todo: list[tuple[str | None, str]]
@@ -179,12 +183,12 @@ class LogIndex:
     # -- refresh ---------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Commit and reopen the reader: everything written so far becomes searchable.
-
-        Writes are held only while the WAL rotates; they go on (into the next WAL generation)
-        while tantivy commits, and their documents reach the writer after the commit."""
+        """Commit and reopen the reader: everything written so far becomes searchable. Writes
+        wait only for the WAL rotation, not for tantivy's commit (they go to the next one)."""
         with self.commit_lock:
             with self.lock:
+                self.begun += 1
+                number = self.begun
                 dirty = self.dirty
                 if dirty:
                     started = time.perf_counter()
@@ -209,12 +213,12 @@ class LogIndex:
                     self.committing = {}
                     self.commit_seconds = time.perf_counter() - started
                 self.last_commit = time.monotonic()
-                self.generation += 1
+                self.generation = number
                 self.refreshed.notify_all()
 
     def wait_for_refresh(self, timeout: float = 30.0) -> None:
         with self.lock:
-            target = self.generation + 1
+            target = self.begun + 1  # a refresh under way may have begun before our writes
             self.refreshed.wait_for(lambda: self.generation >= target, timeout=timeout)
 
     def refresh_interval(self) -> float:

@@ -56,6 +56,7 @@ ECS_FIELDS: dict[str, str] = {
     "host.name": KEYWORD,
     "message": TEXT,
 }
+_I64 = 2**63
 RESERVED = {"_id", "_source", "_version", "_seq", "_all", "doc"}
 
 
@@ -190,12 +191,16 @@ def _typed(field: Field, value: Any) -> Any:
             if isinstance(value, dict):
                 raise ValueError("an object")
             return value if isinstance(value, str) else orjson.dumps(value).decode()
-        if field.kind == DATE:
-            return parse_date(value, field=field.path)
-        if field.kind == LONG:
-            if isinstance(value, bool) or not isinstance(value, int | float | str):
+        if field.kind in (DATE, LONG):
+            if field.kind == DATE:
+                number = parse_date(value, field=field.path)
+            elif isinstance(value, bool) or not isinstance(value, int | float | str):
                 raise ValueError(repr(value))
-            return int(float(value))
+            else:
+                number = int(float(value))
+            if not -_I64 <= number < _I64:
+                raise ValueError("out of range for a long")
+            return number
         if field.kind == DOUBLE:
             if isinstance(value, bool) or not isinstance(value, int | float | str):
                 raise ValueError(repr(value))
@@ -254,7 +259,9 @@ class RecordBuilder:
             if value is None:
                 continue
             vtype = type(value)
-            if (vtype is str and kind in (KEYWORD, TEXT)) or (vtype is int and kind == LONG):
+            if (vtype is str and kind in (KEYWORD, TEXT)) or (
+                vtype is int and kind == LONG and -_I64 <= value < _I64
+            ):
                 rec[name] = value
             else:
                 rec[name] = _typed(field, value)

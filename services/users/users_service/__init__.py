@@ -1,0 +1,1 @@
+"""The users service: profiles and game stats. See services/users/README.md."""

@@ -1,0 +1,39 @@
+"""The users service: `python -m uvicorn users_service.main:app --host 127.0.0.1 --port 8201`.
+
+`app` is built on first access, so importing `create_app` (tests) reads no environment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from chassis import JwksVerifier, create_service_app, load_settings
+from fastapi import FastAPI
+
+from users_service.api.routes import users
+from users_service.consumers import run_consumer, stop
+from users_service.core.config import Settings
+from users_service.db import MIGRATIONS
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(run_consumer(app.state.broker, app.state.db))
+        yield
+        await stop(task)
+
+    app = create_service_app(settings, title="users", migrations=MIGRATIONS, lifespan=lifespan)
+    app.state.jwks = JwksVerifier(settings.jwks_url, issuer=settings.jwt_issuer)
+    app.include_router(users.router)
+    return app
+
+
+def __getattr__(name: str) -> FastAPI:
+    if name == "app":
+        app = create_app(load_settings(Settings))
+        globals()["app"] = app
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
