@@ -128,6 +128,11 @@ def pytest_make_collect_report(
     return report
 
 
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """`pytest checks -k <checklist-id>` selects that item's checks: the id is a keyword."""
+    item.extra_keyword_matches.update(checklist_ids(item))
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     state = state_of(session.config)
     checks_dir = state.checklist_path.parent

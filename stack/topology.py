@@ -190,6 +190,14 @@ _COMPONENTS: list[dict[str, object]] = [
          depends_on=("postgres", "rabbitmq"), local="service", compose=("users",),
          doc="microservices.md",
          service=dict(package="users_service", database="users", uses=("auth",))),
+    # Two replicas behind the gateway (units games-1 on 8301, games-2 on 8302).
+    dict(name="games", role="tic-tac-toe games", ports={"main": 8301}, replicas=2,
+         health=dict(kind="http", path="/health"),
+         metrics=dict(job="services", authenticated=False),
+         depends_on=("postgres", "rabbitmq"), local="service", compose=("games",),
+         compose_internal=("main",),  # replicas share no host port: reached via the gateway
+         doc="microservices.md",
+         service=dict(package="games_service", database="games", uses=("auth",))),
     dict(name="gateway", role="API gateway (nginx)", ports={"main": 8080},
          health=dict(kind="http", path="/health"),
          local="nginx", compose=("gateway",), doc="microservices.md"),

@@ -209,3 +209,12 @@ def test_a_missing_target_says_how_to_create_one(project: Path) -> None:
     assert "no target profile at" in result.stderr
     assert "python -m stack up" in result.stderr
     assert not (project / "reports" / "grading.json").exists()
+
+
+def test_a_checklist_id_selects_its_checks_with_k(project: Path) -> None:
+    result = run_pytest(project, "--target", "target.yaml", "-k", "alpha-one")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((project / "reports" / "grading.json").read_text(encoding="utf-8"))
+    items = items_by_id(report)
+    assert items["alpha-one"]["status"] == "PASS"
+    assert items["alpha-two"]["status"] == "NOT COVERED"
