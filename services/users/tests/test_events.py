@@ -62,6 +62,12 @@ def test_game_finished_updates_stats_once(auth: Server, client: Any) -> None:
     assert REGISTRY.get_sample_value("users_first_game_finished_total") == conversions + 2, (
         "a second game is not a conversion")
 
+    lost_to_house = {**game_finished([bob["id"]], None)}
+    lost_to_house["data"]["result"] = "house"
+    publish(client, "game.finished", json.dumps(lost_to_house).encode(), lost_to_house["event_id"])
+    wait_for(lambda: stats(client, bob["id"])["games_lost"] == 2, "a loss to the house to count")
+    assert stats(client, bob["id"])["games_drawn"] == 1, "a loss to the house is not a draw"
+
 
 def test_player_without_profile_gets_a_stub(client: Any) -> None:
     ghost, other = str(uuid.uuid4()), str(uuid.uuid4())

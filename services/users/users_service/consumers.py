@@ -68,7 +68,7 @@ def on_game_finished(session: Session, data: GameFinished) -> None:
         if profile.games_played == 0:
             after_commit(session, FIRST_GAME_FINISHED.inc)
         profile.games_played += 1
-        if data.winner is None:
+        if data.winner is None and data.result != "house":
             profile.games_drawn += 1
         elif data.winner == player:
             profile.games_won += 1

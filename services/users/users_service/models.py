@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import DateTime, Integer, String, Uuid, func
@@ -115,6 +116,8 @@ class GameFinished(BaseModel):
     game_id: uuid.UUID
     players: list[uuid.UUID] = Field(min_length=1, max_length=16)
     winner: uuid.UUID | None = None
+    # "house": a game lost to the games service's AI (winner null, but not a draw).
+    result: Literal["win", "draw", "house"] | None = None
     finished_at: datetime | None = None
 
     @model_validator(mode="after")
