@@ -166,7 +166,11 @@ def test_redeploying_one_replica_under_load_fails_no_request(
 
 @pytest.mark.checklist("ms-failures-isolated")
 def test_losing_every_games_replica_leaves_the_rest_working(
-    control: Any, gateway: httpx.Client, alice: journeys.Player, timeouts: Timeouts
+    control: Any,
+    gateway: httpx.Client,
+    alice: journeys.Player,
+    target: Target,
+    timeouts: Timeouts,
 ) -> None:
     ops = operations(gateway, alice)
     control.stop("games")
@@ -181,9 +185,23 @@ def test_losing_every_games_replica_leaves_the_rest_working(
                 f"the gateway took {took * 1000:.0f} ms to answer for dead games, expected < "
                 f"{timeouts.get('fail_fast') * 1000:.0f} ms (no hang)"
             )
+        # users asks games over REST through a circuit breaker: it must fail fast, then open.
+        for _ in range(8):
+            status = gateway.get("/api/users/me/games", headers=alice.headers).status_code
+            assert status == 503, f"users' view of games answered {status}, expected 503"
+        metrics = httpx.get(target.url("users", "main") + "/metrics", timeout=3).text
+        assert 'circuit_breaker_state{name="games"} 2.0' in metrics, (
+            "expected users' games breaker open (circuit_breaker_state 2), saw: "
+            + " ".join(line for line in metrics.splitlines() if "circuit_breaker_state{" in line)
+        )
     finally:
         control.start("games")
     poll_until(lambda: ops["games"]() == 200, "games to serve again", timeout=timeouts.healthy)
+    poll_until(
+        lambda: gateway.get("/api/users/me/games", headers=alice.headers).status_code == 200,
+        "users' games breaker to close again",
+        timeout=timeouts.healthy,
+    )
 
 
 @pytest.mark.checklist("ms-health-checks")

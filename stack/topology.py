@@ -189,7 +189,7 @@ _COMPONENTS: list[dict[str, object]] = [
          metrics=dict(job="services", authenticated=False),
          depends_on=("postgres", "rabbitmq"), local="service", compose=("users",),
          doc="microservices.md",
-         service=dict(package="users_service", database="users", uses=("auth",))),
+         service=dict(package="users_service", database="users", uses=("auth", "gateway"))),
     # Two replicas behind the gateway (units games-1 on 8301, games-2 on 8302).
     dict(name="games", role="tic-tac-toe games", ports={"main": 8301}, replicas=2,
          health=dict(kind="http", path="/health"),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from chassis import FEATURE_USAGE
 from prometheus_client import Counter, Gauge
+
+__all__ = ["ACTIVE_SESSIONS", "FEATURE_USAGE", "LOGINS", "SIGNUPS"]
 
 SIGNUPS = Counter("signups", "Accounts created")
 LOGINS = Counter("logins", "Login attempts by result", ["result"])
 ACTIVE_SESSIONS = Gauge("active_sessions", "Refresh tokens neither expired nor revoked")
-FEATURE_USAGE = Counter("feature_usage", "Uses of each product feature", ["feature"])
 
 for _result in ("success", "failure", "rate_limited"):
     LOGINS.labels(_result)

@@ -8,10 +8,12 @@ from chassis.faults import FaultFlags
 from chassis.health import HealthCheck
 from chassis.jwks import CurrentClaims, JwksVerifier
 from chassis.messaging import Broker, BrokerUnavailable
+from chassis.metrics import FEATURE_USAGE
 from chassis.outbox import OutboxRelay, add_event, outbox_columns
 from chassis.settings import ConfigError, ServiceSettings, load_settings, read_secret
 
 __all__ = [
+    "FEATURE_USAGE",
     "Breaker",
     "Broker",
     "BrokerUnavailable",

@@ -17,6 +17,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chassis.context import request_id
 
+# The one business metric every service shares (the seed's "feature usage"): defined here once,
+# so services keep one series name and can run in one process (tests import them all).
+FEATURE_USAGE = Counter("feature_usage", "Uses of each product feature", ["feature"])
 REQUESTS = Counter(
     "http_requests", "HTTP requests served", ["service", "route", "method", "status"]
 )

@@ -61,6 +61,8 @@ def environ(stack: Any, keys: dict[str, Path]) -> dict[str, str]:
         **_common(stack, keys, "users"),
         "SERVICE_NAME": "users",
         "AUTH_URL": f"http://127.0.0.1:{AUTH_PORT}",
+        # Nothing listens there: games is "down" for these tests (test_games_breaker.py).
+        "GATEWAY_URL": "http://127.0.0.1:9",
     }
 
 

@@ -11,7 +11,6 @@ from chassis import ConfigError, PoisonMessage, load_settings
 from pydantic import ValidationError
 from users_service.consumers import handle
 from users_service.core.config import Settings
-from users_service.metrics import _counter
 from users_service.models import GameFinished, UserRegistered, UserUpdate
 
 
@@ -26,6 +25,7 @@ def env(tmp_path: Path) -> dict[str, str]:
         "RABBITMQ_PASSWORD_FILE": str(tmp_path / "pw"),
         "ADMIN_TOKEN_FILE": str(tmp_path / "admin"),
         "AUTH_URL": "http://127.0.0.1:8101/",
+        "GATEWAY_URL": "http://127.0.0.1:8080",
     }
 
 
@@ -82,8 +82,3 @@ def test_game_finished_must_be_consistent() -> None:
 def test_handler_dead_letters_what_it_cannot_use(event: dict[str, Any]) -> None:
     with pytest.raises(PoisonMessage):
         handle(None, {"event_id": str(uuid.uuid4()), **event})  # type: ignore[arg-type]
-
-
-def test_counter_is_shared_when_already_registered() -> None:
-    first = _counter("users_unit_test_thing", "a test counter", ("x",))
-    assert _counter("users_unit_test_thing", "a test counter", ("x",)) is first

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from chassis import JwksVerifier, create_service_app, load_settings
 from fastapi import FastAPI
 
-from users_service.api.routes import users
+from users_service.api.routes import games, users
 from users_service.consumers import run_consumer, stop
 from users_service.core.config import Settings
 from users_service.db import MIGRATIONS
@@ -27,6 +27,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = create_service_app(settings, title="users", migrations=MIGRATIONS, lifespan=lifespan)
     app.state.jwks = JwksVerifier(settings.jwks_url, issuer=settings.jwt_issuer)
+    app.state.settings = settings
+    app.include_router(games.router)  # before users: /me/games is not /{id}
     app.include_router(users.router)
     return app
 

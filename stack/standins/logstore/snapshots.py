@@ -129,7 +129,10 @@ def create(
             f"[{repo}:{snap}] Invalid snapshot name [{snap}], snapshot with the same name "
             "already exists",
         )
-    started = int(time.time() * 1000)
+    # Strictly after every snapshot already in the repository: retention deletes the oldest
+    # first, and two snapshots in one millisecond must still have an order.
+    earlier = [s["start_time_in_millis"] for s in list_snapshots(location)]
+    started = max([int(time.time() * 1000), *(t + 1 for t in earlier)])
     lines: list[bytes] = []
     names = []
     for index in sorted(indices, key=lambda i: i.meta.name):

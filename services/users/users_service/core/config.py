@@ -13,9 +13,10 @@ class Settings(ServiceSettings):
     rabbitmq_url: str  # required here: users consumes user.registered and game.finished
     rabbitmq_password_file: Path
     auth_url: str  # the JWKS is at $AUTH_URL/.well-known/jwks.json
+    gateway_url: str  # games is asked through the gateway, which balances its replicas
     jwt_issuer: str = "auth"
 
-    @field_validator("auth_url")
+    @field_validator("auth_url", "gateway_url")
     @classmethod
     def _auth_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
