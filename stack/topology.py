@@ -198,6 +198,12 @@ _COMPONENTS: list[dict[str, object]] = [
          compose_internal=("main",),  # replicas share no host port: reached via the gateway
          doc="microservices.md",
          service=dict(package="games_service", database="games", uses=("auth",))),
+    # Scrapes the gateway's stub_status. This exporter version has no basic auth: it listens
+    # on loopback (local) or the internal network (compose) only.
+    dict(name="nginx-exporter", role="gateway metrics exporter", ports={"main": 9113},
+         health=dict(kind="http", path="/metrics"),
+         metrics=dict(job="nginx", authenticated=False), depends_on=("gateway",),
+         local="nginx_exporter", compose=("nginx-exporter",), doc="monitoring.md"),
     dict(name="gateway", role="API gateway (nginx)", ports={"main": 8080},
          health=dict(kind="http", path="/health"),
          local="nginx", compose=("gateway",), doc="microservices.md"),

@@ -359,6 +359,7 @@ def test_nginx_config(data_dir: Path, tmp_path: Path) -> None:
         "log_dir": "/var/log/nginx",
         "temp_dir": "/var/cache/nginx",
         "listen": TOPOLOGY.get("gateway").port,
+        "stub_status_allow": "172.16.0.0/12",
         **upstream_values(TOPOLOGY, lambda c: [f"{s}:{c.port}" for s in c.compose]),
     }
     assert render_text(template, values) == rendered, (

@@ -104,6 +104,7 @@ def render(data_dir: Path, secrets: secrets_mod.Secrets) -> set[Path]:
         "log_dir": "/var/log/nginx",
         "temp_dir": "/var/cache/nginx",
         "listen": topo.get("gateway").port,
+        "stub_status_allow": "172.16.0.0/12",  # the exporter's container, on compose's network
         **upstream_values(topo, lambda c: [f"{s}:{c.port}" for s in c.compose]),
     }
     # Mailpit reads htpasswd with go-htpasswd, whose older releases know bcrypt only as $2y$

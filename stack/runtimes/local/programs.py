@@ -237,6 +237,20 @@ class BlackboxExporter(Exporter):
         return [f"--config.file={CONFIG_DIR / 'blackbox' / 'blackbox.yml'}"]
 
 
+class NginxExporter(Launcher):
+    packages = binaries = ("prometheus-nginx-exporter",)
+
+    def program(self, ctx: Context, c: Component) -> Program:
+        gateway = ctx.topology.get("gateway")
+        return Program(
+            [
+                "prometheus-nginx-exporter",
+                f"-nginx.scrape-uri={gateway.url(path='/stub_status')}",
+                f"-web.listen-address={_listen(c)}",
+            ]
+        )
+
+
 class PostgresExporter(Exporter):
     def env(self, ctx: Context, c: Component) -> dict[str, str]:
         pg = ctx.topology.get("postgres")
@@ -265,6 +279,7 @@ class Nginx(Launcher):
                 "run_dir": ctx.data.run,
                 "log_dir": prefix / "logs",
                 "temp_dir": prefix / "temp",
+                "stub_status_allow": HOST,
                 **upstream_values(ctx.topology, lambda unit: [_listen(unit)]),
             },
         )
@@ -309,8 +324,15 @@ class Service(Launcher):
             env[f"{used.upper().replace('-', '_')}_URL"] = ctx.topology.resolve(used)[0].url()
         return Program(
             [
-                sys.executable, "-m", "uvicorn", f"{spec.package}.main:app",
-                "--host", HOST, "--port", str(c.port), "--no-access-log",
+                sys.executable,
+                "-m",
+                "uvicorn",
+                f"{spec.package}.main:app",
+                "--host",
+                HOST,
+                "--port",
+                str(c.port),
+                "--no-access-log",
             ],
             env=env,
             directory=REPO_ROOT,
@@ -358,11 +380,17 @@ class Logstore(Launcher):
     def program(self, ctx: Context, c: Component) -> Program:
         return Program(
             [
-                sys.executable, "-m", "stack.standins.logstore",
-                "--listen", _listen(c),
-                "--data", str(ctx.data.component_data(c.name)),
-                "--secrets-dir", str(ctx.secrets.directory),
-                "--snapshot-allow", str(self.archive_dir(ctx)),
+                sys.executable,
+                "-m",
+                "stack.standins.logstore",
+                "--listen",
+                _listen(c),
+                "--data",
+                str(ctx.data.component_data(c.name)),
+                "--secrets-dir",
+                str(ctx.secrets.directory),
+                "--snapshot-allow",
+                str(self.archive_dir(ctx)),
             ],
             directory=REPO_ROOT,
             stopwaitsecs=30,
@@ -378,6 +406,7 @@ LAUNCHERS: dict[str, Launcher] = {
     "node_exporter": NodeExporter("prometheus-node-exporter"),
     "blackbox_exporter": BlackboxExporter("prometheus-blackbox-exporter"),
     "postgres_exporter": PostgresExporter("prometheus-postgres-exporter"),
+    "nginx_exporter": NginxExporter(),
     "nginx": Nginx(),
     "mailbox": Mailbox(),
     "logstore": Logstore(),
