@@ -10,7 +10,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from chassis import create_service_app, load_settings
+from chassis import app_on_first_use, create_service_app
 from chassis.db import Database
 from fastapi import FastAPI
 
@@ -52,9 +52,4 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-def __getattr__(name: str) -> FastAPI:
-    if name == "app":
-        app = create_app(load_settings(Settings))
-        globals()["app"] = app
-        return app
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = app_on_first_use(__name__, create_app, Settings)

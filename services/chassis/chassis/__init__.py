@@ -1,6 +1,6 @@
 """The stack's service chassis: plumbing shared by auth, users and games. See README.md."""
 
-from chassis.app import create_service_app, default_checks
+from chassis.app import app_on_first_use, create_service_app, default_checks
 from chassis.breaker import Breaker, CircuitOpenError
 from chassis.consumer import PoisonMessage, consume, processed_events_columns
 from chassis.db import Database, SessionDep
@@ -10,10 +10,18 @@ from chassis.jwks import CurrentClaims, JwksVerifier
 from chassis.messaging import Broker, BrokerUnavailable
 from chassis.metrics import FEATURE_USAGE
 from chassis.outbox import OutboxRelay, add_event, outbox_columns
-from chassis.settings import ConfigError, ServiceSettings, load_settings, read_secret
+from chassis.settings import (
+    AuthClientSettings,
+    ConfigError,
+    ServiceSettings,
+    http_url,
+    load_settings,
+    read_secret,
+)
 
 __all__ = [
     "FEATURE_USAGE",
+    "AuthClientSettings",
     "Breaker",
     "Broker",
     "BrokerUnavailable",
@@ -29,9 +37,11 @@ __all__ = [
     "ServiceSettings",
     "SessionDep",
     "add_event",
+    "app_on_first_use",
     "consume",
     "create_service_app",
     "default_checks",
+    "http_url",
     "load_settings",
     "outbox_columns",
     "processed_events_columns",

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exception_handlers import http_exception_handler
@@ -21,11 +23,13 @@ from chassis.logs import configure_logging
 from chassis.messaging import Broker
 from chassis.migrations import upgrade
 from chassis.outbox import OutboxRelay
-from chassis.settings import ServiceSettings
+from chassis.settings import ServiceSettings, load_settings
 
 log = logging.getLogger("chassis")
 BODY_PARSE_ERROR = "There was an error parsing the body"
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+S = TypeVar("S", bound=ServiceSettings)
 
 
 def default_checks(db: Database | None, broker: Broker | None) -> list[HealthCheck]:
@@ -98,9 +102,7 @@ def create_service_app(
     app.state.broker = broker
     app.state.faults = state
     app.state.admin_token = settings.admin_token
-    app.state.health_checks = (
-        default_checks(db, broker) if health_checks is None else health_checks
-    )
+    app.state.health_checks = default_checks(db, broker) if health_checks is None else health_checks
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(faults.router)
@@ -118,8 +120,32 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         and exc.detail == BODY_PARSE_ERROR
     ):
         return JSONResponse(
-            {"detail": [{"type": "body_unparsable", "loc": ["body"],
-                         "msg": "the body could not be decoded as JSON"}]},
+            {
+                "detail": [
+                    {
+                        "type": "body_unparsable",
+                        "loc": ["body"],
+                        "msg": "the body could not be decoded as JSON",
+                    }
+                ]
+            },
             status_code=422,
         )
     return await http_exception_handler(request, exc)  # type: ignore[arg-type]
+
+
+def app_on_first_use(
+    module: str, create: Callable[[S], FastAPI], settings_cls: type[S]
+) -> Callable[[str], FastAPI]:
+    """A module `__getattr__` that builds `app` from the environment the first time it is
+    asked for (`uvicorn <pkg>.main:app`), so importing the module (tests) reads no environment:
+    `__getattr__ = app_on_first_use(__name__, create_app, Settings)`."""
+
+    def __getattr__(name: str) -> FastAPI:
+        if name != "app":
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        app = create(load_settings(settings_cls))
+        vars(sys.modules[module])["app"] = app  # later lookups skip __getattr__
+        return app
+
+    return __getattr__

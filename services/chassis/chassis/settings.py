@@ -124,6 +124,29 @@ class ServiceSettings(BaseSettings):
 S = TypeVar("S", bound=ServiceSettings)
 
 
+def http_url(value: str) -> str:
+    """A base URL setting: http(s), without a trailing slash."""
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must be an http(s) URL such as http://127.0.0.1:8101")
+    return value.rstrip("/")
+
+
+class AuthClientSettings(ServiceSettings):
+    """A service that verifies auth's JWTs: it needs auth's URL (the JWKS is under it)."""
+
+    auth_url: str
+    jwt_issuer: str = "auth"
+
+    @field_validator("auth_url")
+    @classmethod
+    def _auth_url(cls, value: str) -> str:
+        return http_url(value)
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.auth_url}/.well-known/jwks.json"
+
+
 def load_settings(cls: type[S], environ: dict[str, str] | None = None) -> S:
     """Build `cls` from `environ` (default: os.environ) or raise ConfigError naming the variable."""
     env = dict(os.environ if environ is None else environ)

@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from chassis import JwksVerifier, create_service_app, load_settings
+from chassis import JwksVerifier, app_on_first_use, create_service_app
 from chassis.db import Database
 from fastapi import FastAPI
 from sqlalchemy import func, select
@@ -50,14 +50,9 @@ def create_app(settings: Settings) -> FastAPI:
     app = create_service_app(
         settings, title="games", migrations=MIGRATIONS, outbox=True, lifespan=lifespan
     )
-    app.state.jwks = JwksVerifier(settings.jwks_url)
+    app.state.jwks = JwksVerifier(settings.jwks_url, issuer=settings.jwt_issuer)
     app.include_router(games.router)
     return app
 
 
-def __getattr__(name: str) -> FastAPI:
-    if name == "app":
-        app = create_app(load_settings(Settings))
-        globals()["app"] = app
-        return app
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = app_on_first_use(__name__, create_app, Settings)

@@ -9,7 +9,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from chassis import JwksVerifier, create_service_app, load_settings
+from chassis import JwksVerifier, app_on_first_use, create_service_app
 from fastapi import FastAPI
 
 from users_service.api.routes import games, users
@@ -33,9 +33,4 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-def __getattr__(name: str) -> FastAPI:
-    if name == "app":
-        app = create_app(load_settings(Settings))
-        globals()["app"] = app
-        return app
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = app_on_first_use(__name__, create_app, Settings)
