@@ -78,6 +78,16 @@ def down(session: nox.Session) -> None:
 
 
 @nox.session
+def load(session: nox.Session) -> None:
+    """Locust, headless, through the running stack's gateway: `./nox -s load -- SHAPE
+    [--duration S] [--users N] [--target PATH]`, SHAPE steady|error-spike|latency (docs/load.md)."""
+    _install(session)
+    if not session.posargs:
+        session.error("name a shape: ./nox -s load -- steady|error-spike|latency (docs/load.md)")
+    session.run("python", "-m", "load", *session.posargs)
+
+
+@nox.session
 def docs(session: nox.Session) -> None:
     _install(session)
     session.run("mkdocs", "build", "--strict")

@@ -8,6 +8,7 @@ credentials), how to break and repair components (`control`), and how long to wa
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -82,13 +83,46 @@ class Credentials(_Model):
     password_file: Path
 
     def password(self) -> str:
-        try:
-            return read_secret(self.password_file)
-        except OSError as exc:
-            raise TargetError(
-                f"cannot read the password of user {self.username!r} from "
-                f"{self.password_file}: {exc.strerror}"
-            ) from None
+        return _read(self.password_file, f"the password of user {self.username!r}")
+
+
+class MetricsAccess(_Model):
+    """A component's Prometheus endpoint and how to log in to it: basic auth
+    (username + password_file), a bearer token (bearer_file), or nothing."""
+
+    url: str
+    username: str | None = None
+    password_file: Path | None = None
+    bearer_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_login(self) -> MetricsAccess:
+        if (self.username is None) != (self.password_file is None):
+            raise ValueError("username and password_file go together")
+        if self.username is not None and self.bearer_file is not None:
+            raise ValueError("give basic auth (username, password_file) or bearer_file, not both")
+        return self
+
+    def auth_headers(self) -> dict[str, str]:
+        """The Authorization header for this endpoint ({} when it takes none)."""
+        if self.bearer_file is not None:
+            return {"Authorization": f"Bearer {_read(self.bearer_file, 'the metrics token')}"}
+        if self.username is not None and self.password_file is not None:
+            password = _read(self.password_file, f"the password of user {self.username!r}")
+            return basic_auth_header(self.username, password)
+        return {}
+
+
+def basic_auth_header(username: str, password: str) -> dict[str, str]:
+    token = base64.b64encode(f"{username}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def _read(path: Path, what: str) -> str:
+    try:
+        return read_secret(path)
+    except OSError as exc:
+        raise TargetError(f"cannot read {what} from {path}: {exc.strerror}") from None
 
 
 class Component(_Model):
@@ -100,6 +134,18 @@ class Component(_Model):
     database: PostgresProbe | None = Field(
         default=None, description="how the service logs in to its own database"
     )
+    metrics: MetricsAccess | None = None
+    viewer: Credentials | None = Field(
+        default=None, description="a read-only login, which must not be able to write"
+    )
+    admin_token_file: Path | None = Field(
+        default=None, description="bearer token of the service's /admin endpoints (fault flags)"
+    )
+
+    def admin_token(self) -> str:
+        if self.admin_token_file is None:
+            raise TargetError(f"component ({self.role}) has no admin_token_file in the profile")
+        return _read(self.admin_token_file, "the admin token")
 
     @field_validator("urls")
     @classmethod
@@ -110,6 +156,41 @@ class Component(_Model):
         return urls
 
 
+class Monitoring(_Model):
+    """What the monitoring checks look for, by name. The defaults are the reference stack's;
+    a student's profile overrides what differs (their metric or alert names)."""
+
+    prometheus: str = "prometheus"
+    alertmanager: str = "alertmanager"
+    mail_catcher: str = "mailbox"
+    webhook_receiver: str | None = Field(
+        default="status", description="component whose GET /api/v1/alerts lists what it received"
+    )
+    services: list[str] = Field(default_factory=lambda: ["auth", "users", "games", "status"])
+    requests_metric: str = "http_requests_total"
+    duration_metric: str = "http_request_duration_seconds_bucket"
+    business_metrics: list[str] = Field(
+        default_factory=lambda: [
+            "signups_total",
+            "logins_total",
+            "active_sessions",
+            "games_created_total",
+            "games_finished_total",
+            "users_first_game_finished_total",
+            "feature_usage_total",
+        ]
+    )
+    watchdog_alert: str = "Watchdog"
+    error_alert: str = "HighErrorRate"
+    down_alert: str = "ServiceDown"
+    # The drills: errors are injected into `error_service` (the load shape `error-spike`) while
+    # `down_service` is taken down. Different services, since ServiceDown inhibits the error
+    # alerts of its own job.
+    error_service: str = "games"
+    down_service: str = "users"
+    error_spike_seconds: float = Field(default=80.0, gt=0, description="the load's length")
+
+
 class Target(_Model):
     version: Literal[1]
     name: str = Field(min_length=1)
@@ -118,6 +199,7 @@ class Target(_Model):
     timeouts: Timeouts = Field(default_factory=Timeouts)
     scoring: ScoringMode = "all-or-nothing"
     components: dict[ComponentName, Component] = Field(min_length=1)
+    monitoring: Monitoring = Field(default_factory=Monitoring)
     _source: Path | None = PrivateAttr(default=None)
 
     @property
@@ -199,15 +281,27 @@ def _resolve_paths(target: Target, base: Path) -> Target:
     components: dict[str, Component] = {}
     for name, component in target.components.items():
         update: dict[str, Any] = {}
-        if component.credentials is not None:
-            update["credentials"] = component.credentials.model_copy(
-                update={"password_file": resolve(component.credentials.password_file)}
-            )
+        for key in ("credentials", "viewer"):
+            login = getattr(component, key)
+            if login is not None:
+                update[key] = login.model_copy(
+                    update={"password_file": resolve(login.password_file)}
+                )
         password_file = getattr(component.probe, "password_file", None)
         if password_file is not None:
             update["probe"] = component.probe.model_copy(
                 update={"password_file": resolve(password_file)}
             )
+        if component.metrics is not None:
+            update["metrics"] = component.metrics.model_copy(
+                update={
+                    key: resolve(value)
+                    for key in ("password_file", "bearer_file")
+                    if (value := getattr(component.metrics, key)) is not None
+                }
+            )
+        if component.admin_token_file is not None:
+            update["admin_token_file"] = resolve(component.admin_token_file)
         if component.database is not None:
             update["database"] = component.database.model_copy(
                 update={"password_file": resolve(component.database.password_file)}

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from stack.topology import Component, Topology
 
-ROUTED = ("auth", "users", "games")  # the services nginx.conf routes to, one upstream each
+ROUTED = ("auth", "users", "games", "status")  # nginx.conf routes to these, one upstream each
 PASSIVE_CHECK = "max_fails=3 fail_timeout=5s"
 
 

@@ -42,6 +42,10 @@ class DataDir:
     def target_file(self) -> Path:
         return self.root / "target.yaml"
 
+    def metrics_socket(self, name: str) -> Path:
+        """Where a gated component serves its metrics (short: a socket path has 107 bytes)."""
+        return self.run / "m" / f"{name}.sock"
+
     def component_data(self, name: str) -> Path:
         return self.data / name
 

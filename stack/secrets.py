@@ -37,7 +37,9 @@ class SecretSpec:
 
 
 SPECS: tuple[SecretSpec, ...] = (
-    SecretSpec("admin_password", "user `admin` of Prometheus, Alertmanager, exporters, mailbox"),
+    SecretSpec(
+        "admin_password", "user `admin` of Prometheus, Alertmanager, exporters, mailbox, Grafana"
+    ),
     SecretSpec(
         "admin_password.bcrypt", "bcrypt hash for web.yml files", bcrypt_of="admin_password"
     ),
@@ -53,7 +55,10 @@ SPECS: tuple[SecretSpec, ...] = (
     SecretSpec("kibana_system_password", "console/Kibana user `kibana_system`"),
     SecretSpec("logs_reader_password", "read-only log user `logs_reader`"),
     SecretSpec("admin_token", "bearer token of the services' admin endpoints (fault flags)"),
+    SecretSpec("metrics_token", "bearer token Prometheus scrapes the services' /metrics with"),
     SecretSpec("jwt_private_key", "Ed25519 key that signs the auth service's JWTs", key=True),
+    SecretSpec("grafana_viewer_password", "Grafana user `viewer` (Viewer role, read-only)"),
+    SecretSpec("grafana_secret_key", "key Grafana encrypts its stored datasource secrets with"),
 )
 SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
 

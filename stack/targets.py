@@ -5,16 +5,19 @@ probe of each component, Prometheus' file_sd target files, and the grader's targ
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 
 from stack.files import write_if_changed
+from stack.paths import CONFIG_DIR
 from stack.probes import AmqpProbe, HttpProbe, PostgresProbe, Probe, TcpProbe
 from stack.topology import HOST, Component, Topology
 
 TARGET_VERSION = 1
+BLACKBOX_HTTP_JOB = "blackbox-http"
 
 
 def probe_for(c: Component, secrets_dir: Path, *, host: str = HOST) -> Probe:
@@ -52,11 +55,18 @@ def file_sd_groups(
 ) -> dict[str, list[dict[str, object]]]:
     """Prometheus file_sd target groups, one list per scrape job. `addresses` says where a
     component's metrics port is reached: loopback locally, compose service names in compose."""
-    jobs: dict[str, list[dict[str, object]]] = {}
+    # Every job prometheus.yml reads gets a file, empty when no component has it (compose has
+    # no logstore): Prometheus keeps a missing file_sd file as an error in its log.
+    jobs: dict[str, list[dict[str, object]]] = {job: [] for job in scrape_jobs()}
     for c in topology:
         if c.metrics is None:
             continue
         labels = {"component": c.name}
+        if c.service is not None:
+            # One job per service (replicas share it), so that alerts and their inhibition
+            # (ServiceDown silences HighErrorRate of the same job) are per service. A label
+            # from service discovery wins over the scrape config's job_name.
+            labels["job"] = c.replica_of or c.name
         if c.metrics.path != "/metrics":
             labels["__metrics_path__"] = c.metrics.path
         group: dict[str, object] = {
@@ -64,7 +74,32 @@ def file_sd_groups(
             "labels": labels,
         }
         jobs.setdefault(c.metrics.job, []).append(group)
+    for c in topology:
+        if c.outside_probe is not None:
+            # The blackbox job's targets are URLs; prometheus.yml relabels them into the
+            # exporter's `target` parameter (the multi-target exporter pattern).
+            url = f"http://{addresses(c, c.port)[0]}{c.outside_probe}"
+            group = {"targets": [url], "labels": {"component": c.name}}
+            jobs.setdefault(BLACKBOX_HTTP_JOB, []).append(group)
     return jobs
+
+
+def scrape_jobs() -> list[str]:
+    """The file_sd files prometheus.yml reads (`{{ targets_dir }}/<job>.json`)."""
+    text = (CONFIG_DIR / "prometheus" / "prometheus.yml").read_text(encoding="utf-8")
+    return re.findall(r"\{\{ targets_dir \}\}/([a-z0-9-]+)\.json", text)
+
+
+ALERT_WEBHOOK_PATH = "/api/v1/alerts"
+ALERT_WEBHOOK_COMPONENT = "status"
+
+
+def alert_webhook_url(topology: Topology, base_url: Callable[[Component], str]) -> str:
+    """Where Alertmanager posts its webhook: the status service (`base_url` says how this
+    runtime reaches a component). Port 8401 is its port until it joins the topology."""
+    if ALERT_WEBHOOK_COMPONENT in topology.names:
+        return base_url(topology.get(ALERT_WEBHOOK_COMPONENT)) + ALERT_WEBHOOK_PATH
+    return f"http://{HOST}:8401{ALERT_WEBHOOK_PATH}"
 
 
 def write_file_sd(topology: Topology, directory: Path) -> bool:
@@ -95,6 +130,10 @@ def target_profile(
                 password_file=secrets_dir / f"db_{db}_password",
                 dbname=db,
             ).model_dump(mode="json")
+        if c.metrics:
+            entry["metrics"] = _metrics_access(c, secrets_dir)
+        if c.service:
+            entry["admin_token_file"] = str(secrets_dir / "admin_token")
         if c.credentials:
             entry["credentials"] = {
                 "username": c.credentials.username,
@@ -108,10 +147,34 @@ def target_profile(
         "control": {"driver": "local", "project_dir": str(project_dir), "data_dir": str(data_dir)},
         # fail_fast: how soon the gateway must answer for a dead service (no hang).
         # event: from an action to its event's effect in another service.
-        "timeouts": {"default": 30, "healthy": 60, "fail_fast": 0.2, "event": 5},
+        # alert: for a rule to fire or resolve (scrape + evaluation + `for` + rate window);
+        # notification: from a firing alert to its email (group_wait, group_interval).
+        # status_down / status_recovered: the status page's promises (issue #7: a dead service
+        # shown down within 15 s, its recovery and resolved incident within 30 s).
+        "timeouts": {
+            "default": 30,
+            "healthy": 60,
+            "fail_fast": 0.2,
+            "event": 5,
+            "alert": 120,
+            "notification": 60,
+            "status_down": 15,
+            "status_recovered": 30,
+        },
         "scoring": "all-or-nothing",
         "components": components,
     }
+
+
+def _metrics_access(c: Component, secrets_dir: Path) -> dict[str, str]:
+    assert c.metrics is not None
+    access = {"url": f"http://{HOST}:{c.ports[c.metrics.port]}{c.metrics.path}"}
+    if c.metrics.basic_auth:
+        access["username"] = c.metrics.basic_auth.username
+        access["password_file"] = str(secrets_dir / c.metrics.basic_auth.secret)
+    if c.metrics.bearer_secret:
+        access["bearer_file"] = str(secrets_dir / c.metrics.bearer_secret)
+    return access
 
 
 def _scheme(c: Component, port_name: str) -> str:

@@ -29,6 +29,9 @@ MAIN_PORT = "main"
 SERVICE_DATABASES = ("auth", "users", "games", "status")
 
 ProbeKind = Literal["http", "tcp", "postgres", "amqp"]
+# Files the stack writes that a service may be given the path of (service.files): the target
+# profile `python -m stack up` writes (the status service probes what it lists).
+STACK_FILES = ("target",)
 
 
 class _Model(BaseModel):
@@ -49,11 +52,29 @@ class Health(_Model):
     authenticated: bool = False
 
 
+ADMIN = Credentials(username="admin", secret="admin_password")
+
+
 class Metrics(_Model):
+    """Where Prometheus scrapes a component, and how it logs in: basic auth with
+    `basic_auth`, or a bearer token read from the secret `bearer_secret`."""
+
     port: str = MAIN_PORT
     path: str = "/metrics"
     job: str
-    authenticated: bool = True
+    basic_auth: Credentials | None = ADMIN
+    bearer_secret: str | None = None
+    gated: bool = Field(
+        default=False,
+        description="the program has no authentication of its own: locally it serves metrics "
+        "on a unix socket and the metrics-gate serves this port with basic auth",
+    )
+
+    @model_validator(mode="after")
+    def _one_login(self) -> Metrics:
+        if self.basic_auth is not None and self.bearer_secret is not None:
+            raise ValueError("metrics takes basic_auth or bearer_secret, not both")
+        return self
 
 
 class Service(_Model):
@@ -67,6 +88,10 @@ class Service(_Model):
     uses: tuple[str, ...] = Field(
         default=(), description="components whose URL it gets as <NAME>_URL"
     )
+    files: dict[str, str] = Field(
+        default_factory=dict,
+        description=f"environment variable -> a file of the stack's own: {list(STACK_FILES)}",
+    )
 
     @model_validator(mode="after")
     def _known_database(self) -> Service:
@@ -74,6 +99,11 @@ class Service(_Model):
             raise ValueError(
                 f"service.database {self.database!r} is not one of {list(SERVICE_DATABASES)}"
             )
+        for variable, name in self.files.items():
+            if name not in STACK_FILES:
+                raise ValueError(
+                    f"service.files.{variable} {name!r} is not one of {list(STACK_FILES)}"
+                )
         return self
 
 
@@ -91,6 +121,9 @@ class Component(_Model):
         default=(), description="ports compose keeps on its network instead of publishing"
     )
     doc: str = Field(description="page under docs/")
+    outside_probe: str | None = Field(
+        default=None, description="a path the blackbox exporter probes over HTTP, as users would"
+    )
     replicas: int = Field(default=1, ge=1)
     replica_of: str | None = Field(default=None, description="set on the units of a replica set")
     service: Service | None = None
@@ -128,8 +161,6 @@ class Component(_Model):
         return self.url(self.metrics.port, self.metrics.path) if self.metrics else None
 
 
-ADMIN = Credentials(username="admin", secret="admin_password")
-
 # fmt: off
 _COMPONENTS: list[dict[str, object]] = [
     dict(name="epmd", role="Erlang port mapper (RabbitMQ)", ports={"main": 4369},
@@ -143,10 +174,13 @@ _COMPONENTS: list[dict[str, object]] = [
     dict(name="rabbitmq", role="message broker", ports={"main": 5672, "dist": 25672,
                                                       "metrics": 15692, "ctl": 35672},
          health=dict(kind="amqp"), depends_on=("epmd",),
-         metrics=dict(port="metrics", job="rabbitmq", authenticated=False),
+         # per-object: one series per queue (the queue alerts need the queue label)
+         metrics=dict(port="metrics", path="/metrics/per-object", job="rabbitmq", gated=True),
          credentials=dict(username="stack", secret="rabbitmq_password"),
          local="rabbitmq", compose=("rabbitmq",), doc="microservices.md",
-         compose_internal=("dist", "ctl")),  # Erlang distribution: plumbing, never published
+         # Erlang distribution is plumbing; the metrics listener has no authentication, so
+         # compose keeps it on its network (locally it sits behind the metrics-gate).
+         compose_internal=("dist", "ctl", "metrics")),
     dict(name="mailbox", role="mail catcher (Mailpit API)", ports={"main": 8025, "smtp": 1025},
          health=dict(kind="http", path="/readyz"), credentials=ADMIN,
          local="mailbox", compose=("mailpit",), doc="mailbox.md"),
@@ -175,37 +209,55 @@ _COMPONENTS: list[dict[str, object]] = [
     dict(name="logstore", role="log store (Elasticsearch API)", ports={"main": 9200},
          health=dict(kind="http", path="/_cluster/health", authenticated=True),
          credentials=dict(username="elastic", secret="elastic_password"),
+         # Scraped as the read-only user: it holds the `monitor` cluster privilege.
+         metrics=dict(job="logstore",
+                      basic_auth=dict(username="logs_reader", secret="logs_reader_password")),
          local="logstore", doc="logstore.md"),
     # Our services (services/<name>/): FastAPI on uvicorn, each with its own database.
     dict(name="auth", role="accounts, logins, JWTs and their JWKS", ports={"main": 8101},
          health=dict(kind="http", path="/health"),
-         metrics=dict(job="services", authenticated=False),
+         metrics=dict(job="services", basic_auth=None, bearer_secret="metrics_token"),
          depends_on=("postgres", "rabbitmq"), local="service", compose=("auth",),
          doc="microservices.md",
          service=dict(package="auth_service", database="auth",
                       secret_files={"JWT_PRIVATE_KEY_FILE": "jwt_private_key"})),
     dict(name="users", role="profiles and player stats", ports={"main": 8201},
          health=dict(kind="http", path="/health"),
-         metrics=dict(job="services", authenticated=False),
+         metrics=dict(job="services", basic_auth=None, bearer_secret="metrics_token"),
          depends_on=("postgres", "rabbitmq"), local="service", compose=("users",),
          doc="microservices.md",
          service=dict(package="users_service", database="users", uses=("auth", "gateway"))),
     # Two replicas behind the gateway (units games-1 on 8301, games-2 on 8302).
     dict(name="games", role="tic-tac-toe games", ports={"main": 8301}, replicas=2,
          health=dict(kind="http", path="/health"),
-         metrics=dict(job="services", authenticated=False),
+         metrics=dict(job="services", basic_auth=None, bearer_secret="metrics_token"),
          depends_on=("postgres", "rabbitmq"), local="service", compose=("games",),
          compose_internal=("main",),  # replicas share no host port: reached via the gateway
          doc="microservices.md",
          service=dict(package="games_service", database="games", uses=("auth",))),
-    # Scrapes the gateway's stub_status. This exporter version has no basic auth: it listens
-    # on loopback (local) or the internal network (compose) only.
+    # The public status page: probes every component listed in the target profile.
+    dict(name="status", role="public status page and incidents", ports={"main": 8401},
+         health=dict(kind="http", path="/health"), outside_probe="/status",
+         metrics=dict(job="services", basic_auth=None, bearer_secret="metrics_token"),
+         depends_on=("postgres",), local="service", compose=("status",), doc="status.md",
+         service=dict(package="status_service", database="status",
+                      files={"TARGETS_FILE": "target"})),
+    # Scrapes the gateway's stub_status. Debian's exporter (0.11) has no basic auth: locally it
+    # listens on a unix socket behind the metrics-gate; compose's image (1.x) takes web.yml.
     dict(name="nginx-exporter", role="gateway metrics exporter", ports={"main": 9113},
-         health=dict(kind="http", path="/metrics"),
-         metrics=dict(job="nginx", authenticated=False), depends_on=("gateway",),
+         health=dict(kind="http", path="/metrics", authenticated=True),
+         metrics=dict(job="nginx", gated=True), credentials=ADMIN,
+         depends_on=("gateway", "metrics-gate"),
          local="nginx_exporter", compose=("nginx-exporter",), doc="monitoring.md"),
+    # nginx with basic auth in front of the metrics of programs that have no authentication
+    # (RabbitMQ 3.10's Prometheus plugin, nginx-exporter 0.11), which listen on unix sockets
+    # only root can open. The local runtime only: compose's images authenticate or stay
+    # on the compose network.
+    dict(name="metrics-gate", role="basic auth in front of exporters without it (nginx)",
+         ports={"main": 9112}, health=dict(kind="http", path="/health"),
+         local="metrics_gate", doc="security.md"),
     dict(name="gateway", role="API gateway (nginx)", ports={"main": 8080},
-         health=dict(kind="http", path="/health"),
+         health=dict(kind="http", path="/health"), outside_probe="/health",
          local="nginx", compose=("gateway",), doc="microservices.md"),
 ]
 # fmt: on

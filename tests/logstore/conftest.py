@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -24,10 +25,19 @@ PASSWORDS = {
 }
 
 
+PORT_RANGE = range(23000, 24000)  # the ports this project's helpers and tests may use
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free port in PORT_RANGE, tried in a random order so parallel runs rarely collide."""
+    for port in random.sample(PORT_RANGE, len(PORT_RANGE)):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {PORT_RANGE.start}-{PORT_RANGE.stop - 1}")
 
 
 def write_secrets(directory: Path) -> Path:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from elasticsearch import Elasticsearch, NotFoundError, helpers
+from elasticsearch import BadRequestError, Elasticsearch, NotFoundError, helpers
 
 BASE = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 INDEX = "logs-conf-2024.03.01"
@@ -75,6 +76,17 @@ def test_query_dsl(es: Elasticsearch, loaded: str) -> None:
     assert count({"query_string": {"query": "log.level:error AND service.name:auth"}}) == 10
     assert count({"query_string": {"query": "failed"}}) == 30
     assert count({"term": {"labels.shard": "s1"}}) == 75
+    # typed fields live only in their own fast fields; exists and bare terms still find them
+    assert count({"exists": {"field": "log.level"}}) == 300
+    assert count({"exists": {"field": "http.response.status_code"}}) == 300
+    assert count({"exists": {"field": "message"}}) == 300
+    assert count({"query_string": {"query": "_exists_:service.name"}}) == 300
+    assert count({"query_string": {"query": "games"}}) == 100  # keyword value, exact
+    assert count({"match": {"*": "games"}}) == 100
+    # Lucene's NOT (tantivy alone matches nothing for `a AND NOT b`)
+    assert count({"query_string": {"query": "request AND NOT service.name:auth"}}) == 200
+    assert count({"query_string": {"query": "NOT log.level:error"}}) == 270
+    assert count({"query_string": {"query": "failed AND NOT (service.name:auth OR games)"}}) == 10
     bool_q = {
         "bool": {
             "must": [{"match": {"message": "request"}}],
@@ -131,6 +143,12 @@ def test_aggregations(es: Elasticsearch, loaded: str) -> None:
             "card": {"cardinality": {"field": "labels.shard"}},
         },
     )
+    assert res["hits"]["total"] == {"value": 300, "relation": "eq"}  # counted by the aggs pass
+    assert res["hits"]["hits"] == []
+    some = es.search(
+        index=loaded, size=0, q="failed", aggs={"n": {"value_count": {"field": "log.level"}}}
+    )
+    assert some["hits"]["total"]["value"] == 30 and some["aggregations"]["n"]["value"] == 30
     aggs = res["aggregations"]
     assert {b["key"]: b["doc_count"] for b in aggs["svc"]["buckets"]} == {
         "auth": 100,
@@ -231,3 +249,56 @@ def test_data_stream(es: Elasticsearch) -> None:
         operations=[{"index": {"_index": "logs-ds-app"}}, {"@timestamp": "2024-03-01T00:00:00Z"}]
     )
     assert bad["errors"] and bad["items"][0]["index"]["status"] == 400
+
+
+def test_dotted_and_nested_keys_fill_the_same_typed_field(es: Elasticsearch) -> None:
+    docs = [
+        {"log": {"level": "warn"}, "message": "nested"},
+        {"log.level": "warn", "message": "dotted"},
+        {"log": {"level": "info", "logger": "x"}, "extra": {"a.b": "deep"}, "message": "mixed"},
+    ]
+    for i, src in enumerate(docs):
+        es.index(index="typed-paths", id=str(i), document=src)
+    es.indices.refresh(index="typed-paths")
+    assert es.count(index="typed-paths", query={"term": {"log.level": "warn"}})["count"] == 2
+    assert es.count(index="typed-paths", query={"term": {"log.logger": "x"}})["count"] == 1
+    assert es.count(index="typed-paths", q="deep")["count"] == 1
+    got = es.get(index="typed-paths", id="1")
+    assert got["_source"] == docs[1]  # the source is kept as sent
+    res = es.search(index="typed-paths", size=0, aggs={"levels": {"terms": {"field": "log.level"}}})
+    buckets = {b["key"]: b["doc_count"] for b in res["aggregations"]["levels"]["buckets"]}
+    assert buckets == {"warn": 2, "info": 1}
+
+
+def _cat_docs(es: Elasticsearch, index: str) -> int:
+    rows = es.cat.indices(index=index, format="json")
+    return int(rows[0]["docs.count"])  # type: ignore[index]
+
+
+def test_search_idle_index_skips_refreshes_until_searched(es: Elasticsearch) -> None:
+    """ES's index.search.idle.after: no scheduled refresh while nobody searches (what makes
+    bulk loads cheaper); the next search refreshes first, so it still sees every document.
+    A full WAL (index.translog.flush_threshold_size) commits anyway."""
+    es.indices.create(index="idle-a", settings={"index.search.idle.after": "1s"})
+    es.indices.create(
+        index="idle-b",
+        settings={
+            "index.search.idle.after": "1s",
+            "index.translog.flush_threshold_size": "1kb",
+        },
+    )
+    time.sleep(1.5)  # both are search-idle now
+    for index in ("idle-a", "idle-b"):
+        helpers.bulk(es, ({"_index": index, "_source": _doc(i)} for i in range(20)))
+    time.sleep(2.5)  # two refresh intervals
+    assert _cat_docs(es, "idle-a") == 0  # _cat counts refreshed documents, as in ES
+    assert _cat_docs(es, "idle-b") == 20  # committed: the WAL passed its threshold
+    assert es.count(index="idle-a")["count"] == 20
+    assert _cat_docs(es, "idle-a") == 20
+    for key, bad in (
+        ("index.search.idle.after", "soon"),
+        ("index.translog.flush_threshold_size", "lots"),
+    ):
+        with pytest.raises(BadRequestError) as err:
+            es.indices.create(index="idle-bad", settings={key: bad})
+        assert key in str(err.value.body["error"]["reason"]), err.value.body

@@ -12,6 +12,8 @@ from elasticsearch import ApiError, Elasticsearch, NotFoundError, helpers
 from .conftest import Server, make_server
 
 DAY_MS = 86_400_000
+# A valid ES cron schedule that does not fire while tests run: those tests count snapshots.
+NEVER_DURING_TESTS = "0 0 0 1 1 ? 2099"
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +173,7 @@ def test_archive_policy_snapshot_then_delete(ilm_server: Server) -> None:
     )
     es.slm.put_lifecycle(
         policy_id="archive-logs",
-        schedule="0 */5 * * * ?",
+        schedule=NEVER_DURING_TESTS,
         name="<archive-{now/d}>",
         repository="archive",
         config={"indices": ["logs-*"], "ignore_unavailable": True},
@@ -235,7 +237,7 @@ def test_slm_retention_and_rollover(ilm_server: Server) -> None:
     _load(es, "slm-src", 5, {})
     es.slm.put_lifecycle(
         policy_id="keep-two",
-        schedule="0 0 * * * ?",
+        schedule=NEVER_DURING_TESTS,
         name="<keep-{now/d}>",
         repository="keep2",
         config={"indices": "slm-src"},
@@ -278,3 +280,76 @@ def test_slm_retention_and_rollover(ilm_server: Server) -> None:
     assert first[backing[0]["index_name"]]["action"] == "complete"
     second = es.ilm.explain_lifecycle(index=backing[1]["index_name"])["indices"]
     assert second[backing[1]["index_name"]]["step"] == "check-rollover-ready"
+
+
+def test_slm_schedule_runs_by_itself(ilm_server: Server) -> None:
+    """The policy's cron schedule takes snapshots with no `_execute`, applies retention, and
+    `GET _slm/policy` reports last_success and next_execution_millis as ES does."""
+    es = ilm_server.client()
+    location = _snapshot_dir(ilm_server) / "every-second"
+    es.snapshot.create_repository(
+        name="every-second", repository={"type": "fs", "settings": {"location": str(location)}}
+    )
+    _load(es, "slm-sched-src", 4, {})
+    es.slm.put_lifecycle(
+        policy_id="every-second",
+        schedule="*/1 * * * * ?",  # Quartz: every second
+        name="<tick-{now/d}>",
+        repository="every-second",
+        config={"indices": "slm-sched-src"},
+        retention={"max_count": 2},
+    )
+
+    def mine() -> list[dict[str, object]]:
+        snaps = es.snapshot.get(repository="every-second", snapshot="_all")["snapshots"]
+        return [s for s in snaps if s["metadata"]["policy"] == "every-second"]
+
+    def taken() -> int:
+        got = es.slm.get_lifecycle(policy_id="every-second")["every-second"]
+        return int(got["stats"]["snapshots_taken"])
+
+    assert _wait(lambda: taken() >= 3, timeout=15), "the schedule took fewer than 3 snapshots"
+    es.slm.put_lifecycle(  # stop it firing, so the checks below see a settled repository
+        policy_id="every-second",
+        schedule=NEVER_DURING_TESTS,
+        name="<tick-{now/d}>",
+        repository="every-second",
+        config={"indices": "slm-sched-src"},
+        retention={"max_count": 2},
+    )
+    time.sleep(1.5)  # a run that had begun finishes
+    left = mine()
+    assert 1 <= len(left) <= 2, f"retention max_count 2, found {[s['snapshot'] for s in left]}"
+    restored = es.snapshot.restore(
+        repository="every-second",
+        snapshot=str(left[-1]["snapshot"]),
+        rename_pattern="(.+)",
+        rename_replacement="sched-restored-$1",
+        wait_for_completion=True,
+    )
+    assert restored["snapshot"]["indices"] == ["sched-restored-slm-sched-src"]
+    assert es.count(index="sched-restored-slm-sched-src")["count"] == 4
+
+    got = es.slm.get_lifecycle(policy_id="every-second", human=True)["every-second"]
+    last = got["last_success"]
+    assert last["snapshot_name"].startswith("tick-")
+    assert last["time"] >= last["start_time"] > 0
+    assert last["time_string"].endswith("Z") and last["start_time_string"].endswith("Z")
+    assert got["next_execution_millis"] == 4_070_908_800_000  # 2099-01-01T00:00:00Z
+    assert got["next_execution"] == "2099-01-01T00:00:00.000Z"
+    assert got["stats"]["snapshots_deleted"] >= 1
+
+
+def test_slm_schedule_validated(es: Elasticsearch) -> None:
+    for bad, says in (
+        ("* * * * *", "expected 6 or 7 fields"),
+        ("0 0 1 * * *", "exactly one of day_of_month and day_of_week"),
+        ("0 0 0 L * ?", "'L' in day_of_month is not supported"),
+        ("0 99 * * * ?", "[99] is outside 0-59 for minutes"),
+    ):
+        with pytest.raises(ApiError) as err:
+            es.slm.put_lifecycle(
+                policy_id="bad-schedule", schedule=bad, name="<x>", repository="any", config={}
+            )
+        assert err.value.meta.status == 400, bad
+        assert says in str(err.value.body["error"]["reason"]), (bad, err.value.body)

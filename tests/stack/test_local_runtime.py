@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import psutil
 import psycopg
@@ -99,6 +100,40 @@ def test_prometheus_refuses_anonymous_and_wrong_password(stack):
     assert httpx.get(url, auth=("admin", "wrong")).status_code == 401
     password = (stack.data.secrets / "admin_password").read_text().strip()
     assert httpx.get(url, auth=("admin", password)).status_code == 200
+
+
+def test_every_metrics_endpoint_refuses_anonymous_and_prometheus_scrapes_them_all(stack):
+    import httpx
+
+    from grader.target import MetricsAccess
+    from stack.targets import target_profile
+
+    profile = target_profile(
+        stack.topology, secrets_dir=stack.data.secrets, project_dir=Path("."), data_dir=Path(".")
+    )
+    endpoints = {
+        name: MetricsAccess.model_validate(entry["metrics"])
+        for name, entry in profile["components"].items()
+        if "metrics" in entry
+    }
+    assert {"rabbitmq", "nginx-exporter", "auth", "logstore"} <= set(endpoints)
+    for name, access in endpoints.items():
+        assert httpx.get(access.url).status_code == 401, f"{name} answered anonymously"
+        right = httpx.get(access.url, headers=access.auth_headers())
+        assert right.status_code == 200 and "# TYPE" in right.text, f"{name}: {right.status_code}"
+    # Prometheus logs in to each the same way.
+    prometheus = stack.topology.get("prometheus")
+    password = (stack.data.secrets / "admin_password").read_text().strip()
+
+    def down() -> list[str]:
+        body = httpx.get(prometheus.url(path="/api/v1/targets"), auth=("admin", password)).json()
+        return [
+            f"{t['scrapeUrl']}: {t['lastError']}"
+            for t in body["data"]["activeTargets"]
+            if t["health"] != "up"
+        ]
+
+    poll_until(down, "every Prometheus target up", timeout=40, until=lambda d: not d)
 
 
 def test_a_taken_port_is_named_and_nothing_starts(tmp_path):

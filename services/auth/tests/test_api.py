@@ -16,8 +16,11 @@ pytestmark = pytest.mark.integration
 
 def new_user(client: Any, name: str | None = None) -> dict[str, str]:
     name = name or f"u{uuid.uuid4().hex[:10]}"
-    body = {"username": name, "email": f"{uuid.uuid4().hex[:8]}@example.org",
-            "password": "s3cret-pass"}
+    body = {
+        "username": name,
+        "email": f"{uuid.uuid4().hex[:8]}@example.org",
+        "password": "s3cret-pass",
+    }
     r = client.post("/api/auth/register", json=body)
     assert r.status_code == 201, r.text
     return {**body, "id": r.json()["id"]}
@@ -37,9 +40,10 @@ def bearer(token: str) -> dict[str, str]:
 
 def test_register_login_verify_refresh_logout(client: Any) -> None:
     user = new_user(client)
-    r = client.post("/api/auth/register", json={
-        "username": user["username"], "email": "other@example.org", "password": "x" * 8
-    })
+    r = client.post(
+        "/api/auth/register",
+        json={"username": user["username"], "email": "other@example.org", "password": "x" * 8},
+    )
     assert (r.status_code, r.json()["detail"]) == (409, "username is already registered")
     pair = login(client, user).json()
     claims = client.get("/api/auth/verify", headers=bearer(pair["access_token"])).json()
@@ -77,21 +81,33 @@ def test_forged_expired_and_garbage_tokens_are_401(client: Any) -> None:
     key = client.app.state.signing_key
     now = int(time.time())
     claims = {"iss": "auth", "sub": str(uuid.uuid4()), "username": "x", "iat": now}
-    expired = jwt.encode({**claims, "exp": now - 5}, key.private, algorithm="EdDSA",
-                         headers={"kid": key.kid})
-    forged = jwt.encode({**claims, "exp": now + 60}, Ed25519PrivateKey.generate(),
-                        algorithm="EdDSA", headers={"kid": key.kid})
+    expired = jwt.encode(
+        {**claims, "exp": now - 5}, key.private, algorithm="EdDSA", headers={"kid": key.kid}
+    )
+    forged = jwt.encode(
+        {**claims, "exp": now + 60},
+        Ed25519PrivateKey.generate(),
+        algorithm="EdDSA",
+        headers={"kid": key.kid},
+    )
     unsigned = jwt.encode({**claims, "exp": now + 60}, None, algorithm="none")
-    for token, detail in ((expired, "token expired"), (forged, "invalid token"),
-                          (unsigned, "invalid token"), ("garbage", "invalid token")):
+    for token, detail in (
+        (expired, "token expired"),
+        (forged, "invalid token"),
+        (unsigned, "invalid token"),
+        ("garbage", "invalid token"),
+    ):
         r = client.get("/api/auth/verify", headers=bearer(token))
         assert (r.status_code, r.json()["detail"]) == (401, detail)
     assert client.get("/api/auth/verify").status_code == 401
 
 
 def test_bad_input_is_a_json_error(client: Any) -> None:
-    r = client.post("/api/auth/register", content=b'{"username": "a",',
-                    headers={"content-type": "application/json"})
+    r = client.post(
+        "/api/auth/register",
+        content=b'{"username": "a",',
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code == 422 and r.json()["detail"][0]["type"] == "json_invalid"
     r = client.post("/api/auth/register", json={"username": "ab", "email": "nope", "password": "1"})
     fields = {tuple(e["loc"]) for e in r.json()["detail"]}
@@ -127,7 +143,9 @@ def test_login_is_rate_limited_per_account_and_per_ip(client: Any) -> None:
 
 def test_metrics_use_route_templates_and_business_counters(client: Any) -> None:
     new_user(client)
-    text_ = client.get("/metrics").text
+    text_ = client.get(
+        "/metrics", headers={"Authorization": f"Bearer {client.app.state.admin_token}"}
+    ).text
     series = 'method="POST",route="/api/auth/register",service="auth",status="201"'
     assert "http_requests_total{" + series + "}" in text_
     assert "signups_total" in text_ and 'logins_total{result="success"}' in text_

@@ -102,6 +102,7 @@ def create_service_app(
     app.state.broker = broker
     app.state.faults = state
     app.state.admin_token = settings.admin_token
+    app.state.metrics_token = settings.metrics_token
     app.state.health_checks = default_checks(db, broker) if health_checks is None else health_checks
     app.include_router(health.router)
     app.include_router(metrics.router)

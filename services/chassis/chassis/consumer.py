@@ -101,8 +101,10 @@ async def consume(
     main = await channel.declare_queue(
         queue,
         durable=True,
-        arguments={"x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
-                   "x-dead-letter-routing-key": queue},
+        arguments={
+            "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
+            "x-dead-letter-routing-key": queue,
+        },
     )
     for event_type in event_types:
         await main.bind(EXCHANGE, routing_key=event_type)

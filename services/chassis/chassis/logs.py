@@ -26,6 +26,8 @@ QUEUE_SIZE = 10_000
 DROPPED = Counter(
     "log_events_dropped", "Log lines dropped because the log shipper could not keep up", ["reason"]
 )
+# Exported at 0 from the start: increase() sees a first burst only on a series that exists.
+DROPPED.labels(reason="queue_full")
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 
 
@@ -37,9 +39,9 @@ class EcsFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         doc: dict[str, object] = {
-            "@timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(
-                timespec="milliseconds"
-            ).replace("+00:00", "Z"),
+            "@timestamp": datetime.fromtimestamp(record.created, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
             "log.level": record.levelname.lower(),
             "message": record.getMessage(),
             "ecs.version": ECS_VERSION,

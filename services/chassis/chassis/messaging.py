@@ -54,9 +54,7 @@ class Broker:
                 )
                 channel = await connection.channel(publisher_confirms=True)
                 await channel.set_qos(prefetch_count=20)
-                await channel.declare_exchange(
-                    EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True
-                )
+                await channel.declare_exchange(EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True)
             except (TimeoutError, OSError, aio_pika.exceptions.AMQPError) as exc:
                 log.warning("RabbitMQ not reachable, retrying in %.0fs: %s", delay, exc)
                 await asyncio.sleep(delay)

@@ -9,13 +9,15 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chassis.context import request_id
+from chassis.faults import require_bearer
 
 # The one business metric every service shares (the seed's "feature usage"): defined here once,
 # so services keep one series name and can run in one process (tests import them all).
@@ -36,7 +38,18 @@ access_log = logging.getLogger("chassis.access")
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/metrics")
+def require_scraper(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> None:
+    """Prometheus scrapes with the metrics token (METRICS_TOKEN_FILE); the admin token works
+    too, for a human with curl. Metrics reveal traffic and business numbers: never anonymous."""
+    accepted = [request.app.state.admin_token]
+    if request.app.state.metrics_token:
+        accepted.append(request.app.state.metrics_token)
+    require_bearer(authorization, accepted, "metrics")
+
+
+@router.get("/metrics", dependencies=[Depends(require_scraper)])
 def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

@@ -52,6 +52,8 @@ class ServiceSettings(BaseSettings):
     database_url: str
     database_password_file: Path
     admin_token_file: Path
+    # Prometheus' scrape token: /metrics answers it or the admin token, nothing anonymous.
+    metrics_token_file: Path | None = None
     rabbitmq_url: str | None = None
     rabbitmq_password_file: Path | None = None
     log_tcp_address: str | None = None
@@ -109,6 +111,12 @@ class ServiceSettings(BaseSettings):
     def admin_token(self) -> str:
         return read_secret("ADMIN_TOKEN_FILE", self.admin_token_file)
 
+    @property
+    def metrics_token(self) -> str | None:
+        if self.metrics_token_file is None:
+            return None
+        return read_secret("METRICS_TOKEN_FILE", self.metrics_token_file)
+
     def check(self) -> None:
         """Read every secret once, so a bad file stops the start, not the first request."""
         self.database_password  # noqa: B018
@@ -119,6 +127,7 @@ class ServiceSettings(BaseSettings):
             )
         if self.rabbitmq_url:
             self.rabbitmq_password  # noqa: B018
+        self.metrics_token  # noqa: B018
 
 
 S = TypeVar("S", bound=ServiceSettings)

@@ -30,17 +30,20 @@ from prometheus_client import REGISTRY
 from pydantic import BaseModel
 
 TOKEN = "a" * 32
+SCRAPE_TOKEN = "m" * 32
 
 
 @pytest.fixture
 def environ(tmp_path: Path) -> dict[str, str]:
     (tmp_path / "db").write_text("dbpass\n")
     (tmp_path / "admin").write_text(TOKEN + "\n")
+    (tmp_path / "scrape").write_text(SCRAPE_TOKEN + "\n")
     return {
         "SERVICE_NAME": "unit",
         "DATABASE_URL": "postgresql+psycopg://unit@127.0.0.1:1/unit",
         "DATABASE_PASSWORD_FILE": str(tmp_path / "db"),
         "ADMIN_TOKEN_FILE": str(tmp_path / "admin"),
+        "METRICS_TOKEN_FILE": str(tmp_path / "scrape"),
     }
 
 
@@ -104,8 +107,9 @@ def app_and_probes(environ: dict[str, str]) -> tuple[TestClient, Probe, Probe]:
         HealthCheck("postgres", "datastore", db),
         HealthCheck("rabbitmq", "component", mq, critical=False),
     ]
-    app = create_service_app(load_settings(ServiceSettings, environ), title="unit",
-                             health_checks=checks)
+    app = create_service_app(
+        load_settings(ServiceSettings, environ), title="unit", health_checks=checks
+    )
     router = APIRouter()
 
     @router.get("/api/items/{item_id}")
@@ -170,9 +174,30 @@ def test_request_id_and_route_template_metrics(
     assert len(client.get("/api/items/1").headers["x-request-id"]) == 32
     labels = {"service": "unit", "route": "/api/items/{item_id}", "method": "GET", "status": "200"}
     assert (REGISTRY.get_sample_value("http_requests_total", labels) or 0) >= 1
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers={"Authorization": f"Bearer {SCRAPE_TOKEN}"}).text
     assert 'route="/api/items/{item_id}"' in text and "/api/items/41" not in text
     assert "http_request_duration_seconds_bucket" in text
+
+
+def test_metrics_need_the_scrape_or_the_admin_token(
+    app_and_probes: tuple[TestClient, Probe, Probe],
+) -> None:
+    client, _, _ = app_and_probes
+    anonymous = client.get("/metrics")
+    assert anonymous.status_code == 401 and "Bearer" in anonymous.headers["www-authenticate"]
+    wrong = client.get("/metrics", headers={"Authorization": "Bearer " + "b" * 32})
+    assert wrong.status_code == 403
+    basic = client.get("/metrics", headers={"Authorization": "Basic YWRtaW46eA=="})
+    assert basic.status_code == 401
+    for token in (SCRAPE_TOKEN, TOKEN):
+        r = client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200 and "http_requests_total" in r.text
+
+
+def test_an_unreadable_scrape_token_stops_the_start(environ: dict[str, str]) -> None:
+    settings = load_settings(ServiceSettings, {**environ, "METRICS_TOKEN_FILE": "/nope"})
+    with pytest.raises(ConfigError, match="METRICS_TOKEN_FILE=/nope: cannot read"):
+        settings.check()
 
 
 def test_ecs_line_carries_the_request_id() -> None:
@@ -196,7 +221,9 @@ def test_fault_flags(app_and_probes: tuple[TestClient, Probe, Probe]) -> None:
     assert client.put("/admin/faults", json={"error_rate": 1}, headers=wrong).status_code == 403
     admin = {"Authorization": f"Bearer {TOKEN}"}
     assert client.get("/admin/faults", headers=admin).json() == {
-        "error_rate": 0.0, "latency_ms": 0, "fail_health": False
+        "error_rate": 0.0,
+        "latency_ms": 0,
+        "fail_health": False,
     }
     r = client.put("/admin/faults", json={"error_rate": 2}, headers=admin)
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "error_rate"]

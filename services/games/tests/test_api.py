@@ -190,7 +190,9 @@ def test_health_and_version(client: Any) -> None:
     body = r.json()
     assert r.status_code == 200 and body["serviceId"] == "games" and body["version"] == "0.1.0"
     assert {k.split(":")[0] for k in body["checks"]} == {"postgres", "rabbitmq"}
-    metrics = client.get("/metrics").text
+    metrics = client.get(
+        "/metrics", headers={"Authorization": f"Bearer {client.app.state.admin_token}"}
+    ).text
     for name in (
         "games_created_total",
         'games_finished_total{result="win"}',

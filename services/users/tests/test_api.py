@@ -43,15 +43,19 @@ def test_registering_on_auth_creates_the_profile(auth: Server, client: Any) -> N
 def test_update_own_profile_but_not_another(
     auth: Server, client: Any, user: dict[str, str]
 ) -> None:
-    r = client.put(f"/api/users/{user['id']}", json={"display_name": " Ada ", "bio": "hi"},
-                   headers=bearer(user["token"]))
+    r = client.put(
+        f"/api/users/{user['id']}",
+        json={"display_name": " Ada ", "bio": "hi"},
+        headers=bearer(user["token"]),
+    )
     assert r.status_code == 200, r.text
     assert (r.json()["display_name"], r.json()["bio"]) == ("Ada", "hi")
     r = client.put(f"/api/users/{user['id']}", json={"bio": None}, headers=bearer(user["token"]))
     assert (r.json()["display_name"], r.json()["bio"]) == ("Ada", None), "only sent fields change"
     other = register(auth)
-    r = client.put(f"/api/users/{user['id']}", json={"bio": "pwned"},
-                   headers=bearer(other["token"]))
+    r = client.put(
+        f"/api/users/{user['id']}", json={"bio": "pwned"}, headers=bearer(other["token"])
+    )
     assert r.status_code == 403, r.text
     assert client.get(f"/api/users/{user['id']}").json()["bio"] is None
 
@@ -61,15 +65,30 @@ def test_missing_forged_and_expired_tokens_are_401(
 ) -> None:
     kid = jwt.get_unverified_header(user["token"])["kid"]
     now = int(time.time())
-    claims = {"sub": user["id"], "username": user["username"], "iss": "auth",
-              "iat": now - 600, "exp": now - 300}
+    claims = {
+        "sub": user["id"],
+        "username": user["username"],
+        "iss": "auth",
+        "iat": now - 600,
+        "exp": now - 300,
+    }
     real_key = load_pem_private_key(keys["jwt"].read_bytes(), password=None)
     expired = jwt.encode(claims, real_key, algorithm="EdDSA", headers={"kid": kid})
-    forged = jwt.encode({**claims, "exp": now + 300}, Ed25519PrivateKey.generate(),
-                        algorithm="EdDSA", headers={"kid": kid})
+    forged = jwt.encode(
+        {**claims, "exp": now + 300},
+        Ed25519PrivateKey.generate(),
+        algorithm="EdDSA",
+        headers={"kid": kid},
+    )
     tampered = user["token"][:-4] + ("AAAA" if not user["token"].endswith("AAAA") else "BBBB")
-    for headers in ({}, bearer("not-a-jwt"), bearer(expired), bearer(forged), bearer(tampered),
-                    {"Authorization": user["token"]}):
+    for headers in (
+        {},
+        bearer("not-a-jwt"),
+        bearer(expired),
+        bearer(forged),
+        bearer(tampered),
+        {"Authorization": user["token"]},
+    ):
         r = client.get("/api/users/me", headers=headers)
         assert r.status_code == 401, (headers, r.text)
         assert r.headers["www-authenticate"].startswith("Bearer")
@@ -79,14 +98,17 @@ def test_missing_forged_and_expired_tokens_are_401(
 
 def test_bad_bodies_are_422_with_field_errors(client: Any, user: dict[str, str]) -> None:
     url, headers = f"/api/users/{user['id']}", bearer(user["token"])
-    r = client.put(url, content=b'{"display_name": ', headers={
-        **headers, "Content-Type": "application/json"})
+    r = client.put(
+        url, content=b'{"display_name": ', headers={**headers, "Content-Type": "application/json"}
+    )
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][0] == "body", r.text
-    for body, field in (({"display_name": "x" * 65}, "display_name"),
-                        ({"display_name": "   "}, "display_name"),
-                        ({"bio": "b" * 501}, "bio"),
-                        ({"bio": "nul\x00"}, "bio"),
-                        ({"admin": True}, "admin")):
+    for body, field in (
+        ({"display_name": "x" * 65}, "display_name"),
+        ({"display_name": "   "}, "display_name"),
+        ({"bio": "b" * 501}, "bio"),
+        ({"bio": "nul\x00"}, "bio"),
+        ({"admin": True}, "admin"),
+    ):
         r = client.put(url, json=body, headers=headers)
         assert r.status_code == 422, (body, r.text)
         assert r.json()["detail"][0]["loc"][:2] == ["body", field], r.text
@@ -104,13 +126,17 @@ def test_unknown_route_and_profile_are_json_404(client: Any) -> None:
 def test_sql_injection_strings_are_stored_as_text(client: Any, user: dict[str, str]) -> None:
     evil = "Robert'); DROP TABLE profiles;--"
     bio = "' OR '1'='1"
-    r = client.put(f"/api/users/{user['id']}", json={"display_name": evil, "bio": bio},
-                   headers=bearer(user["token"]))
+    r = client.put(
+        f"/api/users/{user['id']}",
+        json={"display_name": evil, "bio": bio},
+        headers=bearer(user["token"]),
+    )
     assert r.status_code == 200, r.text
     assert client.get(f"/api/users/{user['id']}").json()["display_name"] == evil
     with client.app.state.db.sessions() as session:
-        stored = session.execute(text("SELECT display_name, bio FROM profiles WHERE id = :id"),
-                                 {"id": user["id"]}).one()
+        stored = session.execute(
+            text("SELECT display_name, bio FROM profiles WHERE id = :id"), {"id": user["id"]}
+        ).one()
         assert tuple(stored) == (evil, bio)
         assert session.execute(text("SELECT count(*) FROM profiles")).scalar_one() >= 1
 
@@ -121,7 +147,12 @@ def test_health_version_and_metrics(client: Any) -> None:
     assert r.status_code == 200 and body["status"] == "pass", body
     assert body["serviceId"] == "users" and body["version"] == "0.1.0"
     assert {k.split(":")[0] for k in body["checks"]} == {"postgres", "rabbitmq"}
-    metrics = client.get("/metrics").text
-    for name in ('feature_usage_total{feature="profile_view"}', "profiles_created_total",
-                 "users_first_game_finished_total"):
+    metrics = client.get(
+        "/metrics", headers={"Authorization": f"Bearer {client.app.state.admin_token}"}
+    ).text
+    for name in (
+        'feature_usage_total{feature="profile_view"}',
+        "profiles_created_total",
+        "users_first_game_finished_total",
+    ):
         assert name in metrics, name

@@ -185,8 +185,10 @@ class Controls:
         require_engine()
         check(compose_cmd(args, compose_env(self.data_dir)), what)
 
-    def kill(self, name: str) -> None:
+    def kill(self, name: str, *, hold: bool = False) -> None:
         self._compose(["kill", "-s", "SIGKILL", *self._services(name)], "docker compose kill")
+        if hold:  # a killed container may restart by its policy: make sure it stays down
+            self.stop(name)
 
     def stop(self, name: str) -> None:
         self._compose(["stop", *self._services(name)], "docker compose stop")

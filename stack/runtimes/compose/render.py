@@ -16,20 +16,21 @@ import yaml
 from stack import secrets as secrets_mod
 from stack.files import write_if_changed
 from stack.gateway import upstream_values
+from stack.monitoring import PROFILES, rendered_rules
 from stack.paths import CONFIG_DIR, REPO_ROOT
 from stack.render import render_text
 from stack.runtimes.compose.docker import compose_doc
-from stack.targets import file_sd_groups
+from stack.targets import alert_webhook_url, file_sd_groups, probe_for
 from stack.targets import target_profile as local_target_profile
 from stack.topology import Component, Topology, build
 
 STATIC_TARGET = REPO_ROOT / "checks" / "targets" / "compose.yaml"
-SCRAPE_INTERVAL = "15s"  # the reference deployment's pace; the local runtime uses 5s
-GROUP_WAIT = "10s"
+SCRAPE_INTERVAL = PROFILES["compose"].scrape_interval  # stack/monitoring.py: production pace
 # Where compose.yaml mounts things inside the containers.
 SECRETS_MOUNT = "/run/secrets"
+GRAFANA_PORT = 3000
 TARGETS_MOUNT = "/etc/prometheus/targets"
-RULES_MOUNT = "/etc/prometheus-rules"
+RULES_MOUNT = "/etc/prometheus/rules"  # rendered into .stack/compose/prometheus/rules/
 TEMPLATES = {
     "prometheus/prometheus.yml": "prometheus/prometheus.yml",
     "alertmanager/alertmanager.yml": "alertmanager/alertmanager.yml",
@@ -80,6 +81,25 @@ def service_addresses(c: Component, port: int) -> list[str]:
     return [f"{service}:{port}" for service in c.compose]
 
 
+def status_targets(topo: Topology) -> dict[str, Any]:
+    """What the status service probes from inside the compose network: each compose service
+    of a component by name, on its container port, with passwords from its Docker secrets. A
+    component with several compose services (one PostgreSQL per database) is a replica set."""
+    components: dict[str, Any] = {}
+    for c in topo:
+        for service in c.compose:
+            entry: dict[str, Any] = {
+                "role": c.role,
+                "probe": probe_for(c, Path(SECRETS_MOUNT), host=service).model_dump(
+                    mode="json", exclude_none=True
+                ),
+            }
+            if len(c.compose) > 1:
+                entry["replica_of"] = c.name
+            components[service if len(c.compose) > 1 else c.name] = entry
+    return {"version": 1, "name": "compose reference stack (inside)", "components": components}
+
+
 def compose_dir(data_dir: Path) -> Path:
     return data_dir / "compose"
 
@@ -89,16 +109,20 @@ def render(data_dir: Path, secrets: secrets_mod.Secrets) -> set[Path]:
     topo, out = standard_topology(), compose_dir(data_dir)
     out.mkdir(parents=True, exist_ok=True)
     os.chmod(out, 0o700)  # it guards the 0444 secret copies below
-    mailbox = topo.get("mailbox")
+    mailbox, blackbox = topo.get("mailbox"), topo.get("blackbox-exporter")
     values = {
         "scrape_interval": SCRAPE_INTERVAL,
         "stack_name": "compose",
         "secrets_dir": SECRETS_MOUNT,
         "targets_dir": TARGETS_MOUNT,
         "rules_dir": RULES_MOUNT,
+        "blackbox_address": service_addresses(blackbox, blackbox.port)[0],
         "smtp_host": mailbox.compose[0],
         "smtp_port": mailbox.ports["smtp"],
-        "group_wait": GROUP_WAIT,
+        "group_wait": PROFILES["compose"].group_wait,
+        "group_interval": PROFILES["compose"].group_interval,
+        "webhook_url": alert_webhook_url(topo, lambda c: f"http://{c.compose[0]}:{c.port}"),
+        "webhook_token_file": f"{SECRETS_MOUNT}/admin_token",
         "admin_password_bcrypt": secrets.read("admin_password.bcrypt"),
         "run_dir": "/var/run",
         "log_dir": "/var/log/nginx",
@@ -117,12 +141,15 @@ def render(data_dir: Path, secrets: secrets_mod.Secrets) -> set[Path]:
         mine = htpasswd if dest == "mailpit/htpasswd" else values
         text = render_text(source.read_text(encoding="utf-8"), mine, source=str(source))
         files[out / dest] = (text, 0o644)
+    for name, text in rendered_rules("compose").items():
+        files[out / "prometheus" / "rules" / name] = (text, 0o644)
     for job, groups in file_sd_groups(topo, service_addresses).items():
         files[out / "prometheus" / "targets" / f"{job}.json"] = (json.dumps(groups), 0o644)
     for service in topo.get("postgres").compose:
         db = service.removeprefix("postgres-")
         sql = render_text(INIT_SQL, {"db": db, "secrets_dir": SECRETS_MOUNT}, source="INIT_SQL")
         files[out / "postgres" / db / "init.sql"] = (sql, 0o644)
+    files[out / "status" / "target.yaml"] = (yaml.safe_dump(status_targets(topo)), 0o644)
     for name in compose_doc()["secrets"]:
         files[out / "secrets" / name] = (secrets.read(name) + "\n", 0o444)
     changed = {
@@ -148,14 +175,43 @@ def target_profile(topo: Topology, *, secrets_dir: Path, project_dir: Path) -> d
             urls = {n: u for n, u in local[c.name]["urls"].items() if n in names}
             # The databases stay on the compose network: no `database` login from outside.
             entry = {k: v for k, v in local[c.name].items() if k != "database"}
+            if c.metrics and c.metrics.port not in names:
+                entry.pop("metrics", None)  # scraped on the compose network only
             components[c.name] = {**entry, "urls": urls}
+    components["grafana"] = _grafana_entry(secrets_dir)
     return {
         **profile,
         "name": "compose reference stack",
         "runtime": "compose",
         "control": {"driver": "compose", "project_dir": str(project_dir)},
-        "timeouts": {"default": 30, "healthy": 120, "probe": 5, "fail_fast": 0.2, "event": 15},
+        "timeouts": {
+            "default": 30,
+            "healthy": 120,
+            "probe": 5,
+            "fail_fast": 0.2,
+            "event": 15,
+            "alert": 600,  # production `for` durations
+            "notification": 360,
+            "status_down": 15,
+            "status_recovered": 30,
+        },
         "components": components,
+    }
+
+
+def _grafana_entry(secrets_dir: Path) -> dict[str, Any]:
+    """Grafana runs in compose only (the local runtime gets the console), so it is not in the
+    topology; its contract is written here. Port: compose.yaml's STACK_PORT_GRAFANA default."""
+    url = f"http://127.0.0.1:{GRAFANA_PORT}"
+    return {
+        "role": "dashboards (Grafana)",
+        "urls": {"main": url},
+        "probe": {"kind": "http", "url": f"{url}/api/health"},
+        "credentials": {"username": "admin", "password_file": str(secrets_dir / "admin_password")},
+        "viewer": {
+            "username": "viewer",
+            "password_file": str(secrets_dir / "grafana_viewer_password"),
+        },
     }
 
 

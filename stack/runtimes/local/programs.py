@@ -15,17 +15,17 @@ from pathlib import Path
 
 from stack.errors import StackError
 from stack.gateway import upstream_values
+from stack.monitoring import PROFILES, write_rules
 from stack.paths import CONFIG_DIR, REPO_ROOT, DataDir
 from stack.probes import ProbeResult, run_probe
 from stack.render import render_file
 from stack.retention import retention
 from stack.runtimes.local import postgres, rabbitmq
 from stack.secrets import Secrets
-from stack.targets import probe_for, write_file_sd
+from stack.targets import alert_webhook_url, probe_for, write_file_sd
 from stack.topology import HOST, Component, Topology
 
-SCRAPE_INTERVAL = "5s"  # the local profile: fast feedback; compose uses 15s
-GROUP_WAIT = "5s"
+SCRAPE_INTERVAL = PROFILES["local"].scrape_interval  # stack/monitoring.py: fast feedback
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,20 @@ def _web_config(ctx: Context, c: Component) -> bool:
     )
 
 
+def _on_socket(ctx: Context, c: Component, command: list[str]) -> list[str]:
+    """Run `command` after removing the stale metrics socket a SIGKILL leaves behind (neither
+    Go's nor Erlang's listener reuses an existing socket file). `exec` keeps the PID."""
+    socket = ctx.data.metrics_socket(c.name)
+    return ["/bin/sh", "-c", 'rm -f "$0" && exec "$@"', str(socket), *command]
+
+
+def _socket_dir(ctx: Context) -> Path:
+    directory = ctx.data.metrics_socket("x").parent
+    directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o700)  # only root (and the gate's nginx master) gets in
+    return directory
+
+
 class Epmd(Launcher):
     packages = ("erlang-base",)
     binaries = ("epmd",)
@@ -125,11 +139,12 @@ class Rabbitmq(Launcher):
         return rabbitmq.find_server_script() is not None
 
     def prepare(self, ctx: Context, c: Component) -> bool:
+        _socket_dir(ctx)
         return rabbitmq.prepare(ctx.data, c, ctx.topology.get("epmd"), ctx.secrets)
 
     def program(self, ctx: Context, c: Component) -> Program:
         return Program(
-            [str(rabbitmq.server_script())],
+            _on_socket(ctx, c, [str(rabbitmq.server_script())]),
             env=rabbitmq.environment(ctx.data, c, ctx.topology.get("epmd")),
             stopwaitsecs=30,
         )
@@ -143,6 +158,7 @@ class Prometheus(Launcher):
         conf = ctx.data.component_config(c.name)
         targets = conf / "targets"
         changed = write_file_sd(ctx.topology, targets)
+        changed |= write_rules("local", conf / "rules")
         changed |= render_file(
             CONFIG_DIR / "prometheus" / "prometheus.yml",
             conf / "prometheus.yml",
@@ -151,7 +167,8 @@ class Prometheus(Launcher):
                 "stack_name": "local",
                 "secrets_dir": ctx.secrets.directory,
                 "targets_dir": targets,
-                "rules_dir": CONFIG_DIR / "prometheus" / "rules",
+                "blackbox_address": _listen(ctx.topology.get("blackbox-exporter")),
+                "rules_dir": conf / "rules",
             },
         )
         return _web_config(ctx, c) | changed
@@ -180,7 +197,14 @@ class Alertmanager(Launcher):
         return _web_config(ctx, c) | render_file(
             CONFIG_DIR / "alertmanager" / "alertmanager.yml",
             ctx.data.component_config(c.name) / "alertmanager.yml",
-            {"smtp_host": HOST, "smtp_port": mailbox.ports["smtp"], "group_wait": GROUP_WAIT},
+            {
+                "smtp_host": HOST,
+                "smtp_port": mailbox.ports["smtp"],
+                "group_wait": PROFILES["local"].group_wait,
+                "group_interval": PROFILES["local"].group_interval,
+                "webhook_url": alert_webhook_url(ctx.topology, lambda s: s.url()),
+                "webhook_token_file": ctx.secrets.path("admin_token"),
+            },
         )
 
     def program(self, ctx: Context, c: Component) -> Program:
@@ -240,15 +264,72 @@ class BlackboxExporter(Exporter):
 class NginxExporter(Launcher):
     packages = binaries = ("prometheus-nginx-exporter",)
 
+    def prepare(self, ctx: Context, c: Component) -> bool:
+        _socket_dir(ctx)
+        return False
+
     def program(self, ctx: Context, c: Component) -> Program:
         gateway = ctx.topology.get("gateway")
         return Program(
-            [
-                "prometheus-nginx-exporter",
-                f"-nginx.scrape-uri={gateway.url(path='/stub_status')}",
-                f"-web.listen-address={_listen(c)}",
-            ]
+            _on_socket(
+                ctx,
+                c,
+                [
+                    "prometheus-nginx-exporter",
+                    f"-nginx.scrape-uri={gateway.url(path='/stub_status')}",
+                    f"-web.listen-address=unix:{ctx.data.metrics_socket(c.name)}",
+                ],
+            )
         )
+
+
+class MetricsGate(Launcher):
+    """nginx with basic auth on the metrics port of every `metrics.gated` component, proxying
+    to the unix socket that component listens on."""
+
+    packages = ("nginx",)
+    binaries = ("nginx",)
+
+    def prepare(self, ctx: Context, c: Component) -> bool:
+        prefix = ctx.data.component_data(c.name)
+        conf = ctx.data.component_config(c.name)
+        for sub in ("logs", "temp"):
+            (prefix / sub).mkdir(parents=True, exist_ok=True)
+        _socket_dir(ctx)
+        changed = render_file(
+            CONFIG_DIR / "mailbox" / "htpasswd",
+            conf / "htpasswd",
+            {"admin_password_bcrypt": ctx.secrets.read("admin_password.bcrypt")},
+            mode=0o600,
+        )
+        servers = []
+        for gated in ctx.topology:
+            if gated.metrics is None or not gated.metrics.gated:
+                continue
+            socket = ctx.data.metrics_socket(gated.replica_of or gated.name)
+            servers.append(
+                f"    server {{  # {gated.name}\n"
+                f"        listen {_listen(gated, gated.metrics.port)};\n"
+                f"        location / {{\n"
+                f"            proxy_pass http://unix:{socket}:;\n"
+                f"        }}\n"
+                f"    }}"
+            )
+        return changed | render_file(
+            CONFIG_DIR / "metrics-gate" / "nginx.conf",
+            conf / "nginx.conf",
+            {
+                "listen": _listen(c),
+                "run_dir": ctx.data.run,
+                "log_dir": prefix / "logs",
+                "temp_dir": prefix / "temp",
+                "htpasswd": conf / "htpasswd",
+                "gated_servers": "\n".join(servers),
+            },
+        )
+
+    def program(self, ctx: Context, c: Component) -> Program:
+        return Nginx().program(ctx, c)
 
 
 class PostgresExporter(Exporter):
@@ -310,10 +391,12 @@ class Service(Launcher):
         pg, mq = ctx.topology.get("postgres"), ctx.topology.get("rabbitmq")
         env = {
             "SERVICE_NAME": c.replica_of or c.name,
-            "RABBITMQ_URL": f"amqp://{rabbitmq.USER}@{HOST}:{mq.port}/",
-            "RABBITMQ_PASSWORD_FILE": str(ctx.secrets.path("rabbitmq_password")),
             "ADMIN_TOKEN_FILE": str(ctx.secrets.path("admin_token")),
+            "METRICS_TOKEN_FILE": str(ctx.secrets.path("metrics_token")),
         }
+        if "rabbitmq" in c.depends_on:  # a service without the broker gets no broker URL
+            env["RABBITMQ_URL"] = f"amqp://{rabbitmq.USER}@{HOST}:{mq.port}/"
+            env["RABBITMQ_PASSWORD_FILE"] = str(ctx.secrets.path("rabbitmq_password"))
         if spec.database:
             db = spec.database
             env["DATABASE_URL"] = f"postgresql+psycopg://{db}@{HOST}:{pg.port}/{db}"
@@ -322,6 +405,9 @@ class Service(Launcher):
             env[variable] = str(ctx.secrets.path(secret))
         for used in spec.uses:
             env[f"{used.upper().replace('-', '_')}_URL"] = ctx.topology.resolve(used)[0].url()
+        stack_files = {"target": ctx.data.target_file}
+        for variable, name in spec.files.items():
+            env[variable] = str(stack_files[name])
         return Program(
             [
                 sys.executable,
@@ -407,6 +493,7 @@ LAUNCHERS: dict[str, Launcher] = {
     "blackbox_exporter": BlackboxExporter("prometheus-blackbox-exporter"),
     "postgres_exporter": PostgresExporter("prometheus-postgres-exporter"),
     "nginx_exporter": NginxExporter(),
+    "metrics_gate": MetricsGate(),
     "nginx": Nginx(),
     "mailbox": Mailbox(),
     "logstore": Logstore(),

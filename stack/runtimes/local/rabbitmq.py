@@ -46,6 +46,7 @@ def environment(data: DataDir, c: Component, epmd: Component) -> dict[str, str]:
         "RUNNING_UNDER_SYSTEMD": "true",
         "RABBITMQ_CONF_ENV_FILE": str(conf / "rabbitmq-env.conf"),
         "RABBITMQ_CONFIG_FILE": str(conf / "rabbitmq.conf"),
+        "RABBITMQ_ADVANCED_CONFIG_FILE": str(conf / "advanced.config"),
         "RABBITMQ_ENABLED_PLUGINS_FILE": str(conf / "enabled_plugins"),
         "RABBITMQ_MNESIA_BASE": str(base / "mnesia"),
         "RABBITMQ_LOG_BASE": str(base / "log"),
@@ -96,8 +97,6 @@ def prepare(data: DataDir, c: Component, epmd: Component, secrets: Secrets) -> b
         [
             "# Written by `python -m stack up` from stack/topology.py.",
             f"listeners.tcp.default = {HOST}:{c.port}",
-            f"prometheus.tcp.ip = {HOST}",
-            f"prometheus.tcp.port = {c.ports['metrics']}",
             f"definitions.local.path = {conf / 'definitions.json'}",
             "definitions.import_backend = local_filesystem",
             "log.console = true",
@@ -106,7 +105,18 @@ def prepare(data: DataDir, c: Component, epmd: Component, secrets: Secrets) -> b
             "",
         ]
     )
+    # The Prometheus plugin has no authentication: it listens on a unix socket (ranch's
+    # `{local, Path}` address, which cuttlefish's prometheus.tcp.* keys cannot express) and
+    # the metrics-gate serves ports.metrics with basic auth.
+    socket = data.metrics_socket(c.name)
+    advanced = (
+        "%% Written by `python -m stack up`.\n"
+        "[{rabbitmq_prometheus, [{tcp_config, "
+        f'[{{ip, {{local, "{socket}"}}}}, {{port, 0}}]'
+        "}]}].\n"
+    )
     changed = write_if_changed(conf / "rabbitmq.conf", settings)
+    changed |= write_if_changed(conf / "advanced.config", advanced)
     changed |= write_if_changed(conf / "enabled_plugins", "[rabbitmq_prometheus].\n")
     changed |= write_if_changed(
         conf / "rabbitmq-env.conf", "# all settings come from the environment\n"

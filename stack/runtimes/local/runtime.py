@@ -216,10 +216,24 @@ class LocalRuntime:
             raise StackError("the local stack is not running; start it with `python -m stack up`")
         return units
 
-    def kill(self, name: str) -> None:
-        """SIGKILL the component's main process; supervisord restarts it."""
+    def kill(self, name: str, *, hold: bool = False) -> None:
+        """SIGKILL the component's main process; supervisord restarts it, unless `hold`:
+        then it stays down (a crash nobody repairs) until `start`."""
         for unit in self._require_running(name):
             self.supervisor.signal(unit.name, "KILL")
+            if hold:
+                self._hold_down(unit.name)
+
+    def _hold_down(self, unit: str, timeout: float = 10.0) -> None:
+        # supervisord may respawn the process between the kill and our stop: stop until it
+        # stays stopped.
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.supervisor.stop(unit)
+            if self.supervisor.info(unit).state in ("STOPPED", "EXITED", "FATAL"):
+                return
+            time.sleep(0.05)
+        raise StackError(f"{unit} did not stay down after SIGKILL within {timeout:g} s")
 
     def stop(self, name: str) -> None:
         for unit in self._require_running(name):

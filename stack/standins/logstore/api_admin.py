@@ -14,6 +14,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from .engine import check_settings
 from .errors import ESError, index_not_found
 from .http import Ctx, shards
 from .schema import mapping_json
@@ -209,6 +210,8 @@ async def put_settings(ctx: Ctx) -> dict[str, Any]:
     )
     allowed = (
         "index.refresh_interval",
+        "index.search.idle.after",
+        "index.translog.flush_threshold_size",
         "index.lifecycle.",
         "index.number_of_replicas",
         "index.blocks.",
@@ -220,6 +223,7 @@ async def put_settings(ctx: Ctx) -> dict[str, Any]:
                 "illegal_argument_exception",
                 f"setting [{key}] cannot be updated on an open index in logstore",
             )
+    check_settings(changes)
     for index in _concrete(ctx, "manage"):
         index.meta.settings.update(changes)
         _state(ctx).store.save_meta(index)

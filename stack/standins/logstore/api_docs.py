@@ -101,6 +101,13 @@ async def get_doc(ctx: Ctx) -> tuple[int, dict[str, Any]]:
     return 404, {"_index": indices[0].meta.name, "_id": doc_id, "found": False}
 
 
+async def wake(indices: list[LogIndex]) -> None:
+    """A search on a search-idle index with unrefreshed writes refreshes it first, as ES does
+    (https://www.elastic.co/guide/en/elasticsearch/reference/8.15/index-modules.html#index-refresh-interval-setting)."""
+    for index in [i for i in indices if i.searched()]:
+        await run_in_threadpool(index.refresh)
+
+
 def read_indices(ctx: Ctx, expression: str) -> list[LogIndex]:
     state = _state(ctx)
     allow_none = ctx.param("allow_no_indices", "true") != "false"
@@ -200,6 +207,7 @@ async def search(ctx: Ctx) -> dict[str, Any]:
     state = _state(ctx)
     body = search_body(ctx, await ctx.json())
     indices = read_indices(ctx, ctx.request.path_params.get("index", "_all"))
+    await wake(indices)
     size = int(body.get("size", ctx.int_param("size", 10)))
     from_ = int(body.get("from", ctx.int_param("from", 0)))
     started = time.perf_counter()
@@ -254,5 +262,6 @@ async def count(ctx: Ctx) -> dict[str, Any]:
     body = search_body(ctx, await ctx.json())
     body = {k: v for k, v in body.items() if k == "query"}
     indices = read_indices(ctx, ctx.request.path_params.get("index", "_all"))
+    await wake(indices)
     res = await run_in_threadpool(execute, indices, body, size=0, from_=0)
     return {"count": res.total, "_shards": shards(len(indices))}

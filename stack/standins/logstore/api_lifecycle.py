@@ -171,7 +171,7 @@ async def get_slm(ctx: Ctx) -> dict[str, Any]:
     _require_any(ctx, "read_slm", "manage_slm")
     wanted = ctx.request.path_params.get("name", "*")
     out = {
-        name: slm.describe(name, entry)
+        name: slm.describe(name, entry, human=ctx.flag("human"))
         for name, entry in _state(ctx).store.state.section("slm").items()
         if any(fnmatch.fnmatchcase(name, w) for w in wanted.split(","))
     }

@@ -144,3 +144,23 @@ def parse_time_value(text: object, *, key: str) -> float:
     if text in (-1, "-1"):
         return -1.0
     return parse_interval_ms(str(text), key=key) / 1000
+
+
+_SIZE_UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3, "tb": 1024**4, "pb": 1024**5}
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|pb)", re.IGNORECASE)
+
+
+def parse_size(text: object, *, key: str) -> int:
+    """A ByteSizeValue setting (`512mb`, `1gb`) in bytes.
+
+    https://www.elastic.co/guide/en/elasticsearch/reference/8.15/api-conventions.html#byte-units
+    """
+    found = _SIZE.fullmatch(str(text).strip())
+    if found is None:
+        raise ESError(
+            400,
+            "illegal_argument_exception",
+            f"failed to parse setting [{key}] with value [{text}] as a size in bytes: unit is "
+            "missing or unrecognized (use b, kb, mb, gb, tb or pb)",
+        )
+    return int(float(found.group(1)) * _SIZE_UNITS[found.group(2).lower()])

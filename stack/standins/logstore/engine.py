@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import tantivy
 
+from .datemath import parse_size, parse_time_value
 from .errors import ESError
 from .indexmeta import IndexMeta, WriteOp, new_id
 from .schema import Field, RecordBuilder, build_schema, fields_from_mapping
@@ -20,6 +21,25 @@ from .wal import Wal
 
 log = logging.getLogger("logstore")
 WRITER_HEAP = 96_000_000
+# ES's index.search.idle.after: an index not searched for this long gets no scheduled refresh
+# (when its refresh_interval is not set explicitly); the next search refreshes it first.
+# https://www.elastic.co/guide/en/elasticsearch/reference/8.15/index-modules.html#dynamic-index-settings
+SEARCH_IDLE_AFTER = "30s"
+# ES's index.translog.flush_threshold_size (ES default 512mb): commit once the WAL holds this
+# much, searched or not. Smaller than ES's to bound the replay after a crash and the memory of
+# the realtime-get map, which holds every uncommitted document.
+FLUSH_THRESHOLD = "64mb"
+
+
+def check_settings(settings: dict[str, str]) -> None:
+    """Refuse bad values of the settings the refresher reads, naming the key (at create/PUT
+    time, not later in the background)."""
+    for key in ("index.refresh_interval", "index.search.idle.after"):
+        if key in settings:
+            parse_time_value(settings[key], key=key)
+    key = "index.translog.flush_threshold_size"
+    if key in settings:
+        parse_size(settings[key], key=key)
 
 
 class LogIndex:
@@ -57,6 +77,7 @@ class LogIndex:
         self.dirty = False
         self.last_commit = time.monotonic()
         self.last_write = 0.0
+        self.last_search = time.monotonic()  # ES counts a new shard as just searched
         self.pending: dict[str, tuple[bytes, int, int]] = {}  # not yet in a commit
         self.committing: dict[str, tuple[bytes, int, int]] = {}  # in the commit under way
         self.commit_lock = threading.Lock()
@@ -190,6 +211,9 @@ class LogIndex:
                 self.begun += 1
                 number = self.begun
                 dirty = self.dirty
+                # The next scheduled refresh is an interval after this one *began*, so a
+                # document waits at most an interval plus one commit, not plus two.
+                begun_at = time.monotonic()
                 if dirty:
                     started = time.perf_counter()
                     closed = self.wal.rotate()
@@ -212,27 +236,48 @@ class LogIndex:
                 if dirty:
                     self.committing = {}
                     self.commit_seconds = time.perf_counter() - started
-                self.last_commit = time.monotonic()
+                self.last_commit = begun_at
                 self.generation = number
                 self.refreshed.notify_all()
 
     def wait_for_refresh(self, timeout: float = 30.0) -> None:
+        # A search-idle index gets no scheduled refresh; ES un-idles it for the waiter.
+        self.last_search = time.monotonic()
         with self.lock:
             target = self.begun + 1  # a refresh under way may have begun before our writes
             self.refreshed.wait_for(lambda: self.generation >= target, timeout=timeout)
 
     def refresh_interval(self) -> float:
-        from .datemath import parse_time_value
-
         value = self.meta.settings.get("index.refresh_interval", "1s")
         return parse_time_value(value, key="index.refresh_interval")
 
+    def search_idle(self, now: float) -> bool:
+        """No search for `index.search.idle.after`, and no explicit refresh_interval (ES)."""
+        if "index.refresh_interval" in self.meta.settings:
+            return False
+        after = self.meta.settings.get("index.search.idle.after", SEARCH_IDLE_AFTER)
+        return now - self.last_search >= parse_time_value(after, key="index.search.idle.after")
+
+    def searched(self) -> bool:
+        """Note a search; True if the index was search-idle with unrefreshed writes, which the
+        search must refresh first (ES does the same)."""
+        now = time.monotonic()
+        idle = self.search_idle(now)
+        self.last_search = now
+        return idle and self.dirty
+
+    def flush_due(self) -> bool:
+        limit = self.meta.settings.get("index.translog.flush_threshold_size", FLUSH_THRESHOLD)
+        return self.wal.size >= parse_size(limit, key="index.translog.flush_threshold_size")
+
     def tick(self, now: float) -> float | None:
         """Called by the refresher thread: refresh when due (returning the commit's seconds),
-        release an idle writer."""
+        release an idle writer. A search-idle index skips scheduled refreshes (each commit
+        costs tantivy about a third more indexing work), but still commits a full WAL."""
         interval = self.refresh_interval()
         took = None
-        if self.dirty and interval >= 0 and now - self.last_commit >= interval:
+        due = interval >= 0 and now - self.last_commit >= interval and not self.search_idle(now)
+        if self.dirty and (due or self.flush_due()):
             self.refresh()
             took = self.commit_seconds
         if not self.dirty and self._writer is not None and now - self.last_write > 30:

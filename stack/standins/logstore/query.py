@@ -213,7 +213,22 @@ class Translator:
         path = body.get("field") if isinstance(body, dict) else None
         if not isinstance(path, str):
             raise parsing("[exists] must be provided with a [field]")
-        return Q.exists_query("doc." + path.removesuffix(".keyword"), True)
+        return Q.exists_query(self.exists_field(path), True)
+
+    def exists_field(self, path: str) -> str:
+        """Typed values live only in their own (fast) field, not in `doc`; text fields are not
+        fast, but their values stay in `doc` (see schema.RecordBuilder)."""
+        name, typed = self.field(path)
+        return (
+            name
+            if typed is not None and typed.kind != TEXT
+            else "doc." + path.removesuffix(".keyword")
+        )
+
+    def default_fields(self) -> list[str]:
+        """What a bare term searches (ES's `*`): `_all` holds the strings of the untyped fields;
+        typed keyword and text fields are searched in their own fields (keyword: exact)."""
+        return ["_all"] + [f.name for f in self.fields.values() if f.kind in (KEYWORD, TEXT)]
 
     def _q_prefix(self, body: Any) -> tantivy.Query:
         path, spec = self._one_field("prefix", body)
@@ -264,13 +279,24 @@ class Translator:
         return self.match(path, text, operator)
 
     def match(self, path: str, text: Any, operator: str = "or") -> tantivy.Query:
-        name, typed = self.field(path)
         if path in ("*", "_all"):
-            name, typed = "_all", None
-        elif typed is not None and typed.kind != TEXT:
+            return Q.boolean_query(
+                [(SHOULD, self.match(f.path, text, operator)) for f in self._catch_all()]
+                + [(SHOULD, self._match_words("_all", text, operator))]
+            )
+        name, typed = self.field(path)
+        if typed is not None and typed.kind != TEXT:
             return self.term(path, text)
         if not isinstance(text, str):
             return self.term(path, text)
+        return self._match_words(name, text, operator)
+
+    def _catch_all(self) -> list[Field]:
+        return [f for f in self.fields.values() if f.kind in (KEYWORD, TEXT)]
+
+    def _match_words(self, name: str, text: Any, operator: str) -> tantivy.Query:
+        if not isinstance(text, str):
+            return Q.empty_query()
         words = _words(text)
         occur = MUST if operator == "and" else SHOULD
         return (
@@ -300,9 +326,11 @@ class Translator:
         if not isinstance(body, dict) or not isinstance(body.get("query"), str):
             raise parsing("[query_string] requires a [query] string")
         fields = body.get("fields") or [body.get("default_field", "*")]
-        defaults = [
-            "_all" if f in ("*", "_all") else self.field(f.split("^")[0])[0] for f in fields
-        ]
+        defaults: list[str] = []
+        for f in fields:
+            defaults += (
+                self.default_fields() if f in ("*", "_all") else [self.field(f.split("^")[0])[0]]
+            )
         and_default = str(body.get("default_operator", "or")).lower() == "and"
         return self._parse(self.rewrite(body["query"]), defaults, conjunction=and_default)
 
@@ -322,14 +350,14 @@ class Translator:
                 continue
             name, typed = self.field(field)
             if field == "_exists_":
-                out.append(f"doc.{rest}:*")
+                out.append(f"{self.exists_field(rest)}:*")
                 continue
             if typed is not None and typed.kind == DATE:
                 rest = _DATE_VALUE.sub(lambda m: str(datemath.resolve(m.group(0))), rest)
             if rest.endswith("*") and not rest.startswith(("[", "{", '"')) and rest != "*":
                 rest = f'"{rest[:-1]}"*'
             out.append(f"{name}:{rest}")
-        return "".join(out)
+        return _negations("".join(out))
 
 
 _LUCENE_TOKENS = re.compile(
@@ -338,6 +366,67 @@ _LUCENE_TOKENS = re.compile(
     r"|[^\"]"
 )
 _DATE_VALUE = re.compile(r"now[^\s\]}]*|\d{4}-\d\d-\d\d[T\d:.+Z-]*")
+
+
+def _operand_end(text: str, i: int) -> int:
+    """Where the query_string operand starting at `i` ends: a group, a phrase, a range or a
+    term (with its `field:` prefix)."""
+    closers = {"(": ")", "[": "]", "{": "}"}
+    depth: list[str] = []
+    quoted = False
+    while i < len(text):
+        c = text[i]
+        if quoted:
+            if c == "\\":
+                i += 1
+            elif c == '"':
+                quoted = False
+                if not depth:
+                    i += 1
+                    while i < len(text) and not text[i].isspace() and text[i] != ")":
+                        i += 1  # a ~slop or ^boost after the phrase
+                    return i
+        elif c == '"':
+            quoted = True
+        elif c in closers:
+            depth.append(closers[c])
+        elif depth and c == depth[-1]:
+            depth.pop()
+            if not depth:
+                return i + 1
+        elif not depth and (c.isspace() or c == ")"):
+            return i
+        i += 1
+    return i
+
+
+_NOT = re.compile(r'"(?:[^"\\]|\\.)*"|(?<![\w.])NOT\s+')
+
+
+def _negations(text: str) -> str:
+    """Lucene's `NOT x` is `-x`; tantivy's parser makes `a AND NOT b` a required clause
+    holding only a negation, which matches nothing, and refuses a query of negations only.
+    So `a AND NOT b` becomes `a AND -b`, and any other `NOT x` becomes `(* -x)` (everything
+    but x), which mean the same in both."""
+    out: list[str] = []
+    pos = 0
+    while True:
+        found = _NOT.search(text, pos)
+        if found is None:
+            out.append(text[pos:])
+            return "".join(out)
+        if found.group(0).startswith('"'):
+            out.append(text[pos : found.end()])
+            pos = found.end()
+            continue
+        end = _operand_end(text, found.end())
+        operand = _negations(text[found.end() : end])
+        before = text[pos : found.start()]
+        if before.rstrip().endswith(("AND", "&&")):  # `a AND -b`: no match-all to intersect
+            out.append(f"{before}-{operand}")
+        else:
+            out.append(f"{before}(* -{operand})")
+        pos = end
 
 
 def _lucene_value(value: Any) -> str:

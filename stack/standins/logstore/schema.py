@@ -1,9 +1,10 @@
 """Mappings: which fields get a typed tantivy field, and how a JSON document becomes a record.
 
-Every document keeps its full JSON in the dynamic field `doc` (fast, so any path can be
-aggregated) and its original bytes in `_source`. The fields we query and aggregate most get
-explicit typed fast fields; `message` and `_all` (every string in the document) are top-level
-text fields so that a bare query_string term matches the way it does in Elasticsearch.
+Every document keeps its original bytes in `_source`. The fields we query and aggregate most
+get explicit typed fast fields; the rest of the document goes to the dynamic field `doc` (fast,
+so any path can be aggregated). `message` and `_all` (every string no typed field holds) are
+top-level text fields so that a bare query_string term matches the way it does in
+Elasticsearch.
 """
 
 from __future__ import annotations
@@ -227,14 +228,24 @@ def _typed(field: Field, value: Any) -> Any:
 class RecordBuilder:
     """Builds the JSON line that tantivy's `add_json` indexes for one document.
 
-    The hot path of ingest: one pass over the document collects `_all` (and spots dotted
-    keys), typed values are read by walking nested objects, and `doc` is the client's own
-    JSON text (already validated by orjson) when it is one line, so the document is not
-    serialised again. The record must stay one line: it is also the WAL line.
+    The hot path of ingest. tantivy's indexing cost grows with the record, so each typed
+    value is moved into its own field and out of `doc` (fast: any other path can be
+    aggregated), and `_all` gets only the strings that no typed field holds (a bare query term
+    also searches the typed keyword and text fields, see `Translator.default_fields`).
+    `message` and other text fields stay in `doc` too, so `exists` works on them (a text field
+    is not fast). Only the objects on a typed path are copied. A document with dotted keys
+    (`{"log.level": "info"}`) keeps everything in `doc` and `_all`. The record must stay one
+    line: it is also the WAL line.
     """
 
     def __init__(self, fields: dict[str, Field]) -> None:
-        self.plan = [(f.parts, f.name, f.kind, f) for f in fields.values()]
+        self.fields = fields
+        self.plan = [
+            (f.parts, f.parts[:-1], f.parts[-1], f.name, f.kind, f) for f in fields.values()
+        ]
+        # every object on a typed path, parents first: (path, parent's path, key)
+        objects = sorted({f.parts[:n] for f in fields.values() for n in range(1, len(f.parts))})
+        self.objects = [(path, path[:-1], path[-1]) for path in sorted(objects, key=len)]
 
     def __call__(
         self, src: dict[str, Any], raw: bytes, doc_id: str, version: int, seq: int
@@ -245,31 +256,71 @@ class RecordBuilder:
             "_version": version,
             "_seq": seq,
         }
-        strings: list[str] = []
-        dotted = _scan(src, strings)
-        for parts, name, kind, field in self.plan:
-            if dotted:
-                value = get_path(src, field.path)
+        # Copy the objects on typed paths (only those), so popping typed values from `rest`
+        # leaves the caller's document intact.
+        rest = dict(src)
+        copies: dict[tuple[str, ...], Any] = {(): rest}
+        for path, parent_path, key in self.objects:
+            parent = copies[parent_path]
+            child = parent.get(key) if parent is not None else None
+            if type(child) is dict:
+                child = parent[key] = dict(child)
+                copies[path] = child
             else:
-                value = src
-                for part in parts:
-                    value = value.get(part) if type(value) is dict else None
-                    if value is None:
-                        break
+                copies[path] = None
+        texts: list[tuple[tuple[str, ...], Any]] = []
+        for parts, parent_path, leaf, name, kind, field in self.plan:
+            node = copies[parent_path]
+            if node is None:
+                continue
+            value = node.pop(leaf, None)
             if value is None:
                 continue
             vtype = type(value)
-            if (vtype is str and kind in (KEYWORD, TEXT)) or (
-                vtype is int and kind == LONG and -_I64 <= value < _I64
+            if (
+                (vtype is str and kind in (KEYWORD, TEXT))
+                or (vtype is int and kind == LONG and -_I64 <= value < _I64)
+                or (vtype is list and kind == KEYWORD and all(type(v) is str for v in value))
             ):
                 rec[name] = value
             else:
                 rec[name] = _typed(field, value)
-        rec["_all"] = " ".join(strings)
-        if b"\n" in raw or b"\r" in raw:
-            rec["doc"] = src
-            return orjson.dumps(rec)
-        return orjson.dumps(rec)[:-1] + b',"doc":' + raw + b"}"
+            if kind == TEXT:
+                texts.append((parts, value))
+        for path, parent_path, key in reversed(self.objects):  # objects left empty
+            node = copies[path]
+            if node is not None and not node:
+                del copies[parent_path][key]
+        strings: list[str] = []
+        if _scan(rest, strings):
+            return self._dotted(src, rec)
+        if strings:
+            rec["_all"] = " ".join(strings)
+        for parts, value in texts:
+            _put(rest, parts, value)
+        rec["doc"] = rest
+        return orjson.dumps(rec)
+
+    def _dotted(self, src: dict[str, Any], rec: dict[str, Any]) -> bytes:
+        """Dotted keys may spell a typed path: read each by every spelling, keep all in doc."""
+        rec = {k: rec[k] for k in ("_id", "_source", "_version", "_seq")}
+        for field in self.fields.values():
+            value = get_path(src, field.path)
+            if value is not None:
+                rec[field.name] = _typed(field, value)
+        strings: list[str] = []
+        _scan(src, strings)
+        if strings:
+            rec["_all"] = " ".join(strings)
+        rec["doc"] = src
+        return orjson.dumps(rec)
+
+
+def _put(rest: dict[str, Any], parts: tuple[str, ...], value: Any) -> None:
+    node = rest
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
 
 
 def to_record(

@@ -102,6 +102,9 @@ class Searched:
     sort: list[SortKey]
 
 
+_TOTAL = "logstore[total]"  # ES forbids [ and ] in aggregation names: no clash
+
+
 def execute(
     indices: list[LogIndex],
     body: dict[str, Any],
@@ -137,19 +140,27 @@ def execute(
         if after is not None and sort:
             query = Q_and(query, _after_filter(tr, sort[0], after[0]))
         want = from_ + size + (1000 if after is not None else 0)
-        result = _top(searcher, tr, query, sort, want)
-        total += result[0]
-        hits.extend(Hit(s, index, searcher, a, sc) for s, a, sc in result[1])
+        # No hits wanted (a dashboard's `size: 0`): the aggregation pass counts the matches
+        # too, instead of a second, scored pass over them.
+        count_in_aggs = want <= 0 and aggs_spec is not None
+        if not count_in_aggs:
+            result = _top(searcher, tr, query, sort, want)
+            total += result[0]
+            hits.extend(Hit(s, index, searcher, a, sc) for s, a, sc in result[1])
         if aggs_spec is not None:
             agg_tree = parse_aggs(aggs_spec, tr)
+            spec = to_tantivy(agg_tree, tr, multi=len(indices) > 1)
+            if count_in_aggs:
+                spec[_TOTAL] = {"value_count": {"field": "_seq"}}  # every document has _seq
             try:
-                agg_parts.append(
-                    searcher.aggregate(query, to_tantivy(agg_tree, tr, multi=len(indices) > 1))
-                )
+                part = searcher.aggregate(query, spec)
             except ValueError as exc:
                 raise ESError(
                     400, "illegal_argument_exception", f"aggregation failed: {exc}"
                 ) from None
+            if count_in_aggs:
+                total += int(part.pop(_TOTAL, {}).get("value") or 0)
+            agg_parts.append(part)
     hits = _merge(hits, sort, after)
     aggregations = None
     if aggs_spec is not None:

@@ -4,8 +4,9 @@ Policy shape: https://www.elastic.co/guide/en/elasticsearch/reference/8.15/slm-a
 Get shape: https://www.elastic.co/guide/en/elasticsearch/reference/8.15/slm-api-get-policy.html
 Retention: https://www.elastic.co/guide/en/elasticsearch/reference/8.15/slm-retention.html
 
-The `schedule` is stored and shown but not run: logstore takes SLM snapshots on `_execute`
-only (the local runtime's scheduler calls it). Retention runs after every `_execute`.
+The `schedule` (an ES cron expression, see cron.py) is run by a background thread
+(lifecycle_jobs), and `_execute` takes a snapshot at once; retention runs after every snapshot
+(ES runs it on its own `slm.retention_schedule`).
 """
 
 from __future__ import annotations
@@ -14,16 +15,18 @@ import logging
 import re
 import secrets
 import string
+import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
 
-from . import api_snapshots, snapshots
+from . import api_snapshots, cron, snapshots
 from .datemath import format_ms, parse_interval_ms
 from .errors import ESError
 
 log = logging.getLogger("logstore")
 _DATE_MATH = re.compile(r"\{now[^{}]*(\{[^{}]*\})?\}")
+_EXECUTING = threading.Lock()  # the scheduler and `_execute` take one snapshot at a time
 
 
 def validate(name: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -34,6 +37,7 @@ def validate(name: str, body: dict[str, Any]) -> dict[str, Any]:
                 "action_request_validation_exception",
                 f"Validation Failed: 1: invalid {key}: must not be empty;",
             )
+    cron.parse(body["schedule"])
     retention = body.get("retention") or {}
     if "expire_after" in retention:
         parse_interval_ms(str(retention["expire_after"]), key="retention.expire_after")
@@ -60,7 +64,18 @@ def snapshot_name(template: str, now_ms: int | None = None) -> str:
     return f"{base.lower()}-{suffix}"
 
 
-def describe(name: str, entry: dict[str, Any]) -> dict[str, Any]:
+def next_execution_ms(entry: dict[str, Any], now_ms: int | None = None) -> int | None:
+    """When the policy's schedule fires next, after now (epoch ms)."""
+    now = datetime.fromtimestamp((now_ms or time.time() * 1000) / 1000, tz=UTC)
+    try:
+        fire = cron.parse(entry["policy"]["schedule"]).next_after(now)
+    except ESError:  # stored before schedules were validated; the scheduler logs it
+        return None
+    return None if fire is None else int(fire.timestamp() * 1000)
+
+
+def describe(name: str, entry: dict[str, Any], *, human: bool = False) -> dict[str, Any]:
+    """https://www.elastic.co/guide/en/elasticsearch/reference/8.15/slm-api-get-policy.html"""
     out: dict[str, Any] = {
         "version": entry["version"],
         "modified_date_millis": entry["modified_date_millis"],
@@ -75,13 +90,36 @@ def describe(name: str, entry: dict[str, Any]) -> dict[str, Any]:
         },
     }
     for key in ("last_success", "last_failure"):
-        if entry.get(key):
-            last = entry[key]
-            out[key] = {"snapshot_name": last["snapshot_name"], "time": last["time"]}
+        last = entry.get(key)
+        if not last:
+            continue
+        record: dict[str, Any] = {"snapshot_name": last["snapshot_name"]}
+        for field in ("start_time", "time"):
+            value = last.get(field)
+            if value is None and field == "start_time":  # stored before logstore kept start_time
+                value = last.get("snapshot_start_millis")
+            if value is None:
+                continue
+            if human:
+                record[field + "_string"] = format_ms(value)
+            record[field] = value
+        if key == "last_failure" and last.get("details"):
+            record["details"] = last["details"]
+        out[key] = record
+    upcoming = next_execution_ms(entry)
+    if upcoming is not None:
+        if human:
+            out["next_execution"] = format_ms(upcoming)
+        out["next_execution_millis"] = upcoming
     return out
 
 
 def execute(state: Any, name: str) -> str:
+    with _EXECUTING:
+        return _execute(state, name)
+
+
+def _execute(state: Any, name: str) -> str:
     cluster = state.store.state
     entry = cluster.section("slm").get(name)
     if entry is None:
@@ -97,14 +135,20 @@ def execute(state: Any, name: str) -> str:
         info = api_snapshots.take_snapshot(state, policy["repository"], snap, config, metadata)
     except ESError as exc:
         entry["failed"] = entry.get("failed", 0) + 1
-        entry["last_failure"] = {"snapshot_name": snap, "time": started, "details": exc.reason}
+        entry["last_failure"] = {
+            "snapshot_name": snap,
+            "start_time": started,
+            "time": int(time.time() * 1000),
+            "details": exc.reason,
+        }
         cluster.put("slm", name, entry)
         raise
     entry["taken"] = entry.get("taken", 0) + 1
     entry["last_success"] = {
         "snapshot_name": snap,
+        "start_time": started,
+        "snapshot_start_millis": started,  # ILM's wait_for_snapshot reads this
         "time": int(time.time() * 1000),
-        "snapshot_start_millis": started,
         "indices": info["indices"],
     }
     cluster.put("slm", name, entry)

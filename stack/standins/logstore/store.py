@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from .engine import LogIndex
+from .engine import LogIndex, check_settings
 from .errors import ESError, index_not_found
 from .indexmeta import IndexMeta
 from .state import ClusterState
@@ -115,6 +115,7 @@ class Store:
             settings = flat_settings(t_body.get("settings", {}))
             settings.update(flat_settings(body.get("settings", {})))
             mappings = _merge_mappings(t_body.get("mappings", {}), body.get("mappings", {}))
+            check_settings(settings)
             meta = IndexMeta(
                 name=name,
                 uuid=uuid.uuid4().hex[:22],
@@ -244,7 +245,7 @@ class Store:
     # -- lifecycle -------------------------------------------------------------------------
 
     def _refresh_loop(self) -> None:
-        while not self._stop.wait(0.1):
+        while not self._stop.wait(0.05):  # the refresh schedule's granularity
             now = time.monotonic()
             for index in list(self.indices.values()):
                 try:

@@ -20,6 +20,7 @@ class Wal:
         directory.mkdir(parents=True, exist_ok=True)
         gens = self.generations()
         self.gen = (gens[-1] + 1) if gens else 1
+        self.size = 0  # bytes written to the current generation
         self._file = open(self._path(self.gen), "ab")  # noqa: SIM115 - held for the log's life
 
     def _path(self, gen: int) -> Path:
@@ -34,7 +35,9 @@ class Wal:
         for op, record in lines:
             body = op + b" " + record
             chunks.append(b"%08x " % zlib.crc32(body) + body + b"\n")
-        self._file.write(b"".join(chunks))
+        data = b"".join(chunks)
+        self._file.write(data)
+        self.size += len(data)
 
     def sync(self) -> None:
         self._file.flush()
@@ -46,6 +49,7 @@ class Wal:
         self._file.close()
         closed = self.gen
         self.gen += 1
+        self.size = 0
         self._file = open(self._path(self.gen), "ab")  # noqa: SIM115
         return closed
 

@@ -1,0 +1,142 @@
+"""Status page benchmark: how soon the page shows a stopped service down, how soon it shows it
+recovered with its incident resolved, and the public API's latency under 50 concurrent
+clients. Not a test: it prints numbers for docs/benchmarks.md ("Status page").
+
+    .venv/bin/python bench/status.py --target PATH [--runs 5] [--service users]
+
+Run it against a stack of its own (e.g. `STACK_DATA_DIR=/tmp/b python -m stack up` with
+STACK_PORT_* moved by `stack.topology.offset_ports(21000)`, and those variables exported here
+too, so the controls find the same ports). Down: from `stop` to summary.json showing the
+service in outage with an open incident (goal ≤ 15 s). Recovered: from `start` returning to
+operational with the incident resolved (goal ≤ 30 s). Load: GET /api/v2/summary.json and
+/status through the gateway, 50 clients, keep-alive, for --seconds each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+from pathlib import Path
+
+import httpx
+
+from grader.polling import poll_until
+from grader.target import load_target
+from stack.control import connect
+
+
+def _state(client: httpx.Client, service: str) -> tuple[str | None, bool]:
+    body = client.get("/api/v2/summary.json").json()
+    status = next((c["status"] for c in body["components"] if c["name"] == service), None)
+    open_incident = any(i["name"].startswith(f"{service}:") for i in body["incidents"])
+    return status, open_incident
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def drill(target_path: Path, service: str, runs: int) -> None:
+    target = load_target(target_path)
+    control = connect(target.control)
+    downs, ups = [], []
+    with httpx.Client(base_url=target.url("gateway", "main"), timeout=5) as client:
+        for run in range(1, runs + 1):
+            poll_until(
+                lambda: _state(client, service),
+                "steady state",
+                timeout=60,
+                until=lambda s: s == ("operational", False),
+            )
+            started = time.monotonic()
+            control.stop(service)
+            poll_until(
+                lambda: _state(client, service),
+                f"{service} down",
+                timeout=60,
+                until=lambda s: s[0] in ("major_outage", "partial_outage") and s[1],
+            )
+            downs.append(time.monotonic() - started)
+            started = time.monotonic()
+            control.start(service)
+            poll_until(
+                lambda: _state(client, service),
+                f"{service} recovered",
+                timeout=90,
+                until=lambda s: s == ("operational", False),
+            )
+            ups.append(time.monotonic() - started)
+            print(f"run {run}: down shown after {downs[-1]:.1f} s, recovered after {ups[-1]:.1f} s")
+    print(f"\n{runs} runs, service {service}:\n")
+    print("| measure | p50 | max | goal |")
+    print("|---|---|---|---|")
+    print(
+        f"| stop → shown down, incident open | {statistics.median(downs):.1f} s | "
+        f"{max(downs):.1f} s | ≤ 15 s |"
+    )
+    print(
+        f"| start → operational, incident resolved | {statistics.median(ups):.1f} s | "
+        f"{max(ups):.1f} s | ≤ 30 s |"
+    )
+
+
+async def _load(base: str, path: str, clients: int, seconds: float) -> list[float]:
+    timings: list[float] = []
+    errors = 0
+    deadline = time.monotonic() + seconds
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, timeout=10, limits=limits) as client:
+
+        async def one() -> None:
+            nonlocal errors
+            while time.monotonic() < deadline:
+                started = time.perf_counter()
+                response = await client.get(path)
+                if response.status_code != 200:
+                    errors += 1
+                timings.append((time.perf_counter() - started) * 1000)
+
+        await asyncio.gather(*(one() for _ in range(clients)))
+    if errors:
+        raise SystemExit(f"{errors} of {len(timings)} requests to {path} failed")
+    return timings
+
+
+def load(target_path: Path, clients: int, seconds: float) -> None:
+    target = load_target(target_path)
+    rows: list[tuple[str, str, list[float]]] = []
+    for where, base in (
+        ("gateway", target.url("gateway", "main")),
+        ("direct", target.url("status", "main")),
+    ):
+        for path in ("/api/v2/summary.json", "/status"):
+            rows.append((where, path, asyncio.run(_load(base, path, clients, seconds))))
+    print(f"\n{clients} concurrent clients, {seconds:g} s per row:\n")
+    print("| via | path | requests/s | p50 ms | p95 ms | p99 ms |")
+    print("|---|---|---|---|---|---|")
+    for where, path, t in rows:
+        print(
+            f"| {where} | `{path}` | {len(t) / seconds:.0f} | {statistics.median(t):.1f} | "
+            f"{_percentile(t, 0.95):.1f} | {_percentile(t, 0.99):.1f} |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--target", type=Path, required=True)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--service", default="users")
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--skip-drill", action="store_true")
+    args = parser.parse_args()
+    if not args.skip_drill:
+        drill(args.target, args.service, args.runs)
+    load(args.target, args.clients, args.seconds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,245 @@
+"""Health checks and the status page (seed module 4, minor). Every judgement is the grader's
+own: it reads each /health itself, stops the database and a service itself, and checks the
+page against what its own probes see, rather than trusting the status service's word.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import time
+from collections.abc import Iterator
+from functools import partial
+from typing import Any
+
+import httpx
+import pytest
+
+from grader.errors import CheckFailed
+from grader.polling import poll_until
+from grader.target import Target, Timeouts
+from stack.probes import run_probe
+
+SERVICES = ("auth", "users", "games", "status")
+HEALTH_JSON = "application/health+json"
+CHECK_STATUSES = ("pass", "warn", "fail")
+VICTIM = "users"  # the service the status-page check stops
+log = logging.getLogger(__name__)
+
+
+def service_health_urls(target: Target) -> dict[str, str]:
+    """Each service unit's /health URL, from the profile (a replica set: every replica)."""
+    units = {
+        name: c
+        for name, c in target.components.items()
+        if (c.replica_of or name) in SERVICES and c.probe.kind == "http"
+    }
+    found = {name: str(getattr(c.probe, "url", "")) for name, c in units.items()}
+    if len({c.replica_of or name for name, c in units.items()}) < 3:
+        raise CheckFailed(f"expected /health of at least 3 of {SERVICES}, the target has {found}")
+    return found
+
+
+def health_json_problems(code: int, content_type: str, body: Any) -> list[str]:
+    """What makes a /health answer invalid application/health+json
+    (draft-inadarei-api-health-check): [] when it is valid."""
+    problems = []
+    if not content_type.startswith(HEALTH_JSON):
+        problems.append(f"Content-Type is {content_type!r}, expected {HEALTH_JSON}")
+    if not isinstance(body, dict) or body.get("status") not in CHECK_STATUSES:
+        return [*problems, f"`status` must be one of {CHECK_STATUSES}, got {body!r:.200}"]
+    if (body["status"] == "fail") != (code >= 400):
+        problems.append(f"status {body['status']!r} answered with HTTP {code}")
+    checks = body.get("checks", {})
+    if not isinstance(checks, dict):
+        return [*problems, f"`checks` must be an object, got {type(checks).__name__}"]
+    for key, results in checks.items():
+        if ":" not in key and not key.isidentifier():
+            problems.append(f"check key {key!r} is not 'component:measurement'")
+        if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
+            problems.append(f"checks[{key!r}] must be a list of objects")
+            continue
+        for r in results:
+            if r.get("status") not in CHECK_STATUSES:
+                problems.append(f"checks[{key!r}].status = {r.get('status')!r}")
+            value = r.get("observedValue")
+            if value is not None and not isinstance(value, int | float | str | bool):
+                problems.append(f"checks[{key!r}].observedValue has type {type(value).__name__}")
+    return problems
+
+
+def read_health(url: str) -> tuple[int, str, Any]:
+    response = httpx.get(url, timeout=5)
+    try:
+        body = response.json()
+    except ValueError:
+        body = response.text[:200]
+    return response.status_code, response.headers.get("content-type", ""), body
+
+
+def _health_code(url: str) -> int:
+    return read_health(url)[0]
+
+
+def failing_checks(body: Any) -> list[str]:
+    checks = body.get("checks", {}) if isinstance(body, dict) else {}
+    return [k for k, rs in checks.items() if any(r.get("status") == "fail" for r in rs)]
+
+
+@pytest.mark.checklist("hc-health-endpoint")
+def test_every_service_health_passes_and_lists_its_checks(target: Target) -> None:
+    problems = {}
+    for name, url in service_health_urls(target).items():
+        code, content_type, body = read_health(url)
+        found = health_json_problems(code, content_type, body)
+        if code != 200 or not isinstance(body, dict) or body.get("status") != "pass":
+            found.append(f"expected HTTP 200 and status 'pass', got {code} {body!r:.300}")
+        checks = body.get("checks", {}) if isinstance(body, dict) else {}
+        datastores = [
+            k
+            for k, rs in checks.items()
+            if "postgres" in k or any(r.get("componentType") == "datastore" for r in rs)
+        ]
+        if not datastores:
+            found.append(f"no database check among its checks {sorted(checks)}")
+        if found:
+            problems[name] = found
+    assert not problems, f"invalid /health answers: {problems}"
+
+
+@pytest.mark.checklist("hc-health-endpoint")
+def test_health_fails_naming_the_database_when_it_is_stopped(
+    control: Any, target: Target, timeouts: Timeouts
+) -> None:
+    urls = service_health_urls(target)
+    control.stop("postgres")
+    try:
+        for name, url in urls.items():
+            code, content_type, body = poll_until(
+                partial(read_health, url),
+                f"{name}'s /health to answer 503 'fail' naming its database check",
+                timeout=timeouts.get("event"),
+                until=lambda r: r[0] == 503 and any("postgres" in k for k in failing_checks(r[2])),
+                show=lambda r: f"HTTP {r[0]} {r[2]!r:.300}",
+            )
+            assert body["status"] == "fail", f"{name}: expected status 'fail', got {body}"
+            assert not health_json_problems(code, content_type, body), (name, body)
+    finally:
+        control.start("postgres")
+    for name, url in urls.items():
+        poll_until(
+            partial(_health_code, url),
+            f"{name}'s /health to pass again",
+            timeout=timeouts.healthy,
+            until=lambda code: code == 200,
+        )
+
+
+# ---- the status page --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def public(target: Target) -> Iterator[httpx.Client]:
+    """The page as the public sees it: through the gateway, no credentials."""
+    with httpx.Client(base_url=target.url("gateway", "main"), timeout=5) as client:
+        yield client
+
+
+def summary(public: httpx.Client) -> dict[str, Any]:
+    response = public.get("/api/v2/summary.json")
+    if response.status_code != 200:
+        raise CheckFailed(f"/api/v2/summary.json answered {response.status_code}, expected 200")
+    return dict(response.json())
+
+
+def page_text(public: httpx.Client) -> str:
+    response = public.get("/status")
+    if response.status_code != 200 or "text/html" not in response.headers.get("content-type", ""):
+        raise CheckFailed(f"/status answered {response.status_code}, expected a 200 HTML page")
+    text = re.sub(r"<(style|script)[^>]*>.*?</\1>", " ", response.text, flags=re.S)
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text)))
+
+
+def statuses(body: dict[str, Any]) -> dict[str, str]:
+    return {c["name"]: c["status"] for c in body["components"]}
+
+
+def open_incident_for(body: dict[str, Any], name: str) -> dict[str, Any] | None:
+    return next((i for i in body["incidents"] if _about(i, name)), None)
+
+
+def _about(incident: dict[str, Any], name: str) -> bool:
+    return name in [c.get("id") for c in incident.get("components", [])] or incident[
+        "name"
+    ].startswith(f"{name}:")
+
+
+def shown_down(text: str, name: str) -> bool:
+    """The page text names the component and, right after it, an outage (in words)."""
+    return re.search(rf"\b{re.escape(name)}\b.{{0,200}}?\b(outage|down)\b", text, re.I) is not None
+
+
+@pytest.mark.checklist("hc-status-page")
+def test_status_page_tracks_a_dead_service_and_its_recovery(
+    control: Any, public: httpx.Client, target: Target, timeouts: Timeouts
+) -> None:
+    # Steady state: public (no login), every component operational, and the grader's own
+    # probes agree with the page.
+    body = poll_until(
+        lambda: summary(public),
+        "the status page to show every component operational",
+        timeout=timeouts.healthy,
+        until=lambda b: bool(b["components"]) and set(statuses(b).values()) == {"operational"},
+        show=lambda b: str({n: s for n, s in statuses(b).items() if s != "operational"}),
+    )
+    down = {n: r.detail for n, c in target.components.items() if not (r := run_probe(c.probe)).ok}
+    assert not down, f"the page says all operational, but the grader's probes fail: {down}"
+    text = page_text(public)
+    assert body["status"]["description"] in text, "the page lacks the overall banner"
+    missing = [n for n in statuses(body) if n not in text]
+    assert not missing, f"components missing from the page: {missing}"
+
+    stopped = time.monotonic()
+    control.stop(VICTIM)
+    try:
+        assert not run_probe(target.component(VICTIM).probe).ok, f"{VICTIM} still answers"
+        poll_until(
+            lambda: (summary(public), page_text(public)),
+            f"summary.json and the page to show {VICTIM} down with an open incident",
+            timeout=timeouts.get("status_down"),
+            until=lambda r: (
+                statuses(r[0]).get(VICTIM) in ("major_outage", "partial_outage")
+                and open_incident_for(r[0], VICTIM) is not None
+                and shown_down(r[1], VICTIM)
+            ),
+            show=lambda r: (
+                f"{VICTIM}: {statuses(r[0]).get(VICTIM)}, open incidents: "
+                f"{[i['name'] for i in r[0]['incidents']]}"
+            ),
+        )
+        took_down = time.monotonic() - stopped
+    finally:
+        restarted = time.monotonic()
+        control.start(VICTIM)
+    incident = open_incident_for(summary(public), VICTIM)
+    assert incident is not None
+    poll_until(
+        lambda: summary(public),
+        f"{VICTIM} operational again and its incident resolved",
+        timeout=timeouts.get("status_recovered"),
+        until=lambda b: (
+            statuses(b).get(VICTIM) == "operational" and open_incident_for(b, VICTIM) is None
+        ),
+        show=lambda b: f"{VICTIM}: {statuses(b).get(VICTIM)}",
+    )
+    took_up = time.monotonic() - restarted
+    history = public.get("/api/v2/incidents.json").json()["incidents"]
+    resolved = next((i for i in history if i["id"] == incident["id"]), None)
+    assert resolved is not None and resolved["status"] == "resolved", (
+        f"expected incident {incident['id']} resolved in incidents.json, saw {resolved}"
+    )
+    assert incident["name"] in page_text(public).split("Incident history", 1)[-1], (
+        "the resolved incident is not in the page's incident history"
+    )
+    log.info("%s shown down after %.1f s, recovered after %.1f s", VICTIM, took_down, took_up)

@@ -1,0 +1,334 @@
+"""Prometheus/Grafana (seed module 2): metrics collected, dashboards live, alerts that fire
+and resolve for real faults, notifications that arrive, access that is secured.
+
+The drills are real: the `error-spike` load shape turns on the error fault flag of one
+service while Locust sends traffic through the gateway, and another service is stopped. The
+grader then watches Prometheus' alerts, the mail catcher's inbox and the webhook receiver.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from grader import journeys
+from grader.dashboard_queries import problems, run_dashboards
+from grader.dashboards import load_dashboards
+from grader.errors import CheckFailed
+from grader.load import run_shape
+from grader.monitoring import MailCatcher, Prometheus, WebhookReceiver, v4_payload_problems
+from grader.polling import poll_until
+from grader.target import Target, Timeouts, basic_auth_header
+
+
+@pytest.fixture(scope="module")
+def prometheus(target: Target) -> Iterator[Prometheus]:
+    prom = Prometheus.of(target)
+    yield prom
+    prom.close()
+
+
+@pytest.fixture(scope="module")
+def traffic(target: Target, prometheus: Prometheus) -> float:
+    """Real use through the gateway (sign-ups, logins, a finished game, profile views), so the
+    business counters move; returns the scrape interval, having waited two of them."""
+    with httpx.Client(base_url=target.url("gateway", "main"), timeout=5) as gateway:
+        x, o = journeys.register(gateway, "mon-x"), journeys.register(gateway, "mon-o")
+        journeys.play_to_a_win(gateway, x, o)
+        journeys.profile(gateway, x)
+    interval = prometheus.scrape_interval()
+    time.sleep(2 * interval)
+    return interval
+
+
+def _matches(labels: dict[str, str], alertname: str, service: str | None = None) -> bool:
+    return labels.get("alertname") == alertname and (service is None or service in labels.values())
+
+
+def _firing(prom: Prometheus, alertname: str, service: str | None = None) -> bool:
+    return any(_matches(a, alertname, service) for a in prom.firing())
+
+
+def _names(alerts: list[dict[str, str]]) -> str:
+    return ", ".join(sorted({f"{a['alertname']}({a.get('job', '')})" for a in alerts})) or "none"
+
+
+@pytest.mark.checklist("mon-metrics-collected")
+def test_every_target_is_up_and_services_expose_red_and_business_metrics(
+    target: Target, prometheus: Prometheus, traffic: float, timeouts: Timeouts
+) -> None:
+    def down() -> list[str]:
+        return [
+            f"{t['labels'].get('job')} {t['scrapeUrl']}: {t['lastError'] or t['health']}"
+            for t in prometheus.targets()
+            if t["health"] != "up"
+        ]
+
+    poll_until(down, "every Prometheus target to be up", timeouts.healthy, until=lambda d: not d)
+    mon = target.monitoring
+    missing = []
+    for service in mon.services:
+        for metric in (mon.requests_metric, mon.duration_metric):
+            selector = f'{metric}{{service="{service}"}} or {metric}{{job="{service}"}}'
+            if not prometheus.instant(f"count({selector})")[0]:
+                missing.append(f"{metric} of {service}")
+    for metric in mon.business_metrics:
+        if not prometheus.instant(f"count({metric})")[0]:
+            missing.append(metric)
+    assert not missing, (
+        f"expected RED metrics of {', '.join(mon.services)} and the business metrics in "
+        f"Prometheus, missing: {', '.join(missing)}"
+    )
+
+
+@pytest.mark.checklist("mon-dashboards-realtime")
+def test_every_dashboard_panel_returns_fresh_samples(
+    prometheus: Prometheus, traffic: float
+) -> None:
+    dashboards = load_dashboards()
+    results = run_dashboards(prometheus, dashboards, scrape_interval_s=traffic)
+    found = problems(results, max_age_s=2 * traffic)
+    assert results, "expected dashboard queries, found none"
+    assert not found, (
+        f"expected every panel query of {len(dashboards)} dashboards to return samples newer "
+        f"than two scrape intervals ({2 * traffic:g} s); {len(found)} of {len(results)} did "
+        "not:\n" + "\n".join(found)
+    )
+
+
+@dataclass
+class DrillRecord:
+    """What the drills saw: failures per step, so each check reports its own part."""
+
+    failures: dict[str, str] = field(default_factory=dict)
+
+    def step(self, name: str, fn: Callable[[], object]) -> None:
+        try:
+            fn()
+        except (CheckFailed, AssertionError) as exc:
+            self.failures[name] = str(exc)
+        except Exception as exc:  # a drill that crashes fails its step, with the reason
+            self.failures[name] = f"{type(exc).__name__}: {exc}"
+
+    def require(self, *steps: str) -> None:
+        failed = [f"{s}: {self.failures[s]}" for s in steps if s in self.failures]
+        assert not failed, "\n".join(failed)
+
+
+class Notifications:
+    """Waits for a notification of one alert in the mail catcher and the webhook receiver."""
+
+    def __init__(self, target: Target, timeout: float) -> None:
+        self.mon, self.timeout = target.monitoring, timeout
+        self.mail = MailCatcher(target)
+        self.webhook = WebhookReceiver(target) if self.mon.webhook_receiver else None
+
+    def email(self, since: datetime, status: str) -> None:
+        alert, service = self.mon.down_alert, self.mon.down_service
+
+        def subjects() -> list[str]:
+            return [m.subject for m in self.mail.messages() if m.created >= since]
+
+        poll_until(
+            subjects,
+            f"the {status} email of {alert} ({service}) in the mail catcher",
+            self.timeout,
+            interval=1,
+            until=lambda found: any(
+                alert in s and service in s and status.upper() in s.upper() for s in found
+            ),
+            show=lambda found: f"subjects since the fault: {found}",
+        )
+
+    def posted(self, status: str) -> None:
+        if self.webhook is None:
+            return
+        webhook, alert, service = self.webhook, self.mon.down_alert, self.mon.down_service
+
+        def payloads() -> list[dict[str, Any]]:
+            found = []
+            for item in webhook.received():
+                payload = item.get("payload", item)
+                if any(
+                    a.get("status") == status and _matches(a.get("labels", {}), alert, service)
+                    for a in payload.get("alerts") or []
+                ):
+                    found.append(payload)
+            return found
+
+        got = poll_until(
+            payloads,
+            f"the webhook receiver to get {alert} ({service}) {status}",
+            self.timeout,
+            interval=1,
+        )
+        bad = v4_payload_problems(got[0])
+        assert not bad, f"expected an Alertmanager v4 webhook payload, saw: {'; '.join(bad)}"
+
+    def close(self) -> None:
+        self.mail.close()
+        if self.webhook is not None:
+            self.webhook.close()
+
+
+@pytest.fixture(scope="module")
+def drills(
+    target: Target, prometheus: Prometheus, control: Any, timeouts: Timeouts
+) -> Iterator[DrillRecord]:
+    """At steady state only the watchdog fires. Then, at once: an error spike on one service
+    (Locust, `error-spike`) and another service killed and held down until its alert has been
+    notified. Both alerts must fire, be notified, and resolve once the fault is gone."""
+    mon, record = target.monitoring, DrillRecord()
+    alert_timeout = timeouts.get("alert")
+    notifications = Notifications(target, timeouts.get("notification"))
+
+    def steady() -> None:
+        poll_until(
+            prometheus.firing,
+            f"only {mon.watchdog_alert} to fire at steady state",
+            alert_timeout,
+            interval=2,
+            until=lambda alerts: {a["alertname"] for a in alerts} == {mon.watchdog_alert},
+            show=_names,
+        )
+
+    def fires(alertname: str, service: str) -> None:
+        poll_until(
+            lambda: _firing(prometheus, alertname, service),
+            f"{alertname} to fire for {service}",
+            alert_timeout,
+            interval=1,
+            show=lambda _: f"firing: {_names(prometheus.firing())}",
+        )
+
+    def resolves(alertname: str, service: str) -> None:
+        poll_until(
+            lambda: not _firing(prometheus, alertname, service),
+            f"{alertname} of {service} to resolve after the fault was removed",
+            alert_timeout,
+            interval=1,
+            show=lambda _: f"firing: {_names(prometheus.firing())}",
+        )
+
+    record.step("steady", steady)
+    load_error: list[str] = []
+
+    def load() -> None:
+        try:
+            run_shape(target, "error-spike", duration=mon.error_spike_seconds)
+        except Exception as exc:
+            load_error.append(f"{type(exc).__name__}: {exc}")
+
+    spike = threading.Thread(target=load, name="error-spike", daemon=True)
+    spike.start()
+    down = [n for n, c in target.components.items() if mon.down_service in (n, c.replica_of)]
+    try:
+        killed_at = _now_to_the_second()
+        for unit in down:
+            control.kill(unit, hold=True)  # SIGKILL, and no automatic restart
+        record.step("down fires", lambda: fires(mon.down_alert, mon.down_service))
+        # Held down until notified: an alert that resolves within group_wait is never sent.
+        record.step("firing email", lambda: notifications.email(killed_at, "firing"))
+        record.step("firing webhook", lambda: notifications.posted("firing"))
+    finally:
+        restarted_at = _now_to_the_second()
+        for unit in down:
+            control.start(unit)
+    record.step("down resolves", lambda: resolves(mon.down_alert, mon.down_service))
+    record.step("resolved email", lambda: notifications.email(restarted_at, "resolved"))
+    record.step("resolved webhook", lambda: notifications.posted("resolved"))
+    record.step("errors fire", lambda: fires(mon.error_alert, mon.error_service))
+    spike.join(mon.error_spike_seconds + 120)
+    if load_error:
+        record.failures["load"] = f"the error-spike load failed: {load_error[0]}"
+    record.step("errors resolve", lambda: resolves(mon.error_alert, mon.error_service))
+    yield record
+    notifications.close()
+
+
+def _now_to_the_second() -> datetime:
+    """Now, rounded down: the mail catcher's timestamps may have second resolution."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.mark.checklist("mon-alerts-trigger")
+def test_alerts_fire_for_real_faults_and_resolve(drills: DrillRecord) -> None:
+    drills.require("steady", "load", "down fires", "down resolves", "errors fire", "errors resolve")
+
+
+@pytest.mark.checklist("mon-notifications-sent")
+def test_email_and_webhook_carry_the_firing_and_the_resolution(drills: DrillRecord) -> None:
+    drills.require("firing email", "firing webhook", "resolved email", "resolved webhook")
+
+
+def _access_endpoints(target: Target) -> dict[str, tuple[str, dict[str, str]]]:
+    """Name -> (URL, the headers a legitimate client sends) of every monitoring endpoint."""
+    mon = target.monitoring
+    endpoints: dict[str, tuple[str, dict[str, str]]] = {}
+    for name in (mon.prometheus, mon.alertmanager):
+        creds = target.component(name).credentials
+        assert creds is not None, f"the target gives no credentials for {name}"
+        path = "/api/v1/query?query=up" if name == mon.prometheus else "/api/v2/status"
+        endpoints[f"{name} API"] = (
+            target.url(name, "main") + path,
+            basic_auth_header(creds.username, creds.password()),
+        )
+    if "grafana" in target.components:
+        creds = target.component("grafana").credentials
+        assert creds is not None, "the target gives no credentials for grafana"
+        endpoints["grafana API"] = (
+            target.url("grafana", "main") + "/api/search",
+            basic_auth_header(creds.username, creds.password()),
+        )
+    for name, component in target.components.items():
+        if component.metrics is not None:
+            endpoints[f"{name} metrics"] = (component.metrics.url, component.metrics.auth_headers())
+    return endpoints
+
+
+@pytest.mark.checklist("mon-access-secured")
+def test_anonymous_and_wrong_passwords_are_refused(target: Target) -> None:
+    problems_found = []
+    with httpx.Client(timeout=5) as client:
+        for what, (url, headers) in _access_endpoints(target).items():
+            if "Authorization" not in headers:
+                problems_found.append(f"{what} ({url}): the target gives no credentials for it")
+                continue
+            basic = headers["Authorization"].startswith("Basic ")
+            wrong = basic_auth_header("admin", "wrong") if basic else {"Authorization": "Bearer x"}
+            for label, sent in (("anonymous", {}), ("wrong credentials", wrong)):
+                status = client.get(url, headers=sent).status_code
+                if status not in (401, 403):
+                    problems_found.append(f"{what} ({url}): {label} got {status}, expected 401")
+            status = client.get(url, headers=headers).status_code
+            if status != 200:
+                problems_found.append(f"{what} ({url}): the right credentials got {status}")
+        problems_found += _viewers_cannot_write(target, client)
+    assert not problems_found, "\n".join(problems_found)
+
+
+def _viewers_cannot_write(target: Target, client: httpx.Client) -> list[str]:
+    """Grafana's viewer may read dashboards but not save one (403).
+    https://grafana.com/docs/grafana/latest/developers/http_api/dashboard/"""
+    if "grafana" not in target.components:
+        return []
+    viewer = target.component("grafana").viewer
+    if viewer is None:
+        return ["grafana: the target gives no viewer login to prove read-only access with"]
+    base = target.url("grafana", "main")
+    login = basic_auth_header(viewer.username, viewer.password())
+    problems_found = []
+    if (status := client.get(f"{base}/api/search", headers=login).status_code) != 200:
+        problems_found.append(f"grafana: the viewer could not read (HTTP {status})")
+    body = {"dashboard": {"title": "grader write probe", "panels": []}, "overwrite": False}
+    status = client.post(f"{base}/api/dashboards/db", json=body, headers=login).status_code
+    if status != 403:
+        problems_found.append(f"grafana: the viewer saving a dashboard got {status}, expected 403")
+    return problems_found

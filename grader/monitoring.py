@@ -1,0 +1,167 @@
+"""What the monitoring checks ask: Prometheus (targets, queries, alerts), the mail catcher
+(Mailpit's API) and the webhook receiver (what Alertmanager posted to it).
+
+Every function makes real HTTP requests with the credentials of the target profile and turns
+an unexpected answer into `CheckFailed` saying what was asked and what came back.
+APIs: https://prometheus.io/docs/prometheus/latest/querying/api/ and
+https://mailpit.axllent.org/docs/api-v1/
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+import yaml
+
+from grader import dashboard_queries
+from grader.errors import CheckFailed
+from grader.target import Target
+
+TIMEOUT = 10.0
+
+
+def _client(target: Target, name: str) -> httpx.Client:
+    """A client for a component's main URL, logged in with its credentials if it has any."""
+    component = target.component(name)
+    auth = None
+    if component.credentials is not None:
+        auth = (component.credentials.username, component.credentials.password())
+    return httpx.Client(base_url=target.url(name, "main"), auth=auth, timeout=TIMEOUT)
+
+
+def _json(response: httpx.Response, what: str) -> Any:
+    if response.status_code != 200:
+        raise CheckFailed(
+            f"{what}: expected HTTP 200 from {response.request.method} {response.request.url}, "
+            f"got {response.status_code}: {response.text[:300]}"
+        )
+    return response.json()
+
+
+class Prometheus(dashboard_queries.Prometheus):
+    """The dashboard check's client, plus targets, alerts and the scrape interval."""
+
+    @classmethod
+    def of(cls, target: Target) -> Prometheus:
+        name = target.monitoring.prometheus
+        credentials = target.component(name).credentials
+        return cls(
+            target.url(name, "main"),
+            username=credentials.username if credentials else None,
+            password=credentials.password() if credentials else None,
+            timeout=TIMEOUT,
+        )
+
+    def targets(self) -> list[dict[str, Any]]:
+        active: list[dict[str, Any]] = self._get("/api/v1/targets", {"state": "active"})[
+            "activeTargets"
+        ]
+        return active
+
+    def firing(self) -> list[dict[str, str]]:
+        """The labels of every firing alert (pending ones are left out)."""
+        alerts = self._get("/api/v1/alerts", {})["alerts"]
+        return [dict(a["labels"]) for a in alerts if a["state"] == "firing"]
+
+    def scrape_interval(self) -> float:
+        """The global scrape interval, in seconds, from the running config."""
+        text = self._get("/api/v1/status/config", {})["yaml"]
+        return parse_duration(str(yaml.safe_load(text)["global"]["scrape_interval"]))
+
+
+def parse_duration(text: str) -> float:
+    """Prometheus durations as Prometheus writes them back: 5s, 1m, 1m30s, 1h."""
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+    total, number = 0.0, ""
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch.isdigit():
+            number += ch
+            i += 1
+            continue
+        unit = "ms" if text.startswith("ms", i) else ch
+        if unit not in units or not number:
+            raise ValueError(f"not a Prometheus duration: {text!r}")
+        total += int(number) * units[unit]
+        number = ""
+        i += len(unit)
+    if number:
+        raise ValueError(f"not a Prometheus duration (no unit): {text!r}")
+    return total
+
+
+@dataclass(frozen=True)
+class Mail:
+    subject: str
+    created: datetime
+    to: list[str]
+
+
+class MailCatcher:
+    """Mailpit's API v1 (the mailbox stand-in serves the same)."""
+
+    def __init__(self, target: Target) -> None:
+        self.client = _client(target, target.monitoring.mail_catcher)
+
+    def messages(self, limit: int = 200) -> list[Mail]:
+        """The newest `limit` messages, newest first."""
+        body = _json(self.client.get("/api/v1/messages", params={"limit": limit}), "list mail")
+        return [
+            Mail(
+                subject=m["Subject"],
+                created=datetime.fromisoformat(m["Created"].replace("Z", "+00:00")),
+                to=[a["Address"] for a in m["To"]],
+            )
+            for m in body["messages"]
+        ]
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class WebhookReceiver:
+    """The notifications the webhook receiver got from Alertmanager: `GET /api/v1/alerts`
+    with the admin bearer token answers them newest first (Alertmanager's v4 payloads)."""
+
+    def __init__(self, target: Target) -> None:
+        name = target.monitoring.webhook_receiver
+        if name is None:
+            raise CheckFailed("the target profile names no monitoring.webhook_receiver")
+        component = target.component(name)
+        self.client = httpx.Client(
+            base_url=target.url(name, "main"),
+            headers={"Authorization": f"Bearer {component.admin_token()}"},
+            timeout=TIMEOUT,
+        )
+
+    def received(self) -> list[dict[str, Any]]:
+        body = _json(self.client.get("/api/v1/alerts"), "list what the webhook received")
+        if isinstance(body, dict):  # {"notifications": [...]} or a bare list
+            body = body.get("notifications", body.get("items", []))
+        return list(body)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def v4_payload_problems(payload: dict[str, Any]) -> list[str]:
+    """What makes `payload` not an Alertmanager webhook v4 payload (empty: it is one).
+    https://prometheus.io/docs/alerting/latest/configuration/#webhook_config"""
+    problems = []
+    if payload.get("version") != "4":
+        problems.append(f"version is {payload.get('version')!r}, expected '4'")
+    for key in ("groupKey", "status", "receiver", "groupLabels", "commonLabels", "externalURL"):
+        if key not in payload:
+            problems.append(f"no {key!r}")
+    alerts = payload.get("alerts")
+    if not isinstance(alerts, list) or not alerts:
+        problems.append("no alerts")
+    else:
+        for key in ("status", "labels", "annotations", "startsAt", "fingerprint"):
+            if any(key not in a for a in alerts):
+                problems.append(f"an alert has no {key!r}")
+    return problems

@@ -1,0 +1,162 @@
+"""The authenticated side (`Authorization: Bearer <admin token>`): Alertmanager's webhook,
+the notifications it received, manual incidents and their updates, maintenance windows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from status_service import incidents as book
+from status_service.alerts import PayloadError, parse_payload
+from status_service.api.deps import Admin, MonitorDep
+from status_service.models import Incident, Maintenance, Notification
+
+router = APIRouter(prefix="/api/v1", tags=["admin"], dependencies=[Admin])
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IncidentCreate(_In):
+    name: str = Field(min_length=1, max_length=200)
+    status: Literal["investigating", "identified", "monitoring", "resolved"] = "investigating"
+    impact: Literal["none", "minor", "major", "critical"] = "minor"
+    body: str = Field(min_length=1, max_length=5000)
+    component: str | None = None
+
+
+class UpdateCreate(_In):
+    status: Literal["investigating", "identified", "monitoring", "resolved"]
+    body: str = Field(min_length=1, max_length=5000)
+
+
+class MaintenanceCreate(_In):
+    name: str = Field(min_length=1, max_length=200)
+    components: list[str] = Field(min_length=1)
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MaintenanceCreate:
+        if self.ends_at <= self.starts_at:
+            raise ValueError(f"ends_at {self.ends_at} must be after starts_at {self.starts_at}")
+        return self
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@router.post("/alerts", status_code=200)
+async def receive_alerts(request: Request, monitor: MonitorDep) -> dict[str, Any]:
+    """Alertmanager's webhook (payload version 4). Incidents are deduplicated by fingerprint."""
+    try:
+        payload, raw = parse_payload(await request.body())
+    except PayloadError as exc:
+        raise HTTPException(400, f"not an Alertmanager v4 webhook payload: {exc}") from None
+    known = monitor.known_components()
+    touched = await monitor.write(
+        lambda s: book.apply_notification(s, payload, raw=raw, now=_now(), known=known)
+    )
+    return {"status": "accepted", "alerts": len(payload.alerts), "incidents": touched}
+
+
+@router.get("/alerts")
+async def received_alerts(monitor: MonitorDep) -> list[dict[str, Any]]:
+    """The last 200 notifications, newest first, as received."""
+
+    def load(session: Session) -> list[dict[str, Any]]:
+        rows = session.scalars(select(Notification).order_by(Notification.id.desc()).limit(200))
+        return [
+            {
+                "received_at": r.received_at.isoformat(),
+                "status": r.status,
+                "receiver": r.receiver,
+                "groupKey": r.group_key,
+                "alerts": r.payload.get("alerts", []),
+                "payload": r.payload,
+            }
+            for r in rows
+        ]
+
+    return await monitor.transaction(load)
+
+
+@router.post("/incidents", status_code=201)
+async def create_incident(body: IncidentCreate, monitor: MonitorDep) -> dict[str, Any]:
+    def create(session: Session) -> int:
+        incident = book.open_incident(
+            session,
+            name=body.name,
+            impact=body.impact,
+            source="manual",
+            body=body.body,
+            now=_now(),
+            component=body.component,
+            status=body.status,
+        )
+        return incident.id
+
+    return {"id": str(await monitor.write(create))}
+
+
+@router.post("/incidents/{incident_id}/updates", status_code=201)
+async def update_incident(
+    incident_id: int, body: UpdateCreate, monitor: MonitorDep
+) -> dict[str, Any]:
+    def update(session: Session) -> int | None:
+        incident = session.get(Incident, incident_id)
+        if incident is None:
+            return None
+        return book.add_update(session, incident, status=body.status, body=body.body, now=_now()).id
+
+    created = await monitor.write(update)
+    if created is None:
+        raise HTTPException(404, f"no incident {incident_id}")
+    return {"id": str(created), "incident_id": str(incident_id), "status": body.status}
+
+
+@router.post("/maintenances", status_code=201)
+async def create_maintenance(body: MaintenanceCreate, monitor: MonitorDep) -> dict[str, Any]:
+    known = monitor.known_components()
+    unknown = sorted(set(body.components) - known) if known else []
+    if unknown:
+        raise HTTPException(422, f"unknown components {unknown}; known: {', '.join(sorted(known))}")
+
+    def create(session: Session) -> int:
+        window = Maintenance(
+            name=body.name,
+            components=body.components,
+            starts_at=body.starts_at,
+            ends_at=body.ends_at,
+            created_at=_now(),
+        )
+        session.add(window)
+        session.flush()
+        return window.id
+
+    return {"id": str(await monitor.write(create))}
+
+
+@router.get("/maintenances")
+async def list_maintenances(monitor: MonitorDep) -> list[dict[str, Any]]:
+    def load(session: Session) -> list[dict[str, Any]]:
+        rows = session.scalars(select(Maintenance).order_by(Maintenance.starts_at.desc()))
+        return [
+            {
+                "id": str(m.id),
+                "name": m.name,
+                "components": m.components,
+                "starts_at": m.starts_at.isoformat(),
+                "ends_at": m.ends_at.isoformat(),
+            }
+            for m in rows
+        ]
+
+    return await monitor.transaction(load)

@@ -1,0 +1,61 @@
+"""What to probe: the components of a target profile (`.stack/target.yaml`, written by
+`python -m stack up`; grader/target.py has its schema). Each unit carries the contract probe
+of stack/probes.py; the units of a replica set share their component (`replica_of`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import TypeAdapter, ValidationError
+
+from stack.probes import Probe
+
+_PROBE: TypeAdapter[Probe] = TypeAdapter(Probe)
+
+
+class TargetsError(Exception):
+    """The target profile cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    name: str
+    component: str
+    role: str
+    probe: Probe | None  # None: this service itself, judged in-process (no HTTP to itself)
+
+
+def load_units(path: Path, *, self_name: str) -> list[Unit]:
+    try:
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise TargetsError(f"TARGETS_FILE={path}: cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise TargetsError(f"TARGETS_FILE={path}: not valid YAML: {exc}") from None
+    components = raw.get("components") if isinstance(raw, dict) else None
+    if not isinstance(components, dict) or not components:
+        raise TargetsError(f"TARGETS_FILE={path}: expected a non-empty `components` mapping")
+    units = []
+    for name, entry in components.items():
+        if not isinstance(entry, dict) or "probe" not in entry:
+            raise TargetsError(f"TARGETS_FILE={path}: components.{name} has no `probe`")
+        component = str(entry.get("replica_of") or name)
+        if component == self_name:
+            units.append(Unit(str(name), component, str(entry.get("role", "")), None))
+            continue
+        try:
+            probe = _PROBE.validate_python(entry["probe"])
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise TargetsError(
+                f"TARGETS_FILE={path}: components.{name}.probe.{where}: {first['msg']}"
+            ) from None
+        secret = getattr(probe, "password_file", None)
+        if secret is not None and not secret.is_absolute():  # relative to the profile
+            probe = probe.model_copy(update={"password_file": (path.parent / secret).resolve()})
+        units.append(Unit(str(name), component, str(entry.get("role", "")), probe))
+    return units

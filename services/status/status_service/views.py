@@ -1,0 +1,247 @@
+"""What the page and the API show, built from the monitor's state: Statuspage's JSON shapes
+(https://metastatuspage.com/api/v2/ — the public API of Atlassian Statuspage), the page's
+view model, the Atom feed and the badges."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from xml.sax.saxutils import escape
+
+from status_service.health_model import (
+    DESCRIPTIONS,
+    STATUS_LABELS,
+    counts_as_up,
+    indicator,
+)
+from status_service.models import Incident
+from status_service.monitor import HISTORY_DAYS, Monitor
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def page(monitor: Monitor, *, title: str, url: str) -> dict[str, Any]:
+    return {
+        "id": "devops-stack",
+        "name": title,
+        "url": url,
+        "time_zone": "Etc/UTC",
+        "updated_at": iso(monitor.updated_at),
+    }
+
+
+def status(monitor: Monitor) -> dict[str, str]:
+    if not monitor.statuses:  # just started, nothing probed yet: claim nothing
+        return {"indicator": "none", "description": "No component checked yet"}
+    level = indicator(monitor.statuses.values())
+    return {"indicator": level, "description": DESCRIPTIONS[level]}
+
+
+def components(monitor: Monitor) -> list[dict[str, Any]]:
+    started = iso(monitor.updated_at)
+    return [
+        {
+            "id": row["name"],
+            "name": row["name"],
+            "status": row["status"],
+            "created_at": started,
+            "updated_at": started,
+            "position": position,
+            "description": row["role"],
+            "group_id": None,
+            "group": False,
+            "only_show_if_degraded": False,
+        }
+        for position, row in enumerate(monitor.summary_rows(), start=1)
+    ]
+
+
+def incident(item: Incident, monitor: Monitor, *, url: str) -> dict[str, Any]:
+    affected = [c for c in components(monitor) if c["id"] == item.component]
+    return {
+        "id": str(item.id),
+        "name": item.name,
+        "status": item.status,
+        "impact": item.impact,
+        "created_at": iso(item.created_at),
+        "updated_at": iso(item.updated_at),
+        "started_at": iso(item.started_at),
+        "monitoring_at": iso(item.monitoring_at),
+        "resolved_at": iso(item.resolved_at),
+        "shortlink": f"{url}/status#incident-{item.id}",
+        "source": item.source,
+        "components": affected,
+        "incident_updates": [
+            {
+                "id": str(u.id),
+                "incident_id": str(item.id),
+                "status": u.status,
+                "body": u.body,
+                "created_at": iso(u.created_at),
+                "updated_at": iso(u.created_at),
+                "display_at": iso(u.created_at),
+                "affected_components": [
+                    {"code": c["id"], "name": c["name"], "new_status": c["status"]}
+                    for c in affected
+                ],
+            }
+            for u in item.updates
+        ],
+    }
+
+
+def incidents(monitor: Monitor, *, url: str, unresolved: bool = False) -> list[dict[str, Any]]:
+    found = monitor.history.incidents
+    if unresolved:
+        found = [i for i in found if i.resolved_at is None]
+    return [incident(i, monitor, url=url) for i in found]
+
+
+def summary(monitor: Monitor, *, title: str, url: str) -> dict[str, Any]:
+    return {
+        "page": page(monitor, title=title, url=url),
+        "status": status(monitor),
+        "components": components(monitor),
+        "incidents": incidents(monitor, url=url, unresolved=True),
+        "scheduled_maintenances": [],
+    }
+
+
+def uptime_bars(monitor: Monitor, component: str, today: date) -> list[dict[str, Any]]:
+    """90 bars, oldest first: the day, its uptime % (None: no data) and a tooltip."""
+    days = monitor.history.daily.get(component, {})
+    bars: list[dict[str, Any]] = []
+    for offset in range(HISTORY_DAYS - 1, -1, -1):
+        day = today - timedelta(days=offset)
+        stat = days.get(day)
+        if stat is None or not stat.samples:
+            bars.append(
+                {
+                    "day": day,
+                    "uptime": None,
+                    "level": "none",
+                    "title": f"{day.isoformat()}: no data",
+                }
+            )
+            continue
+        uptime = 100.0 * stat.up_samples / stat.samples
+        level = "up" if uptime >= 99.9 else "partial" if uptime >= 95 else "down"
+        p95 = f", p95 {stat.p95_ms:.0f} ms" if stat.p95_ms is not None else ""
+        bars.append(
+            {
+                "day": day,
+                "uptime": uptime,
+                "level": level,
+                "title": f"{day.isoformat()}: {uptime:.2f}% up ({stat.samples} checks{p95})",
+            }
+        )
+    return bars
+
+
+def uptime_90d(monitor: Monitor, component: str) -> float | None:
+    days = monitor.history.daily.get(component, {}).values()
+    samples = sum(d.samples for d in days)
+    return 100.0 * sum(d.up_samples for d in days) / samples if samples else None
+
+
+def sparkline(values: list[float | None], *, width: int = 120, height: int = 24) -> str:
+    """SVG polyline points of the p95 per minute (gaps skipped)."""
+    known = [v for v in values if v is not None]
+    if len(known) < 2:
+        return ""
+    top = max(known) or 1.0
+    step = width / max(1, len(values) - 1)
+    return " ".join(
+        f"{i * step:.1f},{height - (v / top) * (height - 2) - 1:.1f}"
+        for i, v in enumerate(values)
+        if v is not None
+    )
+
+
+def view_model(monitor: Monitor, *, title: str, url: str) -> dict[str, Any]:
+    today = datetime.now(UTC).date()
+    rows = []
+    for row in monitor.summary_rows():
+        spark = monitor.history.spark.get(row["name"], [])
+        known = [v for v in spark if v is not None]
+        rows.append(
+            {
+                **row,
+                "label": STATUS_LABELS[row["status"]],
+                "up": counts_as_up(row["status"]) and row["status"] != "partial_outage",
+                "bars": uptime_bars(monitor, row["name"], today),
+                "uptime": uptime_90d(monitor, row["name"]),
+                "spark": sparkline(spark),
+                "spark_p95": max(known) if known else None,
+            }
+        )
+    found = incidents(monitor, url=url)
+    return {
+        "title": title,
+        "status": status(monitor),
+        "components": rows,
+        "active": [i for i in found if i["resolved_at"] is None],
+        "history": [i for i in found if i["resolved_at"] is not None],
+        "updated_at": iso(monitor.updated_at),
+        "waiting": monitor.targets_error,
+    }
+
+
+def atom(monitor: Monitor, *, title: str, url: str) -> str:
+    """An Atom 1.0 feed (RFC 4287) of the incidents, newest first."""
+    entries = []
+    for i in incidents(monitor, url=url):
+        body = "".join(
+            f"<p><strong>{escape(u['status'])}</strong> ({u['created_at']}): "
+            f"{escape(u['body'])}</p>"
+            for u in i["incident_updates"]
+        )
+        entries.append(
+            "<entry>"
+            f"<id>tag:devops-stack,2026:incident-{i['id']}</id>"
+            f"<title>{escape(i['name'])} [{escape(i['status'])}]</title>"
+            f"<updated>{i['updated_at']}</updated><published>{i['created_at']}</published>"
+            f'<link rel="alternate" type="text/html" href="{escape(i["shortlink"])}"/>'
+            f'<content type="html">{escape(body)}</content>'
+            "</entry>"
+        )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<feed xmlns="http://www.w3.org/2005/Atom">'
+        f"<id>tag:devops-stack,2026:status</id><title>{escape(title)} incidents</title>"
+        f"<updated>{iso(monitor.updated_at)}</updated>"
+        f'<link rel="self" href="{escape(url)}/history.atom"/>'
+        f'<link rel="alternate" type="text/html" href="{escape(url)}/status"/>'
+        "<author><name>status service</name></author>" + "".join(entries) + "</feed>\n"
+    )
+
+
+BADGE_COLOURS = {
+    "operational": "#2e7d32",
+    "degraded_performance": "#8a6d00",
+    "partial_outage": "#b45309",
+    "major_outage": "#b91c1c",
+    "under_maintenance": "#1d4ed8",
+}
+
+
+def badge(component: str, component_status: str) -> str:
+    """A shields.io-style flat badge; the status is in the text (and <title>), not colour only."""
+    label, value = component, STATUS_LABELS[component_status].lower()
+    left, right = 7 * len(label) + 12, 7 * len(value) + 12
+    width = left + right
+    text = f"{escape(label)}: {escape(value)}"
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="20" role="img" '
+        f'aria-label="{text}"><title>{text}</title>'
+        f'<rect width="{left}" height="20" fill="#555"/>'
+        f'<rect x="{left}" width="{right}" height="20" '
+        f'fill="{BADGE_COLOURS[component_status]}"/>'
+        '<g fill="#fff" font-family="Verdana,DejaVu Sans,sans-serif" font-size="11">'
+        f'<text x="6" y="14">{escape(label)}</text>'
+        f'<text x="{left + 6}" y="14">{escape(value)}</text></g></svg>'
+    )

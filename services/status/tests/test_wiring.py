@@ -1,0 +1,63 @@
+"""How the stack runs the status service: its topology entry, the local launcher's
+environment, the compose runtime's probe list, the gateway's upstream (no programs run)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from status_service.targets import load_units
+
+from stack.errors import ConfigError
+from stack.gateway import upstream_values
+from stack.paths import DataDir
+from stack.runtimes.compose.render import standard_topology, status_targets
+from stack.runtimes.local.programs import Context, Service
+from stack.secrets import Secrets
+from stack.topology import _COMPONENTS, build
+
+
+def test_the_topology_entry() -> None:
+    status = build(environ={}).get("status")
+    assert (status.port, status.depends_on, status.health.path) == (8401, ("postgres",), "/health")
+    assert status.service is not None and status.service.files == {"TARGETS_FILE": "target"}
+
+
+def test_an_unknown_stack_file_is_named() -> None:
+    entries = [dict(c) for c in _COMPONENTS]
+    status = next(c for c in entries if c["name"] == "status")
+    status["service"] = {**status["service"], "files": {"TARGETS_FILE": "nope"}}  # type: ignore[dict-item]
+    with pytest.raises(ConfigError, match=r"status\.service.*TARGETS_FILE 'nope' is not one of"):
+        build(entries, environ={})
+
+
+def test_the_launcher_passes_the_target_file_and_no_broker(tmp_path: Path) -> None:
+    topology = build(environ={}).units()
+    data = DataDir(tmp_path)
+    ctx = Context(data, Secrets(data.secrets), topology)
+    env = Service().program(ctx, topology.get("status")).env
+    assert env["TARGETS_FILE"] == str(data.target_file)
+    assert env["DATABASE_URL"].endswith("@127.0.0.1:5432/status")
+    assert "RABBITMQ_URL" not in env  # it does not use the broker
+    assert "RABBITMQ_URL" in Service().program(ctx, topology.get("users")).env
+
+
+def test_compose_probes_use_service_names_and_docker_secrets(tmp_path: Path) -> None:
+    path = tmp_path / "target.yaml"
+    path.write_text(yaml.safe_dump(status_targets(standard_topology())))
+    units = {u.name: u for u in load_units(path, self_name="status")}
+    assert getattr(units["users"].probe, "url", None) == "http://users:8201/health"
+    assert units["status"].probe is None  # itself: judged in-process
+    postgres = [u for u in units.values() if u.component == "postgres"]
+    assert {u.name for u in postgres} == {
+        f"postgres-{d}" for d in ("auth", "users", "games", "status")
+    }
+    assert all(
+        str(getattr(u.probe, "password_file", "")).startswith("/run/secrets/") for u in postgres
+    )
+
+
+def test_the_gateway_routes_to_it() -> None:
+    values = upstream_values(build(environ={}), lambda c: [f"127.0.0.1:{c.port}"])
+    assert "server 127.0.0.1:8401 " in values["status_servers"]

@@ -1,0 +1,266 @@
+"""Integration: the status service in a real local stack on ports offset by 20000 (postgres,
+mailbox, Alertmanager, the gateway and the status service; the rest of the topology stays
+down, and the page must say so). A component stopped and started is shown down, then
+recovered, with its incident opened and resolved; the real Alertmanager's webhook opens and
+resolves one; history survives a restart; headless Chromium renders the page."""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import subprocess
+import tempfile
+import zlib
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from grader.polling import poll_until
+from stack.paths import DataDir
+from stack.runtimes.local.runtime import LocalRuntime
+from stack.topology import build, offset_ports
+
+pytestmark = pytest.mark.integration
+OFFSET = 20000  # this suite's own offset; RabbitMQ is not started (its port would be 25672)
+VICTIM = "mailbox"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
+    runtime = LocalRuntime(
+        DataDir(tmp_path_factory.mktemp("status-stack")), build(environ=offset_ports(OFFSET))
+    )
+    runtime.up(only=["status", "gateway", VICTIM, "alertmanager"])
+    yield runtime
+    runtime.down(purge=True)
+
+
+@pytest.fixture(scope="module")
+def gateway(stack: LocalRuntime) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=stack.topology.get("gateway").url(), timeout=5) as client:
+        yield client
+
+
+def statuses(gateway: httpx.Client) -> dict[str, Any]:
+    body = gateway.get("/api/v2/summary.json").json()
+    return {
+        "components": {c["name"]: c["status"] for c in body["components"]},
+        "open": [i["name"] for i in body["incidents"]],
+    }
+
+
+def test_the_page_is_public_through_the_gateway_and_truthful(gateway: httpx.Client) -> None:
+    seen = poll_until(
+        lambda: statuses(gateway),
+        "the target profile to be probed: running parts operational, the rest down",
+        timeout=30,
+        until=lambda s: (
+            s["components"].get(VICTIM) == "operational"
+            and s["components"].get("status") == "operational"
+            and s["components"].get("auth") == "major_outage"
+        ),
+        show=str,
+    )
+    assert {"postgres", "gateway", "games"} <= set(seen["components"])
+    assert seen["components"]["games"] == "major_outage"  # both replicas are not running
+    page = gateway.get("/status")
+    assert page.status_code == 200 and "Daily uptime of mailbox" in page.text
+    assert gateway.get("/api/v2/incidents/unresolved.json").status_code == 200
+    assert gateway.get("/badge/mailbox.svg").headers["content-type"] == "image/svg+xml"
+    assert gateway.post("/api/v1/alerts", json={}).status_code == 404  # writes: direct port only
+
+
+def test_stop_and_start_open_and_resolve_an_incident(
+    stack: LocalRuntime, gateway: httpx.Client
+) -> None:
+    stack.stop(VICTIM)
+    try:
+        poll_until(
+            lambda: statuses(gateway),
+            f"{VICTIM} shown in major outage with an open incident",
+            timeout=15,
+            until=lambda s: (
+                s["components"][VICTIM] == "major_outage"
+                and any(n.startswith(f"{VICTIM}:") for n in s["open"])
+            ),
+            show=str,
+        )
+    finally:
+        stack.start(VICTIM)
+    poll_until(
+        lambda: statuses(gateway),
+        f"{VICTIM} operational and its incident resolved",
+        timeout=30,
+        until=lambda s: (
+            s["components"][VICTIM] == "operational"
+            and not any(n.startswith(f"{VICTIM}:") for n in s["open"])
+        ),
+        show=str,
+    )
+
+
+def test_history_survives_a_restart(stack: LocalRuntime, gateway: httpx.Client) -> None:
+    stack.restart("status")
+    history = gateway.get("/api/v2/incidents.json").json()["incidents"]
+    mine = [i for i in history if i["name"].startswith(f"{VICTIM}:")]
+    assert mine and mine[0]["status"] == "resolved", history
+    assert statuses(gateway)["components"][VICTIM] == "operational"  # restored, not re-learnt
+
+
+def test_real_alertmanager_notifications_open_and_resolve_an_incident(
+    stack: LocalRuntime, gateway: httpx.Client
+) -> None:
+    """An alert posted to the real Alertmanager reaches the webhook (payload v4, bearer token
+    from its credentials_file) and opens an incident; its end resolves it."""
+    am = stack.topology.get("alertmanager").url(path="/api/v2/alerts")
+    auth = ("admin", (stack.data.secrets / "admin_password").read_text().strip())
+    alert = {
+        "labels": {"alertname": "StatusPageDrill", "job": VICTIM, "severity": "warning"},
+        "annotations": {"summary": "status page drill"},
+        "generatorURL": "http://127.0.0.1/drill",
+    }
+    assert httpx.post(am, json=[alert], auth=auth, timeout=5).status_code == 200
+    poll_until(
+        lambda: statuses(gateway)["open"],
+        "Alertmanager's notification to open the drill incident",
+        timeout=30,
+        until=lambda names: "status page drill" in names,
+    )
+    ended = {**alert, "endsAt": datetime.now(UTC).isoformat()}
+    assert httpx.post(am, json=[ended], auth=auth, timeout=5).status_code == 200
+    poll_until(
+        lambda: statuses(gateway)["open"],
+        "the resolved notification to resolve it",
+        timeout=45,
+        until=lambda names: "status page drill" not in names,
+    )
+    token = (stack.data.secrets / "admin_token").read_text().strip()
+    received = httpx.get(
+        stack.topology.get("status").url(path="/api/v1/alerts"),
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=5,
+    ).json()
+    drills = [n for n in received if n["alerts"][0]["labels"]["alertname"] == "StatusPageDrill"]
+    assert [n["status"] for n in drills[:2]] == ["resolved", "firing"], drills
+    assert drills[0]["groupKey"] and drills[0]["receiver"], drills[0]
+
+
+# ---- the page in a real browser ---------------------------------------------------------
+
+
+def chromium() -> str:
+    """The headless browser (Debian package `chromium`), installed if missing."""
+    found = shutil.which("chromium")
+    if found:
+        return found
+    apt = shutil.which("apt-get")
+    if apt is None:
+        pytest.skip("chromium is not installed and there is no apt-get to install it")
+    result = subprocess.run(
+        [apt, "install", "-y", "--no-install-recommends", "chromium"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+    )
+    found = shutil.which("chromium")
+    if found is None:
+        # Only an unreachable package repository is a reason to skip; say so.
+        pytest.skip(f"cannot install chromium with apt-get: {result.stderr.strip()[-300:]}")
+    return found
+
+
+def browse(url: str, *args: str) -> subprocess.CompletedProcess[bytes]:
+    with tempfile.TemporaryDirectory() as profile:
+        return subprocess.run(
+            [
+                chromium(),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                f"--user-data-dir={profile}",
+                "--window-size=1280,900",
+                *args,
+                url,
+            ],
+            capture_output=True,
+            timeout=120,
+        )
+
+
+def png_rows(data: bytes, rows: int) -> tuple[int, int, list[bytes]]:
+    """Width, height and the first `rows` unfiltered RGB(A) rows of an 8-bit PNG."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, idat, header = 8, b"", b""
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, chunk = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        if kind == b"IHDR":
+            header = chunk
+        elif kind == b"IDAT":
+            idat += chunk
+        pos += length + 12
+    width, height, depth, colour = struct.unpack(">IIBB", header[:10])
+    assert depth == 8 and colour in (2, 6), f"unexpected PNG format {depth=} {colour=}"
+    bpp = 4 if colour == 6 else 3
+    raw, stride, out = zlib.decompress(idat), width * bpp, []
+    previous = bytearray(stride)
+    for y in range(min(rows, height)):
+        kind, line = (
+            raw[y * (stride + 1)],
+            bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)]),
+        )
+        for i in range(stride):
+            left = line[i - bpp] if i >= bpp else 0
+            up, corner = previous[i], previous[i - bpp] if i >= bpp else 0
+            if kind == 1:
+                line[i] = (line[i] + left) & 0xFF
+            elif kind == 2:
+                line[i] = (line[i] + up) & 0xFF
+            elif kind == 3:
+                line[i] = (line[i] + (left + up) // 2) & 0xFF
+            elif kind == 4:
+                p = left + up - corner
+                pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
+                best = left if pa <= pb and pa <= pc else up if pb <= pc else corner
+                line[i] = (line[i] + best) & 0xFF
+        out.append(
+            bytes(line[::1]) if bpp == 3 else bytes(b for j, b in enumerate(line) if j % 4 != 3)
+        )
+        previous = line
+    return width, height, out
+
+
+BANNER_RGB = {
+    "none": (0x2E, 0x7D, 0x32),
+    "minor": (0x8A, 0x6D, 0x00),
+    "major": (0xB4, 0x53, 0x09),
+    "critical": (0xB9, 0x1C, 0x1C),
+}
+
+
+def test_headless_chromium_renders_the_banner(
+    stack: LocalRuntime, gateway: httpx.Client, tmp_path: Path
+) -> None:
+    url = stack.topology.get("gateway").url(path="/status")
+    status = gateway.get("/api/v2/status.json").json()["status"]
+    dom = browse(url, "--dump-dom")
+    assert dom.returncode == 0, dom.stderr.decode()[-500:]
+    assert status["description"] in dom.stdout.decode(), "the browser's DOM lacks the banner"
+    shot = tmp_path / "status-page.png"
+    result = browse(url, f"--screenshot={shot}")
+    assert result.returncode == 0 and shot.is_file(), result.stderr.decode()[-500:]
+    width, height, rows = png_rows(shot.read_bytes(), 200)
+    assert (width, height) == (1280, 900), (width, height)
+    # Not an error page: the banner's colour fills a band near the top of the rendered page.
+    wanted = bytes(BANNER_RGB[status["indicator"]])
+    banner_rows = sum(1 for row in rows if row.count(wanted) > width // 2)
+    assert banner_rows >= 20, f"no {status['indicator']} banner drawn in the first 200 rows"
