@@ -189,7 +189,9 @@ def test_losing_every_games_replica_leaves_the_rest_working(
         for _ in range(8):
             status = gateway.get("/api/users/me/games", headers=alice.headers).status_code
             assert status == 503, f"users' view of games answered {status}, expected 503"
-        metrics = httpx.get(target.url("users", "main") + "/metrics", timeout=3).text
+        access = target.component("users").metrics
+        assert access is not None, "the target gives no metrics endpoint for users"
+        metrics = httpx.get(access.url, headers=access.auth_headers(), timeout=3).text
         assert 'circuit_breaker_state{name="games"} 2.0' in metrics, (
             "expected users' games breaker open (circuit_breaker_state 2), saw: "
             + " ".join(line for line in metrics.splitlines() if "circuit_breaker_state{" in line)

@@ -22,6 +22,7 @@ from grader import journeys
 from grader.dashboard_queries import problems, run_dashboards
 from grader.dashboards import load_dashboards
 from grader.errors import CheckFailed
+from grader.grafana_query import grafana_problems
 from grader.load import run_shape
 from grader.monitoring import MailCatcher, Prometheus, WebhookReceiver, v4_payload_problems
 from grader.polling import poll_until
@@ -90,12 +91,27 @@ def test_every_target_is_up_and_services_expose_red_and_business_metrics(
 
 @pytest.mark.checklist("mon-dashboards-realtime")
 def test_every_dashboard_panel_returns_fresh_samples(
-    prometheus: Prometheus, traffic: float
+    target: Target, prometheus: Prometheus, traffic: float
 ) -> None:
     dashboards = load_dashboards()
     results = run_dashboards(prometheus, dashboards, scrape_interval_s=traffic)
     found = problems(results, max_age_s=2 * traffic)
     assert results, "expected dashboard queries, found none"
+    if "grafana" in target.components:  # compose: the same queries through Grafana itself
+        creds = target.component("grafana").credentials
+        assert creds is not None, "the target gives no credentials for grafana"
+        with httpx.Client(
+            base_url=target.url("grafana", "main"),
+            auth=(creds.username, creds.password()),
+            timeout=30,
+        ) as grafana:
+            found += grafana_problems(
+                grafana,
+                results,
+                now_ms=int(time.time() * 1000),
+                range_s=300,
+                interval_ms=int(traffic * 1000),
+            )
     assert not found, (
         f"expected every panel query of {len(dashboards)} dashboards to return samples newer "
         f"than two scrape intervals ({2 * traffic:g} s); {len(found)} of {len(results)} did "

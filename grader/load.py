@@ -27,7 +27,7 @@ from grader.target import Target
 from stack.paths import REPO_ROOT
 
 FAULT_COMPONENT = "games"  # the shapes flip the flags of this replica set
-SHAPES_WITH_FAULTS = ("error-spike", "latency")
+SHAPES_WITH_FAULTS = ("error-spike", "latency")  # as load/schedule.py (not importable here)
 START_GRACE = 60.0  # seconds over the shape's duration: imports, sign-ups, stopping users
 
 

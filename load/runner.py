@@ -146,7 +146,7 @@ def run(target: Target, host: str, shape_name: str, options: schedule.Options) -
         try:
             runner.quit()
         finally:
-            pass  # MUTATION
+            errors.extend(_switch_off(shape, target, faulty=faulty))
     total = env.stats.total
     return LoadSummary(
         shape=shape_name,

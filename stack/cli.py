@@ -259,6 +259,28 @@ def start(name: str) -> None:
     _control("start", name)
 
 
+@app.command()
+def restore(
+    service: str,
+    backup: str = typer.Option("latest", help="a backup id (`<db>/<stamp>`), or latest verified"),
+    force: bool = typer.Option(False, help="restore a backup that failed or skipped verification"),
+) -> None:
+    """Restore a service's database from a backup: stop, restore, verify, start (local runtime)."""
+    from stack.restore import restore as run_restore
+
+    try:
+        done = run_restore(
+            _local(), service, backup=backup, force=force, say=lambda line: out.print(line)
+        )
+    except Exception as exc:  # StackError, BackupError, psycopg errors: one line, no traceback
+        _fail(f"restore of {service} failed: {exc}")
+    out.print(
+        f"restored {done.service} from {done.backup_id}: RPO {done.rpo_s:.0f} s (data written "
+        f"after the backup is lost), RTO {done.rto_s:.1f} s",
+        highlight=False,
+    )
+
+
 @app.command(hidden=True)
 def table() -> None:
     """Print the README's component table (generated from the topology)."""

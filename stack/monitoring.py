@@ -69,7 +69,7 @@ PROFILES: dict[str, Profile] = {
         cpu_busy_ratio=0.9,
         disk_fill_window="1h",
         events_window="1m",
-        backup_max_age="10m",  # backups every 5 minutes locally (retention.yaml)
+        backup_max_age="4m",  # backups every 2 minutes locally (retention.yaml)
         group_wait="5s",
         group_interval="10s",  # a resolution is mailed within seconds of the recovery
     ),

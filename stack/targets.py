@@ -160,6 +160,9 @@ def target_profile(
             "notification": 60,
             "status_down": 15,
             "status_recovered": 30,
+            # backup: for a new verified backup (retention.yaml's local schedule, every 2
+            # minutes, plus the dump and its restore test).
+            "backup": 180,
         },
         "scoring": "all-or-nothing",
         "components": components,

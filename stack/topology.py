@@ -30,8 +30,9 @@ SERVICE_DATABASES = ("auth", "users", "games", "status")
 
 ProbeKind = Literal["http", "tcp", "postgres", "amqp"]
 # Files the stack writes that a service may be given the path of (service.files): the target
-# profile `python -m stack up` writes (the status service probes what it lists).
-STACK_FILES = ("target",)
+# profile `python -m stack up` writes (the status service probes what it lists); the backup
+# directory and its off-box copy (directories, under the data dir).
+STACK_FILES = ("target", "backups", "backups_offbox")
 
 
 class _Model(BaseModel):
@@ -92,6 +93,11 @@ class Service(_Model):
         default_factory=dict,
         description=f"environment variable -> a file of the stack's own: {list(STACK_FILES)}",
     )
+    superuser: bool = Field(
+        default=False,
+        description="DATABASE_URL is the PostgreSQL superuser's `postgres` database (the backup "
+        "service dumps and restores every database); excludes `database`",
+    )
 
     @model_validator(mode="after")
     def _known_database(self) -> Service:
@@ -99,6 +105,8 @@ class Service(_Model):
             raise ValueError(
                 f"service.database {self.database!r} is not one of {list(SERVICE_DATABASES)}"
             )
+        if self.superuser and self.database is not None:
+            raise ValueError("service.superuser and service.database exclude each other")
         for variable, name in self.files.items():
             if name not in STACK_FILES:
                 raise ValueError(
@@ -242,6 +250,13 @@ _COMPONENTS: list[dict[str, object]] = [
          depends_on=("postgres",), local="service", compose=("status",), doc="status.md",
          service=dict(package="status_service", database="status",
                       files={"TARGETS_FILE": "target"})),
+    # Scheduled pg_dump of every service database, verified by restore, rotated, copied off-box.
+    dict(name="backup", role="database backups, verified by restore", ports={"main": 8501},
+         health=dict(kind="http", path="/health"),
+         metrics=dict(job="services", basic_auth=None, bearer_secret="metrics_token"),
+         depends_on=("postgres",), local="service", compose=("backup",), doc="backups.md",
+         service=dict(package="backup_service", superuser=True,
+                      files={"BACKUP_DIR": "backups", "OFFBOX_DIR": "backups_offbox"})),
     # Scrapes the gateway's stub_status. Debian's exporter (0.11) has no basic auth: locally it
     # listens on a unix socket behind the metrics-gate; compose's image (1.x) takes web.yml.
     dict(name="nginx-exporter", role="gateway metrics exporter", ports={"main": 9113},

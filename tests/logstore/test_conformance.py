@@ -222,7 +222,7 @@ def test_index_admin_and_templates(es: Elasticsearch) -> None:
     assert (
         es.indices.get_index_template(name="logs-tpl")["index_templates"][0]["name"] == "logs-tpl"
     )
-    rows = es.cat.indices(index="logs-tpl-*", format="json")
+    rows: Any = es.cat.indices(index="logs-tpl-*", format="json")
     assert rows[0]["index"] == "logs-tpl-2024.03.03" and rows[0]["health"] == "green"
     es.indices.delete(index="logs-tpl-2024.03.03")
     assert not es.indices.exists(index="logs-tpl-2024.03.03")
@@ -252,7 +252,7 @@ def test_data_stream(es: Elasticsearch) -> None:
 
 
 def test_dotted_and_nested_keys_fill_the_same_typed_field(es: Elasticsearch) -> None:
-    docs = [
+    docs: list[dict[str, Any]] = [
         {"log": {"level": "warn"}, "message": "nested"},
         {"log.level": "warn", "message": "dotted"},
         {"log": {"level": "info", "logger": "x"}, "extra": {"a.b": "deep"}, "message": "mixed"},
@@ -271,8 +271,8 @@ def test_dotted_and_nested_keys_fill_the_same_typed_field(es: Elasticsearch) -> 
 
 
 def _cat_docs(es: Elasticsearch, index: str) -> int:
-    rows = es.cat.indices(index=index, format="json")
-    return int(rows[0]["docs.count"])  # type: ignore[index]
+    rows: Any = es.cat.indices(index=index, format="json")
+    return int(rows[0]["docs.count"])
 
 
 def test_search_idle_index_skips_refreshes_until_searched(es: Elasticsearch) -> None:
@@ -295,6 +295,12 @@ def test_search_idle_index_skips_refreshes_until_searched(es: Elasticsearch) -> 
     assert _cat_docs(es, "idle-b") == 20  # committed: the WAL passed its threshold
     assert es.count(index="idle-a")["count"] == 20
     assert _cat_docs(es, "idle-a") == 20
+    es.indices.create(index="idle-c", settings={"index.search.idle.after": "1s"})
+    time.sleep(1.5)
+    started = time.monotonic()
+    helpers.bulk(es, [{"_index": "idle-c", "_source": _doc(1)}], refresh="wait_for")
+    assert time.monotonic() - started < 5, "refresh=wait_for on a search-idle index hung"
+    assert _cat_docs(es, "idle-c") == 1
     for key, bad in (
         ("index.search.idle.after", "soon"),
         ("index.translog.flush_threshold_size", "lots"),

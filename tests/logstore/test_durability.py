@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
 
@@ -19,7 +20,7 @@ def test_kill9_keeps_every_acknowledged_doc(fresh_server: Server) -> None:
     def ingest() -> None:
         n = 0
         while not stop.is_set():
-            batch = [
+            batch: list[dict[str, Any]] = [
                 {
                     "_op_type": "create",
                     "_index": "logs-dur-2024.01.01",

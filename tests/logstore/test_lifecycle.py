@@ -131,15 +131,15 @@ def test_snapshot_restore_and_corruption(es: Elasticsearch, server: Server) -> N
     assert restored["snapshot"]["indices"] == ["restored-1"]
     assert es.count(index="restored-1")["count"] == 250
     assert es.get(index="restored-1", id="snap-src-1-42")["_source"] == {"message": "m 42", "n": 42}
-    with pytest.raises(ApiError) as exc:  # an open index of that name already exists
+    with pytest.raises(ApiError) as api_exc:  # an open index of that name already exists
         es.snapshot.restore(repository="backup", snapshot="s1", indices="snap-src-2")
-    assert exc.value.body["error"]["type"] == "snapshot_restore_exception"
+    assert api_exc.value.body["error"]["type"] == "snapshot_restore_exception"
 
     data = location / "snap-s2.data.gz"
     blob = bytearray(data.read_bytes())
     blob[len(blob) // 2] ^= 0xFF
     data.write_bytes(bytes(blob))
-    with pytest.raises(ApiError) as exc:
+    with pytest.raises(ApiError) as corrupt:
         es.snapshot.restore(
             repository="backup",
             snapshot="s2",
@@ -147,7 +147,7 @@ def test_snapshot_restore_and_corruption(es: Elasticsearch, server: Server) -> N
             rename_replacement="corrupt-$1",
             wait_for_completion=True,
         )
-    error = exc.value.body["error"]
+    error = corrupt.value.body["error"]
     assert error["type"] == "snapshot_restore_exception" and "checksum" in error["reason"]
     assert not es.indices.exists(index="corrupt-snap-src-2")
     assert es.snapshot.delete(repository="backup", snapshot="s2")["acknowledged"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,7 +20,7 @@ from elasticsearch import (
 from .conftest import PASSWORDS, Server
 
 
-def _shape(body: dict) -> None:
+def _shape(body: dict[str, Any]) -> None:
     assert set(body) == {"error", "status"}
     assert body["error"]["root_cause"] and "type" in body["error"] and "reason" in body["error"]
 

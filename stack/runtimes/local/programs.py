@@ -401,11 +401,18 @@ class Service(Launcher):
             db = spec.database
             env["DATABASE_URL"] = f"postgresql+psycopg://{db}@{HOST}:{pg.port}/{db}"
             env["DATABASE_PASSWORD_FILE"] = str(ctx.secrets.path(f"db_{db}_password"))
+        if spec.superuser:
+            env["DATABASE_URL"] = f"postgresql+psycopg://postgres@{HOST}:{pg.port}/postgres"
+            env["DATABASE_PASSWORD_FILE"] = str(ctx.secrets.path("postgres_password"))
         for variable, secret in spec.secret_files.items():
             env[variable] = str(ctx.secrets.path(secret))
         for used in spec.uses:
             env[f"{used.upper().replace('-', '_')}_URL"] = ctx.topology.resolve(used)[0].url()
-        stack_files = {"target": ctx.data.target_file}
+        stack_files = {
+            "target": ctx.data.target_file,
+            "backups": ctx.data.component_data("backup"),
+            "backups_offbox": ctx.data.component_data("backup-offbox"),
+        }
         for variable, name in spec.files.items():
             env[variable] = str(stack_files[name])
         return Program(

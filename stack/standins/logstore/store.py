@@ -197,11 +197,13 @@ class Store:
     def rollover(self, stream: str) -> LogIndex:
         with self.lock:
             info = self.state.section("data_streams")[stream]
-            info["generation"] += 1
+            generation = info["generation"] + 1
             day = datetime.now(UTC).strftime("%Y.%m.%d")
-            backing = f".ds-{stream}-{day}-{info['generation']:06d}"
+            backing = f".ds-{stream}-{day}-{generation:06d}"
             index = self.create_index(backing, data_stream=stream)
+            # Readers don't take the lock: the new generation appears with its index, not before.
             info["indices"].append(backing)
+            info["generation"] = generation
             self.state.save()
             return index
 

@@ -1,0 +1,1 @@
+"""Chaos drills: steady state, fault, verify, rollback (rollback always runs)."""

@@ -1,0 +1,120 @@
+"""The disaster-recovery drill: `nox -s drill -- dr` (or `python -m chaos.dr`).
+
+Chaos Toolkit's shape: steady state (a user registered through the gateway can log in, and a
+verified backup taken after the registration exists) → fault (the service's database is
+dropped) → recovery (`python -m stack restore <service>`) → verify (the user logs in again, the
+service is healthy) → rollback (if anything failed, restore again, forced) — and the measured
+RTO: from the drop until the restored data is served again."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from psycopg import sql
+
+from grader import backups, journeys
+from grader.errors import CheckFailed
+from grader.polling import poll_until
+from grader.target import Target, load_target
+
+SERVICE = "auth"  # its data (accounts) is what a user notices first when it is lost
+
+
+@dataclass(frozen=True)
+class DrillResult:
+    backup_id: str
+    rto_s: float
+    restore_output: str
+
+
+def can_log_in(gateway: httpx.Client, player: journeys.Player) -> bool:
+    login = {"username": player.username, "password": journeys.PASSWORD}
+    return gateway.post("/api/auth/login", json=login).status_code == 200
+
+
+def stack_command(target: Target, *args: str, timeout: float = 300) -> str:
+    """`python -m stack ...` against the target's local stack (its data dir)."""
+    control = target.control
+    if control.driver != "local" or control.project_dir is None or control.data_dir is None:
+        raise CheckFailed(f"the DR drill needs the local control driver, got {control.driver!r}")
+    done = subprocess.run(
+        [sys.executable, "-m", "stack", *args],
+        cwd=control.project_dir,
+        env={**os.environ, "STACK_DATA_DIR": str(control.data_dir), "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    output = (done.stdout + done.stderr).strip()
+    if done.returncode != 0:
+        raise CheckFailed(f"`python -m stack {' '.join(args)}` failed: {output[-800:]}")
+    return output
+
+
+def drop_database(target: Target, database: str) -> None:
+    with backups.Superuser(target).connect("postgres") as conn:
+        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(database)))
+
+
+def run(
+    target: Target,
+    gateway: httpx.Client,
+    player: journeys.Player,
+    backup: dict[str, Any],
+    *,
+    service: str = SERVICE,
+) -> DrillResult:
+    """The drill proper, given a player whose account is in `backup` (a verified backup)."""
+    timeout = target.timeouts.get("healthy")
+    if not can_log_in(gateway, player):  # steady state
+        raise CheckFailed(f"steady state: {player.username} cannot log in before the drill")
+    database = str(backup["database"])
+    started = time.monotonic()
+    restored = False
+    try:
+        drop_database(target, database)  # the fault
+        poll_until(lambda: not can_log_in(gateway, player),
+                   f"logins to fail once database {database} is dropped", timeout=10)
+        output = stack_command(target, "restore", service, "--backup", "latest")
+        poll_until(lambda: can_log_in(gateway, player),
+                   f"{player.username} to log in again after the restore", timeout=timeout)
+        rto = time.monotonic() - started
+        restored = True
+    finally:
+        if not restored:  # rollback: never leave the stack without its database
+            subprocess.run([sys.executable, "-m", "stack", "restore", service, "--force"],
+                           cwd=target.control.project_dir,
+                           env={**os.environ, "STACK_DATA_DIR": str(target.control.data_dir)},
+                           capture_output=True, timeout=300)
+    return DrillResult(backup_id=str(backup["id"]), rto_s=rto, restore_output=output)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--target", type=Path, default=Path(".stack/target.yaml"))
+    args = parser.parse_args(argv)
+    target = load_target(args.target)
+    api = backups.BackupApi(target)
+    with httpx.Client(base_url=target.url("gateway", "main"), timeout=5) as gateway:
+        player = journeys.register(gateway, "dr-drill")
+        since = backups.now()
+        sys.stdout.write(f"registered {player.username}; waiting for a verified backup\n")
+        backup = poll_until(lambda: backups.verified_since(api, SERVICE, since),
+                            f"a verified backup of {SERVICE} taken after the registration",
+                            timeout=target.timeouts.get("backup"), interval=2)
+        result = run(target, gateway, player, backup)
+    sys.stdout.write(f"{result.restore_output}\nDR drill passed: {SERVICE} restored from "
+                     f"{result.backup_id}, RTO {result.rto_s:.1f} s (drop to data served)\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

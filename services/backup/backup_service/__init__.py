@@ -1,0 +1,1 @@
+"""Scheduled, verified PostgreSQL backups: dump, manifest, restore test, rotation, off-box copy."""

@@ -1,0 +1,80 @@
+"""The backup service's settings: the chassis base (its DATABASE_URL is the superuser's
+`postgres` database, which dumps every database), where backups go, and which databases.
+Schedule and rotation are not settings: they come from stack/config/retention.yaml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from chassis import ServiceSettings
+from pydantic import field_validator
+from sqlalchemy.engine import make_url
+
+from backup_service.cron import Cron, CronError
+from backup_service.pg import DEFAULT_BIN, Server
+from stack.retention import retention
+from stack.topology import SERVICE_DATABASES
+
+
+class Settings(ServiceSettings):
+    service_name: str = "backup"
+    backup_dir: Path
+    offbox_dir: Path
+    databases: str = ",".join(SERVICE_DATABASES)
+    # compose runs one server per database: "auth=postgres-auth:5432,users=postgres-users:5432".
+    # A database not named here lives on DATABASE_URL's server.
+    database_hosts: str = ""
+    # Which schedule of retention.yaml applies; SCHEDULE overrides it (a cron expression).
+    stack_runtime: Literal["local", "compose"] = "local"
+    schedule: str = ""
+    pg_bin_dir: Path = DEFAULT_BIN
+    run_on_start: bool = True
+
+    @field_validator("databases")
+    @classmethod
+    def _databases(cls, value: str) -> str:
+        names = [n.strip() for n in value.split(",") if n.strip()]
+        if not names or any(not n.replace("_", "").isalnum() for n in names):
+            raise ValueError("must be a comma-separated list of database names, e.g. auth,users")
+        return ",".join(names)
+
+    @field_validator("database_hosts")
+    @classmethod
+    def _hosts(cls, value: str) -> str:
+        for item in filter(None, (i.strip() for i in value.split(","))):
+            name, _, address = item.partition("=")
+            host, _, port = address.rpartition(":")
+            if not name or not host or not port.isdigit():
+                raise ValueError(f"{item!r} is not <database>=<host>:<port>")
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        if value:
+            try:
+                Cron.parse(value)
+            except CronError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @property
+    def database_names(self) -> list[str]:
+        return self.databases.split(",")
+
+    @property
+    def cron(self) -> Cron:
+        schedules = retention().backups.schedule
+        return Cron.parse(self.schedule or getattr(schedules, self.stack_runtime))
+
+    def server_for(self, database: str) -> Server:
+        url = make_url(self.database_url)
+        host, port = url.host or "127.0.0.1", url.port or 5432
+        for item in filter(None, (i.strip() for i in self.database_hosts.split(","))):
+            name, _, address = item.partition("=")
+            if name == database:
+                host, _, port_text = address.rpartition(":")
+                port = int(port_text)
+        return Server(host=host, port=port, user=url.username or "postgres",
+                      password=self.database_password, bin_dir=self.pg_bin_dir)

@@ -1,0 +1,52 @@
+"""Grandfather-father-son rotation (the counts come from stack/config/retention.yaml).
+
+A verified backup is kept when it is the newest of one of the last `hourly` hours, `daily`
+days, `weekly` ISO weeks or `monthly` months that have a verified backup. Nothing is pruned
+unless a newer verified backup exists, so the newest verified backup is never deleted, nor
+any backup taken after it (still to be verified, or a failure worth a look)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from backup_service.store import Backup
+
+
+@dataclass(frozen=True)
+class Keep:
+    hourly: int
+    daily: int
+    weekly: int
+    monthly: int
+
+
+_PERIODS: list[tuple[str, Callable[[datetime], tuple[int, ...]]]] = [
+    ("hourly", lambda t: (t.year, t.month, t.day, t.hour)),
+    ("daily", lambda t: (t.year, t.month, t.day)),
+    ("weekly", lambda t: tuple(t.isocalendar())[:2]),
+    ("monthly", lambda t: (t.year, t.month)),
+]
+
+
+def to_prune(backups: list[Backup], keep: Keep) -> list[Backup]:
+    """The backups to delete (of one database)."""
+    ordered = sorted(backups, key=lambda b: b.created)
+    verified = [b for b in ordered if b.verified]
+    if not verified:
+        return []
+    newest_verified = verified[-1]
+    kept: set[str] = {newest_verified.id}
+    for period, key in _PERIODS:
+        count = getattr(keep, period)
+        seen: list[tuple[int, ...]] = []
+        for b in reversed(verified):  # newest first: the newest backup of each period stays
+            bucket = key(b.created)
+            if bucket in seen:
+                continue
+            if len(seen) >= count:
+                break
+            seen.append(bucket)
+            kept.add(b.id)
+    return [b for b in ordered if b.id not in kept and b.created < newest_verified.created]
