@@ -87,6 +87,19 @@ def load(session: nox.Session) -> None:
     session.run("python", "-m", "load", *session.posargs)
 
 
+DRILLS = {"dr": "chaos.dr"}
+
+
+@nox.session
+def drill(session: nox.Session) -> None:
+    """A chaos drill against the running stack: `./nox -s drill -- dr [--target PATH]`
+    (dr: drop a service database, restore it, report the RTO; docs/backups.md)."""
+    _install(session)
+    if not session.posargs or session.posargs[0] not in DRILLS:
+        session.error(f"name a drill: ./nox -s drill -- {'|'.join(DRILLS)}")
+    session.run("python", "-m", DRILLS[session.posargs[0]], *session.posargs[1:])
+
+
 @nox.session
 def docs(session: nox.Session) -> None:
     _install(session)

@@ -81,19 +81,28 @@ def run(
     restored = False
     try:
         drop_database(target, database)  # the fault
-        poll_until(lambda: not can_log_in(gateway, player),
-                   f"logins to fail once database {database} is dropped", timeout=10)
+        poll_until(
+            lambda: not can_log_in(gateway, player),
+            f"logins to fail once database {database} is dropped",
+            timeout=10,
+        )
         output = stack_command(target, "restore", service, "--backup", "latest")
-        poll_until(lambda: can_log_in(gateway, player),
-                   f"{player.username} to log in again after the restore", timeout=timeout)
+        poll_until(
+            lambda: can_log_in(gateway, player),
+            f"{player.username} to log in again after the restore",
+            timeout=timeout,
+        )
         rto = time.monotonic() - started
         restored = True
     finally:
         if not restored:  # rollback: never leave the stack without its database
-            subprocess.run([sys.executable, "-m", "stack", "restore", service, "--force"],
-                           cwd=target.control.project_dir,
-                           env={**os.environ, "STACK_DATA_DIR": str(target.control.data_dir)},
-                           capture_output=True, timeout=300)
+            subprocess.run(
+                [sys.executable, "-m", "stack", "restore", service, "--force"],
+                cwd=target.control.project_dir,
+                env={**os.environ, "STACK_DATA_DIR": str(target.control.data_dir)},
+                capture_output=True,
+                timeout=300,
+            )
     return DrillResult(backup_id=str(backup["id"]), rto_s=rto, restore_output=output)
 
 
@@ -107,12 +116,19 @@ def main(argv: list[str] | None = None) -> int:
         player = journeys.register(gateway, "dr-drill")
         since = backups.now()
         sys.stdout.write(f"registered {player.username}; waiting for a verified backup\n")
-        backup = poll_until(lambda: backups.verified_since(api, SERVICE, since),
-                            f"a verified backup of {SERVICE} taken after the registration",
-                            timeout=target.timeouts.get("backup"), interval=2)
+        backup = poll_until(
+            lambda: backups.verified_since(api, SERVICE, since),
+            f"a verified backup of {SERVICE} taken after the registration",
+            timeout=target.timeouts.get("backup"),
+            interval=2,
+        )
+        if backup is None:  # poll_until returns only a truthy value; this satisfies mypy
+            raise CheckFailed(f"no verified backup of {SERVICE}")
         result = run(target, gateway, player, backup)
-    sys.stdout.write(f"{result.restore_output}\nDR drill passed: {SERVICE} restored from "
-                     f"{result.backup_id}, RTO {result.rto_s:.1f} s (drop to data served)\n")
+    sys.stdout.write(
+        f"{result.restore_output}\nDR drill passed: {SERVICE} restored from "
+        f"{result.backup_id}, RTO {result.rto_s:.1f} s (drop to data served)\n"
+    )
     return 0
 
 

@@ -201,7 +201,7 @@ def test_status_page_tracks_a_dead_service_and_its_recovery(
     assert not missing, f"components missing from the page: {missing}"
 
     stopped = time.monotonic()
-    control.stop(VICTIM)
+    control.kill(VICTIM, hold=True)  # SIGKILL, and no automatic restart until `start`
     try:
         assert not run_probe(target.component(VICTIM).probe).ok, f"{VICTIM} still answers"
         poll_until(

@@ -63,9 +63,7 @@ def created(backup: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(str(backup["created_at"]).replace("Z", "+00:00"))
 
 
-def verified_since(
-    api: BackupApi, database: str, since: datetime
-) -> dict[str, Any] | None:
+def verified_since(api: BackupApi, database: str, since: datetime) -> dict[str, Any] | None:
     """The newest backup of `database` taken after `since` that the service marked verified."""
     fresh = [b for b in api.backups(database) if created(b) > since and b.get("verified")]
     return fresh[-1] if fresh else None
@@ -103,15 +101,35 @@ class Superuser:
 
     def connect(self, dbname: str) -> psycopg.Connection[tuple[Any, ...]]:
         return psycopg.connect(
-            host=self.host, port=self.port, user=self.user, password=self.password,
-            dbname=dbname, autocommit=True, connect_timeout=5,
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            dbname=dbname,
+            autocommit=True,
+            connect_timeout=5,
         )
 
     def pg_restore(self, dump: Path, dbname: str) -> None:
         done = subprocess.run(
-            [pg_tool("pg_restore"), "--no-owner", "--no-acl", "--exit-on-error", "-h", self.host,
-             "-p", str(self.port), "-U", self.user, "-d", dbname, str(dump)],
-            env={**os.environ, "PGPASSWORD": self.password}, capture_output=True, text=True,
+            [
+                pg_tool("pg_restore"),
+                "--no-owner",
+                "--no-acl",
+                "--exit-on-error",
+                "-h",
+                self.host,
+                "-p",
+                str(self.port),
+                "-U",
+                self.user,
+                "-d",
+                dbname,
+                str(dump),
+            ],
+            env={**os.environ, "PGPASSWORD": self.password},
+            capture_output=True,
+            text=True,
         )
         if done.returncode != 0:
             raise CheckFailed(f"pg_restore of {dump.name} failed: {done.stderr.strip()[-500:]}")
@@ -139,9 +157,7 @@ def tables_of(conn: psycopg.Connection[tuple[Any, ...]]) -> dict[str, dict[str, 
     found = {}
     for schema, table in rows:
         name = sql.Identifier(schema, table)
-        hashes = conn.execute(
-            sql.SQL("SELECT md5(t::text) FROM {} AS t").format(name)
-        ).fetchall()
+        hashes = conn.execute(sql.SQL("SELECT md5(t::text) FROM {} AS t").format(name)).fetchall()
         checksum = hashlib.md5("".join(sorted(h for (h,) in hashes)).encode()).hexdigest()
         found[f"{schema}.{table}"] = {"rows": len(hashes), "checksum": checksum if hashes else ""}
     return found

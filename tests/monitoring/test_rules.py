@@ -132,7 +132,9 @@ def test_local_durations_are_fast_and_compose_ones_production() -> None:
         assert seconds(getattr(compose, field)) >= seconds(getattr(local, field))
     assert seconds(compose.for_disk_fill) > seconds(compose.for_saturation)
     # The kill drill's budget: scrape + evaluation + for + group_wait <= 30 s locally.
-    budget = 2 * seconds(local.scrape_interval) + seconds(local.for_down) + seconds(local.group_wait)
+    budget = (
+        2 * seconds(local.scrape_interval) + seconds(local.for_down) + seconds(local.group_wait)
+    )
     assert budget <= 30, f"scrape + evaluation + for + group_wait = {budget}s"
 
 

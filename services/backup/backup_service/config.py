@@ -76,5 +76,10 @@ class Settings(ServiceSettings):
             if name == database:
                 host, _, port_text = address.rpartition(":")
                 port = int(port_text)
-        return Server(host=host, port=port, user=url.username or "postgres",
-                      password=self.database_password, bin_dir=self.pg_bin_dir)
+        return Server(
+            host=host,
+            port=port,
+            user=url.username or "postgres",
+            password=self.database_password,
+            bin_dir=self.pg_bin_dir,
+        )

@@ -8,8 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12),
-           ("day of week", 0, 7))
+_FIELDS = (
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of month", 1, 31),
+    ("month", 1, 12),
+    ("day of week", 0, 7),
+)
 _MAX_STEPS = 366 * 24 * 60
 
 
@@ -66,8 +71,16 @@ class Cron:
             )
         sets = [_field(p, n, lo, hi) for p, (n, lo, hi) in zip(parts, _FIELDS, strict=True)]
         weekdays = frozenset(d % 7 for d in sets[4])
-        return cls(expression, sets[0], sets[1], sets[2], sets[3], weekdays,
-                   parts[2] == "*", parts[4] == "*")
+        return cls(
+            expression,
+            sets[0],
+            sets[1],
+            sets[2],
+            sets[3],
+            weekdays,
+            parts[2] == "*",
+            parts[4] == "*",
+        )
 
     def _day_matches(self, t: datetime) -> bool:
         dom = t.day in self.days

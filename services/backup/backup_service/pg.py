@@ -35,8 +35,13 @@ class Server:
 
     def connect(self, dbname: str) -> psycopg.Connection[tuple[object, ...]]:
         return psycopg.connect(
-            host=self.host, port=self.port, user=self.user, password=self.password,
-            dbname=dbname, autocommit=True, connect_timeout=5,
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            dbname=dbname,
+            autocommit=True,
+            connect_timeout=5,
         )
 
     def tool(self, name: str) -> str:
@@ -52,7 +57,9 @@ class Server:
     def run(self, args: list[str], what: str) -> None:
         done = subprocess.run(args, env=self.env(), capture_output=True, text=True)
         if done.returncode != 0:
-            raise BackupError(f"{what} failed (exit {done.returncode}): {done.stderr.strip()[-800:]}")
+            raise BackupError(
+                f"{what} failed (exit {done.returncode}): {done.stderr.strip()[-800:]}"
+            )
 
 
 TABLES = """
@@ -79,19 +86,40 @@ def fingerprints(conn: psycopg.Connection[tuple[object, ...]]) -> dict[str, dict
 def dump(server: Server, database: str, path: Path) -> tuple[dict[str, dict[str, object]], str]:
     """pg_dump -Fc into `path` and the fingerprints of the same snapshot: a REPEATABLE READ
     transaction exports its snapshot and pg_dump --snapshot reads exactly that state
-    (https://www.postgresql.org/docs/15/app-pgdump.html). Returns (fingerprints, version)."""
+    (https://www.postgresql.org/docs/15/app-pgdump.html). The fingerprints are computed while
+    pg_dump runs (both read the snapshot). Returns (fingerprints, server version)."""
     with server.connect(database) as conn:
         conn.autocommit = False
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()
         version = conn.execute("SHOW server_version").fetchone()
         assert snapshot is not None and version is not None
-        tables = fingerprints(conn)
-        server.run(
-            [server.tool("pg_dump"), "-Fc", f"--snapshot={snapshot[0]}", "-h", server.host,
-             "-p", str(server.port), "-U", server.user, "-d", database, "-f", str(path)],
-            f"pg_dump of {database}",
-        )
+        args = [
+            server.tool("pg_dump"),
+            "-Fc",
+            f"--snapshot={snapshot[0]}",
+            "-h",
+            server.host,
+            "-p",
+            str(server.port),
+            "-U",
+            server.user,
+            "-d",
+            database,
+            "-f",
+            str(path),
+        ]
+        with subprocess.Popen(
+            args, env=server.env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        ) as process:
+            try:
+                tables = fingerprints(conn)
+            finally:
+                _, stderr = process.communicate()
+        if process.returncode != 0:
+            raise BackupError(
+                f"pg_dump of {database} failed (exit {process.returncode}): {stderr.strip()[-800:]}"
+            )
         conn.rollback()
     return tables, str(version[0])
 
@@ -108,19 +136,34 @@ def recreate(server: Server, database: str, *, owner: str | None = None) -> None
             create += sql.SQL(" OWNER {}").format(sql.Identifier(owner))
         conn.execute(create)
         # As `up` sets it: only the owner (and superusers) may connect.
-        conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(database)))
+        conn.execute(
+            sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(database))
+        )
 
 
 def drop(server: Server, database: str) -> None:
     with server.connect("postgres") as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+        )
 
 
 def restore(server: Server, path: Path, database: str, *, keep_owner: bool) -> None:
     """One transaction: a failed restore leaves an empty database, never a half-filled one
     (which a scheduled backup could then take for the real thing)."""
-    args = [server.tool("pg_restore"), "--single-transaction", "--exit-on-error", "-h",
-            server.host, "-p", str(server.port), "-U", server.user, "-d", database]
+    args = [
+        server.tool("pg_restore"),
+        "--single-transaction",
+        "--exit-on-error",
+        "-h",
+        server.host,
+        "-p",
+        str(server.port),
+        "-U",
+        server.user,
+        "-d",
+        database,
+    ]
     if not keep_owner:
         args += ["--no-owner", "--no-acl"]
     server.run([*args, str(path)], f"pg_restore of {path.name} into {database}")
@@ -139,8 +182,8 @@ def amcheck(server: Server, database: str) -> str:
         indexes = conn.execute(
             "SELECT c.oid::regclass::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
             "JOIN pg_am a ON a.oid = c.relam JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE a.amname = 'btree' AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname != 'information_schema' "
-            "AND c.relpersistence != 't'"
+            "WHERE a.amname = 'btree' AND n.nspname NOT LIKE 'pg\\_%' "
+            "AND n.nspname != 'information_schema' AND c.relpersistence != 't'"
         ).fetchall()
         for (index,) in indexes:
             try:

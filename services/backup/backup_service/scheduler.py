@@ -20,16 +20,25 @@ from backup_service.store import Backup
 
 log = logging.getLogger("backup")
 
-LAST_SUCCESS = Gauge("backup_last_success_timestamp_seconds",
-                     "When the last successful dump of the database finished", ["database"])
-LAST_VERIFIED = Gauge("backup_last_verified_timestamp_seconds",
-                      "When the newest backup that passed its restore test was taken", ["database"])
-VERIFY_FAILURES = Counter("backup_verification_failures",
-                          "Backups that failed their restore test", ["database"])
-FAILURES = Counter("backup_failures", "Backup runs that failed (dump, verify, off-box copy)",
-                   ["database", "stage"])
-DURATION = Gauge("backup_duration_seconds", "Duration of the last run's stage",
-                 ["database", "stage"])
+LAST_SUCCESS = Gauge(
+    "backup_last_success_timestamp_seconds",
+    "When the last successful dump of the database finished",
+    ["database"],
+)
+LAST_VERIFIED = Gauge(
+    "backup_last_verified_timestamp_seconds",
+    "When the newest backup that passed its restore test was taken",
+    ["database"],
+)
+VERIFY_FAILURES = Counter(
+    "backup_verification_failures", "Backups that failed their restore test", ["database"]
+)
+FAILURES = Counter(
+    "backup_failures", "Backup runs that failed (dump, verify, off-box copy)", ["database", "stage"]
+)
+DURATION = Gauge(
+    "backup_duration_seconds", "Duration of the last run's stage", ["database", "stage"]
+)
 SIZE = Gauge("backup_size_bytes", "Size of the newest dump", ["database"])
 COUNT = Gauge("backup_count", "Backups kept on disk", ["database"])
 STAGES = ("dump", "verify", "offbox")
@@ -78,9 +87,12 @@ class Scheduler:
             if not backup.verified:
                 VERIFY_FAILURES.labels(database).inc()
                 FAILURES.labels(database, "verify").inc()
-                log.error("backup %s failed verification: %s", backup.id,
-                          backup.manifest["verification"]["detail"],
-                          extra={"event.outcome": "failure", "labels.database": database})
+                log.error(
+                    "backup %s failed verification: %s",
+                    backup.id,
+                    backup.manifest["verification"]["detail"],
+                    extra={"event.outcome": "failure", "labels.database": database},
+                )
                 return backup
             stage = "offbox"
             started = time.monotonic()
@@ -89,14 +101,23 @@ class Scheduler:
             for old in to_prune(store.list_backups(self.root, database), self.keep):
                 store.remove(old, self.offbox)
                 log.info("pruned %s (rotation)", old.id)
-            log.info("backup %s verified: %s bytes, %s", backup.id, backup.manifest["size_bytes"],
-                     backup.manifest["verification"]["detail"],
-                     extra={"event.outcome": "success", "labels.database": database})
+            log.info(
+                "backup %s verified: %s bytes, %s",
+                backup.id,
+                backup.manifest["size_bytes"],
+                backup.manifest["verification"]["detail"],
+                extra={"event.outcome": "success", "labels.database": database},
+            )
             return backup
         except Exception as exc:  # e.g. disk full, server down: counted, alerted, logged
             FAILURES.labels(database, stage).inc()
-            log.error("backup of %s failed at %s: %s", database, stage, exc,
-                      extra={"event.outcome": "failure", "labels.database": database})
+            log.error(
+                "backup of %s failed at %s: %s",
+                database,
+                stage,
+                exc,
+                extra={"event.outcome": "failure", "labels.database": database},
+            )
             return None
         finally:
             self._refresh_metrics(database)

@@ -32,7 +32,7 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
     """`write(tmp)` then fsync and rename to `path`; on any failure the temp file is removed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.partial")
@@ -113,8 +113,10 @@ def find(root: Path, database: str, wanted: str) -> Backup:
     if wanted == "latest":
         verified = [b for b in backups if b.verified]
         if not verified:
-            raise BackupError(f"no verified backup of {database} in {root / database}; "
-                              f"available: {_names(backups)}")
+            raise BackupError(
+                f"no verified backup of {database} in {root / database}; "
+                f"available: {_names(backups)}"
+            )
         return verified[-1]
     stamp = wanted.split("/", 1)[1] if wanted.startswith(f"{database}/") else wanted
     for b in backups:
@@ -180,16 +182,22 @@ def verify(server: Server, backup: Backup, *, scratch_name: str | None = None) -
     try:
         actual = sha256_of(backup.dump_path)
         if actual != backup.manifest["sha256"]:
-            raise BackupError(f"sha256 {actual} differs from the manifest's {backup.manifest['sha256']}")
+            raise BackupError(
+                f"sha256 {actual} differs from the manifest's {backup.manifest['sha256']}"
+            )
         name = scratch_name or f"backup_verify_{backup.database}"
         with pg.scratch(server, name):
             pg.restore(server, backup.dump_path, name, keep_owner=False)
             with server.connect(name) as conn:
                 problems = compare(backup.manifest["tables"], pg.fingerprints(conn))
             if problems:
-                raise BackupError("restored data differs from the manifest: " + "; ".join(problems[:5]))
-            detail = (f"restored into {name}: {len(backup.manifest['tables'])} tables, row counts "
-                      f"and checksums equal the manifest; {pg.amcheck(server, name)}")
+                raise BackupError(
+                    "restored data differs from the manifest: " + "; ".join(problems[:5])
+                )
+            detail = (
+                f"restored into {name}: {len(backup.manifest['tables'])} tables, row counts "
+                f"and checksums equal the manifest; {pg.amcheck(server, name)}"
+            )
     except (BackupError, OSError) as exc:
         ok, detail = False, str(exc)
     except Exception as exc:  # a psycopg error from the scratch database: the backup failed
@@ -211,8 +219,9 @@ def copy_offbox(backup: Backup, offbox_root: Path) -> Backup:
     copied = sha256_of(target)
     if copied != backup.manifest["sha256"]:
         target.unlink(missing_ok=True)
-        raise BackupError(f"off-box copy {target} has sha256 {copied}, expected "
-                          f"{backup.manifest['sha256']}")
+        raise BackupError(
+            f"off-box copy {target} has sha256 {copied}, expected {backup.manifest['sha256']}"
+        )
     backup.manifest["offbox"] = {"path": str(target), "sha256_verified": True}
     backup.save()
     write_json(target.with_suffix(".json"), backup.manifest)

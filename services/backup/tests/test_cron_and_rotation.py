@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from backup_service.cron import Cron, CronError
 from backup_service.rotation import Keep, to_prune
 from backup_service.store import STAMP, Backup

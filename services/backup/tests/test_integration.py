@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-
 from backup_service import pg, store
 from backup_service.rotation import Keep, to_prune
+
 from grader.polling import poll_until
 from stack.errors import StackError
 from stack.paths import DataDir
@@ -29,7 +29,9 @@ OFFSET = 22000
 
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
-    rt = LocalRuntime(DataDir(tmp_path_factory.mktemp("stack")), build(environ=offset_ports(OFFSET)))
+    rt = LocalRuntime(
+        DataDir(tmp_path_factory.mktemp("stack")), build(environ=offset_ports(OFFSET))
+    )
     rt.up(["backup", "status"])
     yield rt
     rt.down(purge=True)
@@ -60,11 +62,18 @@ def verified(api: httpx.Client) -> list[dict[str, Any]]:
 def test_backups_on_start_are_verified_and_copied_off_box(
     runtime: LocalRuntime, api: httpx.Client
 ) -> None:
-    found = poll_until(lambda: verified(api), "the first verified backups", timeout=30,
-                       until=lambda bs: {b["database"] for b in bs} >= {"auth", "users", "games", "status"})
+    found = poll_until(
+        lambda: verified(api),
+        "the first verified backups",
+        timeout=30,
+        until=lambda bs: {b["database"] for b in bs} >= {"auth", "users", "games", "status"},
+    )
     status = next(b for b in found if b["database"] == "status")
     assert status["tables"]["public.alembic_version"]["rows"] == 1  # the schema is in it
-    root, offbox = runtime.data.component_data("backup"), runtime.data.component_data("backup-offbox")
+    root, offbox = (
+        runtime.data.component_data("backup"),
+        runtime.data.component_data("backup-offbox"),
+    )
     dump = root / "status" / f"{status['stamp']}.dump"
     assert store.sha256_of(dump) == status["sha256"]
     assert store.sha256_of(offbox / "status" / dump.name) == status["sha256"]
@@ -111,5 +120,10 @@ def test_restore_brings_a_dropped_database_back(
     assert health.status_code == 200
     # Only the owner and superusers may connect, as `up` set it.
     with pytest.raises(psycopg.OperationalError, match="permission denied"):
-        psycopg.connect(host="127.0.0.1", port=server.port, user="users", dbname="status",
-                        password=(runtime.data.secrets / "db_users_password").read_text().strip())
+        psycopg.connect(
+            host="127.0.0.1",
+            port=server.port,
+            user="users",
+            dbname="status",
+            password=(runtime.data.secrets / "db_users_password").read_text().strip(),
+        )

@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from backup_service import store
 from backup_service.pg import BackupError, Server
 
@@ -60,7 +59,9 @@ def test_damaged_dump_fails_verification(tmp_path: Path, damage: str) -> None:
 
 def test_unknown_id_lists_the_available_backups(tmp_path: Path) -> None:
     make_backup(tmp_path, b"one", stamp="20260101T000000Z")
-    with pytest.raises(BackupError, match=r"no backup 'nope'.*db/20260101T000000Z \(NOT verified\)"):
+    with pytest.raises(
+        BackupError, match=r"no backup 'nope'.*db/20260101T000000Z \(NOT verified\)"
+    ):
         store.find(tmp_path, "db", "nope")
     with pytest.raises(BackupError, match="no verified backup of db"):
         store.find(tmp_path, "db", "latest")
@@ -75,5 +76,9 @@ def test_offbox_copy_is_checked(tmp_path: Path) -> None:
 
 
 def test_compare_names_the_table() -> None:
-    problems = store.compare({"public.t": {"rows": 2, "checksum": "a"}}, {"public.t": {"rows": 1, "checksum": "b"}})
-    assert problems == ["public.t: expected {'rows': 2, 'checksum': 'a'}, observed {'rows': 1, 'checksum': 'b'}"]
+    problems = store.compare(
+        {"public.t": {"rows": 2, "checksum": "a"}}, {"public.t": {"rows": 1, "checksum": "b"}}
+    )
+    assert problems == [
+        "public.t: expected {'rows': 2, 'checksum': 'a'}, observed {'rows': 1, 'checksum': 'b'}"
+    ]

@@ -24,6 +24,9 @@ def parse_bulk(
     """Items as (action, index, id, source, raw) or, for a bad item, its error result."""
     lines = raw.split(b"\n")
     out: list[tuple[str, str | None, Any, Any, bytes] | dict[str, Any]] = []
+    # A shipper repeats one action line (`{"index":{"_index":"logs-x"}}`) for every document:
+    # parse each distinct line once (meta is only read, never changed).
+    seen: dict[bytes, tuple[str, dict[str, Any]]] = {}
     i = 0
     while i < len(lines):
         line = lines[i].strip()
@@ -31,13 +34,19 @@ def parse_bulk(
         if not line:
             continue
         try:
-            action_obj = orjson.loads(line)
-            ((action, meta),) = action_obj.items()
-            if action not in _ACTIONS or not isinstance(meta, dict):
-                raise ValueError(
-                    f"Malformed action/metadata line [{i}], expected one of "
-                    f"{list(_ACTIONS)} with an object"
-                )
+            known = seen.get(line)
+            if known is not None:
+                action, meta = known
+            else:
+                action_obj = orjson.loads(line)
+                ((action, meta),) = action_obj.items()
+                if action not in _ACTIONS or not isinstance(meta, dict):
+                    raise ValueError(
+                        f"Malformed action/metadata line [{i}], expected one of "
+                        f"{list(_ACTIONS)} with an object"
+                    )
+                if len(seen) < 64:
+                    seen[line] = (action, meta)
         except (ValueError, AttributeError) as exc:
             out.append(
                 _item_error(

@@ -42,6 +42,9 @@ def check_settings(settings: dict[str, str]) -> None:
         parse_size(settings[key], key=key)
 
 
+_ONE_SHARD = {"total": 1, "successful": 1, "failed": 0}  # shared by every result: never changed
+
+
 class LogIndex:
     """Writes are acknowledged once in the WAL; the tantivy adds happen off the request path
     (`backlog`, drained by the store's indexer thread and always before a commit), so a
@@ -175,7 +178,7 @@ class LogIndex:
             "_id": doc_id,
             "_version": version,
             "result": "created" if current is None else "updated",
-            "_shards": {"total": 1, "successful": 1, "failed": 0},
+            "_shards": _ONE_SHARD,
             "_seq_no": seq,
             "_primary_term": 1,
             "status": 201 if current is None else 200,

@@ -13,7 +13,9 @@ from backup_service import store
 from backup_service.pg import BackupError
 from backup_service.scheduler import Scheduler
 
-router = APIRouter(prefix="/api/v1/backups", tags=["backups"], dependencies=[Depends(require_admin)])
+router = APIRouter(
+    prefix="/api/v1/backups", tags=["backups"], dependencies=[Depends(require_admin)]
+)
 
 
 def get_scheduler(request: Request) -> Scheduler:
@@ -26,7 +28,9 @@ SchedulerDep = Annotated[Scheduler, Depends(get_scheduler)]
 
 def _known(scheduler: Scheduler, database: str) -> None:
     if database not in scheduler.servers:
-        raise HTTPException(404, f"unknown database {database!r}; known: {sorted(scheduler.servers)}")
+        raise HTTPException(
+            404, f"unknown database {database!r}; known: {sorted(scheduler.servers)}"
+        )
 
 
 def _view(backup: store.Backup) -> dict[str, Any]:
@@ -48,8 +52,10 @@ def list_backups(scheduler: SchedulerDep, database: str | None = None) -> dict[s
 @router.post("")
 async def run_now(scheduler: SchedulerDep) -> dict[str, Any]:
     done = await scheduler.run_now()
-    return {"backups": [_view(b) for b in done if b is not None],
-            "failed": [db for db, b in zip(scheduler.servers, done, strict=True) if b is None]}
+    return {
+        "backups": [_view(b) for b in done if b is not None],
+        "failed": [db for db, b in zip(scheduler.servers, done, strict=True) if b is None],
+    }
 
 
 def _find(scheduler: Scheduler, database: str, stamp: str) -> store.Backup:
@@ -68,5 +74,8 @@ def manifest(scheduler: SchedulerDep, database: str, stamp: str) -> dict[str, An
 @router.get("/{database}/{stamp}/dump")
 def download(scheduler: SchedulerDep, database: str, stamp: str) -> FileResponse:
     backup = _find(scheduler, database, stamp)
-    return FileResponse(backup.dump_path, media_type="application/octet-stream",
-                        filename=f"{database}-{backup.manifest['stamp']}.dump")
+    return FileResponse(
+        backup.dump_path,
+        media_type="application/octet-stream",
+        filename=f"{database}-{backup.manifest['stamp']}.dump",
+    )
