@@ -92,7 +92,7 @@ DRILLS = {"dr": "chaos.dr"}
 
 @nox.session
 def drill(session: nox.Session) -> None:
-    """A chaos drill against the running stack: `./nox -s drill -- dr [--target PATH]`
+    """A chaos drill against the running stack: `./nox -s drill -- dr [--full] [--target PATH]`
     (dr: drop a service database, restore it, report the RTO; docs/backups.md)."""
     _install(session)
     if not session.posargs or session.posargs[0] not in DRILLS:

@@ -1,4 +1,5 @@
-"""The disaster-recovery drill: `nox -s drill -- dr` (or `python -m chaos.dr`).
+"""The disaster-recovery drill: `nox -s drill -- dr [--full]` (or `python -m chaos.dr`).
+`--full` loses the whole PostgreSQL server instead (chaos/dr_full.py).
 
 Chaos Toolkit's shape: steady state (a user registered through the gateway can log in, and a
 verified backup taken after the registration exists) → fault (the service's database is
@@ -26,6 +27,7 @@ from grader.polling import poll_until
 from grader.target import Target, load_target
 
 SERVICE = "auth"  # its data (accounts) is what a user notices first when it is lost
+FULL_DATABASES = ("auth", "users", "games", "status")
 
 
 @dataclass(frozen=True)
@@ -109,25 +111,37 @@ def run(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", type=Path, default=Path(".stack/target.yaml"))
+    parser.add_argument(
+        "--full", action="store_true", help="lose the whole PostgreSQL server, not one database"
+    )
     args = parser.parse_args(argv)
     target = load_target(args.target)
     api = backups.BackupApi(target)
     with httpx.Client(base_url=target.url("gateway", "main"), timeout=5) as gateway:
         player = journeys.register(gateway, "dr-drill")
         since = backups.now()
-        sys.stdout.write(f"registered {player.username}; waiting for a verified backup\n")
-        backup = poll_until(
-            lambda: backups.verified_since(api, SERVICE, since),
-            f"a verified backup of {SERVICE} taken after the registration",
+        databases = FULL_DATABASES if args.full else (SERVICE,)
+        sys.stdout.write(f"registered {player.username}; waiting for verified backups\n")
+        fresh = poll_until(
+            lambda: [backups.verified_since(api, db, since) for db in databases],
+            f"a verified backup of each of {list(databases)} taken after the registration",
             timeout=target.timeouts.get("backup"),
             interval=2,
+            until=all,
         )
-        if backup is None:  # poll_until returns only a truthy value; this satisfies mypy
-            raise CheckFailed(f"no verified backup of {SERVICE}")
-        result = run(target, gateway, player, backup)
+        if args.full:
+            from chaos.dr_full import run_full  # imports the local runtime
+
+            result = run_full(target, gateway, player)
+        else:
+            backup = fresh[0]
+            if backup is None:  # `until=all` rules it out; this satisfies mypy
+                raise CheckFailed(f"no verified backup of {SERVICE}")
+            result = run(target, gateway, player, backup)
+    what = "the PostgreSQL server rebuilt and every database" if args.full else SERVICE
     sys.stdout.write(
-        f"{result.restore_output}\nDR drill passed: {SERVICE} restored from "
-        f"{result.backup_id}, RTO {result.rto_s:.1f} s (drop to data served)\n"
+        f"{result.restore_output}\nDR drill passed: {what} restored from "
+        f"{result.backup_id}, RTO {result.rto_s:.1f} s (fault to data served)\n"
     )
     return 0
 

@@ -55,6 +55,12 @@ class Scheduler:
     def __post_init__(self) -> None:
         self.lock = asyncio.Lock()
         self.next_run: datetime | None = None
+        # A process killed mid-write (SIGKILL, power loss) leaves its temporary file: never
+        # a backup, so it goes before anything lists the directory.
+        for directory in (self.root, self.offbox):
+            for partial in directory.glob("*/.*.partial"):
+                partial.unlink(missing_ok=True)
+                log.warning("removed %s, left by an interrupted run", partial)
         for database in self.servers:
             VERIFY_FAILURES.labels(database)  # created at 0: the first failure is an increase
             for stage in STAGES:

@@ -96,6 +96,8 @@ def test_damaged_dump_fails_and_rotation_keeps_the_good_one(
     bad.manifest["sha256"] = store.sha256_of(bad.dump_path)
     store.verify(server, bad, scratch_name="t_bad")
     assert good.verified and not bad.verified, bad.manifest["verification"]
+    detail = bad.manifest["verification"]["detail"]
+    assert "pg_restore" in detail or "differs from the manifest" in detail, detail
     assert json.loads(bad.manifest_path.read_text())["verification"]["ok"] is False
     keep = Keep(hourly=0, daily=1, weekly=0, monthly=0)
     assert to_prune(store.list_backups(tmp_path, "status"), keep) == []

@@ -192,6 +192,7 @@ def target_profile(topo: Topology, *, secrets_dir: Path, project_dir: Path) -> d
             "event": 15,
             "alert": 600,  # production `for` durations
             "notification": 360,
+            "backup": 3900,  # hourly backups in compose (retention.yaml), plus verification
             "status_down": 15,
             "status_recovered": 30,
         },
