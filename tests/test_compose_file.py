@@ -36,6 +36,10 @@ HOST_MOUNTS = {("node-exporter", "/")}  # the host's filesystems, read-only, for
 # runtime's console renders the same dashboards later), so it has no `local` launcher to give.
 # tests/monitoring/test_grafana_compose.py checks their shape, ports and secrets instead.
 NOT_IN_TOPOLOGY = {"grafana", "grafana-setup"}
+# The log pipeline's compose services: the topology's logstore and shipper run logstore and
+# rsyslog locally and have no compose service yet (compose=()). tests/elk/test_compose_elk.py
+# checks these instead.
+NOT_IN_TOPOLOGY |= {"elasticsearch", "elasticsearch-setup", "logstash", "kibana", "kibana-setup"}
 
 TOPOLOGY = compose.standard_topology()
 

@@ -13,12 +13,14 @@ from typing import Any, cast
 
 import yaml
 
+from stack import elastic_setup
 from stack import secrets as secrets_mod
 from stack.files import write_if_changed
 from stack.gateway import upstream_values
 from stack.monitoring import PROFILES, rendered_rules
 from stack.paths import CONFIG_DIR, REPO_ROOT
 from stack.render import render_text
+from stack.retention import retention
 from stack.runtimes.compose.docker import compose_doc
 from stack.targets import alert_webhook_url, file_sd_groups, probe_for
 from stack.targets import target_profile as local_target_profile
@@ -29,6 +31,7 @@ SCRAPE_INTERVAL = PROFILES["compose"].scrape_interval  # stack/monitoring.py: pr
 # Where compose.yaml mounts things inside the containers.
 SECRETS_MOUNT = "/run/secrets"
 GRAFANA_PORT = 3000
+SNAPSHOTS_MOUNT = "/usr/share/elasticsearch/snapshots"  # elasticsearch's path.repo
 TARGETS_MOUNT = "/etc/prometheus/targets"
 RULES_MOUNT = "/etc/prometheus/rules"  # rendered into .stack/compose/prometheus/rules/
 TEMPLATES = {
@@ -150,6 +153,12 @@ def render(data_dir: Path, secrets: secrets_mod.Secrets) -> set[Path]:
         sql = render_text(INIT_SQL, {"db": db, "secrets_dir": SECRETS_MOUNT}, source="INIT_SQL")
         files[out / "postgres" / db / "init.sql"] = (sql, 0o644)
     files[out / "status" / "target.yaml"] = (yaml.safe_dump(status_targets(topo)), 0o644)
+    logs = retention().logs  # elasticsearch-setup sends these (stack/elastic_setup.py)
+    location = f"{SNAPSHOTS_MOUNT}/{logs.archive.repository}"
+    files[out / "elasticsearch-setup" / "setup-requests.txt"] = (
+        elastic_setup.requests_text(logs, repository_location=location),
+        0o644,
+    )
     for name in compose_doc()["secrets"]:
         files[out / "secrets" / name] = (secrets.read(name) + "\n", 0o444)
     changed = {
