@@ -221,6 +221,12 @@ _COMPONENTS: list[dict[str, object]] = [
          metrics=dict(job="logstore",
                       basic_auth=dict(username="logs_reader", secret="logs_reader_password")),
          local="logstore", doc="logstore.md"),
+    # The local log shipper (rsyslog): ECS JSON lines from the services on main, syslog on
+    # TCP/UDP `syslog`, the gateway's access log tailed; everything into logstore. It has no
+    # metrics endpoint (yet): impstats writes its counters to a file in its data dir.
+    dict(name="shipper", role="log shipper (rsyslog)", ports={"main": 5000, "syslog": 5514},
+         health=dict(kind="tcp"), depends_on=("logstore",), local="shipper", compose=(),
+         doc="logging.md"),
     # Our services (services/<name>/): FastAPI on uvicorn, each with its own database.
     dict(name="auth", role="accounts, logins, JWTs and their JWKS", ports={"main": 8101},
          health=dict(kind="http", path="/health"),

@@ -20,7 +20,7 @@ from stack.paths import CONFIG_DIR, REPO_ROOT, DataDir
 from stack.probes import ProbeResult, run_probe
 from stack.render import render_file
 from stack.retention import retention
-from stack.runtimes.local import postgres, rabbitmq
+from stack.runtimes.local import postgres, rabbitmq, shipper
 from stack.secrets import Secrets
 from stack.targets import alert_webhook_url, probe_for, write_file_sd
 from stack.topology import HOST, Component, Topology
@@ -408,6 +408,8 @@ class Service(Launcher):
             env[variable] = str(ctx.secrets.path(secret))
         for used in spec.uses:
             env[f"{used.upper().replace('-', '_')}_URL"] = ctx.topology.resolve(used)[0].url()
+        if "shipper" in ctx.topology.names:  # ECS JSON lines to the shipper (chassis/logs.py)
+            env["LOG_TCP_ADDRESS"] = _listen(ctx.topology.get("shipper"))
         stack_files = {
             "target": ctx.data.target_file,
             "backups": ctx.data.component_data("backup"),
@@ -490,6 +492,31 @@ class Logstore(Launcher):
         )
 
 
+class Shipper(Launcher):
+    """rsyslog: app, access and system logs into logstore (stack/runtimes/local/shipper.py)."""
+
+    packages = ("rsyslog", "rsyslog-elasticsearch")
+    binaries = ("rsyslogd",)
+
+    def installed(self) -> bool:
+        return super().installed() and shipper.OMELASTICSEARCH.exists()
+
+    def prepare(self, ctx: Context, c: Component) -> bool:
+        return shipper.prepare(ctx.data, c, ctx.topology, ctx.secrets)
+
+    def program(self, ctx: Context, c: Component) -> Program:
+        # SIGTERM while logstore is down loses the batch in flight, often the whole queue
+        # (measured; rsyslog/rsyslog#5364); SIGKILL loses nothing: tests/elk/test_shipper.py.
+        return Program(shipper.command(ctx.data, c), stopsignal="KILL")
+
+    def after_ready(self, ctx: Context, c: Component) -> None:
+        shipper.apply_log_store(
+            ctx.topology.get("logstore").url(),
+            secrets=ctx.secrets,
+            archive_dir=Logstore().archive_dir(ctx),
+        )
+
+
 LAUNCHERS: dict[str, Launcher] = {
     "epmd": Epmd(),
     "postgres": Postgres(),
@@ -504,6 +531,7 @@ LAUNCHERS: dict[str, Launcher] = {
     "nginx": Nginx(),
     "mailbox": Mailbox(),
     "logstore": Logstore(),
+    "shipper": Shipper(),
     "service": Service(),
 }
 

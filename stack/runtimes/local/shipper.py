@@ -1,0 +1,101 @@
+"""The local log shipper: rsyslog rendered from `stack/config/rsyslog/rsyslog.conf`, shipping
+into logstore, plus the log store's side of the pipeline (archive, ILM policy, index templates).
+
+rsyslog's quirks (it needs `-n`, its own work dir, `cookie=""` for plain JSON) are measured in
+shared/LOCAL-RUNTIME.md. The store's side is applied with the `elastic` user at each `up`;
+every request is a PUT of the whole object, so applying it twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from stack import elastic_setup
+from stack.errors import StackError
+from stack.paths import CONFIG_DIR, DataDir
+from stack.render import render_file
+from stack.retention import retention
+from stack.secrets import Secrets
+from stack.topology import Component, Topology
+
+TEMPLATE = CONFIG_DIR / "rsyslog" / "rsyslog.conf"
+# rsyslog-elasticsearch: rsyslogd alone (package rsyslog) does not make a shipper.
+OMELASTICSEARCH = Path("/usr/lib/x86_64-linux-gnu/rsyslog/omelasticsearch.so")
+SHIPPER_USER = "logstash_internal"
+
+
+def conf_path(data: DataDir, c: Component) -> Path:
+    return data.component_config(c.name) / "rsyslog.conf"
+
+
+def pid_path(data: DataDir, c: Component) -> Path:
+    return data.run / f"{c.name}.pid"
+
+
+def access_log(data: DataDir) -> Path:
+    """The gateway's JSON access log (stack/config/nginx/nginx.conf, `-p` prefix + logs/)."""
+    return data.component_data("gateway") / "logs" / "access.json"
+
+
+def values(data: DataDir, c: Component, topology: Topology, secrets: Secrets) -> dict[str, object]:
+    work = data.component_data(c.name)
+    password = secrets.read(f"{SHIPPER_USER}_password")
+    bad = sorted({ch for ch in password if ch in '"\\`'})
+    if bad:
+        raise StackError(
+            f"secret {SHIPPER_USER}_password holds {bad}, which rsyslog's config cannot quote; "
+            f"delete {secrets.path(f'{SHIPPER_USER}_password')} and run `python -m stack up` "
+            "to issue a new one"
+        )
+    return {
+        "work_dir": work,
+        "queue_dir": work / "queue",
+        "stats_file": work / "impstats.json",
+        "error_file": work / "es-errors.json",
+        "app_port": c.ports["main"],
+        "syslog_port": c.ports["syslog"],
+        "access_log": access_log(data),
+        "logstore_port": topology.get("logstore").port,
+        "logstore_password": password,
+    }
+
+
+def prepare(data: DataDir, c: Component, topology: Topology, secrets: Secrets) -> bool:
+    work = data.component_data(c.name)
+    for directory in (work, work / "queue", access_log(data).parent, data.run):
+        directory.mkdir(parents=True, exist_ok=True)
+    # 600: the rendered config holds the shipper's password.
+    return render_file(TEMPLATE, conf_path(data, c), values(data, c, topology, secrets), mode=0o600)
+
+
+def command(data: DataDir, c: Component) -> list[str]:
+    # -n: stay in the foreground for supervisord; -i: our pid file, not /run/rsyslogd.pid.
+    # rsyslogd refuses to start while its pid file names a live process, which after a kill -9
+    # may be a reused pid: supervisord has seen the old one die, so the file is stale. `exec`
+    # keeps the pid supervisord watches.
+    pid = pid_path(data, c)
+    rsyslogd = ["rsyslogd", "-n", "-f", str(conf_path(data, c)), "-i", str(pid)]
+    return ["/bin/sh", "-c", 'rm -f "$0" && exec "$@"', str(pid), *rsyslogd]
+
+
+# ---- the log store's side ---------------------------------------------------------------------
+
+
+def apply_log_store(url: str, *, secrets: Secrets, archive_dir: Path) -> None:
+    """The bodies compose's setup service sends (stack/elastic_setup.py), less the users and
+    roles, which logstore issues itself from the secrets directory: the archive repository,
+    its SLM policy, the ILM policy and one index template per dataset, in that order."""
+    requests = elastic_setup.setup_requests(
+        retention().logs, repository_location=str(archive_dir), security=False
+    )
+    auth = ("elastic", secrets.read("elastic_password"))
+    with httpx.Client(base_url=url, auth=auth, timeout=10) as client:
+        for request in requests:
+            reply = client.request(request.method, request.path, json=request.resolve(secrets.read))
+            if reply.status_code != 200:
+                raise StackError(
+                    f"{request.method} {url}{request.path} answered {reply.status_code}, "
+                    f"expected 200: {reply.text[:500]}"
+                )

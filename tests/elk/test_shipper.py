@@ -1,0 +1,255 @@
+"""The local log shipper (rsyslog, stack/config/rsyslog/rsyslog.conf).
+
+Fast: the template renders for a real data dir and Debian's rsyslogd accepts it (`-N1`).
+Integration: the shipper, logstore and the gateway on ports offset by 24000; an app line, a
+line that is not JSON, syslog lines and gateway requests each reach their `logs-<dataset>-*`
+index; events queued while logstore is down survive a kill -9 of rsyslogd and arrive once.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from elasticsearch import Elasticsearch
+
+from grader.polling import poll_until
+from stack import secrets
+from stack.errors import StackError
+from stack.paths import DataDir
+from stack.retention import retention
+from stack.runtimes.local import shipper
+from stack.runtimes.local.runtime import LocalRuntime
+from stack.topology import build, offset_ports
+
+OFFSET = 24000
+RSYSLOGD = shutil.which("rsyslogd")
+needs_rsyslog = pytest.mark.skipif(
+    RSYSLOGD is None or not shipper.OMELASTICSEARCH.exists(),
+    reason="needs Debian's rsyslog and rsyslog-elasticsearch (`python -m stack up` installs them)",
+)
+
+
+def _rendered(tmp_path: Path) -> tuple[DataDir, Path]:
+    data = DataDir(tmp_path)
+    topology = build(environ=offset_ports(OFFSET)).units()
+    c = topology.get("shipper")
+    shipper.prepare(data, c, topology, secrets.ensure(data.secrets, data_exists=False))
+    return data, shipper.conf_path(data, c)
+
+
+@needs_rsyslog
+def test_rendered_config_is_valid_for_the_installed_rsyslogd(tmp_path: Path) -> None:
+    data, conf = _rendered(tmp_path)
+    check = subprocess.run(
+        [str(RSYSLOGD), "-N1", "-f", str(conf)], capture_output=True, text=True, timeout=30
+    )
+    assert check.returncode == 0, f"rsyslogd -N1 refused {conf}:\n{check.stderr}{check.stdout}"
+    text = conf.read_text()
+    assert conf.stat().st_mode & 0o777 == 0o600, "the config holds a password: mode 600"
+    assert "{{" not in text
+    # A shipper, not the machine's syslog daemon: no /dev/log, no kernel log, nothing in /var.
+    assert not re.search(r'load="(imuxsock|imklog)"|/var/', text)
+    assert f'port="{24000 + 5000}"' in text and f'port="{24000 + 5514}"' in text
+    assert str(shipper.access_log(data)) in text
+
+
+def test_a_password_rsyslog_cannot_quote_is_refused_by_name(tmp_path: Path) -> None:
+    data = DataDir(tmp_path)
+    topology = build(environ=offset_ports(OFFSET)).units()
+    store = secrets.ensure(data.secrets, data_exists=False)
+    store.path("logstash_internal_password").write_text('pa"ss\n')
+    with pytest.raises(StackError, match=r"logstash_internal_password holds \['\"'\]"):
+        shipper.prepare(data, topology.get("shipper"), topology, store)
+
+
+# ---- integration ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
+    data = DataDir(tmp_path_factory.mktemp("shipper-stack"))
+    runtime = LocalRuntime(data, build(environ=offset_ports(OFFSET)))
+    runtime.up(only=["shipper", "gateway"])
+    yield runtime
+    runtime.down(purge=True)
+
+
+@pytest.fixture(scope="module")
+def es(stack: LocalRuntime) -> Elasticsearch:
+    password = (stack.data.secrets / "logs_reader_password").read_text().strip()
+    return Elasticsearch(stack.topology.get("logstore").url(), basic_auth=("logs_reader", password))
+
+
+def _send_tcp(port: int, lines: list[str]) -> None:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall("".join(line + "\n" for line in lines).encode())
+
+
+def _hits(es: Elasticsearch, query: str) -> list[dict[str, Any]]:
+    found = es.search(index="logs-*", q=query, size=1000, ignore_unavailable=True)
+    return [h["_source"] | {"_index": h["_index"], "_id": h["_id"]} for h in found["hits"]["hits"]]
+
+
+def _one(es: Elasticsearch, marker: str, timeout: float = 10) -> dict[str, Any]:
+    hits = poll_until(
+        lambda: _hits(es, marker), f"an event holding {marker} in logs-*", timeout=timeout
+    )
+    assert len(hits) == 1, f"expected one event holding {marker}, found {hits}"
+    return hits[0]
+
+
+@needs_rsyslog
+@pytest.mark.integration
+def test_each_source_reaches_its_dataset(stack: LocalRuntime, es: Elasticsearch) -> None:
+    app_port = stack.topology.get("shipper").port
+    syslog_port = stack.topology.get("shipper").ports["syslog"]
+    mark = uuid.uuid4().hex[:10]
+    _send_tcp(
+        app_port,
+        [
+            orjson.dumps(
+                {"log.level": "error", "message": f"app{mark} failed", "service.name": "auth"}
+            ).decode(),
+            f"not json at all unparsed{mark}",
+        ],
+    )
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.sendto(
+            f"<11>Nov 28 21:00:00 myhost probe: udp{mark} disk full".encode(),
+            ("127.0.0.1", syslog_port),
+        )
+    _send_tcp(syslog_port, [f"<14>1 2026-11-28T21:00:00.000Z myhost probe 42 - - tcp{mark} hi"])
+    gateway = stack.topology.get("gateway").url()
+    assert httpx.get(f"{gateway}/api/none{mark}").status_code == 404
+    upstream_down = httpx.get(f"{gateway}/api/auth/down{mark}").status_code  # auth not started
+
+    app = _one(es, f"app{mark}")
+    assert (app["event.dataset"], app["_index"][:9]) == ("app", "logs-app-")
+    assert app["tags"] == ["error"] and app["service.name"] == "auth"
+    assert app["_id"] == app["event.id"]
+    raw = _one(es, f"unparsed{mark}")
+    assert raw["_index"].startswith("logs-unparsed-")
+    assert raw["event.original"] == f"not json at all unparsed{mark}"
+    udp_doc = _one(es, f"udp{mark}")
+    assert (udp_doc["event.dataset"], udp_doc["log.level"], udp_doc["tags"]) == (
+        "system",
+        "error",
+        ["error"],
+    )
+    assert udp_doc["_index"].startswith("logs-system-") and udp_doc["service.name"] == "probe"
+    tcp_doc = _one(es, f"tcp{mark}")
+    assert (tcp_doc["event.dataset"], tcp_doc["host.name"], tcp_doc["tags"]) == (
+        "system",
+        "myhost",
+        [],
+    )
+    not_found = _one(es, f"none{mark}")
+    assert not_found["_index"].startswith("logs-access-")
+    assert (not_found["http.response.status_code"], not_found["tags"]) == (404, [])
+    assert not_found["url.path"] == f"/api/none{mark}"
+    down = _one(es, f"down{mark}")
+    assert down["http.response.status_code"] == upstream_down >= 500
+    assert down["tags"] == ["error"]
+    # Each daily index is under the retention policy (the templates applied at `up`).
+    elastic = (stack.data.secrets / "elastic_password").read_text().strip()
+    settings = httpx.get(
+        f"{stack.topology.get('logstore').url()}/logs-*/_settings", auth=("elastic", elastic)
+    ).json()
+    policies = {index: s["settings"]["index"].get("lifecycle", {}) for index, s in settings.items()}
+    assert len(policies) >= 4 and all(
+        p.get("name") == retention().logs.ilm_policy for p in policies.values()
+    ), policies
+
+
+def _queued_ids(queue: Path, pattern: re.Pattern[bytes]) -> set[bytes]:
+    found: set[bytes] = set()
+    for path in queue.glob("logstore.*"):
+        found |= set(pattern.findall(path.read_bytes()))
+    return found
+
+
+def _count_by_id(es: Elasticsearch, prefix: str, size: int = 1000) -> dict[str, int]:
+    es_hits = es.search(index="logs-*", q=prefix, size=size)["hits"]["hits"]
+    counts: dict[str, int] = {}
+    for hit in es_hits:
+        key = str(hit["_source"].get("message"))
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+@needs_rsyslog
+@pytest.mark.integration
+def test_kill_9_loses_nothing_and_a_resend_duplicates_nothing(
+    stack: LocalRuntime, es: Elasticsearch
+) -> None:
+    """Events queued while logstore is down survive a kill -9 of rsyslogd. Then the crash that
+    makes rsyslog send a batch again (stored, but the queue never marked it done) is replayed
+    exactly: the queue files as they were at the crash are put back and rsyslogd restarted, so
+    it sends all of them a second time. They must keep their ids and be stored once."""
+    unit = stack.topology.get("shipper")
+    queue = stack.data.component_data("shipper") / "queue"
+    mark = uuid.uuid4().hex[:10]
+    app = [
+        orjson.dumps({"event.id": f"{mark}-{i:03d}", "message": f"crash{mark} app {i}"}).decode()
+        for i in range(100)
+    ]
+    # no event.id: the shipper's own ids (a hash of the line; a UUID for syslog)
+    app += [orjson.dumps({"message": f"crash{mark} hashed {i}"}).decode() for i in range(50)]
+    system = [f"<13>1 2026-11-28T21:00:00Z h t - - - crash{mark} sys {i}" for i in range(50)]
+    crash_copy = stack.data.root / "queue-at-crash"
+    errors = stack.data.component_data("shipper") / "es-errors.json"
+    stack.kill("logstore", hold=True)
+    try:
+        _send_tcp(unit.port, app)
+        _send_tcp(unit.ports["syslog"], system)
+        # Every line is in rsyslog's disk queue before the crash (read from the queue files).
+        pattern = re.compile(rb"crash" + mark.encode() + rb" (?:app|hashed|sys) \d+")
+        poll_until(
+            lambda: len(_queued_ids(queue, pattern)),
+            "all 200 lines in the shipper's disk queue",
+            timeout=10,
+            until=lambda n: n == 200,
+        )
+        stack.kill("shipper", hold=True)
+        shutil.copytree(queue, crash_copy)
+    finally:
+        stack.start("logstore")
+    stack.start("shipper")  # (its start applies the store's templates: logstore first)
+    _sentinel(stack, es, f"first{mark}")
+    first = _count_by_id(es, f"crash{mark}")
+    assert (len(first), sum(first.values())) == (200, 200), (
+        f"after the crash: {len(first)} distinct, {sum(first.values())} stored; "
+        f"rejected by the store:\n{_tail(errors)}\n"
+        f"shipper log:\n{_tail(Path(stack.log_file('shipper')))}"
+    )
+
+    stack.stop("shipper")
+    shutil.rmtree(queue)
+    shutil.copytree(crash_copy, queue)
+    stack.start("shipper")  # sends the 200 again
+    _sentinel(stack, es, f"second{mark}")
+    again = _count_by_id(es, f"crash{mark}")
+    assert again == first, f"a resend changed what is stored: {sum(again.values())} events"
+    assert errors.read_text().count("version_conflict_engine_exception") >= 200, (
+        "the replayed queue was not sent again (no 409s in es-errors.json): nothing was tested"
+    )
+
+
+def _tail(path: Path, chars: int = 3000) -> str:
+    return path.read_text(errors="replace")[-chars:] if path.exists() else f"({path} is absent)"
+
+
+def _sentinel(stack: LocalRuntime, es: Elasticsearch, marker: str) -> None:
+    # The queue is FIFO: once a line sent now is stored, every earlier one has been sent.
+    _send_tcp(stack.topology.get("shipper").port, [orjson.dumps({"message": marker}).decode()])
+    _one(es, marker, timeout=30)
