@@ -6,13 +6,10 @@ Kibana saved objects and the Grafana logs dashboard.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import http.server
 import json
-import os
 import re
-import signal
 import subprocess
 import threading
 import time
@@ -30,11 +27,11 @@ from stack.paths import CONFIG_DIR, REPO_ROOT
 from stack.retention import Logs, retention
 from stack.runtimes import compose
 from stack.runtimes.compose.render import SNAPSHOTS_MOUNT
+from tests.elk.setup_script import start_setup, stop_setup
 
 SCHEMA = REPO_ROOT.parent / "shared" / "schemas" / "compose-spec.json"
 SCALE_FILE = REPO_ROOT / "compose.scale.yaml"
 LOGSTASH = CONFIG_DIR / "logstash"
-SETUP_SCRIPT = CONFIG_DIR / "elasticsearch" / "setup" / "setup.sh"
 KIBANA_OBJECTS = CONFIG_DIR / "kibana" / "saved-objects.ndjson"
 GRAFANA = CONFIG_DIR / "grafana"
 LOGS_DASHBOARD = GRAFANA / "dashboards" / "logs" / "logs.json"
@@ -344,36 +341,13 @@ def fake_es() -> Iterator[FakeES]:
 
 
 def _run_setup(url: str, data_dir: Path, tmp_path: Path) -> subprocess.Popen[str]:
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "ELASTICSEARCH_URL": url,
-        "SECRETS_DIR": str(data_dir / "secrets"),
-        "REQUESTS_FILE": str(
-            compose.compose_dir(data_dir) / "elasticsearch-setup" / "setup-requests.txt"
-        ),
-        "SNAPSHOTS_DIR": str(tmp_path / "snapshots"),
-        "READY_FILE": str(tmp_path / "ready"),
-    }
-    # Its own process group, so that stop_setup() takes its children (curl, sleep) along.
-    return subprocess.Popen(
-        ["sh", str(SETUP_SCRIPT)],
-        env=env,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
+    return start_setup(
+        url,
+        secrets_dir=data_dir / "secrets",
+        requests_file=compose.compose_dir(data_dir) / "elasticsearch-setup" / "setup-requests.txt",
+        snapshots_dir=tmp_path / "snapshots",
+        ready_file=tmp_path / "ready",
     )
-
-
-def stop_setup(proc: subprocess.Popen[str]) -> str:
-    """Stop the script (as `docker compose stop` would) and return its stderr."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        return proc.communicate(timeout=5)[1]
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        return proc.communicate()[1]
 
 
 def test_the_setup_script_sends_every_request_with_the_secrets(

@@ -6,11 +6,7 @@ secrets directory). Then the users are tried the way the shipper and the reader 
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
-import subprocess
 import time
 from collections.abc import Iterator
 
@@ -18,25 +14,13 @@ import httpx
 import pytest
 
 from stack import elastic_setup
-from stack.paths import CONFIG_DIR
 from stack.retention import retention
+from tests.elk.setup_script import start_setup, stop_setup
 from tests.logstore.conftest import PASSWORDS, Server, make_server
 
 pytestmark = pytest.mark.integration
 
-SETUP_SCRIPT = CONFIG_DIR / "elasticsearch" / "setup" / "setup.sh"
 INDEX = "logs-app-2026.11.28"
-
-
-def stop_setup(proc: subprocess.Popen[str]) -> str:
-    """Stop the script and its children (its own process group); return its stderr."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        return proc.communicate(timeout=5)[1]
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        return proc.communicate()[1]
 
 
 @pytest.fixture(scope="module")
@@ -52,21 +36,12 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             retention().logs, repository_location=location, security=False
         )
         requests.write_text("".join(r.line() + "\n" for r in lines))
-        env = {
-            "PATH": "/usr/bin:/bin",
-            "ELASTICSEARCH_URL": server.url,
-            "SECRETS_DIR": str(server.secrets),  # logstore reads <user>_password: our secret names
-            "REQUESTS_FILE": str(requests),
-            "SNAPSHOTS_DIR": str(tmp / "unused"),
-            "READY_FILE": str(tmp / "ready"),
-        }
-        proc = subprocess.Popen(
-            ["sh", str(SETUP_SCRIPT)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
+        proc = start_setup(
+            server.url,
+            secrets_dir=server.secrets,  # logstore reads <user>_password: our secret names
+            requests_file=requests,
+            snapshots_dir=tmp / "unused",
+            ready_file=tmp / "ready",
         )
         deadline = time.monotonic() + 20
         while not (tmp / "ready").exists() and proc.poll() is None and time.monotonic() < deadline:
