@@ -11,8 +11,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ from stack.retention import retention
 from stack.runtimes import compose
 from stack.targets import scrape_jobs
 from stack.topology import port_env_var
+from tests.programs import needs, run
 
 SCHEMA = REPO_ROOT.parent / "shared" / "schemas" / "compose-spec.json"
 RENDERED = "${STACK_DATA_DIR:-./.stack}/compose/"
@@ -77,18 +76,6 @@ def host_path(doc: dict[str, Any], service: str, container_path: str, data_dir: 
             rest = container_path[len(target) :].lstrip("/")
             return (REPO_ROOT / mounts[target] / rest).resolve()
     raise AssertionError(f"{service}: {container_path} is not mounted (mounts: {sorted(mounts)})")
-
-
-def needs(binary: str) -> str:
-    path = shutil.which(binary)
-    if path is None:
-        pytest.skip(f"`{binary}` is not installed (Debian package: see LOCAL-RUNTIME.md)")
-    return path
-
-
-def run(argv: list[str]) -> None:
-    result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=60)
-    assert result.returncode == 0, f"{' '.join(argv)} failed:\n{result.stdout}{result.stderr}"
 
 
 # ---- the file itself --------------------------------------------------------------------

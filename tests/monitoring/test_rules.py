@@ -8,8 +8,6 @@ alertmanager.yml pass promtool and amtool (compose's are checked in tests/test_c
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -26,24 +24,12 @@ from stack.runtimes import compose
 from stack.runtimes.compose.render import RULES_MOUNT
 from stack.runtimes.local.programs import Context, launcher_for
 from stack.topology import build
+from tests.programs import needs, run
 
 UNIT_TESTS = Path(__file__).parent / "rules"
 DOCS = REPO_ROOT / "docs" / "monitoring.md"
 SEVERITIES = {"critical", "warning", "none"}
 ANNOTATIONS = {"summary", "description", "runbook_url"}
-
-
-def needs(binary: str) -> str:
-    path = shutil.which(binary)
-    if path is None:
-        pytest.skip(f"`{binary}` is not installed (Debian package: see LOCAL-RUNTIME.md)")
-    return path
-
-
-def run(argv: list[str]) -> str:
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, f"{' '.join(argv)} failed:\n{done.stdout}\n{done.stderr}"
-    return done.stdout
 
 
 def rules_of(profile: str) -> list[dict[str, Any]]:

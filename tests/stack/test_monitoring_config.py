@@ -3,7 +3,6 @@ written, and each job logs in the way its components' metrics endpoints expect."
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from stack.runtimes.local.programs import LAUNCHERS, Context
 from stack.secrets import ensure
 from stack.targets import BLACKBOX_HTTP_JOB, alert_webhook_url, file_sd_groups, scrape_jobs
 from stack.topology import Metrics, build, topology
+from tests.programs import needs, run
 
 
 def rendered_prometheus() -> dict:
@@ -81,10 +81,7 @@ def test_the_metrics_gate_config_is_valid_nginx(tmp_path: Path) -> None:
         assert f"http://unix:{data.metrics_socket(name)}:" in text
     assert "listen 127.0.0.1:15692;" in text and "listen 127.0.0.1:9113;" in text
     prefix = data.component_data("metrics-gate")
-    checked = subprocess.run(
-        ["nginx", "-t", "-p", str(prefix), "-c", str(conf)], capture_output=True, text=True
-    )
-    assert checked.returncode == 0, checked.stderr
+    run([needs("nginx"), "-t", "-p", str(prefix), "-c", str(conf)])
 
 
 def test_the_target_profiles_say_how_to_reach_each_metrics_endpoint(tmp_path: Path) -> None:
