@@ -16,29 +16,13 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
-from grader.monitoring import MailCatcher, Prometheus
+from grader.monitoring import Notifications, Prometheus, now_to_the_second
 from grader.polling import poll_until
 from grader.target import load_target
 from stack.control import connect
 from stack.paths import default_data_dir
-
-
-def _wait_for_email(
-    mail: MailCatcher, since: datetime, alert: str, service: str, status: str
-) -> None:
-    poll_until(
-        lambda: any(
-            alert in m.subject and service in m.subject and status in m.subject.upper()
-            for m in mail.messages(limit=50)
-            if m.created >= since
-        ),
-        f"the {status} email of {alert} ({service})",
-        timeout=180,
-        interval=0.25,
-    )
 
 
 def main() -> None:
@@ -49,7 +33,7 @@ def main() -> None:
     args = parser.parse_args()
     target = load_target(args.target)
     control = connect(target.control)
-    mail, prom = MailCatcher(target), Prometheus.of(target)
+    notifications, prom = Notifications(target, timeout=180), Prometheus.of(target)
     alert = target.monitoring.down_alert
     units = [n for n, c in target.components.items() if args.service in (n, c.replica_of)]
     to_email, to_resolved = [], []
@@ -67,20 +51,17 @@ def main() -> None:
                 timeout=180,
                 interval=1,
             )
-            # Emails carry second-resolution timestamps: start on a fresh second.
-            time.sleep(1 - time.time() % 1)
-            killed_at = datetime.now(UTC).replace(microsecond=0)
+            killed_at = now_to_the_second()
             started = time.monotonic()
             for unit in units:
                 control.kill(unit, hold=True)
-            _wait_for_email(mail, killed_at, alert, args.service, "FIRING")
+            notifications.email(killed_at, "firing", service=args.service)
             to_email.append(time.monotonic() - started)
-            time.sleep(1 - time.time() % 1)
-            restarted_at = datetime.now(UTC).replace(microsecond=0)
+            restarted_at = now_to_the_second()
             started = time.monotonic()
             for unit in units:
                 control.start(unit)
-            _wait_for_email(mail, restarted_at, alert, args.service, "RESOLVED")
+            notifications.email(restarted_at, "resolved", service=args.service)
             to_resolved.append(time.monotonic() - started)
             print(
                 f"run {run}: kill -> firing email {to_email[-1]:.1f} s, "
@@ -90,7 +71,7 @@ def main() -> None:
     finally:
         for unit in units:
             control.start(unit)
-        mail.close()
+        notifications.close()
         prom.close()
     print()
     print("| drill | runs | p50 | max | goal |")

@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -24,7 +23,7 @@ from grader.dashboards import load_dashboards
 from grader.errors import CheckFailed
 from grader.grafana_query import grafana_problems
 from grader.load import run_shape
-from grader.monitoring import MailCatcher, Prometheus, WebhookReceiver, v4_payload_problems
+from grader.monitoring import Notifications, Prometheus, now_to_the_second
 from grader.polling import poll_until
 from grader.target import Target, Timeouts, basic_auth_header
 
@@ -39,22 +38,25 @@ def prometheus(target: Target) -> Iterator[Prometheus]:
 @pytest.fixture(scope="module")
 def traffic(target: Target, prometheus: Prometheus) -> float:
     """Real use through the gateway (sign-ups, logins, a finished game, profile views), so the
-    business counters move; returns the scrape interval, having waited two of them."""
+    business counters move; returns the scrape interval, once every target has been scraped
+    twice since (a rate needs two samples)."""
     with httpx.Client(base_url=target.url("gateway", "main"), timeout=5) as gateway:
         x, o = journeys.register(gateway, "mon-x"), journeys.register(gateway, "mon-o")
         journeys.play_to_a_win(gateway, x, o)
         journeys.profile(gateway, x)
-    interval = prometheus.scrape_interval()
-    time.sleep(2 * interval)
+    used_at, interval = time.time(), prometheus.scrape_interval()
+
+    def oldest_scrape() -> float:
+        series, _ = prometheus.instant("min(timestamp(up))")
+        return float(series[0]["value"][1]) if series else 0.0
+
+    poll_until(
+        oldest_scrape,
+        "every target to be scraped twice after the traffic",
+        timeout=10 * interval,
+        until=lambda at: at > used_at + interval,
+    )
     return interval
-
-
-def _matches(labels: dict[str, str], alertname: str, service: str | None = None) -> bool:
-    return labels.get("alertname") == alertname and (service is None or service in labels.values())
-
-
-def _firing(prom: Prometheus, alertname: str, service: str | None = None) -> bool:
-    return any(_matches(a, alertname, service) for a in prom.firing())
 
 
 def _names(alerts: list[dict[str, str]]) -> str:
@@ -138,62 +140,6 @@ class DrillRecord:
         assert not failed, "\n".join(failed)
 
 
-class Notifications:
-    """Waits for a notification of one alert in the mail catcher and the webhook receiver."""
-
-    def __init__(self, target: Target, timeout: float) -> None:
-        self.mon, self.timeout = target.monitoring, timeout
-        self.mail = MailCatcher(target)
-        self.webhook = WebhookReceiver(target) if self.mon.webhook_receiver else None
-
-    def email(self, since: datetime, status: str) -> None:
-        alert, service = self.mon.down_alert, self.mon.down_service
-
-        def subjects() -> list[str]:
-            return [m.subject for m in self.mail.messages() if m.created >= since]
-
-        poll_until(
-            subjects,
-            f"the {status} email of {alert} ({service}) in the mail catcher",
-            self.timeout,
-            interval=1,
-            until=lambda found: any(
-                alert in s and service in s and status.upper() in s.upper() for s in found
-            ),
-            show=lambda found: f"subjects since the fault: {found}",
-        )
-
-    def posted(self, status: str) -> None:
-        if self.webhook is None:
-            return
-        webhook, alert, service = self.webhook, self.mon.down_alert, self.mon.down_service
-
-        def payloads() -> list[dict[str, Any]]:
-            found = []
-            for item in webhook.received():
-                payload = item.get("payload", item)
-                if any(
-                    a.get("status") == status and _matches(a.get("labels", {}), alert, service)
-                    for a in payload.get("alerts") or []
-                ):
-                    found.append(payload)
-            return found
-
-        got = poll_until(
-            payloads,
-            f"the webhook receiver to get {alert} ({service}) {status}",
-            self.timeout,
-            interval=1,
-        )
-        bad = v4_payload_problems(got[0])
-        assert not bad, f"expected an Alertmanager v4 webhook payload, saw: {'; '.join(bad)}"
-
-    def close(self) -> None:
-        self.mail.close()
-        if self.webhook is not None:
-            self.webhook.close()
-
-
 @pytest.fixture(scope="module")
 def drills(
     target: Target, prometheus: Prometheus, control: Any, timeouts: Timeouts
@@ -217,7 +163,7 @@ def drills(
 
     def fires(alertname: str, service: str) -> None:
         poll_until(
-            lambda: _firing(prometheus, alertname, service),
+            lambda: prometheus.is_firing(alertname, service),
             f"{alertname} to fire for {service}",
             alert_timeout,
             interval=1,
@@ -226,7 +172,7 @@ def drills(
 
     def resolves(alertname: str, service: str) -> None:
         poll_until(
-            lambda: not _firing(prometheus, alertname, service),
+            lambda: not prometheus.is_firing(alertname, service),
             f"{alertname} of {service} to resolve after the fault was removed",
             alert_timeout,
             interval=1,
@@ -246,7 +192,7 @@ def drills(
     spike.start()
     down = [n for n, c in target.components.items() if mon.down_service in (n, c.replica_of)]
     try:
-        killed_at = _now_to_the_second()
+        killed_at = now_to_the_second()
         for unit in down:
             control.kill(unit, hold=True)  # SIGKILL, and no automatic restart
         record.step("down fires", lambda: fires(mon.down_alert, mon.down_service))
@@ -254,7 +200,7 @@ def drills(
         record.step("firing email", lambda: notifications.email(killed_at, "firing"))
         record.step("firing webhook", lambda: notifications.posted("firing"))
     finally:
-        restarted_at = _now_to_the_second()
+        restarted_at = now_to_the_second()
         for unit in down:
             control.start(unit)
     record.step("down resolves", lambda: resolves(mon.down_alert, mon.down_service))
@@ -267,11 +213,6 @@ def drills(
     record.step("errors resolve", lambda: resolves(mon.error_alert, mon.error_service))
     yield record
     notifications.close()
-
-
-def _now_to_the_second() -> datetime:
-    """Now, rounded down: the mail catcher's timestamps may have second resolution."""
-    return datetime.now(UTC).replace(microsecond=0)
 
 
 @pytest.mark.checklist("mon-alerts-trigger")

@@ -10,7 +10,7 @@ https://mailpit.axllent.org/docs/api-v1/
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -18,6 +18,7 @@ import yaml
 
 from grader import dashboard_queries
 from grader.errors import CheckFailed
+from grader.polling import poll_until
 from grader.target import Target
 
 TIMEOUT = 10.0
@@ -66,10 +67,23 @@ class Prometheus(dashboard_queries.Prometheus):
         alerts = self._get("/api/v1/alerts", {})["alerts"]
         return [dict(a["labels"]) for a in alerts if a["state"] == "firing"]
 
+    def is_firing(self, alertname: str, service: str | None = None) -> bool:
+        """Whether `alertname` fires (for `service`: any label of the alert equal to it)."""
+        return any(matches(a, alertname, service) for a in self.firing())
+
     def scrape_interval(self) -> float:
         """The global scrape interval, in seconds, from the running config."""
         text = self._get("/api/v1/status/config", {})["yaml"]
         return parse_duration(str(yaml.safe_load(text)["global"]["scrape_interval"]))
+
+
+def matches(labels: dict[str, str], alertname: str, service: str | None = None) -> bool:
+    return labels.get("alertname") == alertname and (service is None or service in labels.values())
+
+
+def now_to_the_second() -> datetime:
+    """Now, rounded down: the mail catcher's timestamps may have second resolution."""
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def parse_duration(text: str) -> float:
@@ -165,3 +179,62 @@ def v4_payload_problems(payload: dict[str, Any]) -> list[str]:
             if any(key not in a for a in alerts):
                 problems.append(f"an alert has no {key!r}")
     return problems
+
+
+class Notifications:
+    """Waits for the notifications of the drills' down alert: its email in the mail catcher
+    and its v4 payload at the webhook receiver."""
+
+    def __init__(self, target: Target, timeout: float) -> None:
+        self.mon, self.timeout = target.monitoring, timeout
+        self.mail = MailCatcher(target)
+        self.webhook = WebhookReceiver(target) if self.mon.webhook_receiver else None
+
+    def email(self, since: datetime, status: str, *, service: str | None = None) -> None:
+        """Wait for the `status` (firing, resolved) email of the down alert of `service`
+        (the profile's down_service by default) created at or after `since`."""
+        alert, service = self.mon.down_alert, service or self.mon.down_service
+
+        def subjects() -> list[str]:
+            return [m.subject for m in self.mail.messages() if m.created >= since]
+
+        poll_until(
+            subjects,
+            f"the {status} email of {alert} ({service}) in the mail catcher",
+            self.timeout,
+            interval=1,
+            until=lambda found: any(
+                alert in s and service in s and status.upper() in s.upper() for s in found
+            ),
+            show=lambda found: f"subjects since the fault: {found}",
+        )
+
+    def posted(self, status: str) -> None:
+        if self.webhook is None:
+            return
+        webhook, alert, service = self.webhook, self.mon.down_alert, self.mon.down_service
+
+        def payloads() -> list[dict[str, Any]]:
+            found = []
+            for item in webhook.received():
+                payload = item.get("payload", item)
+                if any(
+                    a.get("status") == status and matches(a.get("labels", {}), alert, service)
+                    for a in payload.get("alerts") or []
+                ):
+                    found.append(payload)
+            return found
+
+        got = poll_until(
+            payloads,
+            f"the webhook receiver to get {alert} ({service}) {status}",
+            self.timeout,
+            interval=1,
+        )
+        bad = v4_payload_problems(got[0])
+        assert not bad, f"expected an Alertmanager v4 webhook payload, saw: {'; '.join(bad)}"
+
+    def close(self) -> None:
+        self.mail.close()
+        if self.webhook is not None:
+            self.webhook.close()

@@ -96,10 +96,8 @@ ALERT_WEBHOOK_COMPONENT = "status"
 
 def alert_webhook_url(topology: Topology, base_url: Callable[[Component], str]) -> str:
     """Where Alertmanager posts its webhook: the status service (`base_url` says how this
-    runtime reaches a component). Port 8401 is its port until it joins the topology."""
-    if ALERT_WEBHOOK_COMPONENT in topology.names:
-        return base_url(topology.get(ALERT_WEBHOOK_COMPONENT)) + ALERT_WEBHOOK_PATH
-    return f"http://{HOST}:8401{ALERT_WEBHOOK_PATH}"
+    runtime reaches a component)."""
+    return base_url(topology.get(ALERT_WEBHOOK_COMPONENT)) + ALERT_WEBHOOK_PATH
 
 
 def write_file_sd(topology: Topology, directory: Path) -> bool:

@@ -44,6 +44,10 @@ class Server:
             connect_timeout=5,
         )
 
+    def login(self, database: str) -> list[str]:
+        """The connection options of pg_dump and pg_restore (the password comes from `env`)."""
+        return ["-h", self.host, "-p", str(self.port), "-U", self.user, "-d", database]
+
     def tool(self, name: str) -> str:
         path = self.bin_dir / name
         if not path.exists():
@@ -98,14 +102,7 @@ def dump(server: Server, database: str, path: Path) -> tuple[dict[str, dict[str,
             server.tool("pg_dump"),
             "-Fc",
             f"--snapshot={snapshot[0]}",
-            "-h",
-            server.host,
-            "-p",
-            str(server.port),
-            "-U",
-            server.user,
-            "-d",
-            database,
+            *server.login(database),
             "-f",
             str(path),
         ]
@@ -155,14 +152,7 @@ def restore(server: Server, path: Path, database: str, *, keep_owner: bool) -> N
         server.tool("pg_restore"),
         "--single-transaction",
         "--exit-on-error",
-        "-h",
-        server.host,
-        "-p",
-        str(server.port),
-        "-U",
-        server.user,
-        "-d",
-        database,
+        *server.login(database),
     ]
     if not keep_owner:
         args += ["--no-owner", "--no-acl"]

@@ -30,7 +30,6 @@ STATIC_TARGET = REPO_ROOT / "checks" / "targets" / "compose.yaml"
 SCRAPE_INTERVAL = PROFILES["compose"].scrape_interval  # stack/monitoring.py: production pace
 # Where compose.yaml mounts things inside the containers.
 SECRETS_MOUNT = "/run/secrets"
-GRAFANA_PORT = 3000
 SNAPSHOTS_MOUNT = "/usr/share/elasticsearch/snapshots"  # elasticsearch's path.repo
 TARGETS_MOUNT = "/etc/prometheus/targets"
 RULES_MOUNT = "/etc/prometheus/rules"  # rendered into .stack/compose/prometheus/rules/
@@ -209,10 +208,20 @@ def target_profile(topo: Topology, *, secrets_dir: Path, project_dir: Path) -> d
     }
 
 
+def published_default_port(service: str) -> int:
+    """The host port compose.yaml publishes `service`'s first port on, without overrides:
+    `"127.0.0.1:${STACK_PORT_X:-3000}:3000"` -> 3000 (compose.yaml is its source of truth)."""
+    published = str(compose_doc()["services"][service]["ports"][0])
+    found = re.search(r"\$\{[A-Z0-9_]+:-(\d+)\}", published)
+    if found is None:
+        raise ValueError(f"compose.yaml: {service}'s port {published!r} has no ${{VAR:-default}}")
+    return int(found.group(1))
+
+
 def _grafana_entry(secrets_dir: Path) -> dict[str, Any]:
     """Grafana runs in compose only (the local runtime gets the console), so it is not in the
-    topology; its contract is written here. Port: compose.yaml's STACK_PORT_GRAFANA default."""
-    url = f"http://127.0.0.1:{GRAFANA_PORT}"
+    topology; its contract is written here, its port taken from compose.yaml."""
+    url = f"http://127.0.0.1:{published_default_port('grafana')}"
     return {
         "role": "dashboards (Grafana)",
         "urls": {"main": url},
