@@ -87,13 +87,14 @@ def load(session: nox.Session) -> None:
     session.run("python", "-m", "load", *session.posargs)
 
 
-DRILLS = {"dr": "chaos.dr"}
+DRILLS = {"dr": "chaos.dr", "backup-corrupt": "chaos.backup_corrupt"}
 
 
 @nox.session
 def drill(session: nox.Session) -> None:
     """A chaos drill against the running stack: `./nox -s drill -- dr [--full] [--target PATH]`
-    (dr: drop a service database, restore it, report the RTO; docs/backups.md)."""
+    (dr: drop a service database, restore it, report the RTO; backup-corrupt: damage a backup,
+    see BackupVerificationFailed fire and be notified; docs/backups.md)."""
     _install(session)
     if not session.posargs or session.posargs[0] not in DRILLS:
         session.error(f"name a drill: ./nox -s drill -- {'|'.join(DRILLS)}")

@@ -265,13 +265,20 @@ def restore(
     backup: str = typer.Option("latest", help="a backup id (`<db>/<stamp>`), or latest verified"),
     force: bool = typer.Option(False, help="restore a backup that failed or skipped verification"),
 ) -> None:
-    """Restore a service's database from a backup: stop, restore, verify, start (local runtime)."""
+    """Restore a service's database from a backup: stop, restore, verify, start."""
     from stack.restore import restore as run_restore
+    from stack.restore import restore_compose
 
+    data = _data()
     try:
-        done = run_restore(
-            _local(), service, backup=backup, force=force, say=lambda line: out.print(line)
-        )
+        if _active_runtime(data) == "compose":
+            done = restore_compose(
+                data.root, service, backup=backup, force=force, say=lambda line: out.print(line)
+            )
+        else:
+            done = run_restore(
+                _local(data), service, backup=backup, force=force, say=lambda line: out.print(line)
+            )
     except Exception as exc:  # StackError, BackupError, psycopg errors: one line, no traceback
         _fail(f"restore of {service} failed: {exc}")
     out.print(

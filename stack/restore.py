@@ -1,24 +1,35 @@
-"""`python -m stack restore <service> [--backup ID|latest] [--force]` for the local runtime.
+"""`python -m stack restore <service> [--backup ID|latest] [--force]`, for both runtimes.
 
 Stop the service (every unit), restore its database from a verified backup in one transaction,
 check every table's row count and checksum against the backup's manifest, start the service
 (it runs its Alembic migrations at start, so a backup from an older schema is brought up to
 date) and wait until it is healthy. The dump is looked for in the backup directory, then in
-the off-box copy (a lost backup disk is one of the failures this recovers from)."""
+the off-box copy (a lost backup disk is one of the failures this recovers from).
+
+One flow (`run`), two ways to carry out its steps: `LocalSteps` calls the backup service's
+restore code (backup_service.recover) in-process; `ComposeSteps` runs the same code inside
+the backup container with `docker compose exec`, and stops and starts compose services."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
 
 from stack.errors import StackError
 from stack.runtimes.local.runtime import LocalRuntime
 from stack.secrets import Secrets
-from stack.topology import HOST
+from stack.topology import HOST, Topology
 
 Say = Callable[[str], None]
+# Runs `docker compose <args>` and returns the finished process (tests pass a fake).
+ComposeRunner = Callable[[list[str]], subprocess.CompletedProcess[str]]
+BACKUP_SERVICE = "backup"  # the compose service that holds the backups and the restore code
 
 
 @dataclass(frozen=True)
@@ -33,15 +44,139 @@ class Restored:
     rto_s: float
 
 
-def _database_of(runtime: LocalRuntime, service: str) -> str:
-    units = runtime.topology.resolve(service)
-    spec = units[0].service
+class Steps(Protocol):
+    def choose(self, database: str, wanted: str, *, force: bool) -> dict[str, Any]:
+        """The chosen backup's manifest plus `source` (where its dump is)."""
+
+    def stop(self, service: str) -> None: ...
+
+    def restore(self, database: str, backup_id: str) -> dict[str, int]:
+        """Restore and compare with the manifest; returns {"tables": n, "rows": n}."""
+
+    def start(self, service: str) -> None:
+        """Start and wait until healthy."""
+
+
+def database_of(topology: Topology, service: str) -> str:
+    spec = topology.resolve(service)[0].service
     if spec is None or spec.database is None:
         owners = sorted(
-            {c.replica_of or c.name for c in runtime.topology if c.service and c.service.database}
+            {c.replica_of or c.name for c in topology if c.service and c.service.database}
         )
         raise StackError(f"{service!r} has no database to restore; services with one: {owners}")
     return spec.database
+
+
+def run(
+    steps: Steps,
+    topology: Topology,
+    service: str,
+    *,
+    backup: str = "latest",
+    force: bool = False,
+    say: Say = lambda line: None,
+) -> Restored:
+    started = time.monotonic()
+    database = database_of(topology, service)
+    chosen = steps.choose(database, backup, force=force)
+    say(f"backup {chosen['id']} taken {chosen['created_at']} from {chosen['source']}")
+    steps.stop(service)
+    say(f"stopped {service}")
+    try:
+        counted = steps.restore(database, str(chosen["id"]))
+    except StackError as exc:
+        raise StackError(f"{exc}; {service} is left stopped") from exc
+    say(f"restored database {database} (pg_restore --single-transaction)")
+    say(
+        f"verified: {counted['tables']} tables, {counted['rows']} rows, "
+        "checksums equal the manifest"
+    )
+    steps.start(service)
+    say(f"started {service}: migrations ran at its start, /health passes")
+    created = datetime.fromisoformat(str(chosen["created_at"]).replace("Z", "+00:00"))
+    return Restored(
+        service=service,
+        database=database,
+        backup_id=str(chosen["id"]),
+        source=str(chosen["source"]),
+        tables=counted["tables"],
+        rows=counted["rows"],
+        rpo_s=(datetime.now(UTC) - created).total_seconds(),
+        rto_s=time.monotonic() - started,
+    )
+
+
+class LocalSteps:
+    def __init__(self, runtime: LocalRuntime) -> None:
+        from backup_service import pg
+
+        self.runtime = runtime
+        data = runtime.data
+        self.roots = [data.component_data("backup"), data.component_data("backup-offbox")]
+        self.server = pg.Server(
+            host=HOST,
+            port=runtime.topology.get("postgres").port,
+            user="postgres",
+            password=Secrets(data.secrets).read("postgres_password"),
+        )
+
+    def choose(self, database: str, wanted: str, *, force: bool) -> dict[str, Any]:
+        from backup_service import recover
+        from backup_service.pg import BackupError
+
+        try:
+            return recover.summary(recover.choose(self.roots, database, wanted, force=force))
+        except BackupError as exc:
+            raise StackError(str(exc)) from None
+
+    def stop(self, service: str) -> None:
+        self.runtime.stop(service)
+
+    def restore(self, database: str, backup_id: str) -> dict[str, int]:
+        from backup_service import recover
+        from backup_service.pg import BackupError
+
+        try:
+            chosen = recover.choose(self.roots, database, backup_id, force=True)
+            return recover.restore_database(self.server, chosen)
+        except BackupError as exc:
+            raise StackError(str(exc)) from None
+
+    def start(self, service: str) -> None:
+        self.runtime.start(service)
+
+
+class ComposeSteps:
+    def __init__(self, topology: Topology, runner: ComposeRunner, *, wait_s: int) -> None:
+        self.topology, self.runner, self.wait_s = topology, runner, wait_s
+
+    def services(self, service: str) -> list[str]:
+        return [s for c in self.topology.resolve(service) for s in c.compose]
+
+    def _compose(self, args: list[str]) -> str:
+        done = self.runner(args)
+        if done.returncode != 0:
+            why = (done.stderr or "").strip() or "no error output"
+            raise StackError(f"`docker compose {' '.join(args)}` failed: {why[-800:]}")
+        return done.stdout
+
+    def _recover(self, *args: str) -> dict[str, Any]:
+        exec_ = ["exec", "-T", BACKUP_SERVICE, "python", "-m", "backup_service.recover"]
+        answer: dict[str, Any] = json.loads(self._compose([*exec_, *args]))
+        return answer
+
+    def choose(self, database: str, wanted: str, *, force: bool) -> dict[str, Any]:
+        return self._recover("choose", database, wanted, *(["--force"] if force else []))
+
+    def stop(self, service: str) -> None:
+        self._compose(["stop", *self.services(service)])
+
+    def restore(self, database: str, backup_id: str) -> dict[str, int]:
+        return {k: int(v) for k, v in self._recover("restore", database, backup_id).items()}
+
+    def start(self, service: str) -> None:
+        wait = ["up", "-d", "--wait", "--wait-timeout", str(self.wait_s), "--no-deps"]
+        self._compose([*wait, *self.services(service)])
 
 
 def restore(
@@ -52,68 +187,28 @@ def restore(
     force: bool = False,
     say: Say = lambda line: None,
 ) -> Restored:
-    from backup_service import pg, store  # the backup service's own manifest and restore code
+    """The local runtime's restore."""
+    steps = LocalSteps(runtime)
+    return run(steps, runtime.topology, service, backup=backup, force=force, say=say)
 
-    started = time.monotonic()
-    database = _database_of(runtime, service)
-    roots = [runtime.data.component_data("backup"), runtime.data.component_data("backup-offbox")]
-    chosen, errors = None, []
-    for root in roots:
-        try:
-            candidate = store.find(root, database, backup)
-        except pg.BackupError as exc:
-            errors.append(str(exc))
-            continue
-        if candidate.dump_path.exists():
-            chosen = candidate
-            break
-        errors.append(f"{candidate.id}: its dump {candidate.dump_path} is missing")
-    if chosen is None:
-        raise StackError("; ".join(dict.fromkeys(errors)))
-    if not chosen.verified and not force:
-        raise StackError(
-            f"backup {chosen.id} is not verified ({(chosen.manifest.get('verification') or {})}); "
-            "pass --force to restore it anyway, or choose a verified one with --backup"
-        )
-    actual = store.sha256_of(chosen.dump_path)
-    if actual != chosen.manifest["sha256"]:
-        raise StackError(
-            f"{chosen.dump_path}: sha256 {actual} differs from the manifest's "
-            f"{chosen.manifest['sha256']}: the file is damaged; choose another with --backup"
-        )
-    say(f"backup {chosen.id} taken {chosen.manifest['created_at']} from {chosen.dump_path}")
 
-    server = pg.Server(
-        host=HOST,
-        port=runtime.topology.get("postgres").port,
-        user="postgres",
-        password=Secrets(runtime.data.secrets).read("postgres_password"),
+def restore_compose(
+    data_dir: Path,
+    service: str,
+    *,
+    backup: str = "latest",
+    force: bool = False,
+    say: Say = lambda line: None,
+) -> Restored:
+    """The compose runtime's restore, through `docker compose` (a Docker engine is needed)."""
+    from stack.runtimes import compose
+    from stack.runtimes.compose.docker import compose_cmd
+
+    compose.require_engine()
+    env = compose.compose_env(data_dir)
+    steps = ComposeSteps(
+        compose.standard_topology(),
+        lambda args: compose_cmd(args, env),
+        wait_s=compose.WAIT_TIMEOUT_S,
     )
-    runtime.stop(service)
-    say(f"stopped {service}")
-    pg.recreate(server, database, owner=database)
-    pg.restore(server, chosen.dump_path, database, keep_owner=True)
-    say(f"restored database {database} (pg_restore --single-transaction)")
-    with server.connect(database) as conn:
-        problems = store.compare(chosen.manifest["tables"], pg.fingerprints(conn))
-    if problems:
-        raise StackError(
-            f"database {database} differs from the manifest after the restore; {service} is left "
-            "stopped: " + "; ".join(problems[:5])
-        )
-    tables = chosen.manifest["tables"]
-    rows = sum(int(t["rows"]) for t in tables.values())
-    say(f"verified: {len(tables)} tables, {rows} rows, checksums equal the manifest")
-    runtime.start(service)
-    say(f"started {service}: migrations ran at its start, /health passes")
-    rpo = (datetime.now(UTC) - chosen.created).total_seconds()
-    return Restored(
-        service=service,
-        database=database,
-        backup_id=chosen.id,
-        source=str(chosen.dump_path),
-        tables=len(tables),
-        rows=rows,
-        rpo_s=rpo,
-        rto_s=time.monotonic() - started,
-    )
+    return run(steps, steps.topology, service, backup=backup, force=force, say=say)

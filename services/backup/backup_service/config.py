@@ -7,11 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from chassis import ServiceSettings
+from chassis import ConfigError, ServiceSettings, read_secret
 from pydantic import field_validator
 from sqlalchemy.engine import make_url
 
 from backup_service.cron import Cron, CronError
+from backup_service.offbox import DirectoryTarget, OffboxTarget, S3Target
 from backup_service.pg import DEFAULT_BIN, Server
 from stack.retention import retention
 from stack.topology import SERVICE_DATABASES
@@ -20,7 +21,15 @@ from stack.topology import SERVICE_DATABASES
 class Settings(ServiceSettings):
     service_name: str = "backup"
     backup_dir: Path
-    offbox_dir: Path
+    # The off-box target: a directory (OFFBOX_DIR) or an S3-compatible bucket (OFFBOX_S3_*),
+    # exactly one of them. The keys come from files (Docker secrets), never from the environment.
+    offbox_dir: Path | None = None
+    offbox_s3_endpoint: str = ""
+    offbox_s3_bucket: str = ""
+    offbox_s3_prefix: str = ""
+    offbox_s3_region: str = "us-east-1"
+    offbox_s3_access_key_file: Path | None = None
+    offbox_s3_secret_key_file: Path | None = None
     databases: str = ",".join(SERVICE_DATABASES)
     # compose runs one server per database: "auth=postgres-auth:5432,users=postgres-users:5432".
     # A database not named here lives on DATABASE_URL's server.
@@ -58,6 +67,37 @@ class Settings(ServiceSettings):
             except CronError as exc:
                 raise ValueError(str(exc)) from None
         return value
+
+    @field_validator("offbox_dir", mode="before")
+    @classmethod
+    def _offbox_dir(cls, value: object) -> object:
+        return None if value == "" else value  # compose.offsite.yaml unsets it this way
+
+    @field_validator("offbox_s3_endpoint")
+    @classmethod
+    def _endpoint(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be a URL, e.g. http://minio:9000")
+        return value
+
+    def offbox_target(self) -> OffboxTarget:
+        if (self.offbox_dir is None) == (not self.offbox_s3_bucket):
+            raise ConfigError(
+                "set exactly one off-box target: OFFBOX_DIR (a directory) or OFFBOX_S3_BUCKET "
+                "(with OFFBOX_S3_ENDPOINT, OFFBOX_S3_ACCESS_KEY_FILE, OFFBOX_S3_SECRET_KEY_FILE)"
+            )
+        if self.offbox_dir is not None:
+            return DirectoryTarget(self.offbox_dir)
+        if not self.offbox_s3_endpoint:
+            raise ConfigError("OFFBOX_S3_BUCKET is set: OFFBOX_S3_ENDPOINT is required too")
+        return S3Target(
+            endpoint_url=self.offbox_s3_endpoint,
+            bucket=self.offbox_s3_bucket,
+            prefix=self.offbox_s3_prefix,
+            region=self.offbox_s3_region,
+            access_key=read_secret("OFFBOX_S3_ACCESS_KEY_FILE", self.offbox_s3_access_key_file),
+            secret_key=read_secret("OFFBOX_S3_SECRET_KEY_FILE", self.offbox_s3_secret_key_file),
+        )
 
     @property
     def database_names(self) -> list[str]:

@@ -23,12 +23,14 @@ from stack.retention import retention
 
 def create_app(settings: Settings) -> FastAPI:
     keep = retention().backups.keep
+    offbox = settings.offbox_target()
     for directory in (settings.backup_dir, settings.offbox_dir):
-        ensure_writable(directory)
+        if directory is not None:
+            ensure_writable(directory)
     scheduler = Scheduler(
         servers={db: settings.server_for(db) for db in settings.database_names},
         root=settings.backup_dir,
-        offbox=settings.offbox_dir,
+        offbox=offbox,
         cron=settings.cron,
         keep=Keep(hourly=keep.hourly, daily=keep.daily, weekly=keep.weekly, monthly=keep.monthly),
     )

@@ -1,5 +1,9 @@
 """The schedule: at every cron tick, for each database: dump, verify, copy off-box, rotate.
-Metrics are set from what is on disk at start, so a restart does not forget the last backup."""
+Metrics are set from what is on disk at start, so a restart does not forget the last backup.
+
+One fault flag (`PUT /api/v1/backups/faults`, admin token) damages the next dump of a database
+after its manifest is written and re-signs it, as a buggy pg_dump or a bad disk under it would:
+only the restore test can tell, so a drill sees BackupVerificationFailed fire for real."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from prometheus_client import Counter, Gauge
 
 from backup_service import store
 from backup_service.cron import Cron
+from backup_service.offbox import DirectoryTarget, OffboxTarget
 from backup_service.pg import BackupError, Server
 from backup_service.rotation import Keep, to_prune
 from backup_service.store import Backup
@@ -41,23 +46,27 @@ DURATION = Gauge(
 )
 SIZE = Gauge("backup_size_bytes", "Size of the newest dump", ["database"])
 COUNT = Gauge("backup_count", "Backups kept on disk", ["database"])
-STAGES = ("dump", "verify", "offbox")
+STAGES = ("dump", "verify", "offbox", "rotate")
 
 
 @dataclass
 class Scheduler:
     servers: dict[str, Server]
     root: Path
-    offbox: Path
+    offbox: OffboxTarget
     cron: Cron
     keep: Keep
 
     def __post_init__(self) -> None:
         self.lock = asyncio.Lock()
         self.next_run: datetime | None = None
+        self.corrupt_next: str | None = None  # the fault flag: a database name, or off
         # A process killed mid-write (SIGKILL, power loss) leaves its temporary file: never
         # a backup, so it goes before anything lists the directory.
-        for directory in (self.root, self.offbox):
+        directories = [self.root]
+        if isinstance(self.offbox, DirectoryTarget):
+            directories.append(self.offbox.root)
+        for directory in directories:
             for partial in directory.glob("*/.*.partial"):
                 partial.unlink(missing_ok=True)
                 log.warning("removed %s, left by an interrupted run", partial)
@@ -85,6 +94,9 @@ class Scheduler:
             started = time.monotonic()
             backup = store.take(server, database, self.root)
             DURATION.labels(database, "dump").set(time.monotonic() - started)
+            if self.corrupt_next == database:
+                self.corrupt_next = None
+                damage(backup)
             self._refresh_metrics(database)
             stage = "verify"
             started = time.monotonic()
@@ -102,10 +114,13 @@ class Scheduler:
                 return backup
             stage = "offbox"
             started = time.monotonic()
-            store.copy_offbox(backup, self.offbox)
+            backup.manifest["offbox"] = self.offbox.put(backup)
+            backup.save()
             DURATION.labels(database, "offbox").set(time.monotonic() - started)
+            stage = "rotate"
             for old in to_prune(store.list_backups(self.root, database), self.keep):
-                store.remove(old, self.offbox)
+                self.offbox.remove(old)  # first: if it fails, the next run finds both again
+                store.remove(old)
                 log.info("pruned %s (rotation)", old.id)
             log.info(
                 "backup %s verified: %s bytes, %s",
@@ -142,6 +157,17 @@ class Scheduler:
             self.next_run = self.cron.next_after(datetime.now(UTC))
             await asyncio.sleep(max(0.0, (self.next_run - datetime.now(UTC)).total_seconds()))
             await self.run_now()
+
+
+def damage(backup: Backup) -> None:
+    """The fault: cut the dump in half and record the new sha256, so the checksum passes and
+    only pg_restore can find out."""
+    data = backup.dump_path.read_bytes()
+    backup.dump_path.write_bytes(data[: len(data) // 2])
+    backup.manifest["sha256"] = store.sha256_of(backup.dump_path)
+    backup.manifest["size_bytes"] = backup.dump_path.stat().st_size
+    backup.save()
+    log.warning("fault flag: damaged %s after it was written", backup.id)
 
 
 def ensure_writable(directory: Path) -> None:

@@ -1,15 +1,14 @@
 """The backup directory: `<root>/<database>/<UTC timestamp>.dump` beside its `.json` manifest.
 
 Every file is written to a hidden temporary name and renamed into place, so a reader (the
-restore command, the grader, the off-box copy) never sees a partial dump or manifest, and a
-full disk leaves nothing behind but an error."""
+restore command, the grader, the off-box copy of offbox.py) never sees a partial dump or
+manifest, and a full disk leaves nothing behind but an error."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -212,26 +211,7 @@ def verify(server: Server, backup: Backup, *, scratch_name: str | None = None) -
     return backup
 
 
-def copy_offbox(backup: Backup, offbox_root: Path) -> Backup:
-    """Copy dump and manifest to the second location and check the copy's sha256 there."""
-    target = offbox_root / backup.database / backup.dump_path.name
-    write_atomically(target, lambda tmp: shutil.copyfile(backup.dump_path, tmp))
-    copied = sha256_of(target)
-    if copied != backup.manifest["sha256"]:
-        target.unlink(missing_ok=True)
-        raise BackupError(
-            f"off-box copy {target} has sha256 {copied}, expected {backup.manifest['sha256']}"
-        )
-    backup.manifest["offbox"] = {"path": str(target), "sha256_verified": True}
-    backup.save()
-    write_json(target.with_suffix(".json"), backup.manifest)
-    return backup
-
-
-def remove(backup: Backup, offbox_root: Path | None) -> None:
-    for directory in (backup.root, offbox_root):
-        if directory is None:
-            continue
-        base = directory / backup.database / str(backup.manifest["stamp"])
-        for suffix in (".dump", ".json"):
-            base.with_suffix(suffix).unlink(missing_ok=True)
+def remove(backup: Backup) -> None:
+    """Delete the dump and manifest here (the off-box target removes its own copy)."""
+    for path in (backup.dump_path, backup.manifest_path):
+        path.unlink(missing_ok=True)

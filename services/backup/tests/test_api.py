@@ -11,6 +11,7 @@ import pytest
 from backup_service import store
 from backup_service.api import routes
 from backup_service.cron import Cron
+from backup_service.offbox import DirectoryTarget
 from backup_service.pg import Server
 from backup_service.rotation import Keep
 from backup_service.scheduler import Scheduler
@@ -39,7 +40,7 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
     scheduler = Scheduler(
         servers={"auth": Server("127.0.0.1", 1, "postgres", "x")},
         root=root,
-        offbox=tmp_path / "offbox",
+        offbox=DirectoryTarget(tmp_path / "offbox"),
         cron=Cron.parse("0 * * * *"),
         keep=Keep(hourly=1, daily=1, weekly=1, monthly=1),
     )
@@ -69,3 +70,16 @@ def test_list_download_and_named_404s(client: TestClient, tmp_path: Path) -> Non
     unknown = client.get("/api/v1/backups?database=nope", headers=auth)
     assert unknown.status_code == 404 and "known: ['auth']" in unknown.json()["detail"]
     assert not list((tmp_path / "backups").rglob("*.partial")), "the leftover was not removed"
+
+
+def test_fault_flag_names_a_known_database(client: TestClient) -> None:
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    anonymous = client.put("/api/v1/backups/faults", json={"corrupt_next_dump": "auth"})
+    assert anonymous.status_code == 401
+    unknown = client.put("/api/v1/backups/faults", headers=auth, json={"corrupt_next_dump": "x"})
+    assert unknown.status_code == 404 and "known: ['auth']" in unknown.json()["detail"]
+    typo = client.put("/api/v1/backups/faults", headers=auth, json={"corrupt": "auth"})
+    assert typo.status_code == 422
+    armed = client.put("/api/v1/backups/faults", headers=auth, json={"corrupt_next_dump": "auth"})
+    assert armed.json() == {"corrupt_next_dump": "auth"}
+    assert client.get("/api/v1/backups/faults", headers=auth).json() == armed.json()

@@ -1,6 +1,6 @@
-"""Integration: the backup service under the local runtime with a real PostgreSQL (ports offset
-by 22000, a temporary data directory): scheduled backups verified by restore and copied
-off-box, a damaged dump failing its restore test while rotation keeps the good one, and
+"""Integration: the backup service under the local runtime with a real PostgreSQL (conftest.py:
+ports offset by 22000, a temporary data directory): scheduled backups verified by restore and
+copied off-box, a damaged dump failing its restore test while rotation keeps the good one, and
 `stack restore` bringing a dropped database back."""
 
 from __future__ import annotations
@@ -18,23 +18,10 @@ from backup_service.rotation import Keep, to_prune
 
 from grader.polling import poll_until
 from stack.errors import StackError
-from stack.paths import DataDir
 from stack.restore import restore
 from stack.runtimes.local.runtime import LocalRuntime
-from stack.topology import build, offset_ports
 
 pytestmark = pytest.mark.integration
-OFFSET = 22000
-
-
-@pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
-    rt = LocalRuntime(
-        DataDir(tmp_path_factory.mktemp("stack")), build(environ=offset_ports(OFFSET))
-    )
-    rt.up(["backup", "status"])
-    yield rt
-    rt.down(purge=True)
 
 
 @pytest.fixture(scope="module")
@@ -46,12 +33,6 @@ def api(runtime: LocalRuntime) -> Iterator[httpx.Client]:
         timeout=60,
     ) as client:
         yield client
-
-
-@pytest.fixture(scope="module")
-def server(runtime: LocalRuntime) -> pg.Server:
-    password = (runtime.data.secrets / "postgres_password").read_text().strip()
-    return pg.Server("127.0.0.1", runtime.topology.get("postgres").port, "postgres", password)
 
 
 def verified(api: httpx.Client) -> list[dict[str, Any]]:

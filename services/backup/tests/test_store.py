@@ -8,7 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-from backup_service import store
+from backup_service import offbox, store
+from backup_service.offbox import DirectoryTarget
 from backup_service.pg import BackupError, Server
 
 
@@ -67,12 +68,26 @@ def test_unknown_id_lists_the_available_backups(tmp_path: Path) -> None:
         store.find(tmp_path, "db", "latest")
 
 
-def test_offbox_copy_is_checked(tmp_path: Path) -> None:
+def test_offbox_copy_is_checked_and_removed(tmp_path: Path) -> None:
     b = make_backup(tmp_path / "main", b"dump bytes")
-    store.copy_offbox(b, tmp_path / "offbox")
+    target = DirectoryTarget(tmp_path / "offbox")
+    record = target.put(b)
     copy = tmp_path / "offbox" / "db" / b.dump_path.name
     assert copy.read_bytes() == b"dump bytes"
-    assert json.loads(copy.with_suffix(".json").read_text())["offbox"]["sha256_verified"] is True
+    assert record == {"path": str(copy), "sha256_verified": True}
+    assert json.loads(copy.with_suffix(".json").read_text())["offbox"] == record
+    target.remove(b)
+    assert list((tmp_path / "offbox" / "db").iterdir()) == []
+
+
+def test_offbox_copy_that_reads_back_wrong_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    b = make_backup(tmp_path / "main", b"dump bytes")
+    monkeypatch.setattr(offbox, "sha256_of", lambda path: "0" * 64)  # the disk returns junk
+    with pytest.raises(BackupError, match=f"has sha256 0{{64}}, expected {b.manifest['sha256']}"):
+        DirectoryTarget(tmp_path / "offbox").put(b)
+    assert list((tmp_path / "offbox" / "db").iterdir()) == []
 
 
 def test_compare_names_the_table() -> None:

@@ -1,5 +1,6 @@
 """`/api/v1/backups` (admin bearer token): the backups, their manifests and verification
-state, a dump's download (the grader restores it itself), and a run on demand."""
+state, a dump's download (the grader restores it itself), a run on demand, and the fault
+flag that damages the next dump (for the backup-corrupt drill)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Annotated, Any
 from chassis.faults import require_admin
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict
 
 from backup_service import store
 from backup_service.pg import BackupError
@@ -56,6 +58,26 @@ async def run_now(scheduler: SchedulerDep) -> dict[str, Any]:
         "backups": [_view(b) for b in done if b is not None],
         "failed": [db for db, b in zip(scheduler.servers, done, strict=True) if b is None],
     }
+
+
+class BackupFaults(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # A database whose next dump is damaged after it is written (then re-signed), or null.
+    corrupt_next_dump: str | None = None
+
+
+@router.get("/faults")
+def get_faults(scheduler: SchedulerDep) -> BackupFaults:
+    return BackupFaults(corrupt_next_dump=scheduler.corrupt_next)
+
+
+@router.put("/faults")
+def put_faults(scheduler: SchedulerDep, faults: BackupFaults) -> BackupFaults:
+    if faults.corrupt_next_dump is not None:
+        _known(scheduler, faults.corrupt_next_dump)
+    scheduler.corrupt_next = faults.corrupt_next_dump
+    return faults
 
 
 def _find(scheduler: Scheduler, database: str, stamp: str) -> store.Backup:
