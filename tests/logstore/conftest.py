@@ -22,6 +22,7 @@ PASSWORDS = {
     "logstash_internal": "logstash-pw-2",
     "kibana_system": "kibana-pw-3",
     "logs_reader": "reader-pw-4",
+    "elastalert": "elastalert-pw-5",
 }
 
 

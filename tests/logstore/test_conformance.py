@@ -229,6 +229,37 @@ def test_index_admin_and_templates(es: Elasticsearch) -> None:
     es.indices.delete_index_template(name="logs-tpl")
 
 
+def test_message_keyword_multi_field_aggregates_whole_messages(es: Elasticsearch) -> None:
+    """ES maps `message` as text with a `.keyword` multi-field (ignore_above): "top error
+    messages" is a terms aggregation on it, and must count whole messages, not words."""
+    index = "multi-field-messages"
+    es.indices.create(
+        index=index,
+        mappings={
+            "properties": {
+                "message": {
+                    "type": "text",
+                    "fields": {"keyword": {"type": "keyword", "ignore_above": 512}},
+                }
+            }
+        },
+    )
+    messages = ["GET /api/games 500", "GET /api/games 500", "db down", "x" * 600]
+    for n, message in enumerate(messages):
+        es.index(index=index, id=str(n), document={"message": message})
+    es.indices.refresh(index=index)
+    found = es.search(
+        index=index, size=0, aggs={"top": {"terms": {"field": "message.keyword", "size": 5}}}
+    )
+    buckets = {b["key"]: b["doc_count"] for b in found["aggregations"]["top"]["buckets"]}
+    assert buckets == {"GET /api/games 500": 2, "db down": 1}, "longer than ignore_above: skipped"
+    assert es.count(index=index, query={"match": {"message": "games"}})["count"] == 2
+    assert es.count(index=index, query={"term": {"message.keyword": "db down"}})["count"] == 1
+    mapping = es.indices.get_mapping(index=index)[index]["mappings"]["properties"]["message"]
+    assert mapping["fields"]["keyword"]["type"] == "keyword"
+    es.indices.delete(index=index)
+
+
 def test_data_stream(es: Elasticsearch) -> None:
     es.indices.put_index_template(
         name="logs-ds", index_patterns=["logs-ds-*"], data_stream={}, priority=500

@@ -192,6 +192,15 @@ def _settings(index: Any) -> dict[str, Any]:
     return nested
 
 
+async def put_mapping(ctx: Ctx) -> dict[str, Any]:
+    """https://www.elastic.co/guide/en/elasticsearch/reference/8.15/indices-put-mapping.html"""
+    indices = _concrete(ctx, "manage")
+    body = await ctx.json(required=True)
+    for index in indices:
+        await run_in_threadpool(_state(ctx).store.put_mapping, index.meta.name, body)
+    return {"acknowledged": True}
+
+
 async def get_mapping(ctx: Ctx) -> dict[str, Any]:
     return {
         i.meta.name: {"mappings": mapping_json(i.fields)}

@@ -62,6 +62,7 @@ def routes() -> list[Route]:
         ("/{index}/_count", [G, P], docs.count),
         ("/{index}/_refresh", [G, P], adm.refresh),
         ("/{index}/_mapping", [G], adm.get_mapping),
+        ("/{index}/_mapping", [PU, P], adm.put_mapping),
         ("/{index}/_settings", [G], adm.get_settings),
         ("/{index}/_settings", [PU], adm.put_settings),
         ("/{index}", [PU], adm.put_index),

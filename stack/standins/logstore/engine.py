@@ -62,12 +62,21 @@ class LogIndex:
         self.meta = meta
         self.fields: dict[str, Field] = fields_from_mapping(meta.mappings)
         self.schema = build_schema(self.fields)
-        self.build_record = RecordBuilder(self.fields)
         self.writer_threads = writer_threads
         fresh = not (path / "meta.json").exists()
         path.mkdir(parents=True, exist_ok=True)
         (path / "index.json").write_bytes(meta.to_json())
-        self.tindex = tantivy.Index(self.schema, path=str(path), reuse=not fresh)
+        try:
+            self.tindex = tantivy.Index(self.schema, path=str(path), reuse=not fresh)
+        except ValueError as exc:
+            if fresh or "schema does not match" not in str(exc):
+                raise
+            # An index made before logstore had multi-fields (message.keyword): it keeps the
+            # schema it was made with, and its documents stay searchable.
+            self.fields = {p: f for p, f in self.fields.items() if f.copy_of is None}
+            self.schema = build_schema(self.fields)
+            self.tindex = tantivy.Index(self.schema, path=str(path), reuse=True)
+        self.build_record = RecordBuilder(self.fields)
         self.tindex.config_reader(reload_policy="manual")
         self.lock = threading.RLock()  # writes, refresh; taken before wlock
         self.wlock = threading.Lock()  # the tantivy writer

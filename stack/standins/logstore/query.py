@@ -39,12 +39,11 @@ class Translator:
 
     def field(self, path: str) -> tuple[str, Field | None]:
         """(tantivy name, typed field or None for a dynamic `doc.<path>`)."""
-        if path.endswith(".keyword"):
-            path = path[: -len(".keyword")]
-        typed = self.fields.get(path)
+        # A mapped multi-field (message.keyword) first; else `.keyword` names its text field.
+        typed = self.fields.get(path) or self.fields.get(path.removesuffix(".keyword"))
         if typed is not None:
             return typed.name, typed
-        return "doc." + path, None
+        return "doc." + path.removesuffix(".keyword"), None
 
     def translate(self, query: Any) -> tantivy.Query:
         if not isinstance(query, dict) or len(query) != 1:
@@ -400,11 +399,12 @@ def _operand_end(text: str, i: int) -> int:
     return i
 
 
-_NOT = re.compile(r'"(?:[^"\\]|\\.)*"|(?<![\w.])NOT\s+')
+# `NOT x` and its shorthand `!x` (ElastAlert2 queries `!_exists_:aggregate_id`).
+_NOT = re.compile(r'"(?:[^"\\]|\\.)*"|(?<![\w.])(?:NOT\s+|!(?=[\w(]))')
 
 
 def _negations(text: str) -> str:
-    """Lucene's `NOT x` is `-x`; tantivy's parser makes `a AND NOT b` a required clause
+    """Lucene's `NOT x` (or `!x`) is `-x`; tantivy's parser makes `a AND NOT b` a required clause
     holding only a negation, which matches nothing, and refuses a query of negations only.
     So `a AND NOT b` becomes `a AND -b`, and any other `NOT x` becomes `(* -x)` (everything
     but x), which mean the same in both."""

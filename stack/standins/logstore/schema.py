@@ -56,7 +56,13 @@ ECS_FIELDS: dict[str, str] = {
     "user.id": KEYWORD,
     "host.name": KEYWORD,
     "message": TEXT,
+    # ES maps a string as text with a `.keyword` multi-field: "top messages" aggregate it.
+    "message.keyword": KEYWORD,
 }
+# Multi-fields (ES `fields` in a mapping): a typed copy of another field's value, e.g.
+# `message.keyword` (ignore_above: longer values are not copied, as in ES).
+MULTI_FIELDS: dict[str, str] = {"message.keyword": "message"}
+IGNORE_ABOVE = 512
 _I64 = 2**63
 RESERVED = {"_id", "_source", "_version", "_seq", "_all", "doc"}
 
@@ -65,6 +71,7 @@ RESERVED = {"_id", "_source", "_version", "_seq", "_all", "doc"}
 class Field:
     path: str  # the ES name, e.g. log.level
     kind: str  # one of KEYWORD, LONG, DOUBLE, DATE, BOOLEAN, TEXT
+    copy_of: str | None = None  # a multi-field: the path whose value it indexes again
 
     @cached_property
     def name(self) -> str:
@@ -79,11 +86,14 @@ class Field:
 def fields_from_mapping(mappings: dict[str, Any]) -> dict[str, Field]:
     """ECS defaults plus every typed property of an ES `mappings` object."""
     found = dict(ECS_FIELDS)
-    _walk_properties(mappings.get("properties", {}), "", found)
-    return {path: Field(path, kind) for path, kind in sorted(found.items())}
+    copies = dict(MULTI_FIELDS)
+    _walk_properties(mappings.get("properties", {}), "", found, copies)
+    return {path: Field(path, kind, copies.get(path)) for path, kind in sorted(found.items())}
 
 
-def _walk_properties(props: object, prefix: str, out: dict[str, str]) -> None:
+def _walk_properties(
+    props: object, prefix: str, out: dict[str, str], copies: dict[str, str]
+) -> None:
     if not isinstance(props, dict):
         raise ESError(400, "mapper_parsing_exception", f"[properties] must be an object: {props}")
     for key, spec in props.items():
@@ -93,8 +103,12 @@ def _walk_properties(props: object, prefix: str, out: dict[str, str]) -> None:
                 400, "mapper_parsing_exception", f"mapping for [{path}] must be an object"
             )
         if "properties" in spec:
-            _walk_properties(spec["properties"], path + ".", out)
+            _walk_properties(spec["properties"], path + ".", out, copies)
             continue
+        for sub, sub_spec in (spec.get("fields") or {}).items():
+            if isinstance(sub_spec, dict) and sub_spec.get("type") == "keyword":
+                out[f"{path}.{sub}"] = KEYWORD
+                copies[f"{path}.{sub}"] = path
         es_type = spec.get("type", "object")
         if es_type == "object":
             continue
@@ -114,11 +128,22 @@ def mapping_json(fields: dict[str, Field]) -> dict[str, Any]:
     """The fields as an ES `mappings` object (nested `properties`)."""
     root: dict[str, Any] = {}
     for field in fields.values():
+        if field.copy_of is not None:
+            continue
         node = root
         parts = field.path.split(".")
         for part in parts[:-1]:
             node = node.setdefault(part, {"properties": {}})["properties"]
         node[parts[-1]] = {"type": "long" if field.kind == LONG else field.kind}
+    for field in fields.values():
+        if field.copy_of is not None and field.copy_of in fields:
+            node = root
+            parts = field.copy_of.split(".")
+            for part in parts[:-1]:
+                node = node[part]["properties"]
+            sub = field.path.removeprefix(field.copy_of + ".")
+            extra = {"type": KEYWORD, "ignore_above": IGNORE_ABOVE}
+            node[parts[-1]].setdefault("fields", {})[sub] = extra
     return {"dynamic": "true", "properties": root}
 
 
@@ -240,11 +265,11 @@ class RecordBuilder:
 
     def __init__(self, fields: dict[str, Field]) -> None:
         self.fields = fields
-        self.plan = [
-            (f.parts, f.parts[:-1], f.parts[-1], f.name, f.kind, f) for f in fields.values()
-        ]
+        own = [f for f in fields.values() if f.copy_of is None]
+        self.plan = [(f.parts, f.parts[:-1], f.parts[-1], f.name, f.kind, f) for f in own]
+        self.multi = [(f.name, f.copy_of) for f in fields.values() if f.copy_of is not None]
         # every object on a typed path, parents first: (path, parent's path, key)
-        objects = sorted({f.parts[:n] for f in fields.values() for n in range(1, len(f.parts))})
+        objects = sorted({f.parts[:n] for f in own for n in range(1, len(f.parts))})
         self.objects = [(path, path[:-1], path[-1]) for path in sorted(objects, key=len)]
 
     def __call__(
@@ -258,6 +283,10 @@ class RecordBuilder:
         }
         # Copy the objects on typed paths (only those), so popping typed values from `rest`
         # leaves the caller's document intact.
+        for name, copy_of in self.multi:
+            value = get_path(src, copy_of)
+            if type(value) is str and len(value) <= IGNORE_ABOVE:
+                rec[name] = value
         rest = dict(src)
         copies: dict[tuple[str, ...], Any] = {(): rest}
         for path, parent_path, key in self.objects:
@@ -305,7 +334,11 @@ class RecordBuilder:
         """Dotted keys may spell a typed path: read each by every spelling, keep all in doc."""
         rec = {k: rec[k] for k in ("_id", "_source", "_version", "_seq")}
         for field in self.fields.values():
-            value = get_path(src, field.path)
+            value = get_path(src, field.copy_of or field.path)
+            if field.copy_of is not None and not (
+                type(value) is str and len(value) <= IGNORE_ABOVE
+            ):
+                continue
             if value is not None:
                 rec[field.name] = _typed(field, value)
         strings: list[str] = []

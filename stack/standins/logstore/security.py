@@ -25,15 +25,23 @@ BUILTIN_USERS = {
     "logstash_internal": ["logstash_writer"],
     "kibana_system": ["kibana_system"],
     "logs_reader": ["logs_reader"],
+    "elastalert": ["elastalert"],
 }
 BUILTIN_ROLES: dict[str, dict[str, Any]] = {
     "superuser": {"cluster": ["all"], "indices": [{"names": ["*"], "privileges": ["all"]}]},
+    # The shipper's role, as the compose setup creates it in Elasticsearch
+    # (stack/elastic_setup.py ROLES): create documents and daily indices, never delete.
     "logstash_writer": {
-        "cluster": ["manage_index_templates", "monitor", "manage_ilm"],
+        "cluster": ["monitor"],
         "indices": [
             {
                 "names": ["logs-*", ".ds-logs-*"],
-                "privileges": ["write", "create", "create_index", "manage", "manage_ilm"],
+                "privileges": [
+                    "create_doc",
+                    "create_index",
+                    "auto_configure",
+                    "view_index_metadata",
+                ],
             }
         ],
     },
@@ -45,6 +53,14 @@ BUILTIN_ROLES: dict[str, dict[str, Any]] = {
         "cluster": ["monitor"],
         "indices": [
             {"names": ["logs-*", ".ds-logs-*"], "privileges": ["read", "view_index_metadata"]}
+        ],
+    },
+    # ElastAlert2: reads the logs, owns its writeback indices (elastalert, elastalert_status...).
+    "elastalert": {
+        "cluster": ["monitor"],
+        "indices": [
+            {"names": ["logs-*", ".ds-logs-*"], "privileges": ["read", "view_index_metadata"]},
+            {"names": ["elastalert*"], "privileges": ["all"]},
         ],
     },
 }

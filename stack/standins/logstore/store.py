@@ -18,6 +18,7 @@ import orjson
 from .engine import LogIndex, check_settings
 from .errors import ESError, index_not_found
 from .indexmeta import IndexMeta
+from .schema import fields_from_mapping
 from .state import ClusterState
 
 log = logging.getLogger("logstore")
@@ -133,6 +134,40 @@ class Store:
             self.indices[name] = index
             log.info("created index %s", name)
             return index
+
+    def put_mapping(self, name: str, body: dict[str, Any]) -> None:
+        """Add properties to an index's mapping. A typed field is part of the tantivy schema,
+        fixed when the index is created, so new typed fields are taken only while the index
+        has never held a document (the index is re-created with the merged mapping): what
+        clients do right after creating an index (ElastAlert2's writeback indices)."""
+        with self.lock:
+            index = self.indices[name]
+            merged = _merge_mappings(index.meta.mappings, body)
+            fields = fields_from_mapping(merged)
+            for path, field in index.fields.items():
+                if path in fields and fields[path].kind != field.kind:
+                    raise ESError(
+                        400,
+                        "illegal_argument_exception",
+                        f"mapper [{path}] cannot be changed from type [{field.kind}] to "
+                        f"[{fields[path].kind}]",
+                    )
+            added = sorted(set(fields) - set(index.fields))
+            if not added:
+                index.meta.mappings = merged
+                self.save_meta(index)
+                return
+            if index.doc_count() or index.pending or index.backlog or index.meta.data_stream:
+                raise ESError(
+                    400,
+                    "illegal_argument_exception",
+                    f"logstore cannot add typed fields {added} to index [{name}], which holds "
+                    "documents or backs a data stream: create the index with these mappings "
+                    "(PUT /<index> with `mappings`, or an index template)",
+                )
+            settings = index.meta.settings
+            self.delete_index(name)
+            self.create_index(name, {"settings": settings, "mappings": merged})
 
     def save_meta(self, index: LogIndex) -> None:
         (index.path / "index.json").write_bytes(index.meta.to_json())
