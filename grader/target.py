@@ -138,6 +138,9 @@ class Component(_Model):
     viewer: Credentials | None = Field(
         default=None, description="a read-only login, which must not be able to write"
     )
+    writer: Credentials | None = Field(
+        default=None, description="the log shipper's login, which must not be able to delete"
+    )
     admin_token_file: Path | None = Field(
         default=None, description="bearer token of the service's /admin endpoints (fault flags)"
     )
@@ -191,6 +194,49 @@ class Monitoring(_Model):
     error_spike_seconds: float = Field(default=80.0, gt=0, description="the load's length")
 
 
+class Logging(_Model):
+    """What the ELK checks look for, by name. The defaults are the reference stack's
+    (docs/logging.md): the same component names serve both runtimes (logstore is
+    Elasticsearch in compose, shipper is Logstash)."""
+
+    store: str = Field(
+        default="logstore",
+        description="the Elasticsearch API: `credentials` (superuser), `viewer` (read-only) "
+        "and `writer` (the shipper's user)",
+    )
+    shipper: str = Field(default="shipper", description="its url `syslog` takes syslog lines")
+    ui: str | None = Field(
+        default=None, description="Kibana or the console, which must refuse anonymous requests"
+    )
+    ui_saved_objects: list[str] = Field(
+        default_factory=list,
+        description="`type/id` of the saved objects the ui must hold (Kibana's saved objects API)",
+    )
+    datasets: dict[str, str] = Field(
+        default_factory=lambda: {
+            "app": "logs-app-*",
+            "access": "logs-access-*",
+            "system": "logs-system-*",
+        },
+        description="where each source's events land (index patterns)",
+    )
+    app_service: str = Field(default="users", description="a service reached via the gateway")
+    error_service: str = Field(
+        default="games", description="the service whose errors are injected (PUT /admin/faults)"
+    )
+    error_path: str = Field(default="/api/games", description="a gateway path to error_service")
+    dashboard: Path | None = Field(
+        default=None,
+        description="a Grafana dashboard (JSON) whose Elasticsearch panel queries must return "
+        "data; default: the reference stack's logs dashboard",
+    )
+    retention_index_prefix: str = Field(
+        default="logs-app-",
+        description="the retention check's test indices start with it, so the index template "
+        "binds them to the retention policy",
+    )
+
+
 class Target(_Model):
     version: Literal[1]
     name: str = Field(min_length=1)
@@ -200,6 +246,7 @@ class Target(_Model):
     scoring: ScoringMode = "all-or-nothing"
     components: dict[ComponentName, Component] = Field(min_length=1)
     monitoring: Monitoring = Field(default_factory=Monitoring)
+    logging: Logging = Field(default_factory=Logging)
     _source: Path | None = PrivateAttr(default=None)
 
     @property
@@ -281,7 +328,7 @@ def _resolve_paths(target: Target, base: Path) -> Target:
     components: dict[str, Component] = {}
     for name, component in target.components.items():
         update: dict[str, Any] = {}
-        for key in ("credentials", "viewer"):
+        for key in ("credentials", "viewer", "writer"):
             login = getattr(component, key)
             if login is not None:
                 update[key] = login.model_copy(
@@ -307,4 +354,9 @@ def _resolve_paths(target: Target, base: Path) -> Target:
                 update={"password_file": resolve(component.database.password_file)}
             )
         components[name] = component.model_copy(update=update)
-    return target.model_copy(update={"control": control, "components": components})
+    resolved: dict[str, Any] = {"control": control, "components": components}
+    if target.logging.dashboard is not None:
+        resolved["logging"] = target.logging.model_copy(
+            update={"dashboard": resolve(target.logging.dashboard)}
+        )
+    return target.model_copy(update=resolved)

@@ -103,11 +103,21 @@ ROLES: dict[str, dict[str, Any]] = {
         "cluster": ["monitor"],
         "indices": [{"names": ["logs-*"], "privileges": ["read", "view_index_metadata"]}],
     },
+    # ElastAlert2 reads the logs and owns its writeback indices (elastalert, elastalert_status,
+    # elastalert_silence, elastalert_error, elastalert_past), which it creates at start.
+    "elastalert": {
+        "cluster": ["monitor"],
+        "indices": [
+            {"names": ["logs-*"], "privileges": ["read", "view_index_metadata"]},
+            {"names": ["elastalert*"], "privileges": ["all"]},
+        ],
+    },
 }
 # user -> (roles, secret). kibana_system is built in: only its password is set.
 USERS: dict[str, tuple[list[str], str]] = {
     "logstash_internal": (["logstash_writer"], "logstash_internal_password"),
     "logs_reader": (["logs_reader"], "logs_reader_password"),
+    "elastalert": (["elastalert"], "elastalert_password"),
 }
 BUILTIN_PASSWORDS = {"kibana_system": "kibana_system_password"}
 

@@ -47,6 +47,8 @@ class Profile:
     # group that changed (a new alert, a resolution) before the next one.
     group_wait: str
     group_interval: str
+    # ElastAlert2: how often each log alert rule queries the log store (its run_every).
+    log_rules_every: str
 
     def rule_values(self) -> dict[str, object]:
         values: dict[str, object] = asdict(self)
@@ -72,6 +74,7 @@ PROFILES: dict[str, Profile] = {
         backup_max_age="4m",  # backups every 2 minutes locally (retention.yaml)
         group_wait="5s",
         group_interval="10s",  # a resolution is mailed within seconds of the recovery
+        log_rules_every="2s",
     ),
     # Production values, after awesome-prometheus-alerts and the node/kubernetes mixins:
     # https://samber.github.io/awesome-prometheus-alerts/rules
@@ -90,6 +93,7 @@ PROFILES: dict[str, Profile] = {
         backup_max_age="2h",  # hourly backups in compose (retention.yaml)
         group_wait="10s",
         group_interval="1m",
+        log_rules_every="1m",  # ElastAlert2's own example config
     ),
 }
 

@@ -33,6 +33,11 @@ class DataDir:
     def logs(self) -> Path:
         return self.root / "logs"
 
+    def program_log(self, name: str) -> Path:
+        """A supervised program's stdout and stderr, as supervisord keeps them; `supervisord`
+        is supervisord's own log."""
+        return self.logs / f"{name}.log"
+
     @property
     def run(self) -> Path:
         """Sockets and pid files."""

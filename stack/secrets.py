@@ -54,11 +54,15 @@ SPECS: tuple[SecretSpec, ...] = (
     SecretSpec("logstash_internal_password", "log shipper user `logstash_internal`"),
     SecretSpec("kibana_system_password", "console/Kibana user `kibana_system`"),
     SecretSpec("logs_reader_password", "read-only log user `logs_reader`"),
+    SecretSpec("elastalert_password", "log alerter user `elastalert` (ElastAlert2)"),
     SecretSpec("admin_token", "bearer token of the services' admin endpoints (fault flags)"),
     SecretSpec("metrics_token", "bearer token Prometheus scrapes the services' /metrics with"),
     SecretSpec("jwt_private_key", "Ed25519 key that signs the auth service's JWTs", key=True),
     SecretSpec("grafana_viewer_password", "Grafana user `viewer` (Viewer role, read-only)"),
     SecretSpec("grafana_secret_key", "key Grafana encrypts its stored datasource secrets with"),
+    SecretSpec("minio_root_password", "MinIO root user `admin` (compose profile `offsite`)"),
+    SecretSpec("minio_backup_access_key", "access key of the backup service's MinIO user"),
+    SecretSpec("minio_backup_secret_key", "secret key of the backup service's MinIO user"),
 )
 SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
 

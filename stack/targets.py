@@ -132,11 +132,13 @@ def target_profile(
             entry["metrics"] = _metrics_access(c, secrets_dir)
         if c.service:
             entry["admin_token_file"] = str(secrets_dir / "admin_token")
-        if c.credentials:
-            entry["credentials"] = {
-                "username": c.credentials.username,
-                "password_file": str(secrets_dir / c.credentials.secret),
-            }
+        for key in ("credentials", "viewer", "writer"):
+            login = getattr(c, key)
+            if login is not None:
+                entry[key] = {
+                    "username": login.username,
+                    "password_file": str(secrets_dir / login.secret),
+                }
         components[c.name] = entry
     return {
         "version": TARGET_VERSION,
@@ -161,6 +163,10 @@ def target_profile(
             # backup: for a new verified backup (retention.yaml's local schedule, every 2
             # minutes, plus the dump and its restore test).
             "backup": 180,
+            # log_arrival: from sending a log event to finding it (issue #6: within 5 s).
+            # retention: each step of the retention check (ILM polls every 10 s in logstore).
+            "log_arrival": 5,
+            "retention": 90,
         },
         "scoring": "all-or-nothing",
         "components": components,

@@ -54,6 +54,7 @@ class Health(_Model):
 
 
 ADMIN = Credentials(username="admin", secret="admin_password")
+LOGS_READER = Credentials(username="logs_reader", secret="logs_reader_password")
 
 
 class Metrics(_Model):
@@ -123,6 +124,10 @@ class Component(_Model):
     metrics: Metrics | None = None
     depends_on: tuple[str, ...] = ()
     credentials: Credentials | None = None
+    viewer: Credentials | None = Field(default=None, description="a read-only login")
+    writer: Credentials | None = Field(
+        default=None, description="the log shipper's login: writes documents, deletes nothing"
+    )
     local: str = Field(description="launcher name in stack.runtimes.local.programs")
     compose: tuple[str, ...] = Field(default=(), description="compose services that implement it")
     compose_internal: tuple[str, ...] = Field(
@@ -217,16 +222,23 @@ _COMPONENTS: list[dict[str, object]] = [
     dict(name="logstore", role="log store (Elasticsearch API)", ports={"main": 9200},
          health=dict(kind="http", path="/_cluster/health", authenticated=True),
          credentials=dict(username="elastic", secret="elastic_password"),
+         viewer=LOGS_READER,
+         writer=dict(username="logstash_internal", secret="logstash_internal_password"),
          # Scraped as the read-only user: it holds the `monitor` cluster privilege.
-         metrics=dict(job="logstore",
-                      basic_auth=dict(username="logs_reader", secret="logs_reader_password")),
+         metrics=dict(job="logstore", basic_auth=LOGS_READER),
          local="logstore", doc="logstore.md"),
     # The local log shipper (rsyslog): ECS JSON lines from the services on main, syslog on
-    # TCP/UDP `syslog`, the gateway's access log tailed; everything into logstore. It has no
-    # metrics endpoint (yet): impstats writes its counters to a file in its data dir.
+    # TCP/UDP `syslog`, the gateway's access log tailed; everything into logstore. rsyslog has
+    # no metrics endpoint: impstats writes its counters to a file in its data dir.
     dict(name="shipper", role="log shipper (rsyslog)", ports={"main": 5000, "syslog": 5514},
          health=dict(kind="tcp"), depends_on=("logstore",), local="shipper", compose=(),
          doc="logging.md"),
+    # ... which this process serves as Prometheus metrics (stack/shipper_exporter/). 9105: the
+    # port Wikimedia's rsyslog exporter uses (9104, the older rsyslog_exporter's, is mysqld's).
+    dict(name="shipper-exporter", role="log shipper metrics (rsyslog impstats)",
+         ports={"main": 9105}, health=dict(kind="http", path="/health"),
+         metrics=dict(job="shipper", basic_auth=None, bearer_secret="metrics_token"),
+         depends_on=("shipper",), local="shipper_exporter", compose=(), doc="logging.md"),
     # Our services (services/<name>/): FastAPI on uvicorn, each with its own database.
     dict(name="auth", role="accounts, logins, JWTs and their JWKS", ports={"main": 8101},
          health=dict(kind="http", path="/health"),
@@ -277,6 +289,16 @@ _COMPONENTS: list[dict[str, object]] = [
     dict(name="metrics-gate", role="basic auth in front of exporters without it (nginx)",
          ports={"main": 9112}, health=dict(kind="http", path="/health"),
          local="metrics_gate", doc="security.md"),
+    # ElastAlert2: log alert rules (stack/config/elastalert/) over the log store, into
+    # Alertmanager. Its only listener is its Prometheus metrics, without authentication:
+    # locally on a unix socket behind the metrics-gate (which serves `main`), in compose on
+    # its network only. Healthy = rules loaded and the writeback indices in place.
+    dict(name="elastalert", role="log alerts (ElastAlert2)", ports={"main": 9114},
+         health=dict(kind="http", path="/metrics", authenticated=True),
+         metrics=dict(job="elastalert", gated=True), credentials=ADMIN,
+         depends_on=("logstore", "alertmanager", "metrics-gate"),
+         local="elastalert", compose=("elastalert",), compose_internal=("main",),
+         doc="logging.md"),
     dict(name="gateway", role="API gateway (nginx)", ports={"main": 8080},
          health=dict(kind="http", path="/health"), outside_probe="/health",
          local="nginx", compose=("gateway",), doc="microservices.md"),

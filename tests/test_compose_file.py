@@ -39,6 +39,9 @@ NOT_IN_TOPOLOGY = {"grafana", "grafana-setup"}
 # rsyslog locally and have no compose service yet (compose=()). tests/elk/test_compose_elk.py
 # checks these instead.
 NOT_IN_TOPOLOGY |= {"elasticsearch", "elasticsearch-setup", "logstash", "kibana", "kibana-setup"}
+# The S3 off-box target of the backups (profile `offsite`, compose.offsite.yaml);
+# services/backup/tests/test_compose_offsite.py checks them.
+NOT_IN_TOPOLOGY |= {"minio", "minio-setup"}
 
 TOPOLOGY = compose.standard_topology()
 
@@ -123,9 +126,24 @@ def test_every_service_has_the_same_shape(doc: dict[str, Any]) -> None:
             problems.append(f"{name}.mem_limit = {spec.get('mem_limit')!r}, expected e.g. 128m")
         if not spec.get("healthcheck", {}).get("test"):
             problems.append(f"{name}.healthcheck.test is missing")
-        if spec.get("logging") != doc["x-logging"]:
-            problems.append(f"{name}.logging is not the shared x-logging anchor")
+        if spec.get("logging") not in (doc["x-logging"], doc["x-syslog"]):
+            problems.append(f"{name}.logging is not the shared x-logging or x-syslog anchor")
     assert not problems, "\n".join(problems)
+
+
+def test_infrastructure_logs_go_to_the_shippers_syslog_input(doc: dict[str, Any]) -> None:
+    """PostgreSQL and RabbitMQ log through Docker's syslog driver to the published syslog port
+    of Logstash (the `system` dataset); over UDP, so they start without Logstash."""
+    logstash_ports = [str(p) for p in doc["services"]["logstash"]["ports"]]
+    udp = next(p for p in logstash_ports if p.endswith("/udp"))
+    published = udp.rsplit(":", 1)[0]  # 127.0.0.1:${STACK_PORT_SHIPPER_SYSLOG:-5514}
+    syslog = doc["x-syslog"]
+    assert syslog["driver"] == "syslog"
+    assert syslog["options"]["syslog-address"] == f"udp://{published}"
+    assert syslog["options"]["syslog-format"] == "rfc5424"
+    infrastructure = [*TOPOLOGY.get("postgres").compose, *TOPOLOGY.get("rabbitmq").compose]
+    wrong = [n for n in infrastructure if doc["services"][n].get("logging") != syslog]
+    assert not wrong, f"not logging to syslog: {wrong}"
 
 
 def test_services_are_the_topology_components(services: dict[str, dict[str, Any]]) -> None:
@@ -140,6 +158,8 @@ def _compose_services(c: Any, dep: str) -> tuple[str, ...]:
     """A service waits for its own database's server only, not for every PostgreSQL."""
     if dep == "postgres" and c.service is not None and c.service.database:
         return (f"postgres-{c.service.database}",)
+    if dep == "logstore":  # compose's log store is Elasticsearch, ready once set up
+        return ("elasticsearch-setup",)
     return TOPOLOGY.get(dep).compose
 
 

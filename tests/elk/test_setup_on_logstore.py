@@ -95,13 +95,6 @@ def test_the_shipper_creates_once_and_the_reader_only_reads(store: Server) -> No
     assert bulk_create(reader, "event-2") == 403, "the reader must not write"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="logstore's built-in logstash_writer role holds `manage`, and Security.role() "
-    "prefers a built-in role over a PUT one, so the shipper can delete there; in "
-    "Elasticsearch the setup's role (stack/elastic_setup.py ROLES) cannot "
-    "(stack/standins/logstore/security.py BUILTIN_ROLES, role())",
-)
 def test_the_shipper_cannot_delete_an_index(store: Server) -> None:
     writer = as_user(store, "logstash_internal")
     assert bulk_create(writer, "event-3") in (201, 409)

@@ -157,6 +157,9 @@ def test_each_source_reaches_its_dataset(stack: LocalRuntime, es: Elasticsearch)
     assert not_found["_index"].startswith("logs-access-")
     assert (not_found["http.response.status_code"], not_found["tags"]) == (404, [])
     assert not_found["url.path"] == f"/api/none{mark}"
+    # nginx's seconds (3 decimals) as ECS nanoseconds: a whole number of milliseconds.
+    duration = not_found["event.duration"]
+    assert 0 <= duration < 10**10 and duration % 10**6 == 0, f"event.duration {duration}"
     down = _one(es, f"down{mark}")
     assert down["http.response.status_code"] == upstream_down >= 500
     assert down["tags"] == ["error"]
@@ -169,6 +172,31 @@ def test_each_source_reaches_its_dataset(stack: LocalRuntime, es: Elasticsearch)
     assert len(policies) >= 4 and all(
         p.get("name") == retention().logs.ilm_policy for p in policies.values()
     ), policies
+
+
+@needs_rsyslog
+@pytest.mark.integration
+def test_supervisord_and_postgres_logs_reach_the_system_dataset(
+    stack: LocalRuntime, es: Elasticsearch
+) -> None:
+    """Programs that cannot send syslog are tailed: supervisord's own log (a program exiting)
+    and PostgreSQL's, with their level words as ECS levels."""
+    mark = uuid.uuid4().hex[:10]
+    exited = f"2026-12-04 15:41:27,997 WARN exited: svc{mark} (terminated by SIGKILL; not expected)"
+    with stack.data.program_log("supervisord").open("a") as log:
+        log.write(exited + "\n")
+    with stack.data.program_log("postgres").open("a") as log:
+        log.write(f"2026-12-04 15:35:05.021 UTC [1] FATAL:  pg{mark} could not open file\n")
+    supervisord = _one(es, f"svc{mark}")
+    assert (supervisord["event.dataset"], supervisord["service.name"]) == ("system", "supervisord")
+    assert (supervisord["log.level"], supervisord["tags"], supervisord["message"]) == (
+        "warn",
+        [],
+        exited,
+    )
+    postgres = _one(es, f"pg{mark}")
+    assert postgres["_index"].startswith("logs-system-") and postgres["service.name"] == "postgres"
+    assert (postgres["log.level"], postgres["tags"]) == ("critical", ["error"])
 
 
 def _queued_ids(queue: Path, pattern: re.Pattern[bytes]) -> set[bytes]:

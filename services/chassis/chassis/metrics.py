@@ -106,7 +106,10 @@ class ObservabilityMiddleware:
             method = scope["method"]
             REQUESTS.labels(self.service, route, method, str(status)).inc()
             DURATION.labels(self.service, route, method).observe(elapsed)
-            access_log.info(
+            # A 5xx is the service's failure: logged as an error, so the log pipeline tags it
+            # `error` (the "Errors" search, the error-rate panel, the log alerts).
+            access_log.log(
+                logging.ERROR if status >= 500 else logging.INFO,
                 "%s %s %s",
                 method,
                 route,

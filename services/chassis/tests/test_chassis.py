@@ -172,6 +172,11 @@ def test_request_id_and_route_template_metrics(
     assert r.headers["x-request-id"] == "abc-123"
     assert any(getattr(rec, "http.route", None) == "/api/items/{item_id}" for rec in caplog.records)
     assert len(client.get("/api/items/1").headers["x-request-id"]) == 32
+    with caplog.at_level(logging.INFO, logger="chassis.access"):
+        caplog.clear()
+        client.get("/api/boom")
+    levels = {rec.levelname for rec in caplog.records if rec.msg == "%s %s %s"}
+    assert levels == {"ERROR"}, f"a 5xx access line is an error, got {levels}"
     labels = {"service": "unit", "route": "/api/items/{item_id}", "method": "GET", "status": "200"}
     assert (REGISTRY.get_sample_value("http_requests_total", labels) or 0) >= 1
     text = client.get("/metrics", headers={"Authorization": f"Bearer {SCRAPE_TOKEN}"}).text

@@ -17,11 +17,12 @@ from stack import elastic_setup
 from stack import secrets as secrets_mod
 from stack.files import write_if_changed
 from stack.gateway import upstream_values
-from stack.monitoring import PROFILES, rendered_rules
+from stack.monitoring import PROFILES, rendered_rules, seconds
 from stack.paths import CONFIG_DIR, REPO_ROOT
 from stack.render import render_text
 from stack.retention import retention
 from stack.runtimes.compose.docker import compose_doc
+from stack.runtimes.local import elastalert
 from stack.targets import alert_webhook_url, file_sd_groups, probe_for
 from stack.targets import target_profile as local_target_profile
 from stack.topology import Component, Topology, build
@@ -33,6 +34,7 @@ SECRETS_MOUNT = "/run/secrets"
 SNAPSHOTS_MOUNT = "/usr/share/elasticsearch/snapshots"  # elasticsearch's path.repo
 TARGETS_MOUNT = "/etc/prometheus/targets"
 RULES_MOUNT = "/etc/prometheus/rules"  # rendered into .stack/compose/prometheus/rules/
+ELASTALERT_RULES_MOUNT = "/opt/elastalert/rules"  # stack/config/elastalert/rules, as it is
 TEMPLATES = {
     "prometheus/prometheus.yml": "prometheus/prometheus.yml",
     "alertmanager/alertmanager.yml": "alertmanager/alertmanager.yml",
@@ -102,6 +104,24 @@ def status_targets(topo: Topology) -> dict[str, Any]:
     return {"version": 1, "name": "compose reference stack (inside)", "components": components}
 
 
+def elastalert_config(topo: Topology, secrets: secrets_mod.Secrets) -> str:
+    """ElastAlert2's config (stack/config/elastalert/config.yaml) for compose. It holds two
+    passwords: 0444 like the secret copies, inside the 0700 .stack/compose/ (the image runs as
+    uid 1000)."""
+    logstore, alertmanager = topo.get("logstore"), topo.get("alertmanager")
+    values = {
+        "rules_folder": ELASTALERT_RULES_MOUNT,
+        "run_every_seconds": seconds(PROFILES["compose"].log_rules_every),
+        "es_host": "elasticsearch",
+        "es_port": logstore.port,
+        "es_password": elastalert.yaml_safe(secrets, f"{elastalert.USER}_password"),
+        "alertmanager_url": f"http://{alertmanager.compose[0]}:{alertmanager.port}",
+        "alertmanager_password": elastalert.yaml_safe(secrets, "admin_password"),
+    }
+    source = elastalert.TEMPLATE
+    return render_text(source.read_text(encoding="utf-8"), values, source=str(source))
+
+
 def compose_dir(data_dir: Path) -> Path:
     return data_dir / "compose"
 
@@ -152,6 +172,7 @@ def render(data_dir: Path, secrets: secrets_mod.Secrets) -> set[Path]:
         sql = render_text(INIT_SQL, {"db": db, "secrets_dir": SECRETS_MOUNT}, source="INIT_SQL")
         files[out / "postgres" / db / "init.sql"] = (sql, 0o644)
     files[out / "status" / "target.yaml"] = (yaml.safe_dump(status_targets(topo)), 0o644)
+    files[out / "elastalert" / "config.yaml"] = (elastalert_config(topo, secrets), 0o444)
     logs = retention().logs  # elasticsearch-setup sends these (stack/elastic_setup.py)
     location = f"{SNAPSHOTS_MOUNT}/{logs.archive.repository}"
     files[out / "elasticsearch-setup" / "setup-requests.txt"] = (
@@ -187,6 +208,7 @@ def target_profile(topo: Topology, *, secrets_dir: Path, project_dir: Path) -> d
                 entry.pop("metrics", None)  # scraped on the compose network only
             components[c.name] = {**entry, "urls": urls}
     components["grafana"] = _grafana_entry(secrets_dir)
+    components.update(_elk_entries(secrets_dir))
     return {
         **profile,
         "name": "compose reference stack",
@@ -203,19 +225,26 @@ def target_profile(topo: Topology, *, secrets_dir: Path, project_dir: Path) -> d
             "backup": 3900,  # hourly backups in compose (retention.yaml), plus verification
             "status_down": 15,
             "status_recovered": 30,
+            "log_arrival": 5,
+            "retention": 180,  # compose.yaml sets indices.lifecycle.poll_interval to 10s
         },
         "components": components,
+        "logging": {
+            "ui": "kibana",
+            # stack/config/kibana/saved-objects.ndjson, imported by kibana-setup
+            "ui_saved_objects": [
+                "index-pattern/logs",
+                "search/logs-errors",
+                "dashboard/logs-overview",
+            ],
+        },
     }
 
 
 def published_default_port(service: str) -> int:
     """The host port compose.yaml publishes `service`'s first port on, without overrides:
     `"127.0.0.1:${STACK_PORT_X:-3000}:3000"` -> 3000 (compose.yaml is its source of truth)."""
-    published = str(compose_doc()["services"][service]["ports"][0])
-    found = re.search(r"\$\{[A-Z0-9_]+:-(\d+)\}", published)
-    if found is None:
-        raise ValueError(f"compose.yaml: {service}'s port {published!r} has no ${{VAR:-default}}")
-    return int(found.group(1))
+    return _default_of(str(compose_doc()["services"][service]["ports"][0]))
 
 
 def _grafana_entry(secrets_dir: Path) -> dict[str, Any]:
@@ -232,6 +261,50 @@ def _grafana_entry(secrets_dir: Path) -> dict[str, Any]:
             "password_file": str(secrets_dir / "grafana_viewer_password"),
         },
     }
+
+
+def _elk_entries(secrets_dir: Path) -> dict[str, Any]:
+    """Elasticsearch, Logstash and Kibana run in compose only (locally: logstore, rsyslog and
+    the console), so they are not in the topology. Elasticsearch and Logstash take the names
+    of their local counterparts, so that the ELK checks' defaults serve both runtimes."""
+
+    def login(user: str) -> dict[str, str]:
+        return {"username": user, "password_file": str(secrets_dir / f"{user}_password")}
+
+    store = f"http://127.0.0.1:{published_default_port('elasticsearch')}"
+    ports = [str(p) for p in compose_doc()["services"]["logstash"]["ports"]]
+    json_port, syslog_port = (_default_of(p) for p in ports[:2])
+    kibana = f"http://127.0.0.1:{published_default_port('kibana')}"
+    return {
+        "logstore": {
+            "role": "log store (Elasticsearch)",
+            "urls": {"main": store},
+            "probe": {"kind": "http", "url": f"{store}/_cluster/health", **login("elastic")},
+            "credentials": login("elastic"),
+            "viewer": login("logs_reader"),
+            "writer": login("logstash_internal"),
+        },
+        "shipper": {
+            "role": "log shipper (Logstash)",
+            "urls": {
+                "main": f"tcp://127.0.0.1:{json_port}",
+                "syslog": f"tcp://127.0.0.1:{syslog_port}",
+            },
+            "probe": {"kind": "tcp", "host": "127.0.0.1", "port": json_port},
+        },
+        "kibana": {
+            "role": "log dashboards (Kibana)",
+            "urls": {"main": kibana},
+            "probe": {"kind": "http", "url": f"{kibana}/api/status", **login("elastic")},
+        },
+    }
+
+
+def _default_of(published: str) -> int:
+    found = re.search(r"\$\{[A-Z0-9_]+:-(\d+)\}", published)
+    if found is None:
+        raise ValueError(f"compose.yaml: port {published!r} has no ${{VAR:-default}}")
+    return int(found.group(1))
 
 
 def static_target_text() -> str:

@@ -8,20 +8,23 @@ and pitfalls are the measured ones in shared/LOCAL-RUNTIME.md.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from stack.errors import StackError
+from stack.files import write_if_changed
 from stack.gateway import upstream_values
 from stack.monitoring import PROFILES, write_rules
 from stack.paths import CONFIG_DIR, REPO_ROOT, DataDir
 from stack.probes import ProbeResult, run_probe
 from stack.render import render_file
 from stack.retention import retention
-from stack.runtimes.local import postgres, rabbitmq, shipper
+from stack.runtimes.local import elastalert, postgres, rabbitmq, shipper
 from stack.secrets import Secrets
+from stack.standins.logstore.security import BUILTIN_USERS
 from stack.targets import alert_webhook_url, probe_for, write_file_sd
 from stack.topology import HOST, Component, Topology
 
@@ -140,7 +143,11 @@ class Rabbitmq(Launcher):
 
     def prepare(self, ctx: Context, c: Component) -> bool:
         _socket_dir(ctx)
-        return rabbitmq.prepare(ctx.data, c, ctx.topology.get("epmd"), ctx.secrets)
+        shipper = "shipper" in ctx.topology.names
+        syslog = ctx.topology.get("shipper").ports["syslog"] if shipper else None
+        return rabbitmq.prepare(
+            ctx.data, c, ctx.topology.get("epmd"), ctx.secrets, syslog_port=syslog
+        )
 
     def program(self, ctx: Context, c: Component) -> Program:
         return Program(
@@ -470,7 +477,13 @@ class Logstore(Launcher):
     def prepare(self, ctx: Context, c: Component) -> bool:
         for path in (ctx.data.component_data(c.name), self.archive_dir(ctx)):
             path.mkdir(parents=True, exist_ok=True)
-        return False
+        # logstore reads its built-in users' passwords at start: a new built-in user (such as
+        # `elastalert`) or a rotated password restarts it. The stamp holds digests only.
+        stamp = "".join(
+            f"{user} {hashlib.sha256(ctx.secrets.read(f'{user}_password').encode()).hexdigest()}\n"
+            for user in sorted(BUILTIN_USERS)
+        )
+        return write_if_changed(ctx.data.component_config(c.name) / "builtin-users", stamp)
 
     def program(self, ctx: Context, c: Component) -> Program:
         return Program(
@@ -491,6 +504,11 @@ class Logstore(Launcher):
             stopwaitsecs=30,
         )
 
+    def after_ready(self, ctx: Context, c: Component) -> None:
+        # Before the shipper starts (it depends on logstore): an index its first lines create
+        # must already match a template, or it would never be bound to the retention policy.
+        shipper.apply_log_store(c.url(), secrets=ctx.secrets, archive_dir=self.archive_dir(ctx))
+
 
 class Shipper(Launcher):
     """rsyslog: app, access and system logs into logstore (stack/runtimes/local/shipper.py)."""
@@ -509,12 +527,42 @@ class Shipper(Launcher):
         # (measured; rsyslog/rsyslog#5364); SIGKILL loses nothing: tests/elk/test_shipper.py.
         return Program(shipper.command(ctx.data, c), stopsignal="KILL")
 
-    def after_ready(self, ctx: Context, c: Component) -> None:
-        shipper.apply_log_store(
-            ctx.topology.get("logstore").url(),
-            secrets=ctx.secrets,
-            archive_dir=Logstore().archive_dir(ctx),
+
+class ShipperExporter(Launcher):
+    """The shipper's impstats file as Prometheus metrics (stack/shipper_exporter/)."""
+
+    def program(self, ctx: Context, c: Component) -> Program:
+        rsyslog = ctx.topology.get("shipper")
+        return Program(
+            [
+                sys.executable,
+                "-m",
+                "stack.shipper_exporter",
+                "--listen",
+                _listen(c),
+                "--stats-file",
+                str(shipper.stats_file(ctx.data, rsyslog)),
+                "--poll-seconds",
+                str(shipper.STATS_INTERVAL_SECONDS),
+                # Prometheus' token, and the admin's for a human with curl (as the services).
+                "--token-file",
+                str(ctx.secrets.path("metrics_token")),
+                "--token-file",
+                str(ctx.secrets.path("admin_token")),
+            ],
+            directory=REPO_ROOT,
         )
+
+
+class Elastalert(Launcher):
+    """ElastAlert2 from its own virtualenv (stack/runtimes/local/elastalert.py)."""
+
+    def prepare(self, ctx: Context, c: Component) -> bool:
+        _socket_dir(ctx)
+        return elastalert.prepare(ctx.data, c, ctx.topology, ctx.secrets)
+
+    def program(self, ctx: Context, c: Component) -> Program:
+        return Program(elastalert.command(ctx.data, c), directory=ctx.data.component_data(c.name))
 
 
 LAUNCHERS: dict[str, Launcher] = {
@@ -532,6 +580,8 @@ LAUNCHERS: dict[str, Launcher] = {
     "mailbox": Mailbox(),
     "logstore": Logstore(),
     "shipper": Shipper(),
+    "elastalert": Elastalert(),
+    "shipper_exporter": ShipperExporter(),
     "service": Service(),
 }
 

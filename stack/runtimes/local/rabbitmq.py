@@ -74,7 +74,9 @@ def password_hash(password: str) -> str:
     return base64.b64encode(salt + hashlib.sha256(salt + password.encode()).digest()).decode()
 
 
-def prepare(data: DataDir, c: Component, epmd: Component, secrets: Secrets) -> bool:
+def prepare(
+    data: DataDir, c: Component, epmd: Component, secrets: Secrets, *, syslog_port: int | None
+) -> bool:
     base = data.component_data(c.name)
     conf = data.component_config(c.name)
     for sub in ("home", "mnesia", "log"):
@@ -102,6 +104,7 @@ def prepare(data: DataDir, c: Component, epmd: Component, secrets: Secrets) -> b
             "log.console = true",
             "log.console.level = info",
             "log.file = false",
+            *(_syslog(syslog_port) if syslog_port is not None else []),
             "",
         ]
     )
@@ -125,3 +128,18 @@ def prepare(data: DataDir, c: Component, epmd: Component, secrets: Secrets) -> b
         conf / "definitions.json", json.dumps(definitions, indent=2) + "\n", mode=0o600
     )
     return changed
+
+
+def _syslog(port: int) -> list[str]:
+    """Its log also goes to the log shipper's syslog input, as RFC 5424 (severity, app name
+    `rabbitmq`). UDP: a broker that starts before the shipper, or runs without one, neither
+    waits nor fails (https://www.rabbitmq.com/docs/logging#logging-to-syslog)."""
+    return [
+        "log.syslog = true",
+        "log.syslog.level = info",
+        "log.syslog.identity = rabbitmq",
+        "log.syslog.transport = udp",
+        "log.syslog.protocol = rfc5424",
+        f"log.syslog.ip = {HOST}",
+        f"log.syslog.port = {port}",
+    ]

@@ -38,7 +38,7 @@ def pid_path(data: DataDir) -> Path:
 
 
 def log_path(data: DataDir, name: str) -> Path:
-    return data.logs / f"{name}.log"
+    return data.program_log(name)
 
 
 def _quote(arg: str) -> str:
@@ -56,7 +56,7 @@ def render(data: DataDir, programs: dict[str, Program]) -> bool:
         "chmod=0700",
         "",
         "[supervisord]",
-        f"logfile={data.logs / 'supervisord.log'}",
+        f"logfile={data.program_log('supervisord')}",
         f"pidfile={pid_path(data)}",
         f"directory={data.root}",
         "childlogdir=" + str(data.logs),

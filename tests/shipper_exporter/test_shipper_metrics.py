@@ -1,0 +1,140 @@
+"""Integration: the real rsyslogd, logstore and the shipper-exporter under supervisord, on
+ports 26000-26999 (each set by hand: offset_ports would move logstore above 32768), with
+impstats every second instead of every 10 (the patched STATS_INTERVAL_SECONDS renders into
+rsyslog.conf and the exporter's command). Lines sent move the scraped counters; with logstore
+stopped the queue grows and the delivery failures count, and it drains once logstore is back.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable, Iterator
+
+import httpx
+import orjson
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from grader.polling import poll_until
+from stack.paths import DataDir
+from stack.runtimes.local import shipper
+from stack.runtimes.local.runtime import LocalRuntime
+from stack.topology import build, port_env_var
+from tests.elk.test_shipper import needs_rsyslog
+
+PORTS = {
+    ("logstore", "main"): 26200,
+    ("shipper", "main"): 26000,
+    ("shipper", "syslog"): 26014,
+    ("shipper-exporter", "main"): 26105,
+}
+APP_INPUT = {"name": f"app({PORTS['shipper', 'main']})", "module": "imtcp"}
+QUEUE = {"name": "to-logstore queue"}
+ES = {"name": "omelasticsearch"}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
+    environ = {port_env_var(c, p): str(n) for (c, p), n in PORTS.items()}
+    data = DataDir(tmp_path_factory.mktemp("shipper-metrics"))
+    runtime = LocalRuntime(data, build(environ=environ))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(shipper, "STATS_INTERVAL_SECONDS", 1)
+        try:
+            runtime.up(only=["shipper-exporter"])
+            yield runtime
+        finally:
+            runtime.down(purge=True)
+
+
+def scrape(stack: LocalRuntime, token: str | None = None) -> httpx.Response:
+    token = token or (stack.data.secrets / "metrics_token").read_text().strip()
+    url = stack.topology.get("shipper-exporter").metrics_url
+    assert url is not None
+    return httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=5)
+
+
+def metrics(stack: LocalRuntime) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    reply = scrape(stack)
+    assert reply.status_code == 200, reply.text
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(reply.text)
+        for s in family.samples
+    }
+
+
+def sample(stack: LocalRuntime, name: str, labels: dict[str, str] | None = None) -> float:
+    return metrics(stack).get((name, frozenset((labels or {}).items())), -1.0)
+
+
+def send_app_lines(stack: LocalRuntime, lines: list[str]) -> None:
+    with socket.create_connection(("127.0.0.1", stack.topology.get("shipper").port), 5) as sock:
+        sock.sendall("".join(line + "\n" for line in lines).encode())
+
+
+def at_least(target: float) -> Callable[[float], bool]:
+    return lambda seen: seen >= target
+
+
+@needs_rsyslog
+@pytest.mark.integration
+def test_counters_move_and_the_queue_grows_while_logstore_is_down(stack: LocalRuntime) -> None:
+    exporter = stack.topology.get("shipper-exporter")
+    assert httpx.get(exporter.url(path="/health"), timeout=5).status_code == 200
+    assert scrape(stack, token="wrong").status_code == 403
+    assert httpx.get(exporter.metrics_url or "", timeout=5).status_code == 401
+
+    # fresh: the newest line's time is now (rsyslog writes local time without a zone)
+    stamp = poll_until(
+        lambda: sample(stack, "rsyslog_impstats_last_timestamp_seconds"),
+        "an impstats line read by the exporter",
+        timeout=15,
+        until=lambda t: t > 0,
+    )
+    assert abs(stamp - time.time()) < 10, f"last stats line at {stamp}, now {time.time()}"
+    submitted = sample(stack, "rsyslog_input_submitted_total", APP_INPUT)
+    shipped = sample(stack, "rsyslog_omelasticsearch_submitted_total", ES)
+    assert submitted >= 0 and shipped >= 0, "no input or omelasticsearch counters exposed"
+
+    send_app_lines(stack, [orjson.dumps({"message": f"metrics {i}"}).decode() for i in range(20)])
+    poll_until(
+        lambda: sample(stack, "rsyslog_input_submitted_total", APP_INPUT),
+        f"imtcp app submitted >= {submitted + 20}",
+        timeout=15,
+        until=at_least(submitted + 20),
+    )
+    poll_until(
+        lambda: sample(stack, "rsyslog_omelasticsearch_submitted_total", ES),
+        f"omelasticsearch submitted >= {shipped + 20}",
+        timeout=15,
+        until=at_least(shipped + 20),
+    )
+    failures = sample(stack, "rsyslog_omelasticsearch_failed_checkconn_total", ES)
+
+    stack.kill("logstore", hold=True)
+    try:
+        send_app_lines(
+            stack, [orjson.dumps({"message": f"queued {i}"}).decode() for i in range(50)]
+        )
+        poll_until(
+            lambda: sample(stack, "rsyslog_queue_size", QUEUE),
+            "the to-logstore queue holding the 50 lines sent while logstore is down",
+            timeout=15,
+            until=at_least(50),
+        )
+        poll_until(
+            lambda: sample(stack, "rsyslog_omelasticsearch_failed_checkconn_total", ES),
+            f"failed connection checks > {failures} while logstore is down",
+            timeout=15,
+            until=lambda seen: seen > failures,
+        )
+    finally:
+        stack.start("logstore")
+    poll_until(
+        lambda: sample(stack, "rsyslog_queue_size", QUEUE),
+        "the queue drained once logstore is back",
+        timeout=30,
+        until=lambda seen: seen == 0,
+    )
