@@ -24,6 +24,9 @@ TEMPLATE = CONFIG_DIR / "rsyslog" / "rsyslog.conf"
 # rsyslog-elasticsearch: rsyslogd alone (package rsyslog) does not make a shipper.
 OMELASTICSEARCH = Path("/usr/lib/x86_64-linux-gnu/rsyslog/omelasticsearch.so")
 SHIPPER_USER = "logstash_internal"
+# impstats' period: how fresh the shipper-exporter's numbers are. The LogShipperStatsStale
+# alert (stack/config/prometheus/rules/shipper.yml) allows six of them.
+STATS_INTERVAL_SECONDS = 10
 
 
 def conf_path(data: DataDir, c: Component) -> Path:
@@ -32,6 +35,11 @@ def conf_path(data: DataDir, c: Component) -> Path:
 
 def pid_path(data: DataDir, c: Component) -> Path:
     return data.run / f"{c.name}.pid"
+
+
+def stats_file(data: DataDir, c: Component) -> Path:
+    """impstats' JSON lines, which the shipper-exporter reads (stack/shipper_exporter/)."""
+    return data.component_data(c.name) / "impstats.json"
 
 
 def access_log(data: DataDir) -> Path:
@@ -52,11 +60,16 @@ def values(data: DataDir, c: Component, topology: Topology, secrets: Secrets) ->
     return {
         "work_dir": work,
         "queue_dir": work / "queue",
-        "stats_file": work / "impstats.json",
+        "stats_file": stats_file(data, c),
+        "stats_interval": STATS_INTERVAL_SECONDS,
         "error_file": work / "es-errors.json",
         "app_port": c.ports["main"],
         "syslog_port": c.ports["syslog"],
         "access_log": access_log(data),
+        # The programs that cannot send syslog: PostgreSQL (its stderr) and supervisord itself
+        # (RabbitMQ sends syslog: stack/runtimes/local/rabbitmq.py).
+        "supervisord_log": data.program_log("supervisord"),
+        "postgres_log": data.program_log("postgres"),
         "logstore_port": topology.get("logstore").port,
         "logstore_password": password,
     }
