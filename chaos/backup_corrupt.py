@@ -211,13 +211,7 @@ def run(target: Target, database: str) -> list[str]:
             f"rotation kept {previous['id']} (intact: sha256 of the download); newest "
             f"verified: {newest['id']}, `restore` picks it, not {bad['id']}"
         )
-        poll_until(
-            lambda: prometheus.is_firing(ALERT, database),
-            f"{ALERT} to fire for {database}",
-            alert_timeout,
-            interval=2,
-            show=lambda _: f"firing: {[a['alertname'] for a in prometheus.firing()]}",
-        )
+        prometheus.wait_firing(ALERT, database, alert_timeout)
         report.append(
             f"{ALERT} firing in Prometheus {time.monotonic() - started:.0f} s after the fault"
         )

@@ -23,7 +23,7 @@ from grader.dashboards import load_dashboards
 from grader.errors import CheckFailed
 from grader.grafana_query import grafana_problems
 from grader.load import run_shape
-from grader.monitoring import Notifications, Prometheus, now_to_the_second
+from grader.monitoring import Notifications, Prometheus, alert_names, now_to_the_second
 from grader.polling import poll_until
 from grader.target import Target, Timeouts, basic_auth_header
 
@@ -57,10 +57,6 @@ def traffic(target: Target, prometheus: Prometheus) -> float:
         until=lambda at: at > used_at + interval,
     )
     return interval
-
-
-def _names(alerts: list[dict[str, str]]) -> str:
-    return ", ".join(sorted({f"{a['alertname']}({a.get('job', '')})" for a in alerts})) or "none"
 
 
 @pytest.mark.checklist("mon-metrics-collected")
@@ -158,26 +154,14 @@ def drills(
             alert_timeout,
             interval=2,
             until=lambda alerts: {a["alertname"] for a in alerts} == {mon.watchdog_alert},
-            show=_names,
+            show=alert_names,
         )
 
     def fires(alertname: str, service: str) -> None:
-        poll_until(
-            lambda: prometheus.is_firing(alertname, service),
-            f"{alertname} to fire for {service}",
-            alert_timeout,
-            interval=1,
-            show=lambda _: f"firing: {_names(prometheus.firing())}",
-        )
+        prometheus.wait_firing(alertname, service, alert_timeout)
 
     def resolves(alertname: str, service: str) -> None:
-        poll_until(
-            lambda: not prometheus.is_firing(alertname, service),
-            f"{alertname} of {service} to resolve after the fault was removed",
-            alert_timeout,
-            interval=1,
-            show=lambda _: f"firing: {_names(prometheus.firing())}",
-        )
+        prometheus.wait_firing(alertname, service, alert_timeout, firing=False)
 
     record.step("steady", steady)
     load_error: list[str] = []

@@ -71,10 +71,29 @@ class Prometheus(dashboard_queries.Prometheus):
         """Whether `alertname` fires (for `service`: any label of the alert equal to it)."""
         return any(matches(a, alertname, service) for a in self.firing())
 
+    def wait_firing(
+        self, alertname: str, service: str, timeout: float, *, firing: bool = True
+    ) -> None:
+        """Poll until `alertname` fires for `service` (or, with firing=False, no longer does);
+        on timeout the error lists what fires instead."""
+        poll_until(
+            lambda: self.is_firing(alertname, service) == firing,
+            f"{alertname} to fire for {service}"
+            if firing
+            else f"{alertname} of {service} to resolve after the fault was removed",
+            timeout,
+            interval=1,
+            show=lambda _: f"firing: {alert_names(self.firing())}",
+        )
+
     def scrape_interval(self) -> float:
         """The global scrape interval, in seconds, from the running config."""
         text = self._get("/api/v1/status/config", {})["yaml"]
         return parse_duration(str(yaml.safe_load(text)["global"]["scrape_interval"]))
+
+
+def alert_names(alerts: list[dict[str, str]]) -> str:
+    return ", ".join(sorted({f"{a['alertname']}({a.get('job', '')})" for a in alerts})) or "none"
 
 
 def matches(labels: dict[str, str], alertname: str, service: str | None = None) -> bool:
