@@ -1,19 +1,21 @@
-"""Log pipeline benchmark: app log lines over TCP -> rsyslog (the shipper) -> logstore.
+"""Log pipeline benchmark: app log lines over RELP or TCP -> rsyslog (the shipper) -> logstore.
 
-    .venv/bin/python bench/log_pipeline.py [--only kill,throughput,freshness]
+    .venv/bin/python bench/log_pipeline.py [--only kill,throughput,freshness] [--protocol tcp]
     .venv/bin/python bench/log_pipeline.py --only throughput --set queue.checkpointInterval=10
 
 Starts its own logstore and rsyslog through the local runtime (its own supervisord, a
-temporary data dir, ports from --port-base: shipper +0, syslog +1, logstore +2), rendered from
-stack/config/rsyslog/rsyslog.conf exactly as `python -m stack up` renders it. `--set K=V`
-then edits the rendered copy (never the template) and restarts the shipper: a variant to
-compare. Three parts, each printing a table:
+temporary data dir, ports from --port-base: shipper +0, syslog +1, logstore +2, relp +3),
+rendered from stack/config/rsyslog/rsyslog.conf exactly as `python -m stack up` renders it.
+`--set K=V` then edits the rendered copy (never the template) and restarts the shipper: a
+variant to compare. Three parts, each printing a table:
 
 - kill: first tests/elk/test_shipper.py's criterion at any size (store down, lines in the
   queue files, kill -9 the shipper, start both, every line once); then a steady load sent by
   the services' own sender (chassis.logs.TcpShipperHandler: a queue, one connection,
-  reconnect with backoff), each line with a unique `event.id`; kill -9 the shipper, the store,
-  or both, keep them down a few seconds, start them again; then count every id in logstore
+  reconnect with backoff; `--protocol relp`, the default: chassis.relp.RelpShipperHandler,
+  which also resends what the shipper did not acknowledge), each line with a unique
+  `event.id`; kill -9 the shipper, the store, or both, keep them down a few seconds, start
+  them again; then count every id in logstore
   (scrolling the documents, not trusting `_count`): sent, stored, missing, duplicated, and
   for each missing line when it was emitted relative to the kill.
 - throughput (first, on the fresh pipeline): N prebuilt lines sent as fast as the sockets
@@ -46,6 +48,7 @@ from elasticsearch import Elasticsearch, helpers
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "chassis"))
 from chassis.logs import EcsFormatter, TcpShipperHandler
+from chassis.relp import RelpShipperHandler
 from prometheus_client import REGISTRY
 
 from stack.paths import DataDir
@@ -61,12 +64,13 @@ SCENARIOS = {"none": (), "shipper": ("shipper",), "store": ("logstore",),
 def ports(base: int) -> dict[str, str]:
     """Only the two components started, each moved to base + n (offset_ports would move 9200
     past 32768, into the ephemeral range)."""
-    if not 1024 <= base <= 32765:
-        raise SystemExit(f"--port-base {base}: expected 1024..32765 (3 ports below 32768)")
+    if not 1024 <= base <= 32764:
+        raise SystemExit(f"--port-base {base}: expected 1024..32764 (4 ports below 32768)")
     moved = {
         ("shipper", "main"): base,
         ("shipper", "syslog"): base + 1,
         ("logstore", "main"): base + 2,
+        ("shipper", "relp"): base + 3,
     }
     return {port_env_var(name, port): str(number) for (name, port), number in moved.items()}
 
@@ -86,9 +90,18 @@ class Pipeline:
         url = self.runtime.topology.get("logstore").url()
         self.es = Elasticsearch(url, basic_auth=("elastic", password), request_timeout=30)
 
+    protocol: str = "relp"
+
     @property
     def app_port(self) -> int:
         return self.runtime.topology.get("shipper").port
+
+    def sender(self) -> RelpShipperHandler | TcpShipperHandler:
+        """The services' sender (chassis), over the protocol chosen."""
+        shipper_unit = self.runtime.topology.get("shipper")
+        if self.protocol == "relp":
+            return RelpShipperHandler("127.0.0.1", shipper_unit.ports["relp"])
+        return TcpShipperHandler("127.0.0.1", shipper_unit.port)
 
     def pid(self, name: str) -> int:
         return self.runtime.supervisor.info(name).pid
@@ -126,7 +139,7 @@ def edit_conf(text: str, settings: list[str]) -> str:
 
 
 @contextlib.contextmanager
-def pipeline(port_base: int, settings: list[str]) -> Iterator[Pipeline]:
+def pipeline(port_base: int, settings: list[str], protocol: str) -> Iterator[Pipeline]:
     with tempfile.TemporaryDirectory(prefix="log-pipeline-") as tmp:
         data = DataDir(Path(tmp))
         runtime = LocalRuntime(data, build(environ=ports(port_base)))
@@ -137,7 +150,7 @@ def pipeline(port_base: int, settings: list[str]) -> Iterator[Pipeline]:
                 conf = shipper.conf_path(data, runtime.topology.get("shipper"))
                 conf.write_text(edit_conf(conf.read_text(), settings))
                 runtime.start("shipper")
-            yield Pipeline(runtime)
+            yield Pipeline(runtime, protocol)
         finally:
             runtime.down(purge=True)
 
@@ -150,10 +163,10 @@ def dropped_by_sender() -> float:
 
 
 class SteadyLoad:
-    """`rate` app log lines a second through TcpShipperHandler, each with its own event.id."""
+    """`rate` app log lines a second through the chassis' sender, each with its own event.id."""
 
-    def __init__(self, port: int, token: str, rate: float) -> None:
-        self.handler = TcpShipperHandler("127.0.0.1", port)
+    def __init__(self, pipe: Pipeline, token: str, rate: float) -> None:
+        self.handler = pipe.sender()
         self.handler.setFormatter(EcsFormatter("bench", "0"))
         self.logger = logging.Logger(f"bench.{token}")
         self.logger.addHandler(self.handler)
@@ -187,8 +200,14 @@ class SteadyLoad:
         # Last on the same connection (a line on another one could overtake the backlog).
         self.logger.info(f"end{self.token}", extra={"event.id": f"end{self.token}"})
         deadline = time.monotonic() + 60
-        while not self.handler.queue.empty() and time.monotonic() < deadline:
+        while self._unsent() and time.monotonic() < deadline:
             time.sleep(0.05)
+        self.handler.close()
+
+    def _unsent(self) -> int:
+        if isinstance(self.handler, RelpShipperHandler):
+            return self.handler.pending  # queued or not yet acknowledged
+        return self.handler.queue.qsize()
 
 
 def send_line(pipe: Pipeline, line: str) -> None:
@@ -215,7 +234,7 @@ def sentinel_arrives(pipe: Pipeline, token: str, timeout: float = 90) -> bool:
 def kill_run(pipe: Pipeline, scenario: str, *, rate: float, down: float) -> list[str]:
     token = f"kill{scenario}{int(time.time())}"
     targets = SCENARIOS[scenario]
-    with SteadyLoad(pipe.app_port, token, rate) as load:
+    with SteadyLoad(pipe, token, rate) as load:
         time.sleep(5)
         killed_at = time.monotonic()
         for name in targets:
@@ -234,7 +253,9 @@ def kill_run(pipe: Pipeline, scenario: str, *, rate: float, down: float) -> list
     where = f"{min(when):+.2f}..{max(when):+.2f} s" if when else "-"
     stuck = "" if drained else " (a later line never arrived)"
     counts = (len(load.emitted), len(load.dropped), sum(stored.values()), len(missing), dups)
-    return [scenario + stuck, *(f"{n:,}" for n in counts), where]
+    resent = getattr(load.handler, "resent", None)  # RELP only
+    return [scenario + stuck, *(f"{n:,}" for n in counts), where,
+            "-" if resent is None else f"{resent:,}"]  # fmt: skip
 
 
 def queued_lines(pipe: Pipeline, token: str) -> int:
@@ -268,7 +289,7 @@ def queued_kill_run(pipe: Pipeline, n: int) -> list[str]:
     dups = sum(c - 1 for c in stored.values() if c > 1)
     return [f"shipper, {in_files:,} of {n:,} lines in the queue files, store down"
             + ("" if drained else " (a later line never arrived)"), f"{n:,}", "-",
-            f"{sum(stored.values()):,}", f"{missing:,}", f"{dups:,}", "-"]  # fmt: skip
+            f"{sum(stored.values()):,}", f"{missing:,}", f"{dups:,}", "-", "-"]  # fmt: skip
 
 
 # ---- throughput and freshness ------------------------------------------------------------
@@ -325,7 +346,7 @@ def freshness(pipe: Pipeline, *, rate: float, seconds: float) -> list[str]:
     sent: dict[str, float] = {}
     seen: dict[str, float] = {}
     with (
-        SteadyLoad(pipe.app_port, f"bg{token}", rate),
+        SteadyLoad(pipe, f"bg{token}", rate),
         socket.create_connection(("127.0.0.1", pipe.app_port), timeout=5) as sock,
     ):
         end, next_probe, i = time.monotonic() + seconds, 0.0, 0
@@ -361,7 +382,9 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="\n".join(__doc__.splitlines()[1:]))  # fmt: skip
     parser.add_argument("--only", default="kill,throughput,freshness", help="parts to run")
-    parser.add_argument("--port-base", type=int, default=27000, help="3 ports from here")
+    parser.add_argument("--port-base", type=int, default=27000, help="4 ports from here")
+    parser.add_argument("--protocol", choices=("relp", "tcp"), default="relp",
+                        help="the services' sender in the kill and freshness runs")  # fmt: skip
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="edit the rendered rsyslog.conf (repeatable)")  # fmt: skip
     parser.add_argument("--scenarios", default="shipper,store,both", help=f"of {list(SCENARIOS)}")
@@ -378,8 +401,9 @@ def main() -> None:
     parser.add_argument("--fresh-seconds", type=float, default=30)
     args = parser.parse_args()
     parts = set(args.only.split(","))
-    with pipeline(args.port_base, args.set) as pipe:
-        print(f"rsyslog.conf edits: {args.set or 'none'}; load average {os.getloadavg()[0]:.1f}")
+    with pipeline(args.port_base, args.set, args.protocol) as pipe:
+        print(f"sender: {args.protocol}; rsyslog.conf edits: {args.set or 'none'}; "
+              f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
         if "throughput" in parts:
             table(["lines", "connections", "into the shipper", "searchable (end to end)",
                    "shipper CPU/line", "logstore CPU/line"],
@@ -390,7 +414,8 @@ def main() -> None:
             rows += [kill_run(pipe, s, rate=args.rate, down=args.down)
                      for s in args.scenarios.split(",") if s]  # fmt: skip
             table(["killed", "emitted", "dropped by the sender (queue full)", "stored",
-                   "missing (sent, not stored)", "duplicates", "missing lines emitted (vs kill)"],
+                   "missing (sent, not stored)", "duplicates", "missing lines emitted (vs kill)",
+                   "resent by the sender (unacknowledged)"],
                   rows)  # fmt: skip
         if "freshness" in parts:
             table(["background load", "probes", "never seen", "p50", "p95", "max"],

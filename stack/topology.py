@@ -227,10 +227,12 @@ _COMPONENTS: list[dict[str, object]] = [
          # Scraped as the read-only user: it holds the `monitor` cluster privilege.
          metrics=dict(job="logstore", basic_auth=LOGS_READER),
          local="logstore", doc="logstore.md"),
-    # The local log shipper (rsyslog): ECS JSON lines from the services on main, syslog on
-    # TCP/UDP `syslog`, the gateway's access log tailed; everything into logstore. rsyslog has
-    # no metrics endpoint: impstats writes its counters to a file in its data dir.
-    dict(name="shipper", role="log shipper (rsyslog)", ports={"main": 5000, "syslog": 5514},
+    # The local log shipper (rsyslog): ECS JSON lines from the services on main (plain TCP)
+    # and on `relp` (acknowledged: the services' sender, chassis/relp.py), syslog on TCP/UDP
+    # `syslog`, the gateway's access log tailed; everything into logstore. rsyslog has no
+    # metrics endpoint: impstats writes its counters to a file in its data dir.
+    dict(name="shipper", role="log shipper (rsyslog)",
+         ports={"main": 5000, "syslog": 5514, "relp": 2514},
          health=dict(kind="tcp"), depends_on=("logstore",), local="shipper", compose=(),
          doc="logging.md"),
     # ... which this process serves as Prometheus metrics (stack/shipper_exporter/). 9105: the

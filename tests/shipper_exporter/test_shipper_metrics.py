@@ -27,6 +27,7 @@ PORTS = {
     ("logstore", "main"): 26200,
     ("shipper", "main"): 26000,
     ("shipper", "syslog"): 26014,
+    ("shipper", "relp"): 26016,
     ("shipper-exporter", "main"): 26105,
 }
 APP_INPUT = {"name": f"app({PORTS['shipper', 'main']})", "module": "imtcp"}

@@ -61,6 +61,7 @@ def create_service_app(
         version=settings.service_version,
         level=settings.log_level,
         tcp_address=settings.log_tcp_address,
+        relp_address=settings.log_relp_address,
     )
     db = Database(settings.database_sqlalchemy_url)
     broker = (

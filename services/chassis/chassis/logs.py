@@ -1,4 +1,5 @@
-"""ECS JSON log lines to stdout and, when LOG_TCP_ADDRESS is set, to the shipper's TCP input.
+"""ECS JSON log lines to stdout and, when LOG_TCP_ADDRESS is set, to the shipper's TCP input
+(or, when LOG_RELP_ADDRESS is set, to its RELP input, acknowledged: chassis/relp.py).
 
 The TCP side never blocks a request: lines go into a bounded queue that a daemon thread sends,
 reconnecting with backoff. When the queue is full the line is dropped and counted in
@@ -113,12 +114,23 @@ class TcpShipperHandler(logging.Handler):
 
 
 def configure_logging(
-    *, service: str, version: str, level: str = "INFO", tcp_address: str | None = None
+    *,
+    service: str,
+    version: str,
+    level: str = "INFO",
+    tcp_address: str | None = None,
+    relp_address: str | None = None,
 ) -> None:
-    """Replace the root handlers (and uvicorn's) with ECS JSON to stdout and the shipper."""
+    """Replace the root handlers (and uvicorn's) with ECS JSON to stdout and the shipper:
+    over RELP when given its address (acknowledged), else over plain TCP."""
     formatter = EcsFormatter(service, version)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stdout)]
-    if tcp_address:
+    if relp_address:
+        from chassis.relp import RelpShipperHandler  # it imports this module
+
+        host, _, port = relp_address.rpartition(":")
+        handlers.append(RelpShipperHandler(host, int(port)))
+    elif tcp_address:
         host, _, port = tcp_address.rpartition(":")
         handlers.append(TcpShipperHandler(host, int(port)))
     root = logging.getLogger()

@@ -57,6 +57,8 @@ class ServiceSettings(BaseSettings):
     rabbitmq_url: str | None = None
     rabbitmq_password_file: Path | None = None
     log_tcp_address: str | None = None
+    # Acknowledged delivery (chassis/relp.py), preferred over log_tcp_address when both are set.
+    log_relp_address: str | None = None
     log_level: str = "INFO"
 
     @classmethod
@@ -86,9 +88,9 @@ class ServiceSettings(BaseSettings):
             raise ValueError("must not contain the password (use RABBITMQ_PASSWORD_FILE)")
         return value
 
-    @field_validator("log_tcp_address")
+    @field_validator("log_tcp_address", "log_relp_address")
     @classmethod
-    def _log_tcp_address(cls, value: str | None) -> str | None:
+    def _log_address(cls, value: str | None) -> str | None:
         if value:
             host, _, port = value.rpartition(":")
             if not host or not port.isdigit():

@@ -64,6 +64,7 @@ def test_settings_read_secret_files(environ: dict[str, str]) -> None:
             "DATABASE_URL='postgresql://u:secret@h/db': Value error, must not contain the password",
         ),
         ({"LOG_TCP_ADDRESS": "nohost"}, "LOG_TCP_ADDRESS='nohost': Value error, must be host:port"),
+        ({"LOG_RELP_ADDRESS": ":2514"}, "LOG_RELP_ADDRESS=':2514': Value error, must be host:port"),
     ],
 )
 def test_settings_errors_name_the_variable(

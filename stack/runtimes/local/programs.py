@@ -417,6 +417,8 @@ class Service(Launcher):
             env[f"{used.upper().replace('-', '_')}_URL"] = ctx.topology.resolve(used)[0].url()
         if "shipper" in ctx.topology.names:  # ECS JSON lines to the shipper (chassis/logs.py)
             env["LOG_TCP_ADDRESS"] = _listen(ctx.topology.get("shipper"))
+            # Acknowledged (chassis/relp.py): the chassis prefers it over LOG_TCP_ADDRESS.
+            env["LOG_RELP_ADDRESS"] = _listen(ctx.topology.get("shipper"), "relp")
         stack_files = {
             "target": ctx.data.target_file,
             "backups": ctx.data.component_data("backup"),
@@ -513,11 +515,11 @@ class Logstore(Launcher):
 class Shipper(Launcher):
     """rsyslog: app, access and system logs into logstore (stack/runtimes/local/shipper.py)."""
 
-    packages = ("rsyslog", "rsyslog-elasticsearch")
+    packages = ("rsyslog", "rsyslog-elasticsearch", "rsyslog-relp")
     binaries = ("rsyslogd",)
 
     def installed(self) -> bool:
-        return super().installed() and shipper.OMELASTICSEARCH.exists()
+        return super().installed() and shipper.OMELASTICSEARCH.exists() and shipper.IMRELP.exists()
 
     def prepare(self, ctx: Context, c: Component) -> bool:
         return shipper.prepare(ctx.data, c, ctx.topology, ctx.secrets)

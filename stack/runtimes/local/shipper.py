@@ -23,6 +23,8 @@ from stack.topology import Component, Topology
 TEMPLATE = CONFIG_DIR / "rsyslog" / "rsyslog.conf"
 # rsyslog-elasticsearch: rsyslogd alone (package rsyslog) does not make a shipper.
 OMELASTICSEARCH = Path("/usr/lib/x86_64-linux-gnu/rsyslog/omelasticsearch.so")
+# rsyslog-relp: the services' acknowledged input (chassis/relp.py).
+IMRELP = Path("/usr/lib/x86_64-linux-gnu/rsyslog/imrelp.so")
 SHIPPER_USER = "logstash_internal"
 # impstats' period: how fresh the shipper-exporter's numbers are. The LogShipperStatsStale
 # alert (stack/config/prometheus/rules/shipper.yml) allows six of them.
@@ -64,6 +66,7 @@ def values(data: DataDir, c: Component, topology: Topology, secrets: Secrets) ->
         "stats_interval": STATS_INTERVAL_SECONDS,
         "error_file": work / "es-errors.json",
         "app_port": c.ports["main"],
+        "relp_port": c.ports["relp"],
         "syslog_port": c.ports["syslog"],
         "access_log": access_log(data),
         # The programs that cannot send syslog: PostgreSQL (its stderr) and supervisord itself
