@@ -185,12 +185,14 @@ _COMPONENTS: list[dict[str, object]] = [
          compose_internal=("main",),  # four servers in compose cannot share one host port
          doc="microservices.md"),
     dict(name="rabbitmq", role="message broker", ports={"main": 5672, "dist": 25672,
-                                                      "metrics": 15692, "ctl": 35672},
+                                                      "metrics": 15692, "ctl": 25682},
          health=dict(kind="amqp"), depends_on=("epmd",),
          # per-object: one series per queue (the queue alerts need the queue label)
          metrics=dict(port="metrics", path="/metrics/per-object", job="rabbitmq", gated=True),
          credentials=dict(username="stack", secret="rabbitmq_password"),
          local="rabbitmq", compose=("rabbitmq",), doc="microservices.md",
+         # ctl is the CLI tools' port: RabbitMQ's default 35672 lies in Linux's ephemeral range
+         # (32768-60999), where any client socket may already hold it, so it sits at dist + 10.
          # Erlang distribution is plumbing; the metrics listener has no authentication, so
          # compose keeps it on its network (locally it sits behind the metrics-gate).
          compose_internal=("dist", "ctl", "metrics")),
@@ -436,14 +438,34 @@ def port_env_var(component: str, port: str) -> str:
     return f"STACK_PORT_{component}{suffix}".upper().replace("-", "_")
 
 
+# Linux's default ip_local_port_range starts here: any client socket may hold a port above it,
+# so a listener placed there can fail to start ("port taken by an unknown process").
+EPHEMERAL_PORTS_START = 32768
+
+
+def _below_high_ports(number: int) -> int:
+    """Ports of 10000 and above (RabbitMQ's metrics, dist and ctl) fold into 9100-9399, which no
+    standard port uses: 15692 -> 9192, 25672 -> 9272, 25682 -> 9282."""
+    return number if number < 10_000 else 9_000 + number // 10_000 * 100 + number % 100
+
+
 def offset_ports(offset: int) -> dict[str, str]:
     """Environment that moves every port by `offset`: a second stack beside the first (the
-    integration tests and benchmarks run that way)."""
-    return {
-        port_env_var(str(entry["name"]), port): str(number + offset)
+    integration tests and benchmarks run that way). High ports fold first, so that every moved
+    port stays below the ephemeral range."""
+    moved = {
+        port_env_var(str(entry["name"]), port): _below_high_ports(number) + offset
         for entry in _COMPONENTS
         for port, number in entry["ports"].items()  # type: ignore[attr-defined]
     }
+    highest = max(moved.values())
+    if highest >= EPHEMERAL_PORTS_START:
+        raise ValueError(
+            f"offset {offset} moves a port to {highest}, inside Linux's ephemeral port range "
+            f"(from {EPHEMERAL_PORTS_START}); use an offset of at most "
+            f"{offset - 1 - highest + EPHEMERAL_PORTS_START}"
+        )
+    return {name: str(port) for name, port in moved.items()}
 
 
 def _apply_port_overrides(

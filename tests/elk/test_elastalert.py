@@ -31,18 +31,7 @@ from stack.runtimes.local.runtime import LocalRuntime
 from stack.topology import Topology, build, offset_ports
 from tests.programs import needs, run
 
-# Ports in this suite's range (25000-25999) that no other suite's offset produces: the
-# metrics-gate listens on every gated component's port, started or not.
-PORTS = offset_ports(25000) | {
-    "STACK_PORT_LOGSTORE": "25820",
-    "STACK_PORT_ALERTMANAGER": "25893",
-    "STACK_PORT_MAILBOX": "25825",
-    "STACK_PORT_MAILBOX_SMTP": "25826",
-    "STACK_PORT_METRICS_GATE": "25812",
-    "STACK_PORT_ELASTALERT": "25814",
-    "STACK_PORT_NGINX_EXPORTER": "25813",
-    "STACK_PORT_RABBITMQ_METRICS": "25892",
-}
+PORTS = offset_ports(18000)
 RULE_NAMES = {"ErrorSpike", "SystemFailure", "PerformanceDegradation"}
 # run_every (2 s locally) + ElastAlert2's own jitter (up to 5 s) + a first run after start:
 # 2-15 s measured; the margin is for a loaded CI machine.

@@ -1,7 +1,7 @@
 """The local log shipper (rsyslog, stack/config/rsyslog/rsyslog.conf).
 
 Fast: the template renders for a real data dir and Debian's rsyslogd accepts it (`-N1`).
-Integration: the shipper, logstore and the gateway on ports offset by 24000; an app line, a
+Integration: the shipper, logstore and the gateway on ports offset by 17000; an app line, a
 line that is not JSON, syslog lines and gateway requests each reach their `logs-<dataset>-*`
 index; events queued while logstore is down survive a kill -9 of rsyslogd and arrive once.
 """
@@ -31,7 +31,7 @@ from stack.runtimes.local import shipper
 from stack.runtimes.local.runtime import LocalRuntime
 from stack.topology import build, offset_ports
 
-OFFSET = 24000
+OFFSET = 17000
 RSYSLOGD = shutil.which("rsyslogd")
 needs_rsyslog = pytest.mark.skipif(
     RSYSLOGD is None or not shipper.OMELASTICSEARCH.exists(),
@@ -59,7 +59,7 @@ def test_rendered_config_is_valid_for_the_installed_rsyslogd(tmp_path: Path) -> 
     assert "{{" not in text
     # A shipper, not the machine's syslog daemon: no /dev/log, no kernel log, nothing in /var.
     assert not re.search(r'load="(imuxsock|imklog)"|/var/', text)
-    assert f'port="{24000 + 5000}"' in text and f'port="{24000 + 5514}"' in text
+    assert f'port="{OFFSET + 5000}"' in text and f'port="{OFFSET + 5514}"' in text
     assert str(shipper.access_log(data)) in text
 
 

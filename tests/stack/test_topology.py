@@ -3,7 +3,13 @@ import copy
 import pytest
 
 from stack.errors import ConfigError, StackError
-from stack.topology import _COMPONENTS, build, port_env_var
+from stack.topology import (
+    _COMPONENTS,
+    EPHEMERAL_PORTS_START,
+    build,
+    offset_ports,
+    port_env_var,
+)
 
 
 def raw():
@@ -34,6 +40,27 @@ def test_port_override_from_environment():
     assert topo.get("postgres").port == 15432
     assert topo.get("mailbox").ports["smtp"] == 11025
     assert port_env_var("node-exporter", "main") == "STACK_PORT_NODE_EXPORTER"
+
+
+def test_standard_ports_stay_below_the_ephemeral_range():
+    # A listener there can find its port held by any client socket (seen in CI: RabbitMQ's ctl)
+    ports = [p for c in build(environ={}).units() for p in c.ports.values()]
+    assert max(ports) < EPHEMERAL_PORTS_START
+
+
+@pytest.mark.parametrize("offset", [1000, 10000, 23000])
+def test_offset_ports_keeps_every_port_distinct_and_below_the_ephemeral_range(offset):
+    topo = build(environ=offset_ports(offset))
+    ports = [p for c in topo.units() for p in c.ports.values()]
+    assert len(set(ports)) == len(ports)
+    assert max(ports) < EPHEMERAL_PORTS_START
+    assert topo.get("postgres").port == 5432 + offset
+
+
+def test_an_offset_into_the_ephemeral_range_is_refused_with_the_largest_that_fits():
+    with pytest.raises(ValueError, match=r"offset 25000 moves a port to 34282.*at most 23485"):
+        offset_ports(25000)
+    offset_ports(23485)
 
 
 def test_bad_port_override_names_the_variable():

@@ -25,7 +25,7 @@ from stack.runtimes.local.runtime import LocalRuntime
 from stack.topology import build, offset_ports
 
 pytestmark = pytest.mark.integration
-OFFSET = 20000  # this suite's own offset; RabbitMQ is not started (its port would be 25672)
+OFFSET = 20000  # this suite's own offset; RabbitMQ is not started
 VICTIM = "mailbox"
 
 
