@@ -25,7 +25,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from chassis.logs import DROPPED, QUEUE_SIZE
+from chassis.logs import DROPPED, QUEUE_SIZE, RECONNECT_FIRST, RECONNECT_MAX
 
 MAX_TXNR = 999_999_999
 # librelp's own default window: frames sent and not yet answered.
@@ -130,16 +130,16 @@ class RelpShipperHandler(logging.Handler):
     # ---- the sender thread ---------------------------------------------------------------
 
     def _run(self) -> None:
-        backoff = 0.2
+        backoff = RECONNECT_FIRST
         while not self._closing.is_set():
             try:
                 with socket.create_connection(self.address, timeout=5) as sock:
                     self._open(sock)
-                    backoff = 0.2
+                    backoff = RECONNECT_FIRST
                     self._pump(sock)
             except OSError:  # refused, reset, closed, timed out, RelpError
                 self._closing.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
+                backoff = min(backoff * 2, RECONNECT_MAX)
 
     def _open(self, sock: socket.socket) -> None:
         sock.sendall(encode(1, "open", OFFERS))
