@@ -25,9 +25,9 @@ from stack.retention import retention
 from stack.runtimes import compose
 from stack.targets import scrape_jobs
 from stack.topology import port_env_var
+from tests.compose_schema import schema_errors
 from tests.programs import needs, run
 
-SCHEMA = REPO_ROOT.parent / "shared" / "schemas" / "compose-spec.json"
 RENDERED = "${STACK_DATA_DIR:-./.stack}/compose/"
 # Host paths outside the repo that a service may mount, and why.
 HOST_MOUNTS = {("node-exporter", "/")}  # the host's filesystems, read-only, for node metrics
@@ -91,20 +91,8 @@ def test_starts_with_the_command_that_uses_it() -> None:
 
 
 def test_matches_the_compose_specification(doc: dict[str, Any]) -> None:
-    if not SCHEMA.is_file():
-        pytest.skip(
-            f"{SCHEMA} is absent: put the Compose Specification's JSON Schema there "
-            "(compose-spec/compose-spec, schema/compose-spec.json) to run this check"
-        )
-    import jsonschema
-
-    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
-    errors = sorted(
-        jsonschema.Draft7Validator(schema).iter_errors(doc), key=lambda e: [str(p) for p in e.path]
-    )
-    assert not errors, "compose.yaml breaks the Compose Specification:\n" + "\n".join(
-        f"  {'.'.join(str(p) for p in e.path) or '<root>'}: {e.message}" for e in errors
-    )
+    errors = schema_errors(doc)
+    assert not errors, "compose.yaml breaks the Compose Specification:\n  " + "\n  ".join(errors)
 
 
 def test_every_image_is_pinned_to_a_tag(services: dict[str, dict[str, Any]]) -> None:

@@ -27,9 +27,9 @@ from stack.paths import CONFIG_DIR, REPO_ROOT
 from stack.retention import Logs, retention
 from stack.runtimes import compose
 from stack.runtimes.compose.render import SNAPSHOTS_MOUNT
+from tests.compose_schema import schema_errors
 from tests.elk.setup_script import start_setup, stop_setup
 
-SCHEMA = REPO_ROOT.parent / "shared" / "schemas" / "compose-spec.json"
 SCALE_FILE = REPO_ROOT / "compose.scale.yaml"
 LOGSTASH = CONFIG_DIR / "logstash"
 KIBANA_OBJECTS = CONFIG_DIR / "kibana" / "saved-objects.ndjson"
@@ -66,18 +66,6 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def pipeline_text() -> str:
     return "\n".join(p.read_text() for p in sorted((LOGSTASH / "pipeline").glob("*.conf")))
-
-
-def schema_errors(doc: dict[str, Any]) -> list[str]:
-    if not SCHEMA.is_file():
-        pytest.skip(f"{SCHEMA} is absent (see tests/test_compose_file.py)")
-    import jsonschema
-
-    validator = jsonschema.Draft7Validator(json.loads(SCHEMA.read_text(encoding="utf-8")))
-    return [
-        f"{'.'.join(str(p) for p in e.path) or '<root>'}: {e.message}"
-        for e in validator.iter_errors(doc)
-    ]
 
 
 def merge(base: Any, override: Any) -> Any:

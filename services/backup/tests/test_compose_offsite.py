@@ -17,7 +17,8 @@ from backup_service.offbox import S3Target
 from stack import secrets
 from stack.paths import REPO_ROOT
 from stack.runtimes import compose
-from tests.elk.test_compose_elk import merge, schema_errors
+from tests.compose_schema import schema_errors
+from tests.elk.test_compose_elk import merge
 
 OFFSITE = REPO_ROOT / "compose.offsite.yaml"
 
