@@ -117,6 +117,20 @@ def test_the_scale_file_makes_a_three_node_cluster(scale: dict[str, Any]) -> Non
     assert len(data) == 3, f"each node needs its own data volume: {data}"
 
 
+def test_every_node_reads_the_bootstrap_password_from_the_secret(scale: dict[str, Any]) -> None:
+    # Every node checks `elastic` itself until a password is in the security index
+    # (elastic/elasticsearch#112235); ELASTIC_PASSWORD_FILE would refuse the 0444 secret copies.
+    merged = merge(compose.compose_doc(), scale)["services"]
+    for name in ("elasticsearch", "es02", "es03"):
+        spec = merged[name]
+        assert "ELASTIC_PASSWORD_FILE" not in spec["environment"], name
+        assert spec["entrypoint"] == ["/bin/sh", "-c"], name
+        script = " ".join(spec["command"])
+        assert 'ELASTIC_PASSWORD="$$(cat /run/secrets/elastic_password)"' in script, name
+        assert script.endswith("exec /bin/tini -- /usr/local/bin/docker-entrypoint.sh eswrapper")
+        assert spec["environment"]["indices.lifecycle.poll_interval"] == "10s", name
+
+
 def test_every_secret_is_declared_and_issued(
     services: dict[str, dict[str, Any]], scale: dict[str, Any]
 ) -> None:

@@ -179,12 +179,14 @@ class S3Target:
         return chosen
 
     def remove(self, backup: Backup) -> None:
-        objects = [{"Key": self.key(backup, s)} for s in (".dump", ".json")]
-        done = self._call(
-            "DeleteObjects",
-            self.client.delete_objects,
-            Bucket=self.bucket,
-            Delete={"Objects": objects, "Quiet": True},
-        )
-        if done.get("Errors"):
-            raise BackupError(f"DeleteObjects on {self.description}: {done['Errors']}")
+        # One DeleteObject per key, not DeleteObjects: botocore now signs DeleteObjects with a
+        # CRC32 checksum and no Content-MD5, which MinIO releases before 2025-01-20 (compose
+        # pins one) refuse with MissingContentMD5. Deleting an absent key succeeds, so a
+        # rotation that stopped halfway finishes on its next run.
+        for suffix in (".dump", ".json"):
+            self._call(
+                "DeleteObject",
+                self.client.delete_object,
+                Bucket=self.bucket,
+                Key=self.key(backup, suffix),
+            )

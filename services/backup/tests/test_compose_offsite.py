@@ -50,6 +50,9 @@ def test_the_backup_service_gets_an_s3_target_from_the_setup_users_secrets(
     env = backup["environment"]
     script = setup["command"][0]
     assert f"mc mb --ignore-existing stack/{env['OFFBOX_S3_BUCKET']}\n" in script
+    bucket = env["OFFBOX_S3_BUCKET"]  # the user's policy grants that bucket, and only that one
+    assert f'"arn:aws:s3:::{bucket}", "arn:aws:s3:::{bucket}/*"' in script
+    assert f"policy attach stack {bucket} --user" in script and "readwrite" not in script
     for variable in ("OFFBOX_S3_ACCESS_KEY_FILE", "OFFBOX_S3_SECRET_KEY_FILE"):
         name = env[variable].removeprefix("/run/secrets/")
         assert name in backup["secrets"] and name in setup["secrets"], name

@@ -45,9 +45,10 @@ api() {
 tries=0
 until status="$(api GET /_security/_authenticate)" && [ "$status" = 200 ]; do
     if [ "$status" = 401 ]; then
-        # ELASTIC_PASSWORD only bootstraps a new data volume: the secret changed since.
-        fail "Elasticsearch refuses the elastic password of the secret (401): it was changed \
-after the data volume was created; reset it with \`docker compose exec elasticsearch \
+        # ELASTIC_PASSWORD is only the bootstrap password: a kept keystore or a password stored
+        # for elastic wins over a rotated secret.
+        fail "Elasticsearch refuses the elastic password of the secret (401): the secret changed \
+after Elasticsearch took its password; set it with \`docker compose exec elasticsearch \
 bin/elasticsearch-reset-password -u elastic -i\` to the secret's value (docs/logging.md)"
     fi
     tries=$((tries + 1))
