@@ -7,6 +7,7 @@ process: importing Locust monkey-patches the whole process with gevent.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -130,10 +131,8 @@ class Ticker:
                 phase = self.phase_at(elapsed)
                 if phase is not None:
                     if phase is not self._current:
-                        begun = self.clock()
-                        self._apply(dict(phase.faults))
+                        self._switch(phase.name, dict(phase.faults))
                         self._current = phase
-                        self.transitions.append(Transition(phase.name, self.clock(), begun))
                     return phase.users, phase.spawn_rate
             except Exception as exc:  # any failure of the switch ends the run, see above
                 self.errors.append(f"{type(exc).__name__}: {exc}")
@@ -145,11 +144,23 @@ class Ticker:
 
     def close(self) -> None:
         """Flags off (if any are on) and the run marked ended; safe to call again."""
+        if self._ended:
+            self._apply({})
+            return
+        self._ended = True
+        self._switch("end", {})
+
+    def _switch(self, phase: str, wanted: dict[str, float | int | bool]) -> None:
+        """Applies the flags, with the phase recorded as pending (done at +inf) meanwhile: the
+        runner counts a request when it ends, and Locust's other greenlets run while the
+        switch waits on its PUTs, so a request ending then must already see the new phase."""
         begun = self.clock()
-        self._apply({})
-        if not self._ended:
-            self._ended = True
-            self.transitions.append(Transition("end", self.clock(), begun))
+        index = len(self.transitions)
+        self.transitions.append(Transition(phase, math.inf, begun))
+        try:
+            self._apply(wanted)
+        finally:
+            self.transitions[index] = Transition(phase, self.clock(), begun)
 
     def phase_of(self, started_at: float, ended_at: float | None = None) -> str | None:
         """The phase a request ran in: a phase with faults if the request could have met its

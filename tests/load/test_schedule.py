@@ -110,3 +110,24 @@ def test_requests_in_flight_across_a_switch_count_in_the_fault_phase():
     assert ticker.phase_of(1006.05, 1006.06) == "fault"  # sent while switching off
     assert ticker.phase_of(1006.1, 1006.2) == "after"
     assert ticker.phase_of(1005.0, 1007.0) == "fault"  # started in the fault, ended after
+
+
+def test_a_request_that_ends_while_the_flags_are_being_set_counts_in_the_fault_phase():
+    """The runner counts a request when it ends, and Locust's other greenlets run while the
+    switch waits on its PUTs: the phase must already be known then (seen in CI as a 5xx
+    counted in "before")."""
+    clock = Clock()
+    seen = []
+
+    def switch(flags):
+        clock.now += 0.05  # one unit flagged, the next not yet
+        seen.append((bool(flags), ticker.phase_of(clock.now - 0.01, clock.now)))
+        clock.now += 0.05
+
+    ticker = Ticker(schedule.plan("error-spike", OPTIONS), switch, clock)
+    for second in range(9):
+        clock.now = 1000.0 + second
+        ticker.tick(float(second))
+    assert seen == [(True, "fault"), (False, "fault")]
+    assert [t.phase for t in ticker.transitions] == ["before", "fault", "after", "end"]
+    assert ticker.transitions[1].at == pytest.approx(1002.1)  # when done, not while pending
