@@ -62,8 +62,8 @@ SCENARIOS = {"none": (), "shipper": ("shipper",), "store": ("logstore",),
 
 
 def ports(base: int) -> dict[str, str]:
-    """Only the two components started, each moved to base + n (offset_ports would move 9200
-    past 32768, into the ephemeral range)."""
+    """Only the two components started, their four ports at base + n: one number on the
+    command line places the whole bench."""
     if not 1024 <= base <= 32764:
         raise SystemExit(f"--port-base {base}: expected 1024..32764 (4 ports below 32768)")
     moved = {

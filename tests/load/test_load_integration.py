@@ -35,14 +35,15 @@ def target(runtime):
 
 def server_side(runtime, since: float, until: float) -> str:
     """The gateway's error log and the services' ERROR lines between two Unix times: what
-    a 5xx was, seen from the server side (a 5xx before any fault was once seen here, in CI)."""
+    a 5xx was, seen from the server side (this found the phase-counting race in
+    load/schedule.py: the 500s were injected ones)."""
     data = runtime.data
     lines = []
     nginx = data.component_data("gateway") / "logs" / "error.log"
     if nginx.exists():
         lines += [f"gateway: {line}" for line in nginx.read_text().splitlines()[-10:]]
     for unit in runtime.topology.units():
-        log = data.program_log(unit.name)
+        log = data.program_log(unit.name)  # supervisord's file, as `stack logs` reads it
         if not unit.service or not log.exists():
             continue
         for line in log.read_text(errors="replace").splitlines():

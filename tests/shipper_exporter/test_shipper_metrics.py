@@ -1,5 +1,5 @@
 """Integration: the real rsyslogd, logstore and the shipper-exporter under supervisord, on
-ports 26000-26999 (each set by hand: offset_ports would move logstore above 32768), with
+ports offset by 23400, with
 impstats every second instead of every 10 (the patched STATS_INTERVAL_SECONDS renders into
 rsyslog.conf and the exporter's command). Lines sent move the scraped counters; with logstore
 stopped the queue grows and the delivery failures count, and it drains once logstore is back.
@@ -20,26 +20,19 @@ from grader.polling import poll_until
 from stack.paths import DataDir
 from stack.runtimes.local import shipper
 from stack.runtimes.local.runtime import LocalRuntime
-from stack.topology import build, port_env_var
+from stack.topology import build, offset_ports
 from tests.elk.test_shipper import needs_rsyslog
 
-PORTS = {
-    ("logstore", "main"): 26200,
-    ("shipper", "main"): 26000,
-    ("shipper", "syslog"): 26014,
-    ("shipper", "relp"): 26016,
-    ("shipper-exporter", "main"): 26105,
-}
-APP_INPUT = {"name": f"app({PORTS['shipper', 'main']})", "module": "imtcp"}
+TOPOLOGY = build(environ=offset_ports(23400))
+APP_INPUT = {"name": f"app({TOPOLOGY.get('shipper').port})", "module": "imtcp"}
 QUEUE = {"name": "to-logstore queue"}
 ES = {"name": "omelasticsearch"}
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
-    environ = {port_env_var(c, p): str(n) for (c, p), n in PORTS.items()}
     data = DataDir(tmp_path_factory.mktemp("shipper-metrics"))
-    runtime = LocalRuntime(data, build(environ=environ))
+    runtime = LocalRuntime(data, TOPOLOGY)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(shipper, "STATS_INTERVAL_SECONDS", 1)
         try:

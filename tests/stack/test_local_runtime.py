@@ -166,8 +166,9 @@ def test_down_leaves_no_process_and_keeps_data(tmp_path):
     pids = runtime.down()
     assert pids, "down reported no process"
     assert [p for p in pids if alive(p)] == []
+    epmd_port = runtime.topology.get("epmd").port
     assert not any(
-        p.info["name"] == "epmd" and str(OFFSET + 2000 + 4369) in " ".join(p.info["cmdline"] or [])
+        p.info["name"] == "epmd" and str(epmd_port) in " ".join(p.info["cmdline"] or [])
         for p in psutil.process_iter(["name", "cmdline"])
     )
     runtime.up(only=["postgres"])
