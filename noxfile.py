@@ -32,13 +32,13 @@ def tests(session: nox.Session) -> None:
 
 
 def _service_test_dirs() -> list[str]:
-    """Each service's own tests (`services/<name>/tests`), once the services exist."""
-    if not os.path.isdir("services"):
-        return []
+    """The tests beside each package: `services/<name>/tests`, `standins/<name>/tests`."""
     return [
-        os.path.join("services", name, "tests")
-        for name in sorted(os.listdir("services"))
-        if os.path.isdir(os.path.join("services", name, "tests"))
+        os.path.join(root, name, "tests")
+        for root in ("services", "standins")
+        if os.path.isdir(root)
+        for name in sorted(os.listdir(root))
+        if os.path.isdir(os.path.join(root, name, "tests"))
     ]
 
 
@@ -47,6 +47,7 @@ def lint(session: nox.Session) -> None:
     _install(session)
     session.run("ruff", "check", ".")
     session.run("mypy")
+    session.run("lint-imports")  # the layout's dependency rules (pyproject's [tool.importlinter])
 
 
 @nox.session

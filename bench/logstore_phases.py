@@ -27,12 +27,11 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from logstore.__main__ import tune_gc
+from logstore.bulkparse import parse_bulk
+from logstore.engine import LogIndex
+from logstore.indexmeta import IndexMeta, WriteOp
 from logstore_ingest import doc
-
-from stack.standins.logstore.__main__ import tune_gc
-from stack.standins.logstore.bulkparse import parse_bulk
-from stack.standins.logstore.engine import LogIndex
-from stack.standins.logstore.indexmeta import IndexMeta, WriteOp
 
 CHUNK = 2000
 

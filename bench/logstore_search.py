@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from logstore_ingest import cpu_seconds, doc, rss_mb, started
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.logstore.conftest import PASSWORDS
+from logstore.testing import PASSWORDS
 
 INDEX = "logs-bench-2024.05.01"
 QUERIES = [

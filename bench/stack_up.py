@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 import psutil
+from healthprobe import run_probe
 
 from stack.paths import DataDir
-from stack.probes import run_probe
 from stack.runtimes.local.runtime import LocalRuntime
 from stack.targets import probe_for
 from stack.topology import build, offset_ports

@@ -7,11 +7,11 @@ fails too, and this is where the report says why.
 from __future__ import annotations
 
 import pytest
+from healthprobe import ProbeResult, run_probe
 
 from grader.polling import poll_until
 from grader.session import target_of
 from grader.target import Target, Timeouts
-from stack.probes import ProbeResult, run_probe
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -15,11 +15,11 @@ from typing import Any
 
 import httpx
 import pytest
+from healthprobe import run_probe
 
 from grader.errors import CheckFailed
 from grader.polling import poll_until
 from grader.target import Target, Timeouts
-from stack.probes import run_probe
 
 SERVICES = ("auth", "users", "games", "status")
 HEALTH_JSON = "application/health+json"

@@ -13,12 +13,12 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from healthprobe import run_probe
 
 from grader import journeys
 from grader.errors import CheckFailed
 from grader.polling import poll_until
 from grader.target import Target, Timeouts
-from stack.probes import run_probe
 
 SERVICES = ("auth", "users", "games")
 

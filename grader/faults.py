@@ -15,10 +15,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import httpx
+from healthprobe import read_secret
 
 from grader.errors import GraderError, TargetError
 from grader.target import Target
-from stack.probes import read_secret
 
 TOKEN_FILE = Path("secrets") / "admin_token"
 FlagValue = float | int | bool

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from healthprobe import PostgresProbe, Probe, read_secret
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -27,7 +28,6 @@ from pydantic import (
 
 from grader.errors import TargetError, describe_validation_error
 from grader.scoring import ScoringMode
-from stack.probes import PostgresProbe, Probe, read_secret
 from stack.validation import read_yaml
 
 ENV_VAR = "STACK_TARGET"

@@ -6,14 +6,17 @@ check every table's row count and checksum against the backup's manifest, start 
 date) and wait until it is healthy. The dump is looked for in the backup directory, then in
 the off-box copy (a lost backup disk is one of the failures this recovers from).
 
-One flow (`run`), two ways to carry out its steps: `LocalSteps` calls the backup service's
-restore code (backup_service.recover) in-process; `ComposeSteps` runs the same code inside
-the backup container with `docker compose exec`, and stops and starts compose services."""
+One flow (`run`), two ways to carry out its steps. Both run the backup service's own restore
+command (`python -m backup_service.recover`): `LocalSteps` as a process beside the stack,
+`ComposeSteps` inside the backup container with `docker compose exec`. The launcher never
+imports the service's code."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,13 +26,13 @@ from typing import Any, Protocol
 
 from stack.errors import StackError
 from stack.runtimes.local.runtime import LocalRuntime
-from stack.secrets import Secrets
-from stack.topology import HOST, Topology
+from stack.topology import Topology
 
 Say = Callable[[str], None]
 # Runs `docker compose <args>` and returns the finished process (tests pass a fake).
 ComposeRunner = Callable[[list[str]], subprocess.CompletedProcess[str]]
-BACKUP_SERVICE = "backup"  # the compose service that holds the backups and the restore code
+BACKUP_SERVICE = "backup"  # the service that holds the backups and the restore code
+RECOVER = "python -m backup_service.recover"
 
 
 @dataclass(frozen=True)
@@ -106,47 +109,52 @@ def run(
     )
 
 
-class LocalSteps:
-    def __init__(self, runtime: LocalRuntime) -> None:
-        from backup_service import pg
+class RecoverSteps:
+    """`choose` and `restore` through the backup service's own command line,
+    `python -m backup_service.recover`, which prints one JSON object (its reason on stderr and
+    a non-zero exit on failure). Where it runs is the runtime's business (`_run_recover`)."""
 
-        self.runtime = runtime
-        data = runtime.data
-        self.roots = [data.component_data("backup"), data.component_data("backup-offbox")]
-        self.server = pg.Server(
-            host=HOST,
-            port=runtime.topology.get("postgres").port,
-            user="postgres",
-            password=Secrets(data.secrets).read("postgres_password"),
-        )
+    def _run_recover(self, args: list[str]) -> subprocess.CompletedProcess[str]:
+        raise NotImplementedError
+
+    def _recover(self, *args: str) -> dict[str, Any]:
+        done = self._run_recover(list(args))
+        if done.returncode != 0:
+            why = (done.stderr or "").strip() or "no error output"
+            raise StackError(f"`{RECOVER} {' '.join(args)}` failed: {why[-800:]}")
+        answer: dict[str, Any] = json.loads(done.stdout)
+        return answer
 
     def choose(self, database: str, wanted: str, *, force: bool) -> dict[str, Any]:
-        from backup_service import recover
-        from backup_service.pg import BackupError
+        return self._recover("choose", database, wanted, *(["--force"] if force else []))
 
-        try:
-            return recover.summary(recover.choose(self.roots, database, wanted, force=force))
-        except BackupError as exc:
-            raise StackError(str(exc)) from None
+    def restore(self, database: str, backup_id: str) -> dict[str, int]:
+        return {k: int(v) for k, v in self._recover("restore", database, backup_id).items()}
+
+
+class LocalSteps(RecoverSteps):
+    """Runs the recover command as a process of its own, with the environment the local
+    runtime gives the backup service (its backup directories, policy file and superuser)."""
+
+    def __init__(self, runtime: LocalRuntime) -> None:
+        self.runtime = runtime
+        self.env = {**os.environ, **runtime.program_env(BACKUP_SERVICE)}
+
+    def _run_recover(self, args: list[str]) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", *RECOVER.split()[2:], *args]
+        return subprocess.run(command, env=self.env, capture_output=True, text=True, check=False)
 
     def stop(self, service: str) -> None:
         self.runtime.stop(service)
-
-    def restore(self, database: str, backup_id: str) -> dict[str, int]:
-        from backup_service import recover
-        from backup_service.pg import BackupError
-
-        try:
-            chosen = recover.choose(self.roots, database, backup_id, force=True)
-            return recover.restore_database(self.server, chosen)
-        except BackupError as exc:
-            raise StackError(str(exc)) from None
 
     def start(self, service: str) -> None:
         self.runtime.start(service)
 
 
-class ComposeSteps:
+class ComposeSteps(RecoverSteps):
+    """Runs the recover command inside the backup container (the backup volumes and the
+    database servers are reachable only from the compose network)."""
+
     def __init__(self, topology: Topology, runner: ComposeRunner, *, wait_s: int) -> None:
         self.topology, self.runner, self.wait_s = topology, runner, wait_s
 
@@ -160,19 +168,11 @@ class ComposeSteps:
             raise StackError(f"`docker compose {' '.join(args)}` failed: {why[-800:]}")
         return done.stdout
 
-    def _recover(self, *args: str) -> dict[str, Any]:
-        exec_ = ["exec", "-T", BACKUP_SERVICE, "python", "-m", "backup_service.recover"]
-        answer: dict[str, Any] = json.loads(self._compose([*exec_, *args]))
-        return answer
-
-    def choose(self, database: str, wanted: str, *, force: bool) -> dict[str, Any]:
-        return self._recover("choose", database, wanted, *(["--force"] if force else []))
+    def _run_recover(self, args: list[str]) -> subprocess.CompletedProcess[str]:
+        return self.runner(["exec", "-T", BACKUP_SERVICE, *RECOVER.split(), *args])
 
     def stop(self, service: str) -> None:
         self._compose(["stop", *self.services(service)])
-
-    def restore(self, database: str, backup_id: str) -> dict[str, int]:
-        return {k: int(v) for k, v in self._recover("restore", database, backup_id).items()}
 
     def start(self, service: str) -> None:
         wait = ["up", "-d", "--wait", "--wait-timeout", str(self.wait_s), "--no-deps"]

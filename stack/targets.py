@@ -10,10 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import yaml
+from healthprobe import AmqpProbe, HttpProbe, PostgresProbe, Probe, TcpProbe
 
 from stack.files import write_if_changed
 from stack.paths import CONFIG_DIR
-from stack.probes import AmqpProbe, HttpProbe, PostgresProbe, Probe, TcpProbe
 from stack.topology import HOST, Component, Topology
 
 TARGET_VERSION = 1

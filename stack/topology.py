@@ -32,7 +32,7 @@ ProbeKind = Literal["http", "tcp", "postgres", "amqp"]
 # Files the stack writes that a service may be given the path of (service.files): the target
 # profile `python -m stack up` writes (the status service probes what it lists); the backup
 # directory and its off-box copy (directories, under the data dir).
-STACK_FILES = ("target", "backups", "backups_offbox")
+STACK_FILES = ("target", "policy", "backups", "backups_offbox")
 
 
 class _Model(BaseModel):
@@ -271,14 +271,15 @@ _COMPONENTS: list[dict[str, object]] = [
          metrics=dict(job="services", basic_auth=None, bearer_secret="metrics_token"),
          depends_on=("postgres",), local="service", compose=("status",), doc="status.md",
          service=dict(package="status_service", database="status",
-                      files={"TARGETS_FILE": "target"})),
+                      files={"TARGETS_FILE": "target", "POLICY_FILE": "policy"})),
     # Scheduled pg_dump of every service database, verified by restore, rotated, copied off-box.
     dict(name="backup", role="database backups, verified by restore", ports={"main": 8501},
          health=dict(kind="http", path="/health"),
          metrics=dict(job="services", basic_auth=None, bearer_secret="metrics_token"),
          depends_on=("postgres",), local="service", compose=("backup",), doc="backups.md",
          service=dict(package="backup_service", superuser=True,
-                      files={"BACKUP_DIR": "backups", "OFFBOX_DIR": "backups_offbox"})),
+                      files={"BACKUP_DIR": "backups", "OFFBOX_DIR": "backups_offbox",
+                            "POLICY_FILE": "policy"})),
     # Scrapes the gateway's stub_status. Debian's exporter (0.11) has no basic auth: locally it
     # listens on a unix socket behind the metrics-gate; compose's image (1.x) takes web.yml.
     dict(name="nginx-exporter", role="gateway metrics exporter", ports={"main": 9113},

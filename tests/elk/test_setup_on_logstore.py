@@ -12,11 +12,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from logstore.testing import PASSWORDS, Server, make_server
 
 from stack import elastic_setup
 from stack.retention import retention
 from tests.elk.setup_script import start_setup, stop_setup
-from tests.logstore.conftest import PASSWORDS, Server, make_server
 
 pytestmark = pytest.mark.integration
 

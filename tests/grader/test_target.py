@@ -5,10 +5,10 @@ from typing import Any
 
 import pytest
 import yaml
+from healthprobe import HttpProbe, PostgresProbe
 
 from grader.errors import TargetError
 from grader.target import find_target_file, load_target, parse_target
-from stack.probes import HttpProbe, PostgresProbe
 
 REPO = Path(__file__).resolve().parents[2]
 

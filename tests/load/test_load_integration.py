@@ -5,12 +5,12 @@ import json
 from datetime import datetime
 
 import pytest
+from healthprobe import read_secret
 
 from grader.faults import admin_token_file, metric_flags, units
 from grader.load import run_shape
 from grader.target import load_target
 from stack.paths import DataDir
-from stack.probes import read_secret
 from stack.runtimes.local.runtime import LocalRuntime
 from stack.topology import build, offset_ports
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from shipper_exporter.__main__ import main
+from shipper_exporter.app import StatsFile, create_app
 from starlette.testclient import TestClient
 
 from stack.monitoring import rendered_rules
 from stack.runtimes.compose import standard_topology
 from stack.runtimes.compose.render import service_addresses
 from stack.runtimes.local.shipper import STATS_INTERVAL_SECONDS
-from stack.shipper_exporter.__main__ import main
-from stack.shipper_exporter.app import StatsFile, create_app
 from stack.targets import file_sd_groups
 from stack.topology import build
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import psutil
 import psycopg
 import pytest
+from healthprobe import run_probe
 
 from grader.polling import poll_until
 from stack.errors import PortInUseError
 from stack.paths import DataDir
-from stack.probes import run_probe
 from stack.runtimes.local.runtime import LocalRuntime
 from stack.targets import probe_for
 from stack.topology import _COMPONENTS, build, offset_ports

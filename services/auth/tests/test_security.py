@@ -10,7 +10,7 @@ import jwt
 import pytest
 from auth_service.core import security
 from auth_service.core.config import Settings
-from chassis import ConfigError, load_settings
+from chassis import SettingsError, load_settings
 from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
@@ -70,11 +70,11 @@ def test_settings_refuse_a_missing_or_wrong_key(tmp_path: Path) -> None:
     environ = _environ(tmp_path)
     assert load_settings(Settings, environ).service_name == "auth"
     del environ["JWT_PRIVATE_KEY_FILE"]
-    with pytest.raises(ConfigError, match="missing required environment variable JWT_PRIVATE"):
+    with pytest.raises(SettingsError, match="missing required environment variable JWT_PRIVATE"):
         load_settings(Settings, environ)
     rsa = generate_private_key(public_exponent=65537, key_size=2048)
     (tmp_path / "rsa").write_bytes(rsa.private_bytes(Encoding.PEM, PrivateFormat.PKCS8,
                                                      NoEncryption()))
     environ["JWT_PRIVATE_KEY_FILE"] = str(tmp_path / "rsa")
-    with pytest.raises(ConfigError, match="expected an Ed25519 key"):
+    with pytest.raises(SettingsError, match="expected an Ed25519 key"):
         load_settings(Settings, environ)

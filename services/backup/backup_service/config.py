@@ -1,21 +1,36 @@
 """The backup service's settings: the chassis base (its DATABASE_URL is the superuser's
 `postgres` database, which dumps every database), where backups go, and which databases.
-Schedule and rotation are not settings: they come from stack/config/retention.yaml."""
+Schedule, rotation and the databases are not settings: they come from the policy file the
+launcher renders from the stack's retention policy and topology (`POLICY_FILE`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
-from chassis import ConfigError, ServiceSettings, read_secret
-from pydantic import field_validator
+from chassis import ServiceSettings, SettingsError, read_policy, read_secret
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.engine import make_url
 
 from backup_service.cron import Cron, CronError
 from backup_service.offbox import DirectoryTarget, OffboxTarget, S3Target
 from backup_service.pg import DEFAULT_BIN, Server
-from stack.retention import retention
-from stack.topology import SERVICE_DATABASES
+
+
+class KeepPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    hourly: int = Field(ge=0)
+    daily: int = Field(ge=1)
+    weekly: int = Field(ge=0)
+    monthly: int = Field(ge=0)
+
+
+class BackupPolicy(BaseModel):
+    """When to dump, how many to keep, and which databases (`POLICY_FILE`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    schedule: str
+    keep: KeepPolicy
+    databases: list[str] = Field(min_length=1)
 
 
 class Settings(ServiceSettings):
@@ -30,13 +45,13 @@ class Settings(ServiceSettings):
     offbox_s3_region: str = "us-east-1"
     offbox_s3_access_key_file: Path | None = None
     offbox_s3_secret_key_file: Path | None = None
-    databases: str = ",".join(SERVICE_DATABASES)
+    # The policy file rendered by the launcher; DATABASES and SCHEDULE override its values.
+    policy_file: Path | None = None
+    databases: str = ""
     # compose runs one server per database: "auth=postgres-auth:5432,users=postgres-users:5432".
     # A database not named here lives on DATABASE_URL's server.
     database_hosts: str = ""
-    # Which schedule of retention.yaml applies; SCHEDULE overrides it (a cron expression).
-    stack_runtime: Literal["local", "compose"] = "local"
-    schedule: str = ""
+    schedule: str = ""  # a cron expression
     pg_bin_dir: Path = DEFAULT_BIN
     run_on_start: bool = True
 
@@ -44,7 +59,7 @@ class Settings(ServiceSettings):
     @classmethod
     def _databases(cls, value: str) -> str:
         names = [n.strip() for n in value.split(",") if n.strip()]
-        if not names or any(not n.replace("_", "").isalnum() for n in names):
+        if (value.strip() and not names) or any(not n.replace("_", "").isalnum() for n in names):
             raise ValueError("must be a comma-separated list of database names, e.g. auth,users")
         return ",".join(names)
 
@@ -82,14 +97,14 @@ class Settings(ServiceSettings):
 
     def offbox_target(self) -> OffboxTarget:
         if (self.offbox_dir is None) == (not self.offbox_s3_bucket):
-            raise ConfigError(
+            raise SettingsError(
                 "set exactly one off-box target: OFFBOX_DIR (a directory) or OFFBOX_S3_BUCKET "
                 "(with OFFBOX_S3_ENDPOINT, OFFBOX_S3_ACCESS_KEY_FILE, OFFBOX_S3_SECRET_KEY_FILE)"
             )
         if self.offbox_dir is not None:
             return DirectoryTarget(self.offbox_dir)
         if not self.offbox_s3_endpoint:
-            raise ConfigError("OFFBOX_S3_BUCKET is set: OFFBOX_S3_ENDPOINT is required too")
+            raise SettingsError("OFFBOX_S3_BUCKET is set: OFFBOX_S3_ENDPOINT is required too")
         return S3Target(
             endpoint_url=self.offbox_s3_endpoint,
             bucket=self.offbox_s3_bucket,
@@ -99,14 +114,16 @@ class Settings(ServiceSettings):
             secret_key=read_secret("OFFBOX_S3_SECRET_KEY_FILE", self.offbox_s3_secret_key_file),
         )
 
+    def policy(self) -> BackupPolicy:
+        return read_policy(self.policy_file, BackupPolicy)
+
     @property
     def database_names(self) -> list[str]:
-        return self.databases.split(",")
+        return self.databases.split(",") if self.databases else self.policy().databases
 
     @property
     def cron(self) -> Cron:
-        schedules = retention().backups.schedule
-        return Cron.parse(self.schedule or getattr(schedules, self.stack_runtime))
+        return Cron.parse(self.schedule or self.policy().schedule)
 
     def server_for(self, database: str) -> Server:
         url = make_url(self.database_url)

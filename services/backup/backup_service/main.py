@@ -1,7 +1,8 @@
 """The backup service: `python -m uvicorn backup_service.main:app --host 127.0.0.1 --port 8501`.
 
 A scheduler beside a small API: it dumps every service database on the cron schedule of
-stack/config/retention.yaml, verifies each dump by restoring it, copies it off-box and rotates.
+the stack's retention policy (its POLICY_FILE), verifies each dump by restoring it, copies
+it off-box and rotates.
 It has no database of its own: its DATABASE_URL is the superuser's, which /health probes."""
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ from backup_service.api import routes
 from backup_service.config import Settings
 from backup_service.rotation import Keep
 from backup_service.scheduler import Scheduler, ensure_writable
-from stack.retention import retention
 
 
 def create_app(settings: Settings) -> FastAPI:
-    keep = retention().backups.keep
+    keep = settings.policy().keep
     offbox = settings.offbox_target()
     for directory in (settings.backup_dir, settings.offbox_dir):
         if directory is not None:

@@ -1,6 +1,6 @@
-"""The restore steps that touch backups and PostgreSQL, shared by both runtimes:
-`python -m stack restore` calls them in-process for the local runtime, and through
-`docker compose exec -T backup python -m backup_service.recover ...` for compose (the backup
+"""The restore steps that touch backups and PostgreSQL, as a command line that
+`python -m stack restore` runs in both runtimes: beside the stack with the backup service's
+environment (local), and through `docker compose exec -T backup ...` (compose: the backup
 volumes and the database servers are only reachable from inside the compose network). A
 backup that is on neither local disk is downloaded from the S3 off-box target, if that is one.
 
@@ -98,7 +98,7 @@ def summary(backup: store.Backup) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from chassis import load_settings
+    from chassis import SettingsError, load_settings
 
     from backup_service.config import Settings
 
@@ -108,9 +108,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("backup")
     parser.add_argument("--force", action="store_true")
     args = parser.parse_args(argv)
-    settings = load_settings(Settings)
-    if args.database not in settings.database_names:
-        sys.stderr.write(f"unknown database {args.database!r}; known: {settings.database_names}\n")
+    try:
+        settings = load_settings(Settings)
+        known = settings.database_names
+    except SettingsError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 2
+    if args.database not in known:
+        sys.stderr.write(f"unknown database {args.database!r}; known: {known}\n")
         return 1
     roots = [settings.backup_dir, *([settings.offbox_dir] if settings.offbox_dir else [])]
     # `restore` names the id `choose` answered; it was forced (or verified) then.

@@ -10,10 +10,11 @@ from chassis.jwks import CurrentClaims, JwksVerifier
 from chassis.messaging import Broker, BrokerUnavailable
 from chassis.metrics import FEATURE_USAGE
 from chassis.outbox import OutboxRelay, add_event, outbox_columns
+from chassis.policy import read_policy
 from chassis.settings import (
     AuthClientSettings,
-    ConfigError,
     ServiceSettings,
+    SettingsError,
     http_url,
     load_settings,
     read_secret,
@@ -26,7 +27,6 @@ __all__ = [
     "Broker",
     "BrokerUnavailable",
     "CircuitOpenError",
-    "ConfigError",
     "CurrentClaims",
     "Database",
     "FaultFlags",
@@ -36,6 +36,7 @@ __all__ = [
     "PoisonMessage",
     "ServiceSettings",
     "SessionDep",
+    "SettingsError",
     "add_event",
     "app_on_first_use",
     "consume",
@@ -45,5 +46,6 @@ __all__ = [
     "load_settings",
     "outbox_columns",
     "processed_events_columns",
+    "read_policy",
     "read_secret",
 ]

@@ -23,7 +23,7 @@ from chassis.logs import configure_logging
 from chassis.messaging import Broker
 from chassis.migrations import upgrade
 from chassis.outbox import OutboxRelay
-from chassis.settings import ServiceSettings, load_settings
+from chassis.settings import ServiceSettings, SettingsError, load_settings
 
 log = logging.getLogger("chassis")
 BODY_PARSE_ERROR = "There was an error parsing the body"
@@ -146,7 +146,10 @@ def app_on_first_use(
     def __getattr__(name: str) -> FastAPI:
         if name != "app":
             raise AttributeError(f"module {module!r} has no attribute {name!r}")
-        app = create(load_settings(settings_cls))
+        try:
+            app = create(load_settings(settings_cls))
+        except SettingsError as exc:  # `python -m uvicorn` then ends with this one line
+            raise SystemExit(f"{module}: {exc}") from None
         vars(sys.modules[module])["app"] = app  # later lookups skip __getattr__
         return app
 

@@ -18,20 +18,21 @@ from sqlalchemy.engine import URL, make_url
 MIN_TOKEN_LENGTH = 16
 
 
-class ConfigError(SystemExit):
-    """Raised (as SystemExit) so `python -m uvicorn` ends with this one line, no traceback."""
+class SettingsError(Exception):
+    """A setting the service cannot start with; the message names the variable and the fix.
+    `app_on_first_use` turns it into one line on exit, with no traceback."""
 
 
 def read_secret(variable: str, path: Path | None) -> str:
     """The stripped content of the secret file named by `variable` (e.g. ADMIN_TOKEN_FILE)."""
     if path is None:
-        raise ConfigError(f"missing required environment variable {variable}")
+        raise SettingsError(f"missing required environment variable {variable}")
     try:
         value = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise ConfigError(f"{variable}={path}: cannot read: {exc.strerror}") from exc
+        raise SettingsError(f"{variable}={path}: cannot read: {exc.strerror}") from exc
     if not value:
-        raise ConfigError(f"{variable}={path}: the file is empty")
+        raise SettingsError(f"{variable}={path}: the file is empty")
     return value
 
 
@@ -123,7 +124,7 @@ class ServiceSettings(BaseSettings):
         """Read every secret once, so a bad file stops the start, not the first request."""
         self.database_password  # noqa: B018
         if len(self.admin_token) < MIN_TOKEN_LENGTH:
-            raise ConfigError(
+            raise SettingsError(
                 f"ADMIN_TOKEN_FILE={self.admin_token_file}: token is shorter than "
                 f"{MIN_TOKEN_LENGTH} characters"
             )
@@ -159,7 +160,7 @@ class AuthClientSettings(ServiceSettings):
 
 
 def load_settings(cls: type[S], environ: dict[str, str] | None = None) -> S:
-    """Build `cls` from `environ` (default: os.environ) or raise ConfigError naming the variable."""
+    """Build `cls` from `environ` (default: os.environ); SettingsError names a bad variable."""
     env = dict(os.environ if environ is None else environ)
     given: dict[str, Any] = {k.lower(): v for k, v in env.items() if k.lower() in cls.model_fields}
     try:
@@ -168,8 +169,8 @@ def load_settings(cls: type[S], environ: dict[str, str] | None = None) -> S:
         error = exc.errors()[0]
         variable = str(error["loc"][0]).upper() if error["loc"] else "?"
         if error["type"] == "missing":
-            raise ConfigError(f"missing required environment variable {variable}") from None
-        raise ConfigError(f"{variable}={env.get(variable, '')!r}: {error['msg']}") from None
+            raise SettingsError(f"missing required environment variable {variable}") from None
+        raise SettingsError(f"{variable}={env.get(variable, '')!r}: {error['msg']}") from None
     if not settings.service_version:
         settings = settings.model_copy(update={"service_version": _version_of(settings)})
     settings.check()

@@ -16,9 +16,9 @@ import pytest
 from chassis import (
     Breaker,
     CircuitOpenError,
-    ConfigError,
     HealthCheck,
     ServiceSettings,
+    SettingsError,
     create_service_app,
     load_settings,
 )
@@ -75,7 +75,7 @@ def test_settings_errors_name_the_variable(
             environ.pop(key)
         else:
             environ[key] = value
-    with pytest.raises(ConfigError) as excinfo:
+    with pytest.raises(SettingsError) as excinfo:
         load_settings(ServiceSettings, environ)
     assert message in str(excinfo.value)
     assert "\n" not in str(excinfo.value)
@@ -83,7 +83,7 @@ def test_settings_errors_name_the_variable(
 
 def test_short_admin_token_is_unsafe(environ: dict[str, str], tmp_path: Path) -> None:
     (tmp_path / "admin").write_text("short")
-    with pytest.raises(ConfigError, match=r"ADMIN_TOKEN_FILE=.*shorter than 16"):
+    with pytest.raises(SettingsError, match=r"ADMIN_TOKEN_FILE=.*shorter than 16"):
         load_settings(ServiceSettings, environ)
 
 
@@ -201,7 +201,7 @@ def test_metrics_need_the_scrape_or_the_admin_token(
 
 
 def test_an_unreadable_scrape_token_stops_the_start(environ: dict[str, str]) -> None:
-    with pytest.raises(ConfigError, match="METRICS_TOKEN_FILE=/nope: cannot read"):
+    with pytest.raises(SettingsError, match="METRICS_TOKEN_FILE=/nope: cannot read"):
         load_settings(ServiceSettings, {**environ, "METRICS_TOKEN_FILE": "/nope"})
 
 

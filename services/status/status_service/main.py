@@ -15,7 +15,6 @@ from contextlib import asynccontextmanager
 from chassis import app_on_first_use, create_service_app
 from fastapi import FastAPI
 
-from stack.retention import retention
 from status_service.api.routes import admin, public
 from status_service.core.config import Settings, duration
 from status_service.db import MIGRATIONS
@@ -24,7 +23,7 @@ from status_service.monitor import Monitor, Retention
 
 
 def create_app(settings: Settings) -> FastAPI:
-    policy = retention().status  # stack/config/retention.yaml: one place for every period
+    policy = settings.retention()  # POLICY_FILE: rendered from the stack's retention policy
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

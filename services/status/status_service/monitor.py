@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from chassis import Database
+from healthprobe import ProbeResult, run_probe
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from stack.probes import ProbeResult, run_probe
 from status_service import aggregates, incidents
 from status_service.health_model import (
     STATUS_LEVELS,

@@ -1,6 +1,6 @@
 """What to probe: the components of a target profile (`.stack/target.yaml`, written by
 `python -m stack up`; grader/target.py has its schema). Each unit carries the contract probe
-of stack/probes.py; the units of a replica set share their component (`replica_of`)."""
+of the healthprobe library; the units of a replica set share their component (`replica_of`)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from healthprobe import Probe
 from pydantic import TypeAdapter, ValidationError
-
-from stack.probes import Probe
 
 _PROBE: TypeAdapter[Probe] = TypeAdapter(Probe)
 

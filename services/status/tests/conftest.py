@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
+from stack import service_policy
+
 OFFSET = 20000  # this suite's own offset
 
 
@@ -115,12 +117,15 @@ def environ(
 ) -> dict[str, str]:
     token = tmp_path_factory.mktemp("token") / "admin_token"
     token.write_text(secrets.token_urlsafe(24))
+    policy = token.parent / "policy.yaml"  # as the launcher renders it
+    policy.write_text(service_policy.policy_text("status", runtime="local"))
     port = stack.topology.get("postgres").port
     return {
         "DATABASE_URL": f"postgresql+psycopg://status@127.0.0.1:{port}/status",
         "DATABASE_PASSWORD_FILE": str(stack.data.secrets / "db_status_password"),
         "ADMIN_TOKEN_FILE": str(token),
         "TARGETS_FILE": str(targets_file),
+        "POLICY_FILE": str(policy),
         "POLL_INTERVAL_S": "0.3",
         "PROBE_TIMEOUT_S": "0.5",
         "STARTUP_GRACE_S": "0",

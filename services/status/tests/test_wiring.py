@@ -21,7 +21,8 @@ from stack.topology import _COMPONENTS, build
 def test_the_topology_entry() -> None:
     status = build(environ={}).get("status")
     assert (status.port, status.depends_on, status.health.path) == (8401, ("postgres",), "/health")
-    assert status.service is not None and status.service.files == {"TARGETS_FILE": "target"}
+    assert status.service is not None
+    assert status.service.files == {"TARGETS_FILE": "target", "POLICY_FILE": "policy"}
 
 
 def test_an_unknown_stack_file_is_named() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chassis import ConfigError, PoisonMessage, load_settings
+from chassis import PoisonMessage, SettingsError, load_settings
 from pydantic import ValidationError
 from users_service.consumers import handle
 from users_service.core.config import Settings
@@ -48,7 +48,7 @@ def test_settings_refuse_naming_the_variable(
         env.pop(variable)
     else:
         env[variable] = value
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(SettingsError) as caught:
         load_settings(Settings, env)
     assert str(caught.value).startswith(message)
 

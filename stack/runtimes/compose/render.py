@@ -13,7 +13,7 @@ from typing import Any, cast
 
 import yaml
 
-from stack import elastic_setup
+from stack import elastic_setup, service_policy
 from stack import secrets as secrets_mod
 from stack.files import write_if_changed
 from stack.gateway import upstream_values
@@ -172,6 +172,9 @@ def render(data_dir: Path, secrets: secrets_mod.Secrets) -> set[Path]:
         sql = render_text(INIT_SQL, {"db": db, "secrets_dir": SECRETS_MOUNT}, source="INIT_SQL")
         files[out / "postgres" / db / "init.sql"] = (sql, 0o644)
     files[out / "status" / "target.yaml"] = (yaml.safe_dump(status_targets(topo)), 0o644)
+    for c in filter(service_policy.reads_policy, topo):  # mounted at /etc/<service>/
+        policy = service_policy.policy_text(c.name, runtime="compose")
+        files[out / c.name / service_policy.FILE_NAME] = (policy, 0o644)
     files[out / "elastalert" / "config.yaml"] = (elastalert_config(topo, secrets), 0o444)
     logs = retention().logs  # elasticsearch-setup sends these (stack/elastic_setup.py)
     location = f"{SNAPSHOTS_MOUNT}/{logs.archive.repository}"

@@ -16,12 +16,12 @@ import time
 from pathlib import Path
 
 import psycopg
+from healthprobe import ProbeResult
 from psycopg import sql
 
 from stack.errors import StackError
 from stack.files import write_if_changed
 from stack.paths import DataDir
-from stack.probes import ProbeResult
 from stack.secrets import Secrets
 from stack.topology import HOST, SERVICE_DATABASES, Component
 

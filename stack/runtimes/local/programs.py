@@ -3,7 +3,7 @@
 A launcher renders the component's config into the data directory (`prepare`), says how
 supervisord runs it in the foreground (`program`), how to tell it is ready when that differs
 from its contract probe (`ready`), and what to apply once it is up (`after_ready`). Commands
-and pitfalls are the measured ones in shared/LOCAL-RUNTIME.md.
+and their pitfalls, as measured on Debian 12, are in docs/local-runtime.md.
 """
 
 from __future__ import annotations
@@ -14,17 +14,18 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from healthprobe import ProbeResult, run_probe
+
+from stack import service_policy
 from stack.errors import StackError
 from stack.files import write_if_changed
 from stack.gateway import upstream_values
 from stack.monitoring import PROFILES, write_rules
 from stack.paths import CONFIG_DIR, REPO_ROOT, DataDir
-from stack.probes import ProbeResult, run_probe
 from stack.render import render_file
 from stack.retention import retention
 from stack.runtimes.local import elastalert, postgres, rabbitmq, shipper
 from stack.secrets import Secrets
-from stack.standins.logstore.security import BUILTIN_USERS
 from stack.targets import alert_webhook_url, probe_for, write_file_sd
 from stack.topology import HOST, Component, Topology
 
@@ -391,6 +392,12 @@ class Service(Launcher):
     """One of our services (services/<name>/), a uvicorn process per unit. Configuration is
     environment only, secrets as file paths (the chassis reads `*_FILE`)."""
 
+    def prepare(self, ctx: Context, c: Component) -> bool:
+        if not service_policy.reads_policy(c):
+            return False
+        text = service_policy.policy_text(c.replica_of or c.name, runtime="local")
+        return write_if_changed(ctx.data.component_config(c.name) / service_policy.FILE_NAME, text)
+
     def program(self, ctx: Context, c: Component) -> Program:
         spec = c.service
         if spec is None:
@@ -423,6 +430,7 @@ class Service(Launcher):
             "target": ctx.data.target_file,
             "backups": ctx.data.component_data("backup"),
             "backups_offbox": ctx.data.component_data("backup-offbox"),
+            "policy": ctx.data.component_config(c.name) / service_policy.FILE_NAME,  # prepare()
         }
         for variable, name in spec.files.items():
             env[variable] = str(stack_files[name])
@@ -458,7 +466,7 @@ class Mailbox(Launcher):
             [
                 sys.executable,
                 "-m",
-                "stack.standins.mailbox",
+                "mailbox_standin",
                 "--smtp",
                 _listen(c, "smtp"),
                 "--http",
@@ -479,11 +487,12 @@ class Logstore(Launcher):
     def prepare(self, ctx: Context, c: Component) -> bool:
         for path in (ctx.data.component_data(c.name), self.archive_dir(ctx)):
             path.mkdir(parents=True, exist_ok=True)
-        # logstore reads its built-in users' passwords at start: a new built-in user (such as
-        # `elastalert`) or a rotated password restarts it. The stamp holds digests only.
+        # logstore reads its built-in users' passwords from the secrets directory at start: a
+        # new built-in user (such as `elastalert`) or a rotated password restarts it. Its user
+        # list is logstore's own business, so the stamp covers every password (digests only).
         stamp = "".join(
-            f"{user} {hashlib.sha256(ctx.secrets.read(f'{user}_password').encode()).hexdigest()}\n"
-            for user in sorted(BUILTIN_USERS)
+            f"{path.name} {hashlib.sha256(path.read_bytes().strip()).hexdigest()}\n"
+            for path in sorted(ctx.secrets.directory.glob("*_password"))
         )
         return write_if_changed(ctx.data.component_config(c.name) / "builtin-users", stamp)
 
@@ -492,7 +501,7 @@ class Logstore(Launcher):
             [
                 sys.executable,
                 "-m",
-                "stack.standins.logstore",
+                "logstore",
                 "--listen",
                 _listen(c),
                 "--data",
@@ -539,7 +548,7 @@ class ShipperExporter(Launcher):
             [
                 sys.executable,
                 "-m",
-                "stack.shipper_exporter",
+                "shipper_exporter",
                 "--listen",
                 _listen(c),
                 "--stats-file",

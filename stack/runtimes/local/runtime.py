@@ -16,11 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import psutil
+from healthprobe import ProbeResult, run_probe
 
 from stack import secrets
 from stack.errors import ComponentFailed, StackError
 from stack.paths import REPO_ROOT, DataDir
-from stack.probes import ProbeResult, run_probe
 from stack.runtimes.local import postgres, supervisor, system
 from stack.runtimes.local.programs import Context, launcher_for, missing_packages
 from stack.runtimes.local.supervisor import Supervisor
@@ -244,6 +244,13 @@ class LocalRuntime:
         ctx = Context(self.data, secrets.Secrets(self.data.secrets), self.topology)
         for unit in units:
             self._bring_up(ctx, unit, progress)
+
+    def program_env(self, name: str) -> dict[str, str]:
+        """The environment the named unit runs with (its launcher's), for a command that must
+        see what the unit sees, such as the backup service's restore command."""
+        unit = self.topology.get(name)
+        ctx = Context(self.data, secrets.Secrets(self.data.secrets), self.topology)
+        return dict(launcher_for(unit).program(ctx, unit).env)
 
     def restart(self, name: str) -> None:
         """Redeploy: stop (SIGTERM, in-flight requests finish) then start, unit by unit, so a

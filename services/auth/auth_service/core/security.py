@@ -15,7 +15,7 @@ from typing import Any
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from chassis import ConfigError, read_secret
+from chassis import SettingsError, read_secret
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
@@ -66,9 +66,9 @@ def load_signing_key(path: Path) -> SigningKey:
     try:
         key = load_pem_private_key(pem.encode(), password=None)
     except (ValueError, TypeError) as exc:
-        raise ConfigError(f"JWT_PRIVATE_KEY_FILE={path}: not a PEM private key ({exc})") from None
+        raise SettingsError(f"JWT_PRIVATE_KEY_FILE={path}: not a PEM private key ({exc})") from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise ConfigError(
+        raise SettingsError(
             f"JWT_PRIVATE_KEY_FILE={path}: expected an Ed25519 key, found {type(key).__name__}"
         )
     x = _b64(key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))

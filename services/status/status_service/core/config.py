@@ -1,13 +1,14 @@
 """The status service's settings: the chassis base, where the targets are, and the polling
-policy. Retention periods are not settings: they come from stack/config/retention.yaml."""
+policy. Retention periods are not settings: they come from the stack's retention policy, in the
+policy file the launcher renders (`POLICY_FILE`)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
 
-from chassis import ServiceSettings
-from pydantic import Field, model_validator
+from chassis import ServiceSettings, read_policy
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 _UNITS = {
     "h": timedelta(hours=1),
@@ -25,11 +26,21 @@ def duration(text: str) -> timedelta:
     return int(number) * _UNITS[unit]
 
 
+class RetentionPolicy(BaseModel):
+    """How long the page keeps raw checks and daily aggregates (`48h`, `90d`, ...)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    raw_checks: str = Field(pattern=r"^[1-9][0-9]*[hdwy]$")
+    aggregates: str = Field(pattern=r"^[1-9][0-9]*[hdwy]$")
+
+
 class Settings(ServiceSettings):
     service_name: str = "status"
     # The target profile that `python -m stack up` writes (.stack/target.yaml): what to probe.
     # Re-read whenever it changes, and waited for when it does not exist yet.
     targets_file: Path
+    # The retention periods, rendered by the launcher from the stack's retention policy.
+    policy_file: Path
     poll_interval_s: float = Field(default=5.0, gt=0, le=300)
     probe_timeout_s: float = Field(default=2.0, gt=0, le=60)
     # Hysteresis: a unit changes state only after this many consecutive contrary results.
@@ -49,3 +60,6 @@ class Settings(ServiceSettings):
                 f"({self.poll_interval_s:g}): a hung probe would outlive several cycles"
             )
         return self
+
+    def retention(self) -> RetentionPolicy:
+        return read_policy(self.policy_file, RetentionPolicy)
