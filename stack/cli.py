@@ -289,9 +289,17 @@ def restore(
 
 
 @app.command(hidden=True)
-def table() -> None:
-    """Print the README's component table (generated from the topology)."""
-    from stack.readme import component_table
+def table(
+    write: bool = typer.Option(False, "--write", help="update the READMEs in place"),
+) -> None:
+    """Print the README's component table; --write regenerates it and the "Where its parts
+    are" section of every service and stand-in README (from the topology and stack/parts.py)."""
+    from stack.readme import component_table, write_all
     from stack.topology import build
 
-    sys.stdout.write(component_table(build(environ={})) + "\n")
+    topology = build(environ={})
+    if not write:
+        sys.stdout.write(component_table(topology) + "\n")
+        return
+    for path in write_all(topology):
+        out.print(f"updated {path}", highlight=False)

@@ -219,7 +219,7 @@ _COMPONENTS: list[dict[str, object]] = [
          health=dict(kind="http", path="/metrics", authenticated=True),
          metrics=dict(job="postgres"), credentials=ADMIN, depends_on=("postgres",),
          local="postgres_exporter", compose=("postgres-exporter",), doc="monitoring.md"),
-    # The local stand-in for Elasticsearch (stack/standins/logstore); compose gets the real
+    # The local stand-in for Elasticsearch (standins/logstore); compose gets the real
     # Elasticsearch with the log pipeline.
     dict(name="logstore", role="log store (Elasticsearch API)", ports={"main": 9200},
          health=dict(kind="http", path="/_cluster/health", authenticated=True),
@@ -237,7 +237,7 @@ _COMPONENTS: list[dict[str, object]] = [
          ports={"main": 5000, "syslog": 5514, "relp": 2514},
          health=dict(kind="tcp"), depends_on=("logstore",), local="shipper", compose=(),
          doc="logging.md"),
-    # ... which this process serves as Prometheus metrics (stack/shipper_exporter/). 9105: the
+    # ... which this process serves as Prometheus metrics (services/shipper-exporter/). 9105: the
     # port Wikimedia's rsyslog exporter uses (9104, the older rsyslog_exporter's, is mysqld's).
     dict(name="shipper-exporter", role="log shipper metrics (rsyslog impstats)",
          ports={"main": 9105}, health=dict(kind="http", path="/health"),

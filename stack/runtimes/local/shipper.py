@@ -40,7 +40,7 @@ def pid_path(data: DataDir, c: Component) -> Path:
 
 
 def stats_file(data: DataDir, c: Component) -> Path:
-    """impstats' JSON lines, which the shipper-exporter reads (stack/shipper_exporter/)."""
+    """impstats' JSON lines, which the shipper-exporter reads (services/shipper-exporter/)."""
     return data.component_data(c.name) / "impstats.json"
 
 
