@@ -1,112 +1,74 @@
-"""Five-field cron expressions (minute hour day-of-month month day-of-week), the subset the
-retention policy uses: `*`, `*/n`, `a`, `a-b`, `a-b/n` and comma lists. Day-of-month and
-day-of-week combine as in Vixie cron: when both are restricted, either may match
-(https://man7.org/linux/man-pages/man5/crontab.5.html)."""
+"""Five-field cron expressions (minute hour day-of-month month day-of-week), read by cronsim
+(https://github.com/cuu508/cronsim). It follows Debian's cron, so day-of-month and day-of-week
+combine as crontab(5) says (https://man7.org/linux/man-pages/man5/crontab.5.html): when both
+are restricted, either may match; a field that starts with `*` (`*`, `*/2`) restricts nothing,
+as in Vixie cron's DOM_STAR/DOW_STAR. Names (MON, JAN) work, as do cronsim's L, LW and #.
+
+This module only adds what cronsim leaves to its caller: exactly five fields (cronsim also
+takes a seconds field), and an error that names the expression, the field and its value
+(cronsim says only "Bad minute")."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
+
+from cronsim import CronSim, CronSimError
 
 _FIELDS = (
-    ("minute", 0, 59),
-    ("hour", 0, 23),
-    ("day of month", 1, 31),
-    ("month", 1, 12),
-    ("day of week", 0, 7),
+    ("minute", "0-59"),
+    ("hour", "0-23"),
+    ("day-of-month", "1-31"),
+    ("month", "1-12 or JAN-DEC"),
+    ("day-of-week", "0-7 or SUN-SAT (0 and 7 are Sunday)"),
 )
-_MAX_STEPS = 366 * 24 * 60
+_ANY_TIME = datetime(2000, 1, 1, tzinfo=UTC)  # cronsim checks an expression when it starts
 
 
 class CronError(ValueError):
     pass
 
 
-def _field(text: str, name: str, low: int, high: int) -> frozenset[int]:
-    values: set[int] = set()
-    for part in text.split(","):
-        body, _, step_text = part.partition("/")
-        step = 1
-        if step_text:
-            if not step_text.isdigit() or int(step_text) == 0:
-                raise CronError(f"{name} {part!r}: the step must be a positive number")
-            step = int(step_text)
-        if body == "*":
-            start, end = low, high
-        elif "-" in body:
-            a, _, b = body.partition("-")
-            if not (a.isdigit() and b.isdigit()):
-                raise CronError(f"{name} {part!r}: a range is <number>-<number>")
-            start, end = int(a), int(b)
-        elif body.isdigit():
-            start = end = int(body)
-            if step_text:
-                end = high
-        else:
-            raise CronError(f"{name} {part!r} is not *, a number, a range or a list")
-        if not (low <= start <= end <= high):
-            raise CronError(f"{name} {part!r} is outside {low}-{high}")
-        values.update(range(start, end + 1, step))
-    return frozenset(values)
+def _explain(expression: str, fields: list[str]) -> str:
+    """Which field cronsim refused: each one alone, the others `*`."""
+    for index, (name, allowed) in enumerate(_FIELDS):
+        alone = ["*"] * len(_FIELDS)
+        alone[index] = fields[index]
+        try:
+            CronSim(" ".join(alone), _ANY_TIME)
+        except CronSimError:
+            return (
+                f"cron expression {expression!r}: the {name} field {fields[index]!r} is not "
+                f"valid: use values {allowed} as *, n, a-b, */n, a-b/n or a comma list"
+            )
+    # Every field is fine alone: the day-of-month is past the end of every month allowed.
+    return (
+        f"cron expression {expression!r}: the day-of-month field {fields[2]!r} never occurs "
+        f"in the month field {fields[3]!r}"
+    )
 
 
 @dataclass(frozen=True)
 class Cron:
     expression: str
-    minutes: frozenset[int]
-    hours: frozenset[int]
-    days: frozenset[int]
-    months: frozenset[int]
-    weekdays: frozenset[int]  # 0 = Sunday (7 is folded into 0)
-    any_day: bool
-    any_weekday: bool
 
     @classmethod
     def parse(cls, expression: str) -> Cron:
-        parts = expression.split()
-        if len(parts) != len(_FIELDS):
+        fields = expression.split()
+        if len(fields) != len(_FIELDS):
             raise CronError(
-                f"cron expression {expression!r} has {len(parts)} fields, expected 5 "
+                f"cron expression {expression!r} has {len(fields)} fields, expected 5 "
                 "(minute hour day-of-month month day-of-week), e.g. '*/2 * * * *'"
             )
-        sets = [_field(p, n, lo, hi) for p, (n, lo, hi) in zip(parts, _FIELDS, strict=True)]
-        weekdays = frozenset(d % 7 for d in sets[4])
-        return cls(
-            expression,
-            sets[0],
-            sets[1],
-            sets[2],
-            sets[3],
-            weekdays,
-            parts[2] == "*",
-            parts[4] == "*",
-        )
-
-    def _day_matches(self, t: datetime) -> bool:
-        dom = t.day in self.days
-        dow = (t.isoweekday() % 7) in self.weekdays
-        if self.any_day or self.any_weekday:
-            return dom and dow
-        return dom or dow
-
-    def matches(self, t: datetime) -> bool:
-        return (
-            t.minute in self.minutes
-            and t.hour in self.hours
-            and t.month in self.months
-            and self._day_matches(t)
-        )
+        try:
+            CronSim(expression, _ANY_TIME)
+        except CronSimError:
+            raise CronError(_explain(expression, fields)) from None
+        return cls(expression)
 
     def next_after(self, t: datetime) -> datetime:
         """The first matching minute strictly after `t` (same timezone as `t`)."""
-        candidate = t.replace(second=0, microsecond=0) + timedelta(minutes=1)
-        for _ in range(_MAX_STEPS):
-            if self.matches(candidate):
-                return candidate
-            candidate += timedelta(minutes=1)
-        raise CronError(f"cron expression {self.expression!r} never matches within a year")
-
-    def period_s(self, t: datetime) -> float:
-        """The gap between the next two runs after `t`: the expected age of the newest backup."""
-        first = self.next_after(t)
-        return (self.next_after(first) - first).total_seconds()
+        try:
+            return next(CronSim(self.expression, t))
+        except StopIteration:  # cronsim gives up after 50 years without a match
+            raise CronError(f"cron expression {self.expression!r} never matches") from None

@@ -1,4 +1,4 @@
-"""Unit tests: the cron subset and grandfather-father-son rotation (no database)."""
+"""Unit tests: cron schedules and grandfather-father-son rotation (no database)."""
 
 from __future__ import annotations
 
@@ -6,16 +6,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from backup_service.config import Settings
 from backup_service.cron import Cron, CronError
 from backup_service.rotation import Keep, to_prune
 from backup_service.store import STAMP, Backup
+from chassis import ConfigError, load_settings
 
 
 def test_every_two_minutes() -> None:
     cron = Cron.parse("*/2 * * * *")
     start = datetime(2026, 1, 1, 0, 1, 30, tzinfo=UTC)
-    assert cron.next_after(start) == datetime(2026, 1, 1, 0, 2, tzinfo=UTC)
-    assert cron.period_s(start) == 120
+    first = cron.next_after(start)
+    assert first == datetime(2026, 1, 1, 0, 2, tzinfo=UTC)
+    assert cron.next_after(first) - first == timedelta(minutes=2)  # strictly after a tick
 
 
 def test_hourly_and_weekday() -> None:
@@ -26,19 +29,50 @@ def test_hourly_and_weekday() -> None:
     assert Cron.parse("30 2 * * 7").next_after(datetime(2026, 1, 1)) == datetime(2026, 1, 4, 2, 30)
 
 
+def runs(expression: str, count: int) -> list[str]:
+    t, found = datetime(2026, 1, 1, tzinfo=UTC), []  # a Thursday
+    for _ in range(count):
+        t = Cron.parse(expression).next_after(t)
+        found.append(t.strftime("%d %a"))
+    return found
+
+
+def test_day_of_month_or_day_of_week_as_crontab5() -> None:
+    # Both restricted: either matches (the 13th, and every Friday).
+    assert runs("0 0 13 * 5", 4) == ["02 Fri", "09 Fri", "13 Tue", "16 Fri"]
+    # A field starting with `*` restricts nothing, so the other one must match too: odd days
+    # that are Mondays (Vixie cron's DOM_STAR), not odd days plus every Monday.
+    assert runs("0 0 */2 * 1", 2) == ["05 Mon", "19 Mon"]
+
+
 @pytest.mark.parametrize(
     ("expression", "message"),
     [
-        ("* * * *", "has 4 fields"),
-        ("61 * * * *", "outside 0-59"),
-        ("*/0 * * * *", "step must be a positive"),
-        ("x * * * *", r"is not \*, a number"),
+        ("* * * *", "has 4 fields, expected 5"),
+        ("0 0 * * * *", "has 6 fields, expected 5"),
+        ("61 * * * *", "the minute field '61' is not valid: use values 0-59"),
+        ("*/0 * * * *", r"the minute field '\*/0' is not valid"),
+        ("x * * * *", r"the minute field 'x' is not valid: use values 0-59 as \*, n, a-b"),
+        ("0 0 * * 8", "the day-of-week field '8' is not valid: use values 0-7"),
+        ("0 0 31 2 *", "the day-of-month field '31' never occurs in the month field '2'"),
     ],
 )
 def test_bad_cron_is_named(expression: str, message: str) -> None:
-    with pytest.raises(CronError, match=message):
+    with pytest.raises(CronError, match=message) as raised:
         Cron.parse(expression)
+    assert str(raised.value).startswith(f"cron expression {expression!r}")
 
+
+def test_a_bad_schedule_setting_names_the_variable_and_the_field() -> None:
+    environ = {
+        "DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+        "DATABASE_PASSWORD_FILE": "/nonexistent",
+        "ADMIN_TOKEN_FILE": "/nonexistent",
+        "BACKUP_DIR": "/nonexistent",
+        "SCHEDULE": "0 25 * * *",
+    }
+    with pytest.raises(ConfigError, match=r"SCHEDULE='0 25 \* \* \*': .*the hour field '25'"):
+        load_settings(Settings, environ)
 
 def backup(t: datetime, *, ok: bool | None = True) -> Backup:
     stamp = t.strftime(STAMP)

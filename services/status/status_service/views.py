@@ -8,6 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from xml.sax.saxutils import escape
 
+import anybadge
+from feedgen.feed import FeedGenerator
+
 from status_service.health_model import (
     DESCRIPTIONS,
     STATUS_LABELS,
@@ -60,6 +63,10 @@ def components(monitor: Monitor) -> list[dict[str, Any]]:
     ]
 
 
+def shortlink(item: Incident, *, url: str) -> str:
+    return f"{url}/status#incident-{item.id}"
+
+
 def incident(item: Incident, monitor: Monitor, *, url: str) -> dict[str, Any]:
     affected = [c for c in components(monitor) if c["id"] == item.component]
     return {
@@ -72,7 +79,7 @@ def incident(item: Incident, monitor: Monitor, *, url: str) -> dict[str, Any]:
         "started_at": iso(item.started_at),
         "monitoring_at": iso(item.monitoring_at),
         "resolved_at": iso(item.resolved_at),
-        "shortlink": f"{url}/status#incident-{item.id}",
+        "shortlink": shortlink(item, url=url),
         "source": item.source,
         "components": affected,
         "incident_updates": [
@@ -191,33 +198,46 @@ def view_model(monitor: Monitor, *, title: str, url: str) -> dict[str, Any]:
     }
 
 
-def atom(monitor: Monitor, *, title: str, url: str) -> str:
-    """An Atom 1.0 feed (RFC 4287) of the incidents, newest first."""
-    entries = []
-    for i in incidents(monitor, url=url):
-        body = "".join(
-            f"<p><strong>{escape(u['status'])}</strong> ({u['created_at']}): "
-            f"{escape(u['body'])}</p>"
-            for u in i["incident_updates"]
-        )
-        entries.append(
-            "<entry>"
-            f"<id>tag:devops-stack,2026:incident-{i['id']}</id>"
-            f"<title>{escape(i['name'])} [{escape(i['status'])}]</title>"
-            f"<updated>{i['updated_at']}</updated><published>{i['created_at']}</published>"
-            f'<link rel="alternate" type="text/html" href="{escape(i["shortlink"])}"/>'
-            f'<content type="html">{escape(body)}</content>'
-            "</entry>"
-        )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?>\n'
-        '<feed xmlns="http://www.w3.org/2005/Atom">'
-        f"<id>tag:devops-stack,2026:status</id><title>{escape(title)} incidents</title>"
-        f"<updated>{iso(monitor.updated_at)}</updated>"
-        f'<link rel="self" href="{escape(url)}/history.atom"/>'
-        f'<link rel="alternate" type="text/html" href="{escape(url)}/status"/>'
-        "<author><name>status service</name></author>" + "".join(entries) + "</feed>\n"
+# Tag URIs (RFC 4151) of the incident's own id: the same entry id on every request, so feed
+# readers see an incident's updates as changes to one entry, not as new entries.
+_TAG = "tag:devops-stack,2026"
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(microsecond=0)
+
+
+def _updates_html(item: Incident) -> str:
+    """The incident's timeline, newest first: the entry's content (feedgen escapes it)."""
+    return "".join(
+        f"<p><strong>{escape(u.status)}</strong> ({iso(u.created_at)}): {escape(u.body)}</p>"
+        for u in item.updates
     )
+
+
+def atom(monitor: Monitor, *, title: str, url: str) -> str:
+    """An Atom 1.0 feed (RFC 4287) of the incidents, newest first: one entry per incident,
+    its updates in the content."""
+    feed = FeedGenerator()
+    feed.id(f"{_TAG}:status")
+    feed.title(f"{title} incidents")
+    feed.updated(_utc(monitor.updated_at))
+    feed.link(href=f"{url}/history.atom", rel="self")
+    feed.link(href=f"{url}/status", rel="alternate", type="text/html")
+    feed.author(name="status service")
+    for item in monitor.history.incidents:
+        entry = feed.add_entry(order="append")  # feedgen prepends by default
+        entry.id(f"{_TAG}:incident-{item.id}")
+        entry.title(f"{item.name} [{item.status}]")
+        entry.updated(_utc(item.updated_at))
+        entry.published(_utc(item.created_at))
+        # feedgen 1.0.0 writes an entry link's href only, not its rel or type
+        # (lkiesow/python-feedgen#135); without rel a link is the alternate one (RFC 4287
+        # 4.2.7.2), which is what this one is.
+        entry.link(href=shortlink(item, url=url), rel="alternate", type="text/html")
+        entry.content(_updates_html(item), type="html")
+    document: bytes = feed.atom_str()  # UTF-8, as its XML declaration says
+    return document.decode()
 
 
 BADGE_COLOURS = {
@@ -229,19 +249,25 @@ BADGE_COLOURS = {
 }
 
 
+# anybadge measures the text and fills this template (its placeholders are documented in its
+# README). Its own template has no title: this one says the status in text, not colour only.
+BADGE_TEMPLATE = """<svg xmlns="http://www.w3.org/2000/svg" width="{{ badge width }}" height="20"
+ role="img" aria-label="{{ label }}: {{ value }}"><title>{{ label }}: {{ value }}</title>
+<rect width="{{ color split x }}" height="20" fill="#555"/>
+<rect x="{{ color split x }}" width="{{ value width }}" height="20" fill="{{ color }}"/>
+<g fill="{{ label text color }}" text-anchor="middle" font-family="{{ font name }}"
+ font-size="{{ font size }}"><text x="{{ label anchor }}" y="14">{{ label }}</text>
+<text x="{{ value anchor }}" y="14">{{ value }}</text></g></svg>
+"""
+
+
 def badge(component: str, component_status: str) -> str:
     """A shields.io-style flat badge; the status is in the text (and <title>), not colour only."""
-    label, value = component, STATUS_LABELS[component_status].lower()
-    left, right = 7 * len(label) + 12, 7 * len(value) + 12
-    width = left + right
-    text = f"{escape(label)}: {escape(value)}"
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="20" role="img" '
-        f'aria-label="{text}"><title>{text}</title>'
-        f'<rect width="{left}" height="20" fill="#555"/>'
-        f'<rect x="{left}" width="{right}" height="20" '
-        f'fill="{BADGE_COLOURS[component_status]}"/>'
-        '<g fill="#fff" font-family="Verdana,DejaVu Sans,sans-serif" font-size="11">'
-        f'<text x="6" y="14">{escape(label)}</text>'
-        f'<text x="{left + 6}" y="14">{escape(value)}</text></g></svg>'
+    drawn = anybadge.Badge(
+        label=component,
+        value=STATUS_LABELS[component_status].lower(),
+        default_color=BADGE_COLOURS[component_status],
+        template=BADGE_TEMPLATE,
     )
+    svg: str = drawn.badge_svg_text
+    return svg
