@@ -27,7 +27,6 @@ from grader.polling import poll_until
 from grader.target import Target, load_target
 
 SERVICE = "auth"  # its data (accounts) is what a user notices first when it is lost
-FULL_DATABASES = ("auth", "users", "games", "status")
 
 
 @dataclass(frozen=True)
@@ -120,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     with httpx.Client(base_url=target.url("gateway", "main"), timeout=5) as gateway:
         player = journeys.register(gateway, "dr-drill")
         since = backups.now()
-        databases = FULL_DATABASES if args.full else (SERVICE,)
+        databases = list(target.service_databases().values()) if args.full else [SERVICE]
         sys.stdout.write(f"registered {player.username}; waiting for verified backups\n")
         fresh = poll_until(
             lambda: [backups.verified_since(api, db, since) for db in databases],

@@ -24,8 +24,6 @@ from stack.paths import DataDir
 from stack.runtimes.local import postgres
 from stack.topology import topology
 
-SERVICES = ("auth", "users", "games", "status")
-
 
 def pgdata(target: Target) -> Path:
     if target.control.data_dir is None:
@@ -45,7 +43,7 @@ def run_full(target: Target, gateway: httpx.Client, player: journeys.Player) -> 
         stack_command(target, "stop", "postgres")
         live.rename(moved)  # the server's disk is gone
         outputs.append(stack_command(target, "up", timeout=600))
-        for service in SERVICES:
+        for service in target.service_names():
             outputs.append(stack_command(target, "restore", service))
         poll_until(
             lambda: can_log_in(gateway, player),

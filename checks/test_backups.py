@@ -21,7 +21,6 @@ from grader.errors import CheckFailed
 from grader.polling import poll_until
 from grader.target import Target
 
-DATABASES = ("auth", "users", "games", "status")
 DRILL_DATABASE = "auth"  # a user's account: written by register, read back by login
 
 
@@ -49,13 +48,14 @@ def fresh(
 ) -> dict[str, dict[str, Any]]:
     """For every database, a backup taken after `written` that the service marked verified."""
     _, since = written
+    databases = list(target.service_databases().values())
 
     def newest() -> dict[str, dict[str, Any] | None]:
-        return {db: backups.verified_since(api, db, since) for db in DATABASES}
+        return {db: backups.verified_since(api, db, since) for db in databases}
 
     found = poll_until(
         newest,
-        f"a new verified backup of each of {list(DATABASES)}, taken after {since:%H:%M:%S} UTC",
+        f"a new verified backup of each of {databases}, taken after {since:%H:%M:%S} UTC",
         timeout=target.timeouts.get("backup"),
         interval=2,
         until=lambda seen: all(seen.values()),

@@ -21,7 +21,6 @@ from grader.errors import CheckFailed
 from grader.polling import poll_until
 from grader.target import Target, Timeouts
 
-SERVICES = ("auth", "users", "games", "status")
 HEALTH_JSON = "application/health+json"
 CHECK_STATUSES = ("pass", "warn", "fail")
 VICTIM = "users"  # the service the status-page check stops
@@ -30,14 +29,15 @@ log = logging.getLogger(__name__)
 
 def service_health_urls(target: Target) -> dict[str, str]:
     """Each service unit's /health URL, from the profile (a replica set: every replica)."""
+    services = target.service_names()
     units = {
         name: c
         for name, c in target.components.items()
-        if (c.replica_of or name) in SERVICES and c.probe.kind == "http"
+        if (c.replica_of or name) in services and c.probe.kind == "http"
     }
     found = {name: str(getattr(c.probe, "url", "")) for name, c in units.items()}
     if len({c.replica_of or name for name, c in units.items()}) < 3:
-        raise CheckFailed(f"expected /health of at least 3 of {SERVICES}, the target has {found}")
+        raise CheckFailed(f"expected /health of at least 3 of {services}, the target has {found}")
     return found
 
 

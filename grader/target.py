@@ -169,7 +169,11 @@ class Monitoring(_Model):
     webhook_receiver: str | None = Field(
         default="status", description="component whose GET /api/v1/alerts lists what it received"
     )
-    services: list[str] = Field(default_factory=lambda: ["auth", "users", "games", "status"])
+    services: list[str] | None = Field(
+        default=None,
+        description="whose RED metrics must exist; default: the target's services "
+        "(the components with a `database`)",
+    )
     requests_metric: str = "http_requests_total"
     duration_metric: str = "http_request_duration_seconds_bucket"
     business_metrics: list[str] = Field(
@@ -245,6 +249,11 @@ class Target(_Model):
     timeouts: Timeouts = Field(default_factory=Timeouts)
     scoring: ScoringMode = "all-or-nothing"
     components: dict[ComponentName, Component] = Field(min_length=1)
+    services: list[ComponentName] | None = Field(
+        default=None,
+        description="the application services, each owning a database (default: the "
+        "components that declare a `database`)",
+    )
     monitoring: Monitoring = Field(default_factory=Monitoring)
     logging: Logging = Field(default_factory=Logging)
     _source: Path | None = PrivateAttr(default=None)
@@ -253,6 +262,43 @@ class Target(_Model):
     def source(self) -> Path | None:
         """The file this profile was loaded from."""
         return self._source
+
+    @model_validator(mode="after")
+    def _services_are_components(self) -> Target:
+        sets = {c.replica_of for c in self.components.values() if c.replica_of}
+        known = set(self.components) | sets
+        unknown = [s for s in self.services or [] if s not in known]
+        if unknown:
+            raise ValueError(f"services {unknown} are not components of this profile")
+        return self
+
+    def service_names(self) -> list[str]:
+        """The application services the checks exercise one by one: the profile's `services`,
+        else the components that declare a `database` (a replica set once). The one list of
+        service names the checks use; the reference stack's launcher writes it from its
+        topology."""
+        if self.services:
+            return list(self.services)
+        found = [c.replica_of or name for name, c in self.components.items() if c.database]
+        if not found:
+            raise TargetError(
+                f"target profile {self._source or self.name!r} names no service: list them "
+                "under `services:`, or give each service component its `database`"
+            )
+        return list(dict.fromkeys(found))
+
+    def service_databases(self) -> dict[str, str]:
+        """Each service's own database (its `database.dbname`; else named as the service)."""
+        databases = {}
+        for service in self.service_names():
+            units = [c for n, c in self.components.items() if service in (n, c.replica_of)]
+            owned = [c.database.dbname for c in units if c.database]
+            databases[service] = owned[0] if owned else service
+        return databases
+
+    def monitored_services(self) -> list[str]:
+        """Whose RED metrics the monitoring checks require (`monitoring.services`)."""
+        return self.monitoring.services or self.service_names()
 
     def component(self, name: str) -> Component:
         try:

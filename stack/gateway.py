@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from stack.topology import Component, Topology
+from stack.topology import SERVICE_DATABASES, Component, Topology
 
-ROUTED = ("auth", "users", "games", "status")  # nginx.conf routes to these, one upstream each
 PASSIVE_CHECK = "max_fails=3 fail_timeout=5s"
 
 
@@ -17,7 +16,7 @@ def upstream_values(
     A service not (yet) in the topology gets a placeholder server that refuses connections, so
     its routes answer 503 instead of nginx refusing the whole config."""
     values = {}
-    for name in ROUTED:
+    for name in SERVICE_DATABASES:  # each service owns a database and nginx.conf routes to it
         found = [c for c in topology if name in (c.name, c.replica_of)]
         servers = [a for c in found for a in addresses(c)] or ["127.0.0.1:9"]
         values[f"{name}_servers"] = "\n".join(

@@ -169,8 +169,14 @@ def target_profile(
             "retention": 90,
         },
         "scoring": "all-or-nothing",
+        # The application services (each owns a database), which the checks exercise one by one.
+        "services": list(dict.fromkeys(c.replica_of or c.name for c in topology if _owns_db(c))),
         "components": components,
     }
+
+
+def _owns_db(c: Component) -> bool:
+    return c.service is not None and c.service.database is not None
 
 
 def _metrics_access(c: Component, secrets_dir: Path) -> dict[str, str]:

@@ -191,3 +191,35 @@ def test_a_bad_component_name_is_named() -> None:
     profile["components"]["Bad Name"] = profile["components"].pop("postgres")
     with pytest.raises(TargetError, match=r"components.Bad Name \(the key itself\): String should"):
         parse_target(profile, source=Path("t.yaml"))
+
+
+def _profile_with(tmp_path: Path, **extra: object) -> Path:
+    secret = tmp_path / "pw"
+    secret.write_text("x")
+    database = {"kind": "postgres", "port": 5432, "user": "a", "password_file": str(secret)}
+    web = {"role": "w", "replica_of": "web", "database": database}
+    api = {"role": "a", "database": {**database, "dbname": "db"}}
+    components = {
+        "api": {**api, "probe": {"kind": "tcp", "port": 1}},
+        "web-1": {**web, "probe": {"kind": "tcp", "port": 2}},
+        "web-2": {**web, "probe": {"kind": "tcp", "port": 3}},
+        "cache": {"role": "c", "probe": {"kind": "tcp", "port": 4}},
+    }
+    path = tmp_path / "t.yaml"
+    profile = {"version": 1, "name": "t", "runtime": "local", "control": {"driver": "none"}}
+    path.write_text(yaml.safe_dump({**profile, "components": components, **extra}))
+    return path
+
+
+def test_services_come_from_the_profile(tmp_path: Path) -> None:
+    derived = load_target(_profile_with(tmp_path))
+    assert derived.service_names() == ["api", "web"]  # components with a database, sets once
+    assert derived.service_databases() == {"api": "db", "web": "postgres"}
+    assert derived.monitored_services() == ["api", "web"]
+    listed = load_target(_profile_with(tmp_path, services=["web"]))
+    assert listed.service_names() == ["web"]
+
+
+def test_an_unknown_service_is_named(tmp_path: Path) -> None:
+    with pytest.raises(TargetError, match=r"services \['nope'\] are not components"):
+        load_target(_profile_with(tmp_path, services=["nope"]))
