@@ -22,7 +22,8 @@ from stack.render import render_text
 from stack.retention import retention
 from stack.runtimes import compose
 from stack.runtimes.compose.render import RULES_MOUNT
-from stack.runtimes.local.programs import Context, launcher_for
+from stack.runtimes.local.launcher import Context
+from stack.runtimes.local.programs import launcher_for
 from stack.topology import build
 from tests.programs import needs, run
 

@@ -10,7 +10,8 @@ import yaml
 
 from stack.paths import CONFIG_DIR, DataDir
 from stack.render import render_text
-from stack.runtimes.local.programs import LAUNCHERS, Context
+from stack.runtimes.local.launcher import Context
+from stack.runtimes.local.programs import LAUNCHERS
 from stack.secrets import ensure
 from stack.targets import BLACKBOX_HTTP_JOB, alert_webhook_url, file_sd_groups, scrape_jobs
 from stack.topology import Metrics, build, topology

@@ -13,7 +13,8 @@ from stack.errors import ConfigError
 from stack.gateway import upstream_values
 from stack.paths import DataDir
 from stack.runtimes.compose.render import standard_topology, status_targets
-from stack.runtimes.local.programs import Context, Service
+from stack.runtimes.local.launcher import Context
+from stack.runtimes.local.services import Service
 from stack.secrets import Secrets
 from stack.topology import _COMPONENTS, build
 

@@ -22,6 +22,7 @@ from stack.errors import StackError
 from stack.monitoring import PROFILES, seconds
 from stack.paths import CONFIG_DIR, REPO_ROOT, DataDir
 from stack.render import render_file
+from stack.runtimes.local.launcher import Context, Launcher, Program, _socket_dir
 from stack.secrets import Secrets
 from stack.topology import HOST, Component, Topology
 
@@ -147,3 +148,17 @@ def command(data: DataDir, c: Component) -> list[str]:
         str(bin_dir / "python"),
         str(ENTRY),
     ]
+
+
+# ---- its launcher (stack/runtimes/local/launcher.py) ---------------------------------------------
+
+
+class Elastalert(Launcher):
+    """ElastAlert2 from its own virtualenv (stack/runtimes/local/elastalert.py)."""
+
+    def prepare(self, ctx: Context, c: Component) -> bool:
+        _socket_dir(ctx)
+        return prepare(ctx.data, c, ctx.topology, ctx.secrets)
+
+    def program(self, ctx: Context, c: Component) -> Program:
+        return Program(command(ctx.data, c), directory=ctx.data.component_data(c.name))

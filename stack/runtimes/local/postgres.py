@@ -22,6 +22,7 @@ from psycopg import sql
 from stack.errors import StackError
 from stack.files import write_if_changed
 from stack.paths import DataDir
+from stack.runtimes.local.launcher import Context, Launcher, Program
 from stack.secrets import Secrets
 from stack.topology import HOST, SERVICE_DATABASES, Component
 
@@ -222,3 +223,29 @@ def _set_password(
             sql.Literal(password),
         )
     )
+
+
+# ---- its launcher (stack/runtimes/local/launcher.py) ---------------------------------------------
+
+
+class Postgres(Launcher):
+    packages = ("postgresql",)
+
+    def installed(self) -> bool:
+        return bin_dir() is not None
+
+    def prepare(self, ctx: Context, c: Component) -> bool:
+        return prepare(ctx.data, c)
+
+    def program(self, ctx: Context, c: Component) -> Program:
+        return Program(
+            command(ctx.data, c), user="postgres", stopsignal="INT", stopwaitsecs=30
+        )
+
+    def ready(self, ctx: Context, c: Component) -> ProbeResult:
+        # The contract probe logs in with the password, which after_ready applies; readiness
+        # is a query over the local socket as the superuser (peer authentication).
+        return socket_probe(ctx.data, c)
+
+    def after_ready(self, ctx: Context, c: Component) -> None:
+        apply_roles(ctx.data, c, ctx.secrets)

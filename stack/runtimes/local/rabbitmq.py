@@ -16,6 +16,7 @@ from pathlib import Path
 
 from stack.files import write_if_changed
 from stack.paths import DataDir
+from stack.runtimes.local.launcher import Context, Launcher, Program, _on_socket, _socket_dir
 from stack.secrets import Secrets
 from stack.topology import HOST, Component
 
@@ -143,3 +144,38 @@ def _syslog(port: int) -> list[str]:
         f"log.syslog.ip = {HOST}",
         f"log.syslog.port = {port}",
     ]
+
+
+# ---- its launcher (stack/runtimes/local/launcher.py) ---------------------------------------------
+
+
+class Epmd(Launcher):
+    packages = ("erlang-base",)
+    binaries = ("epmd",)
+
+    def program(self, ctx: Context, c: Component) -> Program:
+        # Its own program, started first: otherwise RabbitMQ starts `epmd -daemon`, which
+        # outlives everything (LOCAL-RUNTIME.md).
+        return Program(["epmd", "-address", HOST, "-port", str(c.port)])
+
+
+class Rabbitmq(Launcher):
+    packages = ("rabbitmq-server",)
+
+    def installed(self) -> bool:
+        return find_server_script() is not None
+
+    def prepare(self, ctx: Context, c: Component) -> bool:
+        _socket_dir(ctx)
+        shipper = "shipper" in ctx.topology.names
+        syslog = ctx.topology.get("shipper").ports["syslog"] if shipper else None
+        return prepare(
+            ctx.data, c, ctx.topology.get("epmd"), ctx.secrets, syslog_port=syslog
+        )
+
+    def program(self, ctx: Context, c: Component) -> Program:
+        return Program(
+            _on_socket(ctx, c, [str(server_script())]),
+            env=environment(ctx.data, c, ctx.topology.get("epmd")),
+            stopwaitsecs=30,
+        )

@@ -8,15 +8,17 @@ every request is a PUT of the whole object, so applying it twice changes nothing
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import httpx
 
 from stack import elastic_setup
 from stack.errors import StackError
-from stack.paths import CONFIG_DIR, DataDir
+from stack.paths import CONFIG_DIR, REPO_ROOT, DataDir
 from stack.render import render_file
 from stack.retention import retention
+from stack.runtimes.local.launcher import Context, Launcher, Program, _listen
 from stack.secrets import Secrets
 from stack.topology import Component, Topology
 
@@ -115,3 +117,50 @@ def apply_log_store(url: str, *, secrets: Secrets, archive_dir: Path) -> None:
                     f"{request.method} {url}{request.path} answered {reply.status_code}, "
                     f"expected 200: {reply.text[:500]}"
                 )
+
+
+# ---- its launcher (stack/runtimes/local/launcher.py) ---------------------------------------------
+
+
+class Shipper(Launcher):
+    """rsyslog: app, access and system logs into logstore (stack/runtimes/local/shipper.py)."""
+
+    packages = ("rsyslog", "rsyslog-elasticsearch", "rsyslog-relp")
+    binaries = ("rsyslogd",)
+
+    def installed(self) -> bool:
+        return super().installed() and OMELASTICSEARCH.exists() and IMRELP.exists()
+
+    def prepare(self, ctx: Context, c: Component) -> bool:
+        return prepare(ctx.data, c, ctx.topology, ctx.secrets)
+
+    def program(self, ctx: Context, c: Component) -> Program:
+        # SIGTERM while logstore is down loses the batch in flight, often the whole queue
+        # (measured; rsyslog/rsyslog#5364); SIGKILL loses nothing: tests/elk/test_shipper.py.
+        return Program(command(ctx.data, c), stopsignal="KILL")
+
+
+class ShipperExporter(Launcher):
+    """The shipper's impstats file as Prometheus metrics (stack/shipper_exporter/)."""
+
+    def program(self, ctx: Context, c: Component) -> Program:
+        rsyslog = ctx.topology.get("shipper")
+        return Program(
+            [
+                sys.executable,
+                "-m",
+                "shipper_exporter",
+                "--listen",
+                _listen(c),
+                "--stats-file",
+                str(stats_file(ctx.data, rsyslog)),
+                "--poll-seconds",
+                str(STATS_INTERVAL_SECONDS),
+                # Prometheus' token, and the admin's for a human with curl (as the services).
+                "--token-file",
+                str(ctx.secrets.path("metrics_token")),
+                "--token-file",
+                str(ctx.secrets.path("admin_token")),
+            ],
+            directory=REPO_ROOT,
+        )

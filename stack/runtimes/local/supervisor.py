@@ -22,7 +22,7 @@ from supervisor.xmlrpc import SupervisorTransport
 from stack.errors import StackError
 from stack.files import write_if_changed
 from stack.paths import DataDir
-from stack.runtimes.local.programs import Program
+from stack.runtimes.local.launcher import Program
 
 
 def conf_path(data: DataDir) -> Path:
