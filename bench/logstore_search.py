@@ -6,7 +6,7 @@ Starts a fresh logstore on a free port (23000-23999) with a temporary data dir, 
 ECS-like documents (~420 B, bench/logstore_ingest.py's generator, 10 ms apart: 1M documents
 span ~2.8 hours in one daily index) with `helpers.bulk`, then measures:
 
-- search latency, client-side, of `query_string` + `date_histogram` + `terms` (the issue's
+- search latency, client-side, of `query_string` + `date_histogram` + `terms` (the
   query), over several query strings, sequentially, once the server is quiet (tantivy's
   merges after the load done);
 - freshness: `index` one document (no refresh parameter), then poll `_count` for it every

@@ -1,4 +1,4 @@
-"""Backups and disaster recovery (seed module 4, parts 3 and 4). The checks write their own
+"""Backups and disaster recovery (the course's module 4, parts 3 and 4). The checks write their own
 data through the gateway, wait for the schedule to back it up (no manual action), restore the
 dump themselves into a scratch database, and drop and restore a service's database.
 

@@ -1,11 +1,11 @@
-"""ELK log management (seed module 1). The checks send their own marked events through every
+"""ELK log management (the course's module 1). The checks send their own marked events through every
 source (a request through the gateway, an injected error, the gateway's access log, syslog
 over TCP and UDP), find them in the store by text, field and time, run the logs dashboard's
 panel queries, age an index past the retention policy and watch it archived and deleted, and
 try the store as anonymous, reader and shipper.
 
 Run one: `pytest checks -k elk-retention-works`. Waits come from the target profile:
-`timeouts.log_arrival` (the issue's 5 s from send to searchable) and `timeouts.retention`.
+`timeouts.log_arrival` (5 s from send to searchable, the pipeline's promise) and `timeouts.retention`.
 """
 
 from __future__ import annotations

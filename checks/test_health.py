@@ -1,4 +1,4 @@
-"""Health checks and the status page (seed module 4, minor). Every judgement is the grader's
+"""Health checks and the status page (the course's module 4, minor). Every judgement is the grader's
 own: it reads each /health itself, stops the database and a service itself, and checks the
 page against what its own probes see, rather than trusting the status service's word.
 """

@@ -1,4 +1,4 @@
-"""Microservices (seed module 3): independence, communication, separate deployment, isolated
+"""Microservices (the course's module 3): independence, communication, separate deployment, isolated
 failures, health checks. Everything goes through the gateway, as a user's requests do, and is
 judged by what the grader observes (responses, database logins), never by a service's word.
 """

@@ -1,4 +1,4 @@
-"""Prometheus/Grafana (seed module 2): metrics collected, dashboards live, alerts that fire
+"""Prometheus/Grafana (the course's module 2): metrics collected, dashboards live, alerts that fire
 and resolve for real faults, notifications that arrive, access that is secured.
 
 The drills are real: the `error-spike` load shape turns on the error fault flag of one

@@ -1,4 +1,4 @@
-"""The checklist as data: the seed's Testing Checklist lines, grouped into scored modules.
+"""The checklist as data: the course's Testing Checklist lines, grouped into scored modules.
 
 `checks/checklist.yaml` is the one source of truth for what is graded. Every check names
 its item with `@pytest.mark.checklist("<id>")`; an item with no passing check scores 0.

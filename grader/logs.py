@@ -28,7 +28,7 @@ from grader.errors import CheckFailed, TargetError
 from grader.polling import poll_until
 from grader.target import Credentials, Target
 
-# The reference stack's logs dashboard: the seed's four panels plus top error messages, as a
+# The reference stack's logs dashboard: the course's four panels plus top error messages, as a
 # Grafana dashboard on the Elasticsearch datasource. The same panels are Kibana visualizations.
 REFERENCE_DASHBOARD = (
     Path(__file__).resolve().parent.parent

@@ -149,7 +149,7 @@ def target_profile(
         # event: from an action to its event's effect in another service.
         # alert: for a rule to fire or resolve (scrape + evaluation + `for` + rate window);
         # notification: from a firing alert to its email (group_wait, group_interval).
-        # status_down / status_recovered: the status page's promises (issue #7: a dead service
+        # status_down / status_recovered: the status page's promises (a dead service
         # shown down within 15 s, its recovery and resolved incident within 30 s).
         "timeouts": {
             "default": 30,
@@ -163,7 +163,7 @@ def target_profile(
             # backup: for a new verified backup (retention.yaml's local schedule, every 2
             # minutes, plus the dump and its restore test).
             "backup": 180,
-            # log_arrival: from sending a log event to finding it (issue #6: within 5 s).
+            # log_arrival: from sending a log event to finding it (within 5 s).
             # retention: each step of the retention check (ILM polls every 10 s in logstore).
             "log_arrival": 5,
             "retention": 90,

@@ -12,7 +12,7 @@ import pytest
 def needs(binary: str) -> str:
     path = shutil.which(binary)
     if path is None:
-        pytest.skip(f"`{binary}` is not installed (Debian package: see LOCAL-RUNTIME.md)")
+        pytest.skip(f"`{binary}` is not installed (its Debian package: see docs/local-runtime.md)")
     return path
 
 

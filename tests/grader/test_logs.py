@@ -16,7 +16,7 @@ from grader.errors import CheckFailed
 def test_every_panel_of_the_reference_dashboard_becomes_a_search() -> None:
     queries = logs.panel_queries(logs.load_dashboard(None), indices="logs-*", since="now-15m")
     panels = {q.panel for q in queries}
-    assert len(panels) == 5, panels  # the seed's four panels plus top error messages
+    assert len(panels) == 5, panels  # the course's four panels plus top error messages
     latency = next(q for q in queries if q.metric["type"] == "percentiles")
     histogram = latency.body["aggs"]["2"]
     assert histogram["date_histogram"]["fixed_interval"] == "1m"

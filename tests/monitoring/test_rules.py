@@ -111,7 +111,7 @@ def test_bad_duration_is_named() -> None:
 
 
 def test_local_durations_are_fast_and_compose_ones_production() -> None:
-    """Issue 4: `for` 15-30 s locally, production values in compose."""
+    """`for` 15-30 s locally, production values in compose."""
     local, compose = PROFILES["local"], PROFILES["compose"]
     for field in ("for_down", "for_errors", "for_saturation", "for_disk_fill", "for_backups"):
         assert 15 <= seconds(getattr(local, field)) <= 30, f"local {field}"

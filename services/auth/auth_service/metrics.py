@@ -1,4 +1,4 @@
-"""The auth service's business metrics (the seed's sign-ups, logins, sessions, feature use)."""
+"""The auth service's business metrics (the course's sign-ups, logins, sessions, feature use)."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from chassis.context import request_id
 from chassis.faults import require_bearer
 
-# The one business metric every service shares (the seed's "feature usage"): defined here once,
+# The one business metric every service shares (the course's "feature usage"): defined here once,
 # so services keep one series name and can run in one process (tests import them all).
 FEATURE_USAGE = Counter("feature_usage", "Uses of each product feature", ["feature"])
 REQUESTS = Counter(

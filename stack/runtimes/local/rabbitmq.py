@@ -1,4 +1,4 @@
-"""RabbitMQ in the local runtime, started as in shared/LOCAL-RUNTIME.md.
+"""RabbitMQ in the local runtime, started as docs/local-runtime.md explains.
 
 Not /usr/sbin/rabbitmq-server (it `su`s and logs to /var/log): the sbin script of the
 versioned server, with RUNNING_UNDER_SYSTEMD so that it execs beam and signals reach it.
@@ -155,7 +155,7 @@ class Epmd(Launcher):
 
     def program(self, ctx: Context, c: Component) -> Program:
         # Its own program, started first: otherwise RabbitMQ starts `epmd -daemon`, which
-        # outlives everything (LOCAL-RUNTIME.md).
+        # outlives everything (docs/local-runtime.md).
         return Program(["epmd", "-address", HOST, "-port", str(c.port)])
 
 

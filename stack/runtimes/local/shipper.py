@@ -2,7 +2,7 @@
 into logstore, plus the log store's side of the pipeline (archive, ILM policy, index templates).
 
 rsyslog's quirks (it needs `-n`, its own work dir, `cookie=""` for plain JSON) are measured in
-shared/LOCAL-RUNTIME.md. The store's side is applied with the `elastic` user at each `up`;
+docs/local-runtime.md. The store's side is applied with the `elastic` user at each `up`;
 every request is a PUT of the whole object, so applying it twice changes nothing.
 """
 

@@ -42,7 +42,7 @@ _ES_TYPES = {
     "match_only_text": TEXT,
 }
 
-# The ECS fields the stack queries and aggregates (issue 5).
+# The ECS fields the stack queries and aggregates .
 ECS_FIELDS: dict[str, str] = {
     "@timestamp": DATE,
     "log.level": KEYWORD,
