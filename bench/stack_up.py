@@ -18,9 +18,9 @@ from pathlib import Path
 import psutil
 from healthprobe import run_probe
 
+from stack.contracts import probe_for
 from stack.paths import DataDir
 from stack.runtimes.local.runtime import LocalRuntime
-from stack.targets import probe_for
 from stack.topology import build, offset_ports
 
 OFFSET = 1000

@@ -5,7 +5,8 @@ panel queries, age an index past the retention policy and watch it archived and 
 try the store as anonymous, reader and shipper.
 
 Run one: `pytest checks -k elk-retention-works`. Waits come from the target profile:
-`timeouts.log_arrival` (5 s from send to searchable, the pipeline's promise) and `timeouts.retention`.
+`timeouts.log_arrival` (5 s from send to searchable, the pipeline's promise) and
+`timeouts.retention`.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from grader.dashboard_queries import problems, run_dashboards
 from grader.dashboards import load_dashboards
 from grader.errors import CheckFailed
 from grader.grafana_query import grafana_problems
-from grader.load import run_shape
+from grader.loadgen import run_shape
 from grader.monitoring import Notifications, Prometheus, alert_names, now_to_the_second
 from grader.polling import poll_until
 from grader.target import Target, Timeouts, basic_auth_header

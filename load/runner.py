@@ -1,5 +1,5 @@
 """`python -m load SHAPE`: run a shape headless through Locust's Python API, print a summary,
-optionally write it as JSON (what grader/load.py reads). The games fault flags are off at
+optionally write it as JSON (what grader/loadgen.py reads). The games fault flags are off at
 the end, also after Ctrl-C, SIGTERM or a failure.
 https://docs.locust.io/en/stable/use-as-lib.html
 """
@@ -23,7 +23,7 @@ from locust.stats import StatsEntry
 
 from grader.errors import GraderError
 from grader.faults import clear_faults, set_faults
-from grader.load import FAULT_COMPONENT, EndpointStats, LoadSummary, PhaseStats
+from grader.loadgen import FAULT_COMPONENT, EndpointStats, LoadSummary, PhaseStats
 from grader.target import Target, find_target_file, load_target
 from load import schedule
 from load.guard import HostRefused, check_host

@@ -18,12 +18,12 @@ import pytest
 import yaml
 
 from stack import secrets
+from stack.contracts import scrape_jobs
 from stack.gateway import upstream_values
 from stack.paths import CONFIG_DIR, REPO_ROOT
 from stack.render import render_text
 from stack.retention import retention
 from stack.runtimes import compose
-from stack.targets import scrape_jobs
 from stack.topology import port_env_var
 from tests.compose_schema import schema_errors
 from tests.programs import needs, run

@@ -1,5 +1,5 @@
 """Integration: the load shapes against a real stack (gateway, auth, users, games x2) on
-ports offset by 19000, through grader/load.py as the checks drive them."""
+ports offset by 19000, through grader/loadgen.py as the checks drive them."""
 
 import json
 from datetime import datetime
@@ -8,7 +8,7 @@ import pytest
 from healthprobe import read_secret
 
 from grader.faults import admin_token_file, metric_flags, units
-from grader.load import run_shape
+from grader.loadgen import run_shape
 from grader.target import load_target
 from stack.paths import DataDir
 from stack.runtimes.local.runtime import LocalRuntime

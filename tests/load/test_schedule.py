@@ -1,5 +1,5 @@
 """The shapes' tick() sequences, stepped with a fake clock and a fake switch (pure: no
-Locust in the pytest process, see grader/load.py)."""
+Locust in the pytest process, see grader/loadgen.py)."""
 
 import pytest
 

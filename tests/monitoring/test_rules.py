@@ -1,5 +1,5 @@
-"""The Prometheus rules (stack/config/prometheus/rules/, templates filled by stack/monitoring.py)
-through promtool: both profiles render to valid rules, every alert has unit tests
+"""The Prometheus rules (stack/config/prometheus/rules/, templates filled by
+stack/monitoring_profiles.py) through promtool: both profiles render to valid rules, every alert has unit tests
 (tests/monitoring/rules/*_test.yml) that pass, follows the conventions, and has its runbook
 section in docs/monitoring.md; the local runtime's rendered prometheus.yml and
 alertmanager.yml pass promtool and amtool (compose's are checked in tests/test_compose_file.py).
@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
-from stack import monitoring, secrets
+from stack import monitoring_profiles, secrets
 from stack.errors import ConfigError
-from stack.monitoring import PROFILES, Profile, rendered_rules, seconds, write_rules
+from stack.monitoring_profiles import PROFILES, Profile, rendered_rules, seconds, write_rules
 from stack.paths import REPO_ROOT, DataDir
 from stack.render import render_text
 from stack.retention import retention
@@ -75,7 +75,7 @@ def local_rules(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_rules_render_and_pass_promtool_check(profile: str, tmp_path: Path) -> None:
     write_rules(profile, tmp_path)
     files = sorted(str(p) for p in tmp_path.glob("*.yml"))
-    assert len(files) == len(list(monitoring.RULES_TEMPLATES.glob("*.yml")))
+    assert len(files) == len(list(monitoring_profiles.RULES_TEMPLATES.glob("*.yml")))
     out = run([needs("promtool"), "check", "rules", *files])
     assert "SUCCESS" in out
 
@@ -102,7 +102,7 @@ def test_write_rules_removes_stale_files_and_is_idempotent(tmp_path: Path) -> No
 
 def test_unknown_profile_is_named() -> None:
     with pytest.raises(ConfigError, match=r"'prod'.*valid: local, compose"):
-        monitoring.profile("prod")
+        monitoring_profiles.profile("prod")
 
 
 def test_bad_duration_is_named() -> None:
@@ -176,7 +176,7 @@ def test_unit_tests_catch_a_wrong_duration(tmp_path: Path) -> None:
     rules_dir = tmp_path / "rules"
     rules_dir.mkdir()
     slow = {**PROFILES["local"].rule_values(), "for_down": "1m"}
-    for path in monitoring.RULES_TEMPLATES.glob("*.yml"):
+    for path in monitoring_profiles.RULES_TEMPLATES.glob("*.yml"):
         (rules_dir / path.name).write_text(render_text(path.read_text(encoding="utf-8"), slow))
     with pytest.raises(AssertionError, match="ServiceDown"):
         run_unit_test(UNIT_TESTS / "stack_test.yml", rules_dir, tmp_path)
@@ -208,7 +208,7 @@ def test_alerts_follow_the_conventions(profile: str) -> None:
         assert rule.get("labels", {}).get("severity") in SEVERITIES, f"{name}: severity"
         assert set(rule.get("annotations", {})) == ANNOTATIONS, f"{name}: annotations"
         url = rule["annotations"]["runbook_url"]
-        assert url == f"{monitoring.DOCS_URL}monitoring/#{name.lower()}", f"{name}: {url}"
+        assert url == f"{monitoring_profiles.DOCS_URL}monitoring/#{name.lower()}", f"{name}: {url}"
         assert name.lower() in anchors, f"{name}: docs/monitoring.md has no #{name.lower()}"
 
 

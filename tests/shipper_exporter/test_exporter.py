@@ -11,11 +11,11 @@ from shipper_exporter.__main__ import main
 from shipper_exporter.app import StatsFile, create_app
 from starlette.testclient import TestClient
 
-from stack.monitoring import rendered_rules
+from stack.contracts import file_sd_groups
+from stack.monitoring_profiles import rendered_rules
 from stack.runtimes.compose import standard_topology
 from stack.runtimes.compose.render import service_addresses
 from stack.runtimes.local.shipper import STATS_INTERVAL_SECONDS
-from stack.targets import file_sd_groups
 from stack.topology import build
 
 LINE = (

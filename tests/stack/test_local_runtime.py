@@ -13,10 +13,10 @@ import pytest
 from healthprobe import run_probe
 
 from grader.polling import poll_until
+from stack.contracts import probe_for
 from stack.errors import PortInUseError
 from stack.paths import DataDir
 from stack.runtimes.local.runtime import LocalRuntime
-from stack.targets import probe_for
 from stack.topology import _COMPONENTS, build, offset_ports
 
 OFFSET = 10000
@@ -106,7 +106,7 @@ def test_every_metrics_endpoint_refuses_anonymous_and_prometheus_scrapes_them_al
     import httpx
 
     from grader.target import MetricsAccess
-    from stack.targets import target_profile
+    from stack.contracts import target_profile
 
     profile = target_profile(
         stack.topology, secrets_dir=stack.data.secrets, project_dir=Path("."), data_dir=Path(".")

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from stack.contracts import BLACKBOX_HTTP_JOB, alert_webhook_url, file_sd_groups, scrape_jobs
 from stack.paths import CONFIG_DIR, DataDir
 from stack.render import render_text
 from stack.runtimes.local.launcher import Context
 from stack.runtimes.local.programs import LAUNCHERS
 from stack.secrets import ensure
-from stack.targets import BLACKBOX_HTTP_JOB, alert_webhook_url, file_sd_groups, scrape_jobs
 from stack.topology import Metrics, build, topology
 from tests.programs import needs, run
 
@@ -86,8 +86,8 @@ def test_the_metrics_gate_config_is_valid_nginx(tmp_path: Path) -> None:
 
 
 def test_the_target_profiles_say_how_to_reach_each_metrics_endpoint(tmp_path: Path) -> None:
+    from stack.contracts import target_profile
     from stack.runtimes import compose
-    from stack.targets import target_profile
 
     local = target_profile(
         topology().units(), secrets_dir=tmp_path, project_dir=tmp_path, data_dir=tmp_path

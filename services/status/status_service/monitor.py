@@ -35,7 +35,7 @@ from status_service.health_model import (
 )
 from status_service.metrics import COMPONENT_STATUS, OPEN_INCIDENTS, PROBE_LATENCY
 from status_service.models import Check, DailyStat, Incident, MinuteStat
-from status_service.targets import TargetsError, Unit, load_units
+from status_service.units import TargetsError, Unit, load_units
 
 log = logging.getLogger("status.monitor")
 T = TypeVar("T")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from status_service.targets import load_units
+from status_service.units import load_units
 
 from stack.errors import ConfigError
 from stack.gateway import upstream_values

@@ -15,20 +15,20 @@ import yaml
 
 from stack import elastic_setup, service_policy
 from stack import secrets as secrets_mod
+from stack.contracts import alert_webhook_url, file_sd_groups, probe_for
+from stack.contracts import target_profile as local_target_profile
 from stack.files import write_if_changed
 from stack.gateway import upstream_values
-from stack.monitoring import PROFILES, rendered_rules, seconds
+from stack.monitoring_profiles import PROFILES, rendered_rules, seconds
 from stack.paths import CONFIG_DIR, REPO_ROOT
 from stack.render import render_text
 from stack.retention import retention
 from stack.runtimes.compose.docker import compose_doc
 from stack.runtimes.local import elastalert
-from stack.targets import alert_webhook_url, file_sd_groups, probe_for
-from stack.targets import target_profile as local_target_profile
 from stack.topology import Component, Topology, build
 
 STATIC_TARGET = REPO_ROOT / "checks" / "targets" / "compose.yaml"
-SCRAPE_INTERVAL = PROFILES["compose"].scrape_interval  # stack/monitoring.py: production pace
+SCRAPE_INTERVAL = PROFILES["compose"].scrape_interval  # production pace (monitoring_profiles)
 # Where compose.yaml mounts things inside the containers.
 SECRETS_MOUNT = "/run/secrets"
 SNAPSHOTS_MOUNT = "/usr/share/elasticsearch/snapshots"  # elasticsearch's path.repo

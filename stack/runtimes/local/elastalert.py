@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from stack.errors import StackError
-from stack.monitoring import PROFILES, seconds
+from stack.monitoring_profiles import PROFILES, seconds
 from stack.paths import CONFIG_DIR, REPO_ROOT, DataDir
 from stack.render import render_file
 from stack.runtimes.local.launcher import Context, Launcher, Program, _socket_dir

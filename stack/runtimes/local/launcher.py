@@ -14,9 +14,9 @@ from pathlib import Path
 
 from healthprobe import ProbeResult, run_probe
 
+from stack.contracts import probe_for
 from stack.paths import DataDir
 from stack.secrets import Secrets
-from stack.targets import probe_for
 from stack.topology import HOST, Component, Topology
 
 

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stack.monitoring import PROFILES, write_rules
+from stack.contracts import alert_webhook_url, write_file_sd
+from stack.monitoring_profiles import PROFILES, write_rules
 from stack.paths import CONFIG_DIR
 from stack.render import render_file
 from stack.retention import retention
 from stack.runtimes.local.launcher import Context, Launcher, Program, _listen
-from stack.targets import alert_webhook_url, write_file_sd
 from stack.topology import HOST, Component
 
-SCRAPE_INTERVAL = PROFILES["local"].scrape_interval  # stack/monitoring.py: fast feedback
+SCRAPE_INTERVAL = PROFILES["local"].scrape_interval  # stack/monitoring_profiles.py: fast feedback
 
 
 def _web_yml(ctx: Context, c: Component) -> Path:

@@ -19,13 +19,13 @@ import psutil
 from healthprobe import ProbeResult, run_probe
 
 from stack import secrets
+from stack.contracts import probe_for, target_profile, write_target_profile
 from stack.errors import ComponentFailed, StackError
 from stack.paths import REPO_ROOT, DataDir
 from stack.runtimes.local import postgres, supervisor, system
 from stack.runtimes.local.launcher import Context
 from stack.runtimes.local.programs import launcher_for, missing_packages
 from stack.runtimes.local.supervisor import Supervisor
-from stack.targets import probe_for, target_profile, write_target_profile
 from stack.topology import Component, Topology
 
 Progress = Callable[[str, str, str], None]  # component, state, detail
