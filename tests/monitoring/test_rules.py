@@ -1,8 +1,9 @@
 """The Prometheus rules (stack/config/prometheus/rules/, templates filled by
 stack/monitoring_profiles.py) through promtool: both profiles render to valid rules, every
-alert has unit tests (tests/monitoring/rules/*_test.yml) that pass, follows the conventions, and has its runbook
-section in docs/monitoring.md; the local runtime's rendered prometheus.yml and
-alertmanager.yml pass promtool and amtool (compose's are checked in tests/test_compose_file.py).
+alert has unit tests (tests/monitoring/rules/*_test.yml) that pass, follows the conventions,
+and has its runbook section in docs/monitoring.md; the local runtime's rendered prometheus.yml
+and alertmanager.yml pass promtool and amtool (compose's are checked in
+tests/test_compose_file.py).
 """
 
 from __future__ import annotations
