@@ -10,7 +10,7 @@ from backup_service.config import Settings
 from backup_service.cron import Cron, CronError
 from backup_service.rotation import Keep, to_prune
 from backup_service.store import STAMP, Backup
-from chassis import ConfigError, load_settings
+from chassis import SettingsError, load_settings
 
 
 def test_every_two_minutes() -> None:
@@ -71,7 +71,7 @@ def test_a_bad_schedule_setting_names_the_variable_and_the_field() -> None:
         "BACKUP_DIR": "/nonexistent",
         "SCHEDULE": "0 25 * * *",
     }
-    with pytest.raises(ConfigError, match=r"SCHEDULE='0 25 \* \* \*': .*the hour field '25'"):
+    with pytest.raises(SettingsError, match=r"SCHEDULE='0 25 \* \* \*': .*the hour field '25'"):
         load_settings(Settings, environ)
 
 def backup(t: datetime, *, ok: bool | None = True) -> Backup:
