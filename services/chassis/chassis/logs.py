@@ -21,13 +21,13 @@ import queue
 import socket
 import sys
 import threading
-import time
 import traceback
 from collections.abc import Iterator
 from typing import Any
 
 import ecs_logging
 from prometheus_client import Counter
+from tenacity import Retrying, retry_if_exception_type, wait_exponential
 
 from chassis.context import request_id
 
@@ -39,6 +39,7 @@ QUEUE_SIZE = 10_000
 # connect a second, and a shipper that is back is used within a second, before a busy service
 # fills its queue (at 5 s, a 3 s outage at 2,000 lines/s overflowed it).
 RECONNECT_FIRST, RECONNECT_MAX = 0.2, 1.0
+RECONNECT_WAIT = wait_exponential(multiplier=RECONNECT_FIRST, max=RECONNECT_MAX)
 DROPPED = Counter(
     "log_events_dropped", "Log lines dropped because the log shipper could not keep up", ["reason"]
 )
@@ -110,21 +111,20 @@ class TcpShipperHandler(logging.Handler):
             self.handleError(record)
 
     def _run(self) -> None:
-        backoff = RECONNECT_FIRST
-        pending: bytes | None = None
+        # One retry call per line: the waits start again at RECONNECT_FIRST once a line went
+        # out. No before_sleep log line: it would come back through this very handler.
+        send = Retrying(retry=retry_if_exception_type(OSError), wait=RECONNECT_WAIT)
         while True:
-            if pending is None:
-                pending = self.queue.get()
-            try:
-                if self._sock is None:
-                    self._sock = socket.create_connection(self.address, timeout=2)
-                self._sock.sendall(pending)
-                pending = None
-                backoff = RECONNECT_FIRST
-            except OSError:
-                self._close()
-                time.sleep(backoff)
-                backoff = min(backoff * 2, RECONNECT_MAX)
+            send(self._send, self.queue.get())
+
+    def _send(self, line: bytes) -> None:
+        try:
+            if self._sock is None:
+                self._sock = socket.create_connection(self.address, timeout=2)
+            self._sock.sendall(line)
+        except OSError:
+            self._close()
+            raise
 
     def _close(self) -> None:
         if self._sock is not None:
