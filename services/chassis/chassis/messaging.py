@@ -13,9 +13,12 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import aio_pika
 from aio_pika.abc import AbstractRobustChannel, AbstractRobustConnection, DeliveryMode
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
 log = logging.getLogger("chassis.messaging")
 EXCHANGE = "events"
+# The first connect retries wait retry_s, doubling up to this, for as long as it takes.
+CONNECT_WAIT_MAX_S = 10.0
 
 
 class BrokerUnavailable(RuntimeError):
@@ -46,23 +49,22 @@ class Broker:
         self._task = asyncio.create_task(self._connect_with_retry(), name="rabbitmq-connect")
 
     async def _connect_with_retry(self) -> None:
-        delay = self._retry_s
-        while True:
-            try:
-                connection = await aio_pika.connect_robust(
-                    self._url, timeout=5, reconnect_interval=self._retry_s
-                )
-                channel = await connection.channel(publisher_confirms=True)
-                await channel.set_qos(prefetch_count=20)
-                await channel.declare_exchange(EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True)
-            except (TimeoutError, OSError, aio_pika.exceptions.AMQPError) as exc:
-                log.warning("RabbitMQ not reachable, retrying in %.0fs: %s", delay, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
-                continue
-            self.connection, self.channel = connection, channel
-            log.info("connected to RabbitMQ")
-            return
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type((TimeoutError, OSError, aio_pika.exceptions.AMQPError)),
+            wait=wait_exponential(multiplier=self._retry_s, max=CONNECT_WAIT_MAX_S),
+            before_sleep=_log_retry,
+        )
+        self.connection, self.channel = await retrying(self._connect)
+        log.info("connected to RabbitMQ")
+
+    async def _connect(self) -> tuple[AbstractRobustConnection, AbstractRobustChannel]:
+        connection = await aio_pika.connect_robust(
+            self._url, timeout=5, reconnect_interval=self._retry_s
+        )
+        channel = await connection.channel(publisher_confirms=True)
+        await channel.set_qos(prefetch_count=20)
+        await channel.declare_exchange(EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True)
+        return connection, channel
 
     @property
     def connected(self) -> bool:
@@ -103,3 +105,9 @@ class Broker:
         if self.connection is not None:
             with contextlib.suppress(Exception):
                 await self.connection.close()
+
+
+def _log_retry(state: RetryCallState) -> None:
+    wait = state.next_action.sleep if state.next_action else 0.0
+    error = state.outcome.exception() if state.outcome else None
+    log.warning("RabbitMQ not reachable, retrying in %.0fs: %s", wait, error)

@@ -4,7 +4,6 @@ advisory lock so that replicas starting together do not race."""
 from __future__ import annotations
 
 import logging
-import time
 import zlib
 from pathlib import Path
 
@@ -12,6 +11,13 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_fixed,
+)
 
 log = logging.getLogger("chassis.migrations")
 
@@ -20,19 +26,28 @@ def upgrade(engine: Engine, script_location: Path, *, wait_s: float = 30.0) -> N
     """`alembic upgrade head` on `engine`, retrying while the database is not reachable yet.
 
     The service's `env.py` must use `config.attributes["connection"]` (see the README)."""
-    deadline = time.monotonic() + wait_s
     lock_id = zlib.crc32(str(engine.url.database).encode())
-    while True:
-        try:
-            with engine.begin() as conn:
-                conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
-                config = Config()
-                config.set_main_option("script_location", str(script_location))
-                config.attributes["connection"] = conn
-                command.upgrade(config, "head")
-            return
-        except OperationalError as exc:
-            if time.monotonic() > deadline:
-                raise
-            log.warning("database not reachable yet, retrying migrations: %s", exc.orig)
-            time.sleep(1)
+
+    def attempt() -> None:
+        with engine.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+            config = Config()
+            config.set_main_option("script_location", str(script_location))
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    retrying = Retrying(
+        retry=retry_if_exception_type(OperationalError),
+        wait=wait_fixed(1),
+        stop=stop_after_delay(wait_s),
+        before_sleep=_log_retry,
+        reraise=True,  # the database's own error, not tenacity's RetryError
+    )
+    retrying(attempt)
+
+
+def _log_retry(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    log.warning(
+        "database not reachable yet, retrying migrations: %s", getattr(error, "orig", error)
+    )

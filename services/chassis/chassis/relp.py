@@ -25,7 +25,9 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from chassis.logs import DROPPED, QUEUE_SIZE, RECONNECT_FIRST, RECONNECT_MAX
+from tenacity import Retrying, retry_if_exception_type, stop_when_event_set
+
+from chassis.logs import DROPPED, QUEUE_SIZE, RECONNECT_WAIT
 
 MAX_TXNR = 999_999_999
 # librelp's own default window: frames sent and not yet answered.
@@ -101,6 +103,7 @@ class RelpShipperHandler(logging.Handler):
         self._txnr = 0  # the last one sent in this session
         self._buffer = bytearray()  # what the shipper sent that is not a whole frame yet
         self._last_ack = 0.0  # when the window last moved (monotonic)
+        self._sock: socket.socket | None = None  # the open session, only the sender's
         self.resent = 0  # lines sent again on a new connection (the benchmark reports it)
         self._closing = threading.Event()
         self._thread = threading.Thread(target=self._run, name="log-shipper-relp", daemon=True)
@@ -130,16 +133,44 @@ class RelpShipperHandler(logging.Handler):
     # ---- the sender thread ---------------------------------------------------------------
 
     def _run(self) -> None:
-        backoff = RECONNECT_FIRST
+        # An outage is one retry call: it ends once a session is open, so the next outage's
+        # waits start again at RECONNECT_FIRST. close() ends a wait at once (the sleep is a
+        # wait on the closing event) and no attempt follows it. No before_sleep log line: it
+        # would come back through this very handler.
+        reconnect = Retrying(
+            retry=retry_if_exception_type(OSError),  # refused, reset, timed out, RelpError
+            wait=RECONNECT_WAIT,
+            stop=stop_when_event_set(self._closing),
+            sleep=self._pause,
+            retry_error_callback=lambda _state: None,  # stopped by close(): no RetryError
+        )
         while not self._closing.is_set():
+            reconnect(self._step)
+        if self._sock is not None:  # opened just as the handler closed
+            self._sock.close()
+
+    def _pause(self, seconds: float) -> None:
+        self._closing.wait(seconds)
+
+    def _step(self) -> None:
+        """Open a session if none is open (that ends the outage), else send over the open one
+        until it fails or the handler closes."""
+        if self._closing.is_set():
+            return
+        if self._sock is None:
+            sock = socket.create_connection(self.address, timeout=5)
             try:
-                with socket.create_connection(self.address, timeout=5) as sock:
-                    self._open(sock)
-                    backoff = RECONNECT_FIRST
-                    self._pump(sock)
-            except OSError:  # refused, reset, closed, timed out, RelpError
-                self._closing.wait(backoff)
-                backoff = min(backoff * 2, RECONNECT_MAX)
+                self._open(sock)
+            except Exception:
+                sock.close()
+                raise
+            self._sock = sock
+            return
+        try:
+            self._pump(self._sock)
+        finally:
+            self._sock.close()
+            self._sock = None
 
     def _open(self, sock: socket.socket) -> None:
         sock.sendall(encode(1, "open", OFFERS))

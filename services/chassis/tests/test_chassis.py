@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -216,6 +218,38 @@ def test_ecs_line_carries_the_request_id() -> None:
         request_id.reset(token)
     assert doc["message"] == "hello x" and doc["http.request.id"] == "rid-1"
     assert doc["service.name"] == "svc" and doc["log.level"] == "info" and "@timestamp" in doc
+
+
+def test_ecs_line_keeps_the_fields_and_shape_the_log_pipeline_reads() -> None:
+    """Flat dotted keys with the types the shipper's rules, the index mappings and the alerts
+    expect; an exception's type, message and whole traceback; extras as ECS fields."""
+    try:
+        try:
+            raise KeyError("inner")
+        except KeyError as cause:
+            raise ValueError("boom") from cause
+    except ValueError:
+        record = logging.getLogger("unit").makeRecord(
+            "unit", logging.ERROR, __file__, 1, "failed %s", ("x",), sys.exc_info(),
+            extra={"event.duration": 1500, "user.id": "u1", "color_message": "ansi", "_x": 1},
+        )  # fmt: skip
+    doc = json.loads(EcsFormatter("svc", "1.0").format(record))
+    assert list(doc)[:3] == ["@timestamp", "log.level", "message"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", doc["@timestamp"])
+    assert (doc["log.level"], doc["message"], doc["log.logger"]) == ("error", "failed x", "unit")
+    assert (doc["service.name"], doc["service.version"], doc["ecs.version"]) == (
+        "svc",
+        "1.0",
+        "8.11.0",
+    )
+    assert isinstance(doc["process.pid"], int) and doc["event.duration"] == 1500
+    assert (doc["error.type"], doc["error.message"], doc["user.id"]) == ("ValueError", "boom", "u1")
+    trace = doc["error.stack_trace"]
+    assert trace.startswith("Traceback") and "KeyError: 'inner'" in trace
+    assert trace.endswith("ValueError: boom\n")
+    assert not [key for key, value in doc.items() if isinstance(value, dict)], "nested objects"
+    left_out = {"color_message", "_x", "log.original", "process.name", "http.request.id"}
+    assert not left_out & set(doc), "no request id outside a request"
 
 
 def test_fault_flags(app_and_probes: tuple[TestClient, Probe, Probe]) -> None:

@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from chassis.logs import TcpShipperHandler, configure_logging
@@ -136,6 +137,33 @@ def test_frames_unanswered_when_the_connection_drops_are_sent_again(logger: Logg
         assert not set(lines[:10]) & set(again), "an answered line was sent again"
         assert again == lines[10:], f"expected the unanswered lines 10..39 again, saw {again}"
         assert handler.resent == 30
+    finally:
+        server.close()
+
+
+def test_after_a_session_was_open_the_reconnect_waits_start_again_at_0_2_s(
+    logger: Logger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log, handlers = logger
+    attempts: list[float] = []
+    real = socket.create_connection
+
+    def create_connection(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
+        if tuple(address) == ("127.0.0.1", PORT):
+            attempts.append(time.monotonic())
+        return real(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    handler = _handler(log, handlers)
+    log.info("line 0")
+    _wait(lambda: len(attempts) >= 5, "five refused connects (waits up to 1 s by then)")
+    # The next attempt opens a session, which drops the unanswered line: its outage is new.
+    server = FakeRelpServer(answer_first=0, drop_after=1)
+    try:
+        _wait(lambda: handler.pending == 0, "the line answered on the second session")
+        assert len(server.sessions) == 2 and len(attempts) == 7
+        gap = attempts[-1] - attempts[-2]
+        assert 0.19 <= gap < 0.7, f"reconnected {gap:.2f} s after the drop, expected 0.2 s"
     finally:
         server.close()
 

@@ -18,6 +18,7 @@ from sqlalchemy import event as orm_event
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
+from tenacity import AsyncRetrying, RetryCallState, wait_fixed
 
 from users_service.metrics import FIRST_GAME_FINISHED, PROFILES_CREATED
 from users_service.models import GameFinished, Profile, UserRegistered
@@ -90,19 +91,22 @@ def handle(session: Session, event: dict[str, Any]) -> None:
 
 
 async def run_consumer(broker: Broker, db: Database, *, retry_s: float = 1.0) -> None:
-    """Wait for the broker, then start consuming; retry if declaring the queue fails. Once
-    started, the robust channel re-creates the consumer after a reconnect."""
-    while True:
-        while not broker.connected:
-            await asyncio.sleep(0.2)
-        try:
-            await consume(broker, db, queue=QUEUE, event_types=EVENT_TYPES, handler=handle)
-        except Exception as exc:
-            log.warning("cannot start consuming %s, retrying: %s", QUEUE, exc)
-            await asyncio.sleep(retry_s)
-            continue
-        log.info("consuming %s", QUEUE)
-        return
+    """Wait for the broker, then start consuming; retry every `retry_s` if declaring the queue
+    fails. Once started, the robust channel re-creates the consumer after a reconnect."""
+    retrying = AsyncRetrying(wait=wait_fixed(retry_s), before_sleep=_log_retry)  # any Exception
+    await retrying(_start_consuming, broker, db)
+    log.info("consuming %s", QUEUE)
+
+
+async def _start_consuming(broker: Broker, db: Database) -> None:
+    while not broker.connected:
+        await asyncio.sleep(0.2)
+    await consume(broker, db, queue=QUEUE, event_types=EVENT_TYPES, handler=handle)
+
+
+def _log_retry(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    log.warning("cannot start consuming %s, retrying: %s", QUEUE, error)
 
 
 async def stop(task: asyncio.Task[None]) -> None:
