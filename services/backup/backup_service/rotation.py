@@ -1,4 +1,6 @@
-"""Grandfather-father-son rotation (the counts come from stack/config/retention.yaml).
+"""Grandfather-father-son rotation (the counts come from the policy file, rendered from the
+stack's retention.yaml). Hand-written: rotation tools (rotate-backups and the like) judge files
+by name and age, not by whether a backup was verified, which decides here what may go.
 
 A verified backup is kept when it is the newest of one of the last `hourly` hours, `daily`
 days, `weekly` ISO weeks or `monthly` months that have a verified backup. Nothing is pruned

@@ -1,4 +1,6 @@
 """Elasticsearch cron expressions (Quartz syntax), as SLM's `schedule` uses them.
+Hand-written: the cron libraries on PyPI (cronsim, croniter) read Unix cron, not Quartz's
+seconds, `?` and 1-based day names.
 
 `<seconds> <minutes> <hours> <day_of_month> <month> <day_of_week> [year]`, UTC only:
 https://www.elastic.co/guide/en/elasticsearch/reference/8.15/api-conventions.html#api-cron-expressions
