@@ -4,8 +4,8 @@ While RabbitMQ is down rows wait; delivery is at least once (consumers are idemp
 Messages are published `mandatory`: an event no queue is bound for yet stays in the outbox.
 
 Message body: {"event_id", "type", "occurred_at", "data"}; AMQP message_id = event_id.
-Hand-written: the outbox libraries on PyPI are bound to Django or to other brokers, and this
-one is a table, a loop and a publish with confirms.
+Hand-written: the outbox packages on PyPI are young one-author projects or tied to another
+framework or broker, and this one is only a table, a loop and a publish with confirms.
 """
 
 from __future__ import annotations

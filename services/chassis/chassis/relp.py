@@ -1,6 +1,6 @@
 """Acknowledged delivery of log lines to the shipper's RELP input (rsyslog imrelp).
-Hand-written: the only Python RELP client on PyPI is unmaintained and cannot resend what was
-not acknowledged; the retry waits are tenacity's.
+Hand-written: the only RELP client on PyPI (pyrelp, a librelp wrapper last released in 2014)
+is unmaintained; the retry waits are tenacity's.
 
 Over plain TCP a line is gone once `sendall` returns, though it may still sit in a kernel buffer
 when rsyslogd dies (docs/benchmarks.md, "Log pipeline"). RELP answers every frame; imrelp
