@@ -62,8 +62,11 @@ def unsupported(what: str) -> ESError:
     )
 
 
-def search_failed(reason: str, index: str | None = None) -> ESError:
-    """A query that fails on the shards: ES wraps it as search_phase_execution_exception.
+def search_failed(
+    reason: str, index: str | None = None, *, caused_by: dict[str, Any] | None = None
+) -> ESError:
+    """A query that fails on the shards: ES wraps it as search_phase_execution_exception; the
+    shard's reason carries the cause (`caused_by`), the root cause does not.
 
     https://www.elastic.co/guide/en/elasticsearch/reference/8.15/search-search.html
     """
@@ -74,5 +77,6 @@ def search_failed(reason: str, index: str | None = None) -> ESError:
     if index:
         root["index"] = index
     err.root = root
-    err.extra["failed_shards"] = [{"shard": 0, "index": index, "reason": root}]
+    shard_reason = {**root, "caused_by": caused_by} if caused_by else root
+    err.extra["failed_shards"] = [{"shard": 0, "index": index, "reason": shard_reason}]
     return err

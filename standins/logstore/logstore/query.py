@@ -10,9 +10,9 @@ from typing import Any
 
 import tantivy
 
-from . import datemath
+from . import datemath, querystring
 from .errors import ESError, parsing, search_failed
-from .schema import BOOLEAN, DATE, DOUBLE, KEYWORD, LONG, TEXT, Field
+from .schema import BOOLEAN, CATCH_ALL, DATE, DOUBLE, KEYWORD, LONG, TEXT, Field
 
 Q = tantivy.Query
 MUST, SHOULD, NOT = tantivy.Occur.Must, tantivy.Occur.Should, tantivy.Occur.MustNot
@@ -39,6 +39,8 @@ class Translator:
 
     def field(self, path: str) -> tuple[str, Field | None]:
         """(tantivy name, typed field or None for a dynamic `doc.<path>`)."""
+        if path == "_all":
+            return CATCH_ALL.name, CATCH_ALL
         # A mapped multi-field (message.keyword) first; else `.keyword` names its text field.
         typed = self.fields.get(path) or self.fields.get(path.removesuffix(".keyword"))
         if typed is not None:
@@ -192,12 +194,10 @@ class Translator:
         high_key = "lt" if "lt" in bounds else ("lte" if "lte" in bounds else "to")
         low, high = bounds.get(low_key), bounds.get(high_key)
         name, typed = self.field(path)
-        if typed is None:
-            lo = "*" if low is None else _lucene_value(low)
-            hi = "*" if high is None else _lucene_value(high)
-            left = "{" if low_key == "gt" else "["
-            right = "}" if high_key == "lt" else "]"
-            return self._parse(f"{name}:{left}{lo} TO {hi}{right}", [])
+        if typed is None or typed.kind in (KEYWORD, TEXT):
+            return self._term_range(
+                path, name, low, high, exclude_low=low_key == "gt", exclude_high=high_key == "lt"
+            )
         if typed.kind not in (LONG, DATE, DOUBLE):
             raise ESError(
                 400,
@@ -207,6 +207,30 @@ class Translator:
         lo_v = None if low is None else self._coerce(typed, low, round_up=low_key == "gt")
         hi_v = None if high is None else self._coerce(typed, high, round_up=high_key != "lt")
         return self._range(typed, lo_v, hi_v, low_key != "gt", high_key != "lt")
+
+    def _term_range(
+        self, path: str, name: str, low: Any, high: Any, *, exclude_low: bool, exclude_high: bool
+    ) -> tantivy.Query:
+        """A range of strings, or of a dynamic field's values whatever their type: only tantivy's
+        query parser builds these, and its range bounds cannot be quoted."""
+        bounds = []
+        for value in (low, high):
+            text = "*" if value is None else _lucene_value(value)
+            if not text or _UNQUOTABLE.search(text) or text.startswith("`"):
+                raise ESError(
+                    400,
+                    "illegal_argument_exception",
+                    f"[range] bound [{text}] on [{path}] is not supported by logstore: a string "
+                    'bound cannot be empty nor hold whitespace or any of " ( ) [ ] { }',
+                )
+            bounds.append(text)
+        left, right = "{" if exclude_low else "[", "}" if exclude_high else "]"
+        query = f"{name}:{left}{bounds[0]} TO {bounds[1]}{right}"
+        try:
+            return self.tindex.parse_query(query, [])
+        except ValueError as exc:
+            reason = f"Failed to parse query [{query}]: {exc}"
+            raise search_failed(reason, self.index_name) from None
 
     def _q_exists(self, body: Any) -> tantivy.Query:
         path = body.get("field") if isinstance(body, dict) else None
@@ -225,31 +249,33 @@ class Translator:
         )
 
     def default_fields(self) -> list[str]:
-        """What a bare term searches (ES's `*`): `_all` holds the strings of the untyped fields;
-        typed keyword and text fields are searched in their own fields (keyword: exact)."""
-        return ["_all"] + [f.name for f in self.fields.values() if f.kind in (KEYWORD, TEXT)]
+        """The paths a bare term searches (ES's `*`): `_all` holds the strings of the untyped
+        fields; typed keyword and text fields are searched in their own fields (keyword: exact)."""
+        return ["_all"] + [f.path for f in self._catch_all()]
 
     def _q_prefix(self, body: Any) -> tantivy.Query:
         path, spec = self._one_field("prefix", body)
         value = str(spec.get("value") if isinstance(spec, dict) else spec)
-        return self._pattern(path, re.escape(value) + ".*", prefix=value)
+        return self.pattern(path, re.escape(value) + ".*", prefix=value)
 
     def _q_wildcard(self, body: Any) -> tantivy.Query:
         path, spec = self._one_field("wildcard", body)
         value = str(spec.get("value", spec.get("wildcard")) if isinstance(spec, dict) else spec)
         regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in value)
         plain = value.rstrip("*")
-        return self._pattern(
+        return self.pattern(
             path, regex, prefix=plain if "*" not in plain and "?" not in plain else None
         )
 
     def _q_regexp(self, body: Any) -> tantivy.Query:
         path, spec = self._one_field("regexp", body)
-        return self._pattern(
+        return self.pattern(
             path, str(spec.get("value") if isinstance(spec, dict) else spec), prefix=None
         )
 
-    def _pattern(self, path: str, regex: str, *, prefix: str | None) -> tantivy.Query:
+    def pattern(self, path: str, regex: str, *, prefix: str | None) -> tantivy.Query:
+        """Terms matching `regex` (whole terms); `prefix`, when the pattern is only a literal
+        prefix, lets a dynamic field answer too."""
         name, typed = self.field(path)
         if typed is not None and typed.kind == KEYWORD:
             return Q.regex_query(self.schema, name, regex)
@@ -268,6 +294,20 @@ class Translator:
             f"pattern queries on [{path}] need a mapped keyword field in logstore (only a "
             "trailing * works on dynamic fields)",
         )
+
+    def fuzzy(self, path: str, text: str, distance: int) -> tantivy.Query:
+        """Terms within `distance` edits (a transposition is one) of `text`: a keyword field's
+        value as it is, a text or dynamic field's lower-cased (as its tokens are)."""
+        name, typed = self.field(path)
+        if typed is not None and typed.kind not in (KEYWORD, TEXT):
+            raise ESError(
+                400,
+                "illegal_argument_exception",
+                f"fuzzy queries on [{path}] of type [{typed.kind}] are not supported by logstore "
+                "(keyword and text fields only)",
+            )
+        value = text if typed is not None and typed.kind == KEYWORD else text.lower()
+        return Q.fuzzy_term_query(self.schema, name, value, distance, True)
 
     def _q_match(self, body: Any) -> tantivy.Query:
         path, spec = self._one_field("match", body)
@@ -307,13 +347,21 @@ class Translator:
     def _q_match_phrase(self, body: Any) -> tantivy.Query:
         path, spec = self._one_field("match_phrase", body)
         text = spec.get("query") if isinstance(spec, dict) else spec
+        slop = spec.get("slop", 0) if isinstance(spec, dict) else 0
+        if not isinstance(slop, int) or isinstance(slop, bool) or slop < 0:
+            raise parsing(f"[match_phrase] slop must be a non-negative integer, got [{slop}]")
+        return self.phrase(path, text, slop=slop)
+
+    def phrase(self, path: str, text: Any, *, slop: int = 0) -> tantivy.Query:
+        """The words of `text` in order (at most `slop` moves apart) on a text or dynamic field;
+        the value itself on any other."""
         name, typed = self.field(path)
-        if typed is not None and typed.kind != TEXT:
+        if path in ("_id", "_index") or (typed is not None and typed.kind != TEXT):
             return self.term(path, text)
         words = _words(str(text))
         if len(words) == 1:
             return Q.term_query(self.schema, name, words[0])
-        return Q.phrase_query(self.schema, name, words) if words else Q.empty_query()
+        return Q.phrase_query(self.schema, name, words, slop) if words else Q.empty_query()
 
     def _q_multi_match(self, body: dict[str, Any]) -> tantivy.Query:
         text = body.get("query")
@@ -322,111 +370,11 @@ class Translator:
         return Q.disjunction_max_query([self.match(p, text, operator) for p in paths])
 
     def _q_query_string(self, body: Any) -> tantivy.Query:
-        if not isinstance(body, dict) or not isinstance(body.get("query"), str):
-            raise parsing("[query_string] requires a [query] string")
-        fields = body.get("fields") or [body.get("default_field", "*")]
-        defaults: list[str] = []
-        for f in fields:
-            defaults += (
-                self.default_fields() if f in ("*", "_all") else [self.field(f.split("^")[0])[0]]
-            )
-        and_default = str(body.get("default_operator", "or")).lower() == "and"
-        return self._parse(self.rewrite(body["query"]), defaults, conjunction=and_default)
-
-    def _parse(self, text: str, defaults: list[str], *, conjunction: bool = False) -> tantivy.Query:
-        try:
-            return self.tindex.parse_query(text, defaults, conjunction_by_default=conjunction)
-        except ValueError as exc:
-            raise search_failed(f"Failed to parse query [{text}]: {exc}", self.index_name) from None
-
-    def rewrite(self, text: str) -> str:
-        """Lucene syntax to tantivy's: ES field names to ours, date math in ranges to millis."""
-        out: list[str] = []
-        for token in _LUCENE_TOKENS.finditer(text):
-            quoted, field, rest = token.group("quoted"), token.group("field"), token.group("rest")
-            if quoted is not None or field is None:
-                out.append(token.group(0))
-                continue
-            name, typed = self.field(field)
-            if field == "_exists_":
-                out.append(f"{self.exists_field(rest)}:*")
-                continue
-            if typed is not None and typed.kind == DATE:
-                rest = _DATE_VALUE.sub(lambda m: str(datemath.resolve(m.group(0))), rest)
-            if rest.endswith("*") and not rest.startswith(("[", "{", '"')) and rest != "*":
-                rest = f'"{rest[:-1]}"*'
-            out.append(f"{name}:{rest}")
-        return _negations("".join(out))
+        return querystring.translate(self, body)
 
 
-_LUCENE_TOKENS = re.compile(
-    r'(?P<quoted>"(?:[^"\\]|\\.)*")'
-    r"|(?P<field>[A-Za-z_@][\w.@-]*):(?P<rest>\[[^\]]*\]|\{[^}]*\}|\"(?:[^\"\\]|\\.)*\"|[^\s()]+)"
-    r"|[^\"]"
-)
-_DATE_VALUE = re.compile(r"now[^\s\]}]*|\d{4}-\d\d-\d\d[T\d:.+Z-]*")
-
-
-def _operand_end(text: str, i: int) -> int:
-    """Where the query_string operand starting at `i` ends: a group, a phrase, a range or a
-    term (with its `field:` prefix)."""
-    closers = {"(": ")", "[": "]", "{": "}"}
-    depth: list[str] = []
-    quoted = False
-    while i < len(text):
-        c = text[i]
-        if quoted:
-            if c == "\\":
-                i += 1
-            elif c == '"':
-                quoted = False
-                if not depth:
-                    i += 1
-                    while i < len(text) and not text[i].isspace() and text[i] != ")":
-                        i += 1  # a ~slop or ^boost after the phrase
-                    return i
-        elif c == '"':
-            quoted = True
-        elif c in closers:
-            depth.append(closers[c])
-        elif depth and c == depth[-1]:
-            depth.pop()
-            if not depth:
-                return i + 1
-        elif not depth and (c.isspace() or c == ")"):
-            return i
-        i += 1
-    return i
-
-
-# `NOT x` and its shorthand `!x` (ElastAlert2 queries `!_exists_:aggregate_id`).
-_NOT = re.compile(r'"(?:[^"\\]|\\.)*"|(?<![\w.])(?:NOT\s+|!(?=[\w(]))')
-
-
-def _negations(text: str) -> str:
-    """Lucene's `NOT x` (or `!x`) is `-x`; tantivy's parser makes `a AND NOT b` a required clause
-    holding only a negation, which matches nothing, and refuses a query of negations only.
-    So `a AND NOT b` becomes `a AND -b`, and any other `NOT x` becomes `(* -x)` (everything
-    but x), which mean the same in both."""
-    out: list[str] = []
-    pos = 0
-    while True:
-        found = _NOT.search(text, pos)
-        if found is None:
-            out.append(text[pos:])
-            return "".join(out)
-        if found.group(0).startswith('"'):
-            out.append(text[pos : found.end()])
-            pos = found.end()
-            continue
-        end = _operand_end(text, found.end())
-        operand = _negations(text[found.end() : end])
-        before = text[pos : found.start()]
-        if before.rstrip().endswith(("AND", "&&")):  # `a AND -b`: no match-all to intersect
-            out.append(f"{before}-{operand}")
-        else:
-            out.append(f"{before}(* -{operand})")
-        pos = end
+# What tantivy's query parser cannot read in an (unquotable) range bound.
+_UNQUOTABLE = re.compile(r'[\s"()\[\]{}]')
 
 
 def _lucene_value(value: Any) -> str:

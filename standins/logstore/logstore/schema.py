@@ -76,11 +76,17 @@ class Field:
     @cached_property
     def name(self) -> str:
         """The tantivy field name: dots would read as JSON paths in the query parser."""
-        return "message" if self.path == "message" else "f_" + self.path.replace(".", "__")
+        if self.path in ("message", "_all"):
+            return self.path
+        return "f_" + self.path.replace(".", "__")
 
     @cached_property
     def parts(self) -> tuple[str, ...]:
         return tuple(self.path.split("."))
+
+
+# The text field of every string no typed field holds, searched by a bare query term.
+CATCH_ALL = Field("_all", TEXT)
 
 
 def fields_from_mapping(mappings: dict[str, Any]) -> dict[str, Field]:
