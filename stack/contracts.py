@@ -85,9 +85,9 @@ def file_sd_groups(
 
 
 def scrape_jobs() -> list[str]:
-    """The file_sd files prometheus.yml reads (`{{ targets_dir }}/<job>.json`)."""
+    """The file_sd files prometheus.yml reads (`<< targets_dir >>/<job>.json`)."""
     text = (CONFIG_DIR / "prometheus" / "prometheus.yml").read_text(encoding="utf-8")
-    return re.findall(r"\{\{ targets_dir \}\}/([a-z0-9-]+)\.json", text)
+    return re.findall(r"<< targets_dir >>/([a-z0-9-]+)\.json", text)
 
 
 ALERT_WEBHOOK_PATH = "/api/v1/alerts"

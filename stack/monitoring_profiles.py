@@ -4,7 +4,7 @@ window and threshold of the alert rules that differs between the two.
 The local runtime wants fast feedback on one shared machine (a killed service must reach the
 mail catcher within 30 s: scrape 5 s + evaluation 5 s + `for` 15 s + group_wait 5 s). Compose is
 the reference deployment and uses production values. The rule files in
-`stack/config/prometheus/rules/` are templates (`{{ name }}`, see stack/render.py) filled from
+`stack/config/prometheus/rules/` are templates (`<< name >>`, see stack/render.py) filled from
 here, so one rule text serves both runtimes; each runtime renders them next to its
 prometheus.yml.
 """

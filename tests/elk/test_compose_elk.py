@@ -229,7 +229,7 @@ def test_the_pipeline_listens_where_compose_publishes(services: dict[str, dict[s
         v.split(":")[1] for v in services["logstash"]["volumes"] if v.startswith("gateway-logs:")
     )
     nginx = (CONFIG_DIR / "nginx" / "nginx.conf").read_text()
-    [log_name] = re.findall(r"access_log \{\{ log_dir \}\}/(\S+) ecs_json;", nginx)
+    [log_name] = re.findall(r"access_log << log_dir >>/(\S+) ecs_json;", nginx)
     assert path == f"{logstash_dir}/{log_name}", f"{path} vs {gateway_dir}/{log_name}"
 
 

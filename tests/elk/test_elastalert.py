@@ -24,6 +24,7 @@ import yaml
 from grader.polling import poll_until
 from stack import secrets
 from stack.paths import CONFIG_DIR, DataDir
+from stack.render import render_text
 from stack.runtimes import compose
 from stack.runtimes.compose.render import ELASTALERT_RULES_MOUNT
 from stack.runtimes.local import elastalert
@@ -151,14 +152,15 @@ def test_each_rule_takes_the_route_of_its_severity(
     amtool = needs("amtool")
     config = tmp_path / "alertmanager.yml"
     template = (CONFIG_DIR / "alertmanager" / "alertmanager.yml").read_text()
-    config.write_text(
-        template.replace("{{ smtp_host }}", "127.0.0.1")
-        .replace("{{ smtp_port }}", "25")
-        .replace("{{ group_wait }}", "5s")
-        .replace("{{ group_interval }}", "10s")
-        .replace("{{ webhook_url }}", "http://127.0.0.1:1/")
-        .replace("{{ webhook_token_file }}", str(tmp_path / "token"))
-    )
+    values = {
+        "smtp_host": "127.0.0.1",
+        "smtp_port": 25,
+        "group_wait": "5s",
+        "group_interval": "10s",
+        "webhook_url": "http://127.0.0.1:1/",
+        "webhook_token_file": tmp_path / "token",
+    }
+    config.write_text(render_text(template, values))
     spec = yaml.safe_load((elastalert.RULES_DIR / f"{rule}.yaml").read_text())
     labels = [
         f"{k}={v}" for k, v in {**spec["alertmanager_labels"], "alertname": spec["name"]}.items()

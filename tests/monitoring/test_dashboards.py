@@ -336,7 +336,7 @@ def _defined_records(paths: list[Path]) -> set[str]:
 def _loadable(path: Path) -> bool:
     """Rule files that are templates (rendered per runtime) cannot be loaded as they are."""
     promtool = shutil.which("promtool")
-    if promtool is None or "{{" in path.read_text():
+    if promtool is None or "<<" in path.read_text():
         return False
     check = subprocess.run(
         [promtool, "check", "rules", str(path)], capture_output=True, check=False

@@ -62,4 +62,4 @@ def test_compose_probes_use_service_names_and_docker_secrets(tmp_path: Path) -> 
 
 def test_the_gateway_routes_to_it() -> None:
     values = upstream_values(build(environ={}), lambda c: [f"127.0.0.1:{c.port}"])
-    assert "server 127.0.0.1:8401 " in values["status_servers"]
+    assert values["upstreams"]["status"] == ["127.0.0.1:8401"]

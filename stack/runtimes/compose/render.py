@@ -43,14 +43,14 @@ TEMPLATES = {
     "mailbox/htpasswd": "mailpit/htpasswd",
 }
 INIT_SQL = """\
--- Rendered by `python -m stack up --runtime compose` for postgres-{{ db }}. The image runs it
+-- Rendered by `python -m stack up --runtime compose` for postgres-<< db >>. The image runs it
 -- once, as the superuser, on an empty data directory; passwords come from the Docker secrets.
 \\set ON_ERROR_STOP on
-\\set owner_password `cat {{ secrets_dir }}/db_{{ db }}_password`
-\\set exporter_password `cat {{ secrets_dir }}/postgres_exporter_password`
-CREATE ROLE "{{ db }}" LOGIN PASSWORD :'owner_password';
-ALTER DATABASE "{{ db }}" OWNER TO "{{ db }}";
-REVOKE ALL ON DATABASE "{{ db }}" FROM PUBLIC;
+\\set owner_password `cat << secrets_dir >>/db_<< db >>_password`
+\\set exporter_password `cat << secrets_dir >>/postgres_exporter_password`
+CREATE ROLE "<< db >>" LOGIN PASSWORD :'owner_password';
+ALTER DATABASE "<< db >>" OWNER TO "<< db >>";
+REVOKE ALL ON DATABASE "<< db >>" FROM PUBLIC;
 CREATE ROLE postgres_exporter LOGIN PASSWORD :'exporter_password';
 GRANT pg_monitor TO postgres_exporter;
 """

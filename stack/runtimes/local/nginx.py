@@ -64,14 +64,8 @@ class MetricsGate(Launcher):
             if gated.metrics is None or not gated.metrics.gated:
                 continue
             socket = ctx.data.metrics_socket(gated.replica_of or gated.name)
-            servers.append(
-                f"    server {{  # {gated.name}\n"
-                f"        listen {_listen(gated, gated.metrics.port)};\n"
-                f"        location / {{\n"
-                f"            proxy_pass http://unix:{socket}:;\n"
-                f"        }}\n"
-                f"    }}"
-            )
+            listen = _listen(gated, gated.metrics.port)
+            servers.append({"name": gated.name, "listen": listen, "socket": socket})
         return changed | render_file(
             CONFIG_DIR / "metrics-gate" / "nginx.conf",
             conf / "nginx.conf",
@@ -81,7 +75,7 @@ class MetricsGate(Launcher):
                 "log_dir": prefix / "logs",
                 "temp_dir": prefix / "temp",
                 "htpasswd": conf / "htpasswd",
-                "gated_servers": "\n".join(servers),
+                "gated_servers": servers,
             },
         )
 

@@ -1,4 +1,5 @@
-"""supervisord for the local runtime: its config, rendered from the launchers, and a client.
+"""supervisord for the local runtime: its config, rendered from the launchers' programs with
+stack/config/supervisord/supervisord.conf, and a client.
 
 supervisord keeps every program in the foreground and restarts it when it dies
 (`autorestart`). Programs are not started by supervisord itself (`autostart=false`): the CLI
@@ -8,21 +9,25 @@ does not wait for readiness (LOCAL-RUNTIME.md).
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
 import xmlrpc.client
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
 from supervisor.xmlrpc import SupervisorTransport
 
-from stack.errors import StackError
-from stack.files import write_if_changed
-from stack.paths import DataDir
+from stack.errors import ConfigError, StackError
+from stack.paths import CONFIG_DIR, DataDir
+from stack.render import render_file
 from stack.runtimes.local.launcher import Program
+
+TEMPLATE = CONFIG_DIR / "supervisord" / "supervisord.conf"
 
 
 def conf_path(data: DataDir) -> Path:
@@ -41,59 +46,84 @@ def log_path(data: DataDir, name: str) -> Path:
     return data.program_log(name)
 
 
-def _quote(arg: str) -> str:
-    # supervisord splits `command` with shlex; `%` must be doubled (it expands %(x)s).
-    escaped = arg.replace("%", "%%").replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"' if any(ch in arg for ch in " ;\"'") or not arg else escaped
+# supervisord's INI parser (configparser, as supervisor 4 sets it up) ends a value at a line
+# break and at a `;` or `#` that follows whitespace (an inline comment), and supervisord then
+# expands `%(name)s` in every value, so a `%` is written `%%`.
+_INLINE_COMMENT = re.compile(r"(?<=\s)(?=[;#])")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _refuse(section: str, what: str, value: str, why: str) -> ConfigError:
+    return ConfigError(
+        f"supervisord.conf [{section}]: {what} {value!r} {why}, which supervisord's config "
+        "cannot hold; change that value"
+    )
+
+
+def ini(section: str, value: object, *, what: str = "value", expansions: int = 1) -> str:
+    """A plain value (a path, a user): a line break or a comment refused, and `%` escaped for
+    each time supervisord expands the value (twice for `stdout_logfile`, in supervisor 4.3's
+    `ServerOptions._processes_from_section`; once for everything else)."""
+    text = str(value)
+    if "\n" in text or "\r" in text:
+        raise _refuse(section, what, text, "holds a line break")
+    if _INLINE_COMMENT.search(text):
+        raise _refuse(section, what, text, "holds ';' or '#' after whitespace")
+    return text.replace("%", "%" * 2**expansions)
+
+
+def command_line(section: str, command: list[str]) -> str:
+    """`command`, which supervisord splits with shlex.split (POSIX rules) after expanding `%`:
+    an argument with whitespace, a quote, `;` or `#` is double-quoted, `\\` and `"` escaped.
+    A `;` or `#` after whitespace gets `""` in between (an empty quoted string: nothing, to
+    shlex), so that the INI parser does not take it for a comment."""
+    words = []
+    for arg in command:
+        if "\n" in arg or "\r" in arg:
+            raise _refuse(section, "command argument", arg, "holds a line break")
+        escaped = arg.replace("%", "%%").replace("\\", "\\\\").replace('"', '\\"')
+        if arg and not any(ch.isspace() or ch in ";#\"'" for ch in arg):
+            words.append(escaped)
+        else:
+            words.append('"' + _INLINE_COMMENT.sub('""', escaped) + '"')
+    return " ".join(words)
+
+
+def environment(section: str, env: Mapping[str, str]) -> str:
+    """`KEY="value",...`, which supervisord reads with shlex in non-POSIX mode: no escapes, a
+    quoted value keeps its quotes and supervisord strips every quote off both ends. So a value
+    is quoted with the quote it does not hold, and refused when it holds both, starts or ends
+    with one, or holds a line break or a comment."""
+    pairs = []
+    for key, value in env.items():
+        if not _ENV_NAME.fullmatch(key):
+            raise _refuse(section, "environment variable name", key, "is not a NAME")
+        what = f"environment value of {key}"
+        if "'" in value and '"' in value:
+            raise _refuse(section, what, value, "holds both kinds of quote")
+        if value[:1] in ("'", '"') or value[-1:] in ("'", '"'):
+            raise _refuse(section, what, value, "starts or ends with a quote")
+        quote = "'" if '"' in value else '"'
+        pairs.append(f"{key}={quote}{ini(section, value, what=what)}{quote}")
+    return ",".join(pairs)
 
 
 def render(data: DataDir, programs: dict[str, Program]) -> bool:
-    lines = [
-        "; Written by `python -m stack up` from stack/topology.py; run as",
-        f";   supervisord -c {conf_path(data)}",
-        "[unix_http_server]",
-        f"file={socket_path(data)}",
-        "chmod=0700",
-        "",
-        "[supervisord]",
-        f"logfile={data.program_log('supervisord')}",
-        f"pidfile={pid_path(data)}",
-        f"directory={data.root}",
-        "childlogdir=" + str(data.logs),
-        "",
-        "[rpcinterface:supervisor]",
-        "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
-        "",
-        "[supervisorctl]",
-        f"serverurl=unix://{socket_path(data)}",
-        "",
-    ]
-    for name, program in programs.items():
-        env = ",".join(f'{k}="{v.replace("%", "%%")}"' for k, v in program.env.items())
-        lines += [
-            f"[program:{name}]",
-            "command=" + " ".join(_quote(a) for a in program.command),
-            "autostart=false",
-            "autorestart=true",
-            "startsecs=1",
-            "startretries=3",  # a crash loop turns FATAL in seconds, so `up` reports it fast
-            f"stopsignal={program.stopsignal}",
-            f"stopwaitsecs={program.stopwaitsecs}",
-            "stopasgroup=true",
-            "killasgroup=true",
-            "redirect_stderr=true",
-            f"stdout_logfile={log_path(data, name)}",
-            "stdout_logfile_maxbytes=10MB",
-            "stdout_logfile_backups=2",
-        ]
-        if program.user:
-            lines.append(f"user={program.user}")
-        if program.directory:
-            lines.append(f"directory={program.directory}")
-        if env:
-            lines.append(f"environment={env}")
-        lines.append("")
-    return write_if_changed(conf_path(data), "\n".join(lines), mode=0o600)
+    """supervisord.conf from its template (stack/config/supervisord/), one program each."""
+    values = {
+        "conf_path": conf_path(data),
+        "socket": socket_path(data),
+        "supervisord_log": data.program_log("supervisord"),
+        "pidfile": pid_path(data),
+        "root": data.root,
+        "logs": data.logs,
+        "programs": programs,
+        "program_log": partial(log_path, data),
+        "ini": ini,
+        "command_line": command_line,
+        "environment": environment,
+    }
+    return render_file(TEMPLATE, conf_path(data), values, mode=0o600)
 
 
 @dataclass(frozen=True)
