@@ -4,7 +4,7 @@ stack/config/supervisord/supervisord.conf, and a client.
 supervisord keeps every program in the foreground and restarts it when it dies
 (`autorestart`). Programs are not started by supervisord itself (`autostart=false`): the CLI
 starts each one when its dependencies are healthy, because `priority` orders starts but
-does not wait for readiness (LOCAL-RUNTIME.md).
+does not wait for readiness (docs/local-runtime.md).
 """
 
 from __future__ import annotations
