@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from stack.gateway import ROUTED, upstream_values
+from stack.gateway import upstream_values
 from stack.paths import DataDir
 from stack.runtimes.local.launcher import Context
 from stack.runtimes.local.programs import LAUNCHERS
 from stack.secrets import ensure
-from stack.topology import Topology, build
+from stack.topology import SERVICE_DATABASES, Topology, build
 from tests.programs import needs, run
 
 
@@ -43,5 +43,5 @@ def test_a_service_not_in_the_topology_gets_a_server_that_refuses() -> None:
     units = build(environ={}).units()
     without_status = Topology(components=tuple(c for c in units if c.name != "status"))
     values = upstream_values(without_status, lambda c: [f"127.0.0.1:{c.port}"])
-    assert list(values["upstreams"]) == list(ROUTED)
+    assert list(values["upstreams"]) == list(SERVICE_DATABASES)
     assert values["upstreams"]["status"] == ["127.0.0.1:9"]
