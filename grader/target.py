@@ -252,7 +252,8 @@ class Target(_Model):
     services: list[ComponentName] | None = Field(
         default=None,
         description="the application services, each owning a database (default: the "
-        "components that declare a `database`)",
+        "components that declare a `database`); a service may have no component of its own "
+        "when it is reached only through the gateway",
     )
     monitoring: Monitoring = Field(default_factory=Monitoring)
     logging: Logging = Field(default_factory=Logging)
@@ -262,15 +263,6 @@ class Target(_Model):
     def source(self) -> Path | None:
         """The file this profile was loaded from."""
         return self._source
-
-    @model_validator(mode="after")
-    def _services_are_components(self) -> Target:
-        sets = {c.replica_of for c in self.components.values() if c.replica_of}
-        known = set(self.components) | sets
-        unknown = [s for s in self.services or [] if s not in known]
-        if unknown:
-            raise ValueError(f"services {unknown} are not components of this profile")
-        return self
 
     def service_names(self) -> list[str]:
         """The application services the checks exercise one by one: the profile's `services`,

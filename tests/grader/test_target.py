@@ -218,8 +218,3 @@ def test_services_come_from_the_profile(tmp_path: Path) -> None:
     assert derived.monitored_services() == ["api", "web"]
     listed = load_target(_profile_with(tmp_path, services=["web"]))
     assert listed.service_names() == ["web"]
-
-
-def test_an_unknown_service_is_named(tmp_path: Path) -> None:
-    with pytest.raises(TargetError, match=r"services \['nope'\] are not components"):
-        load_target(_profile_with(tmp_path, services=["nope"]))

@@ -149,7 +149,7 @@ def app_on_first_use(
         try:
             app = create(load_settings(settings_cls))
         except SettingsError as exc:  # `python -m uvicorn` then ends with this one line
-            raise SystemExit(f"{module}: {exc}") from None
+            raise SystemExit(str(exc)) from None
         vars(sys.modules[module])["app"] = app  # later lookups skip __getattr__
         return app
 
