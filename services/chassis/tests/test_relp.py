@@ -16,6 +16,8 @@ from chassis.logs import TcpShipperHandler, configure_logging
 from chassis.relp import Frame, RelpError, RelpShipperHandler, decode, encode
 from prometheus_client import REGISTRY
 
+from grader.polling import poll_until
+
 PORT = 28110  # this helper's range (28000-28999)
 
 
@@ -100,11 +102,7 @@ def _handler(
 
 
 def _wait(predicate: Callable[[], bool], what: str, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {timeout} s for {what}")
-        time.sleep(0.02)
+    poll_until(predicate, what, timeout, interval=0.02)
 
 
 def test_every_line_is_answered_once_in_order(logger: Logger) -> None:

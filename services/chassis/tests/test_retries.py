@@ -21,6 +21,8 @@ from chassis.relp import RelpShipperHandler
 from sqlalchemy import create_engine
 from sqlalchemy.exc import OperationalError
 
+from grader.polling import poll_until
+
 DEAD = ("127.0.0.1", 28119)  # this helper's range (28000-28999); the fake below refuses it
 # Each gap may run late on a loaded 2-core box, never early.
 LATE = 0.5
@@ -42,11 +44,7 @@ def _refused_connects(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 
 def _wait(predicate: Callable[[], bool], what: str, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {timeout} s for {what}")
-        time.sleep(0.02)
+    poll_until(predicate, what, timeout, interval=0.02)
 
 
 def _assert_gaps(attempts: list[float], expected: list[float]) -> None:
