@@ -112,6 +112,7 @@ def target_profile(
 ) -> dict[str, object]:
     """The grader's view of the local stack (schema: grader/target.py)."""
     components: dict[str, object] = {}
+    services: dict[str, None] = {}  # the application services, each owning a database
     for c in topology:
         entry: dict[str, object] = {
             "role": c.role,
@@ -122,6 +123,7 @@ def target_profile(
             entry["replica_of"] = c.replica_of
         if c.service and c.service.database:
             db = c.service.database
+            services.setdefault(c.replica_of or c.name)
             entry["database"] = PostgresProbe(
                 port=topology.get("postgres").port,
                 user=db,
@@ -169,14 +171,10 @@ def target_profile(
             "retention": 90,
         },
         "scoring": "all-or-nothing",
-        # The application services (each owns a database), which the checks exercise one by one.
-        "services": list(dict.fromkeys(c.replica_of or c.name for c in topology if _owns_db(c))),
+        # The checks exercise these one by one (stop, probe, back up).
+        "services": list(services),
         "components": components,
     }
-
-
-def _owns_db(c: Component) -> bool:
-    return c.service is not None and c.service.database is not None
 
 
 def _metrics_access(c: Component, secrets_dir: Path) -> dict[str, str]:

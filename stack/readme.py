@@ -5,6 +5,7 @@ keeps them in agreement."""
 
 from __future__ import annotations
 
+import json
 import re
 from functools import cache
 from pathlib import Path
@@ -24,8 +25,6 @@ _CHECKLIST_MARK = re.compile(r'@pytest\.mark\.checklist\("([a-z0-9-]+)"\)')
 @cache
 def dashboard_files() -> dict[str, Path]:
     """Dashboard uid -> its JSON file, relative to the repository."""
-    import json
-
     found = {}
     for path in sorted((REPO_ROOT / DASHBOARDS).rglob("*.json")):
         uid = json.loads(path.read_text(encoding="utf-8")).get("uid")

@@ -32,7 +32,7 @@ Say = Callable[[str], None]
 # Runs `docker compose <args>` and returns the finished process (tests pass a fake).
 ComposeRunner = Callable[[list[str]], subprocess.CompletedProcess[str]]
 BACKUP_SERVICE = "backup"  # the service that holds the backups and the restore code
-RECOVER = "python -m backup_service.recover"
+RECOVER_MODULE = "backup_service.recover"  # its command line: python -m <this>
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ class RecoverSteps:
         done = self._run_recover(list(args))
         if done.returncode != 0:
             why = (done.stderr or "").strip() or "no error output"
-            raise StackError(f"`{RECOVER} {' '.join(args)}` failed: {why[-800:]}")
+            raise StackError(f"`python -m {RECOVER_MODULE} {' '.join(args)}` failed: {why[-800:]}")
         answer: dict[str, Any] = json.loads(done.stdout)
         return answer
 
@@ -141,7 +141,7 @@ class LocalSteps(RecoverSteps):
         self.env = {**os.environ, **runtime.program_env(BACKUP_SERVICE)}
 
     def _run_recover(self, args: list[str]) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", *RECOVER.split()[2:], *args]
+        command = [sys.executable, "-m", RECOVER_MODULE, *args]
         return subprocess.run(command, env=self.env, capture_output=True, text=True, check=False)
 
     def stop(self, service: str) -> None:
@@ -169,7 +169,7 @@ class ComposeSteps(RecoverSteps):
         return done.stdout
 
     def _run_recover(self, args: list[str]) -> subprocess.CompletedProcess[str]:
-        return self.runner(["exec", "-T", BACKUP_SERVICE, *RECOVER.split(), *args])
+        return self.runner(["exec", "-T", BACKUP_SERVICE, "python", "-m", RECOVER_MODULE, *args])
 
     def stop(self, service: str) -> None:
         self._compose(["stop", *self.services(service)])

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from stack import service_policy
-from stack.topology import build
+from stack.topology import SERVICE_DATABASES, build
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -27,7 +27,7 @@ def test_service_images_copy_nothing_of_the_launcher() -> None:
 def test_compose_hands_each_service_its_policy_file() -> None:
     services = yaml.safe_load((REPO / "compose.yaml").read_text())["services"]
     readers = [c for c in build(environ={}) if service_policy.reads_policy(c)]
-    assert {c.name for c in readers} == {"status", "backup"}
+    assert readers, "no service reads a policy file: the test would prove nothing"
     for c in readers:
         (name,) = c.compose
         service = services[name]
@@ -44,4 +44,4 @@ def test_policy_files_carry_what_the_services_validate() -> None:
         status = yaml.safe_load(service_policy.policy_text("status", runtime=runtime))
         backup = yaml.safe_load(service_policy.policy_text("backup", runtime=runtime))
         RetentionPolicy.model_validate(status)
-        assert BackupPolicy.model_validate(backup).databases == ["auth", "users", "games", "status"]
+        assert BackupPolicy.model_validate(backup).databases == list(SERVICE_DATABASES)

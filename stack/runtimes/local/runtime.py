@@ -242,7 +242,7 @@ class LocalRuntime:
 
     def start(self, name: str, progress: Progress = _quiet) -> None:
         units = self._require_running(name)
-        ctx = Context(self.data, secrets.Secrets(self.data.secrets), self.topology)
+        ctx = self._context()
         for unit in units:
             self._bring_up(ctx, unit, progress)
 
@@ -250,8 +250,11 @@ class LocalRuntime:
         """The environment the named unit runs with (its launcher's), for a command that must
         see what the unit sees, such as the backup service's restore command."""
         unit = self.topology.get(name)
-        ctx = Context(self.data, secrets.Secrets(self.data.secrets), self.topology)
-        return dict(launcher_for(unit).program(ctx, unit).env)
+        return dict(launcher_for(unit).program(self._context(), unit).env)
+
+    def _context(self) -> Context:
+        """The launchers' context for a stack that is up (its secrets already issued)."""
+        return Context(self.data, secrets.Secrets(self.data.secrets), self.topology)
 
     def restart(self, name: str) -> None:
         """Redeploy: stop (SIGTERM, in-flight requests finish) then start, unit by unit, so a
