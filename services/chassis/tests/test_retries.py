@@ -1,6 +1,7 @@
 """The chassis's retry loops (tenacity): the waits between attempts, what ends them, and what a
 caller gets when they give up. Nothing listens where they connect: every attempt fails at once,
-so the gaps between attempts are the waits."""
+so the gaps between attempts are the waits. Only lower bounds on time are asserted: a wait can
+run late on a loaded machine, never early."""
 
 from __future__ import annotations
 
@@ -24,8 +25,6 @@ from sqlalchemy.exc import OperationalError
 from grader.polling import poll_until
 
 DEAD = ("127.0.0.1", 28119)  # this helper's range (28000-28999); the fake below refuses it
-# Each gap may run late on a loaded 2-core box, never early.
-LATE = 0.5
 
 
 def _refused_connects(monkeypatch: pytest.MonkeyPatch) -> list[float]:
@@ -50,7 +49,9 @@ def _wait(predicate: Callable[[], bool], what: str, timeout: float = 10) -> None
 def _assert_gaps(attempts: list[float], expected: list[float]) -> None:
     gaps = [later - earlier for earlier, later in pairwise(attempts)]
     for gap, wait in zip(gaps, expected, strict=False):
-        assert wait - 0.01 <= gap < wait + LATE, f"waits {gaps}, expected {expected}"
+        assert gap >= wait - 0.01, f"waits {gaps}, expected at least {expected}"
+    # A doubling wait shows as growing gaps even when each one runs late: 0.2 s before 1 s.
+    assert gaps[0] < gaps[-1], f"waits {gaps} do not grow"
 
 
 def test_relp_reconnects_after_0_2_s_doubling_to_1_s_and_close_ends_a_wait_at_once(
@@ -63,12 +64,11 @@ def test_relp_reconnects_after_0_2_s_doubling_to_1_s_and_close_ends_a_wait_at_on
         _assert_gaps(attempts, [0.2, 0.4, 0.8, 1.0, 1.0])
     finally:
         handler.close()  # in the middle of a 1 s wait
-    closed = time.monotonic()
-    handler._thread.join(timeout=2)
-    assert not handler._thread.is_alive(), "the sender thread outlived close()"
-    assert time.monotonic() - closed < 0.3, "close() waited for the reconnect wait to end"
     count = len(attempts)
-    time.sleep(1.2)
+    # The thread ends before the 1 s wait it was in could have run out, and a dead thread
+    # makes no more attempts.
+    handler._thread.join(timeout=0.9)
+    assert not handler._thread.is_alive(), "close() did not end the reconnect wait"
     assert len(attempts) == count, "an attempt after close()"
 
 
@@ -97,13 +97,11 @@ def test_broker_connect_retries_double_from_retry_s_and_stop_on_close(
     async def scenario() -> None:
         broker = Broker("amqp://stack@127.0.0.1:1/", "pw", retry_s=0.1)
         await broker.start()
-        deadline = time.monotonic() + 10
-        while len(attempts) < 4 and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
+        async with asyncio.timeout(10):
+            while len(attempts) < 4:
+                await asyncio.sleep(0.01)
         await broker.close()  # in the middle of the 0.8 s wait
-        count = len(attempts)
-        await asyncio.sleep(1.0)
-        assert len(attempts) == count, "an attempt after close()"
+        assert broker._task is not None and broker._task.done(), "the retry task outlived close()"
         assert not broker.connected
 
     with caplog.at_level(logging.WARNING, logger="chassis.messaging"):
@@ -127,5 +125,5 @@ def test_migrations_retry_every_second_then_raise_the_database_error(
     took = time.monotonic() - started
     warnings = [r.getMessage() for r in caplog.records if r.name == "chassis.migrations"]
     # Attempts at 0, 1 and 2 s: the third fails past the 1.5 s limit and is raised.
-    assert len(warnings) == 2 and 2.0 <= took < 2.0 + LATE + 1, (warnings, took)
+    assert len(warnings) == 2 and took >= 2.0, (warnings, took)
     assert all("database not reachable yet" in w for w in warnings)
