@@ -24,7 +24,7 @@ from status_service.monitor import HISTORY_DAYS, Monitor
 def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
-    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return _utc(value).isoformat().replace("+00:00", "Z")
 
 
 def page(monitor: Monitor, *, title: str, url: str) -> dict[str, Any]:
@@ -231,9 +231,9 @@ def atom(monitor: Monitor, *, title: str, url: str) -> str:
         entry.title(f"{item.name} [{item.status}]")
         entry.updated(_utc(item.updated_at))
         entry.published(_utc(item.created_at))
-        # feedgen 1.0.0 writes an entry link's href only, not its rel or type
-        # (lkiesow/python-feedgen#135); without rel a link is the alternate one (RFC 4287
-        # 4.2.7.2), which is what this one is.
+        # rel and type are given for when feedgen writes them: 1.0.0 writes an entry link's
+        # href only (lkiesow/python-feedgen#135), and without rel a link is the alternate one
+        # (RFC 4287 4.2.7.2), which is what this one is.
         entry.link(href=shortlink(item, url=url), rel="alternate", type="text/html")
         entry.content(_updates_html(item), type="html")
     document: bytes = feed.atom_str()  # UTF-8, as its XML declaration says
