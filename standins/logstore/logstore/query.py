@@ -13,6 +13,7 @@ import tantivy
 from . import datemath, querystring
 from .errors import ESError, parsing, search_failed
 from .schema import BOOLEAN, CATCH_ALL, DATE, DOUBLE, KEYWORD, LONG, TEXT, Field
+from .wildcard import wildcard_regex
 
 Q = tantivy.Query
 MUST, SHOULD, NOT = tantivy.Occur.Must, tantivy.Occur.Should, tantivy.Occur.MustNot
@@ -261,11 +262,8 @@ class Translator:
     def _q_wildcard(self, body: Any) -> tantivy.Query:
         path, spec = self._one_field("wildcard", body)
         value = str(spec.get("value", spec.get("wildcard")) if isinstance(spec, dict) else spec)
-        regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in value)
-        plain = value.rstrip("*")
-        return self.pattern(
-            path, regex, prefix=plain if "*" not in plain and "?" not in plain else None
-        )
+        regex, prefix = wildcard_regex(value)
+        return self.pattern(path, regex, prefix=prefix)
 
     def _q_regexp(self, body: Any) -> tantivy.Query:
         path, spec = self._one_field("regexp", body)

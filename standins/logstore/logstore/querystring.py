@@ -19,8 +19,9 @@ from luqum.exceptions import ParseError, ParseSyntaxError
 from luqum.thread import parse
 
 from .errors import ESError, bad_request, parsing, search_failed
+from .wildcard import has_wildcard, wildcard_regex
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # query.py imports this module
     from .query import Translator
 
 Q = tantivy.Query
@@ -135,7 +136,7 @@ class _Walk:
         name = tree.Word(node.name).unescaped_value
         if name == "_exists_":
             expr = node.expr
-            if isinstance(expr, tree.Word) and not _has_wildcard(expr.value):
+            if isinstance(expr, tree.Word) and not has_wildcard(expr.value):
                 return self.tr.translate({"exists": {"field": expr.unescaped_value}})
             raise self.unsupported(node, "_exists_ takes one field name")
         if name in (EVERY_FIELD, "_all"):
@@ -163,8 +164,8 @@ class _Walk:
         if isinstance(node, tree.Word):
             if node.value == "*":
                 return lambda path: tr.translate({"exists": {"field": path}})
-            if _has_wildcard(node.value):
-                regex, prefix = _wildcard(node.value)
+            if has_wildcard(node.value):
+                regex, prefix = wildcard_regex(node.value)
                 return lambda path: tr.pattern(path, regex, prefix=prefix)
             word: str = node.unescaped_value
             return lambda path: self._value(word, path)
@@ -243,30 +244,6 @@ class _Walk:
 def _unquote(phrase: Any) -> str:
     text: str = phrase.unescaped_value
     return text[1:-1]
-
-
-_WILDCARD_PARTS = re.compile(r"\\(.)|([*?])|([^\\*?]+)", re.DOTALL)
-
-
-def _has_wildcard(raw: str) -> bool:
-    return any(m.group(2) for m in _WILDCARD_PARTS.finditer(raw))
-
-
-def _wildcard(raw: str) -> tuple[str, str | None]:
-    """A Lucene wildcard term (`*` any characters, `?` one, `\\` escapes the next) as a regex,
-    and its literal prefix when its only wildcard is a trailing `*`."""
-    parts = list(_WILDCARD_PARTS.finditer(raw))
-    regex, literal, trailing_only = [], [], True
-    for i, part in enumerate(parts):
-        escaped, wildcard, plain = part.groups()
-        if wildcard:
-            regex.append(".*" if wildcard == "*" else ".")
-            trailing_only = trailing_only and wildcard == "*" and i == len(parts) - 1
-        else:
-            text = escaped if escaped is not None else plain
-            regex.append(re.escape(text))
-            literal.append(text)
-    return "".join(regex), "".join(literal) if trailing_only else None
 
 
 _INTEGER = re.compile(r"[+-]?\d+")
