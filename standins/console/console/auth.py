@@ -15,6 +15,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import math
 import secrets
 import time
 from collections import OrderedDict, deque
@@ -87,7 +88,7 @@ class LoginLimiter:
             if len(times) >= MAX_FAILURES:
                 waits.append(times[-MAX_FAILURES] + FAILURE_WINDOW - self._clock())
         if waits:
-            raise TooManyFailures(max(1, int(max(waits)) + 1))
+            raise TooManyFailures(max(1, math.ceil(max(waits))))
 
     def failed(self, login: str, address: str) -> None:
         for key in (f"user:{login}", f"addr:{address}"):
