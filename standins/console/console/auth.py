@@ -159,12 +159,18 @@ class Auth:
         self.limiter.failed(login, address)
         return None
 
+    def _fingerprint(self, login: str) -> str:
+        """Ties a session to the password it was opened with: a changed password file ends
+        every session of that user at the next start."""
+        password = self._passwords[login][0].encode()
+        return hmac.new(self._key, b"pw:" + password, hashlib.sha256).hexdigest()[:16]
+
     def csrf_for(self, session_id: str) -> str:
         return hmac.new(self._key, b"csrf:" + session_id.encode(), hashlib.sha256).hexdigest()
 
     def new_session(self, login: str, role: str) -> tuple[str, Principal]:
         sid = secrets.token_urlsafe(16)
-        cookie = self._serializer.dumps({"u": login, "s": sid})
+        cookie = self._serializer.dumps({"u": login, "s": sid, "p": self._fingerprint(login)})
         return cookie, Principal(login, role, "session", sid, self.csrf_for(sid))
 
     def revoke(self, request: Request) -> None:
@@ -188,6 +194,8 @@ class Auth:
         login, sid = data.get("u"), data.get("s")
         known = self._passwords.get(login) if isinstance(login, str) else None
         if known is None or not isinstance(sid, str) or sid in self._revoked:
+            return None
+        if not hmac.compare_digest(str(data.get("p", "")), self._fingerprint(login)):
             return None
         return Principal(login, known[1], "session", sid, self.csrf_for(sid))
 

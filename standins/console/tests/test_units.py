@@ -14,11 +14,12 @@ from typing import Any
 import httpx
 import pytest
 from console import ds_elasticsearch, ds_prometheus
-from console.auth import FAILURE_WINDOW, LoginLimiter, TooManyFailures
+from console.auth import FAILURE_WINDOW, Auth, LoginLimiter, TooManyFailures
 from console.config import Datasource
 from console.intervals import TimeRange, TimeRangeError, format_duration, parse_time
 from console.testing import DASHBOARDS, PROVISIONING, SAVED_OBJECTS, write_secrets
 from console.upstream import msearch
+from starlette.requests import Request
 
 NOW = 1_700_000_000_000
 PROM_DS = Datasource(1, "prometheus", "Prometheus", "prometheus", "http://p", True,
@@ -203,3 +204,19 @@ def test_bad_files_stop_the_start_with_the_file_and_key(tmp_path: Path) -> None:
     (secrets / "console_session_key").unlink()
     assert "secret console_session_key" in _start_error(
         tmp_path, "--secrets-dir", str(secrets))
+
+
+def _request_with_cookie(cookie: str) -> Request:
+    header = f"console_session={cookie}".encode()
+    return Request({"type": "http", "method": "GET", "path": "/", "headers": [(b"cookie", header)],
+                    "query_string": b"", "client": ("127.0.0.1", 1)})
+
+
+def test_a_changed_password_ends_the_old_sessions() -> None:
+    before = Auth({"admin": ("old-pw", "admin")}, "key")
+    cookie, principal = before.new_session("admin", "admin")
+    assert before.authenticate(_request_with_cookie(cookie)) == principal
+    after = Auth({"admin": ("new-pw", "admin")}, "key")
+    assert after.authenticate(_request_with_cookie(cookie)) is None
+    other_key = Auth({"admin": ("old-pw", "admin")}, "another key")
+    assert other_key.authenticate(_request_with_cookie(cookie)) is None
