@@ -30,7 +30,8 @@ log = logging.getLogger("console")
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m console", description=__doc__)
-    parser.add_argument("--grafana-listen", default="127.0.0.1:3000", help="host:port, Grafana side")
+    parser.add_argument("--grafana-listen", default="127.0.0.1:3000",
+                        help="host:port, Grafana side")
     parser.add_argument("--kibana-listen", default="127.0.0.1:5601", help="host:port, Kibana side")
     parser.add_argument("--provisioning", required=True, type=Path,
                         help="Grafana's provisioning directory (datasources/, dashboards/)")

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from . import grafana_api, kibana_api, pages
+from . import grafana_api, kibana_api, metrics, pages, queries
 from .auth import Auth, Handler, guard
 from .config import GrafanaConfig
 from .saved_objects import SavedObjects
@@ -59,6 +59,10 @@ def grafana_routes() -> list[BaseRoute]:
         Route("/api/dashboards/db", api(grafana_api.save_dashboard, write=True), methods=["POST"]),
         Route("/api/datasources", api(grafana_api.datasources)),
         Route("/api/datasources/uid/{uid}", api(grafana_api.datasource)),
+        Route("/api/datasources/uid/{uid}/resources/{path:path}",
+              api(queries.prometheus_resource)),
+        Route("/api/ds/query", api(queries.ds_query), methods=["POST"]),
+        Route("/metrics", metrics.metrics),
         Route("/", page),
         Route("/dashboards", page),
         Route("/d/{uid}", page),
@@ -75,6 +79,9 @@ def kibana_routes() -> list[BaseRoute]:
         *_common("kibana"),
         Route("/api/status", api(kibana_api.status)),
         Route("/api/saved_objects/_find", api(kibana_api.find)),
+        Route("/api/saved_objects/_import", api(kibana_api.import_objects, write=True),
+              methods=["POST"]),
+        Route("/internal/search/es", api(kibana_api.search_es), methods=["POST"]),
         Route("/api/saved_objects/{type}/{id}", api(kibana_api.get_object)),
         Route("/", page),
         Route("/app/discover", page),
@@ -84,7 +91,10 @@ def kibana_routes() -> list[BaseRoute]:
 
 def _app(side: Side, routes: list[BaseRoute], state: ConsoleState) -> Starlette:
     fallback = _not_found(side)
-    app = Starlette(routes=[*routes, Route("/{path:path}", fallback, methods=_ALL)])
+    app = Starlette(
+        routes=[*routes, Route("/{path:path}", fallback, methods=_ALL)],
+        middleware=[Middleware(metrics.RequestLog, side=side)],
+    )
     app.state.auth = state.auth
     app.state.grafana = state.grafana
     app.state.saved_objects = state.saved_objects
@@ -100,5 +110,3 @@ _ALL = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 def build_apps(state: ConsoleState) -> tuple[Starlette, Starlette]:
     return _app("grafana", grafana_routes(), state), _app("kibana", kibana_routes(), state)
 
-
-RouteFactory = Callable[[], list[BaseRoute]]

@@ -8,16 +8,23 @@ from __future__ import annotations
 import fnmatch
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from .saved_objects import SavedObjects
+from .errors import UpstreamError
+from .metrics import UPSTREAM_ERRORS
+from .saved_objects import ImportLineError, SavedObjects, parse_object
 from .shapes import kibana_error
+from .upstream import search
 
 # The Kibana release whose APIs the console answers like (Elasticsearch 8's client checks the
 # major version).
 KIBANA_VERSION = "8.15.0"
 MAX_PER_PAGE = 10_000
+MAX_IMPORT_BYTES = 26_214_400  # Kibana's savedObjects.maxImportPayloadBytes default
+ICONS = {"dashboard": "dashboardApp", "visualization": "visualizeApp", "search": "discoverApp",
+         "index-pattern": "indexPatternApp"}
 
 
 def _objects(request: Request) -> SavedObjects:
@@ -30,7 +37,9 @@ async def status(request: Request) -> Response:
         {
             "name": "console",
             "uuid": "00000000-0000-4000-8000-000000000000",
-            "version": {"number": KIBANA_VERSION, "build_flavor": "console", "build_snapshot": False},
+            "version": {
+                "number": KIBANA_VERSION, "build_flavor": "console", "build_snapshot": False
+            },
             "status": {
                 "overall": {"level": "available", "summary": "All services are available"}
             },
@@ -107,3 +116,86 @@ async def get_object(request: Request) -> Response:
     if obj is None:
         return kibana_error(404, f"Saved object [{obj_type}/{obj_id}] not found")
     return JSONResponse(_public(obj))
+
+
+async def import_objects(request: Request) -> Response:
+    """`POST /api/saved_objects/_import[?overwrite=true]`, multipart field `file` (ndjson)."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_IMPORT_BYTES:
+        return kibana_error(413, f"Payload content length greater than maximum allowed: "
+                                 f"{MAX_IMPORT_BYTES}")
+    try:
+        form = await request.form(max_files=1, max_fields=10)
+    except Exception as exc:  # python-multipart's parse errors have no common base class
+        return kibana_error(400, f"[request body]: expected multipart/form-data: {exc}")
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        return kibana_error(400, "[request body.file]: expected a file (ndjson) in field `file`")
+    text = (await upload.read()).decode("utf-8", errors="replace")
+    overwrite = request.query_params.get("overwrite", "false").lower() == "true"
+    objects = _objects(request)
+    parsed = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        try:
+            obj = parse_object(line, f"line {number} of {upload.filename or 'the file'}")
+        except ImportLineError as exc:
+            return kibana_error(400, f"Unexpected token in the import file: {exc}")
+        if obj is not None:
+            parsed.append(obj)
+    accepted, results, errors = [], [], []
+    for obj in parsed:
+        title = str(obj["attributes"].get("title", ""))
+        meta = {"title": title, "icon": ICONS.get(obj["type"], "document")}
+        exists = objects.get(obj["type"], obj["id"]) is not None
+        if exists and not overwrite:
+            errors.append({"id": obj["id"], "type": obj["type"], "title": title, "meta": meta,
+                           "error": {"type": "conflict"}})
+            continue
+        accepted.append(obj)
+        result = {"type": obj["type"], "id": obj["id"], "meta": meta}
+        if exists:
+            result["overwrite"] = True
+        results.append(result)
+    if accepted:
+        objects.put_many(accepted)
+    body: dict[str, Any] = {
+        "success": not errors,
+        "successCount": len(accepted),
+        "successResults": results,
+    }
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(body)
+
+
+async def search_es(request: Request) -> Response:
+    """`POST /internal/search/es`: the `es` search strategy of Kibana's data plugin, run on
+    logstore as console_reader; the ES response comes back whole in `rawResponse`."""
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        return kibana_error(400, f"[request body]: not JSON: {exc}")
+    params = body.get("params") if isinstance(body, dict) else None
+    if not isinstance(params, dict):
+        return kibana_error(400, '[request body.params]: expected {"index": ..., "body": {...}}')
+    index = params.get("index") or "logs-*"
+    if isinstance(index, list):
+        index = ",".join(str(i) for i in index)
+    search_body = params.get("body") or {}
+    if not isinstance(index, str) or not isinstance(search_body, dict):
+        return kibana_error(400, "[request body.params]: index must be a string, body an object")
+    try:
+        status, answer = await search(request.app.state.upstreams.logstore, index, search_body)
+    except UpstreamError as exc:
+        UPSTREAM_ERRORS.labels(upstream="logstore").inc()
+        return kibana_error(exc.status if exc.status < 600 else 502, str(exc))
+    if status != 200:
+        if status >= 500:
+            UPSTREAM_ERRORS.labels(upstream="logstore").inc()
+        # Elasticsearch's error passed through, with Kibana's statusCode and message beside it.
+        shaped = answer if isinstance(answer, dict) else {"error": str(answer)}
+        error = shaped.get("error")
+        reason = error.get("reason") if isinstance(error, dict) else str(error)
+        return JSONResponse(shaped | {"statusCode": status, "message": reason}, status_code=status)
+    return JSONResponse({"id": None, "rawResponse": answer, "isPartial": False,
+                         "isRunning": False, "total": 1, "loaded": 1, "isRestored": False})

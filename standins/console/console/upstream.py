@@ -7,11 +7,14 @@ and Kibana's server-side proxies do.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import httpx
+import orjson
 from healthprobe import read_secret
 
-from .errors import ConsoleConfigError
+from .errors import ConsoleConfigError, UpstreamError
 
 PROMETHEUS_USER = "console"
 LOGSTORE_USER = "console_reader"
@@ -58,3 +61,72 @@ class Upstreams:
     async def close(self) -> None:
         await self.prometheus.aclose()
         await self.logstore.aclose()
+
+
+def _index_path(index: str, endpoint: str) -> str:
+    return f"/{quote(index, safe='*,-_.')}/{endpoint}"
+
+
+async def search(client: httpx.AsyncClient, index: str, body: dict[str, Any]) -> tuple[int, Any]:
+    """One `_search` on logstore: (HTTP status, JSON body). Raises UpstreamError when it
+    cannot be reached or answers something that is not JSON."""
+    try:
+        response = await client.post(_index_path(index, "_search"), json=body)
+    except httpx.HTTPError as exc:
+        raise UpstreamError(f"logstore at {client.base_url} did not answer: {exc!r}") from None
+    try:
+        return response.status_code, response.json()
+    except ValueError:
+        raise UpstreamError(
+            f"logstore answered HTTP {response.status_code}: {response.text[:300]}",
+            status=response.status_code if response.status_code >= 400 else 502,
+        ) from None
+
+
+def _msearch_missing(response: httpx.Response) -> bool:
+    """A logstore without `_msearch` answers 404/405, or ES' 400 "no handler found"."""
+    if response.status_code in (404, 405):
+        return True
+    return response.status_code == 400 and "no handler" in response.text.lower()
+
+
+async def msearch(
+    client: httpx.AsyncClient, index: str, bodies: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Every body in one `_msearch` (one round trip, as Grafana sends them); each answer is a
+    search response or `{"error": ..., "status": N}`. Falls back to one `_search` per body on
+    a logstore that has no `_msearch`."""
+    header = orjson.dumps({"index": index, "ignore_unavailable": True})
+    payload = b"".join(header + b"\n" + orjson.dumps(body) + b"\n" for body in bodies)
+    try:
+        response = await client.post(
+            _index_path(index, "_msearch"),
+            content=payload,
+            headers={"Content-Type": "application/x-ndjson"},
+        )
+    except httpx.HTTPError as exc:
+        raise UpstreamError(f"logstore at {client.base_url} did not answer: {exc!r}") from None
+    if _msearch_missing(response):
+        out = []
+        for body in bodies:
+            status, answer = await search(client, index, body)
+            if status != 200 and isinstance(answer, dict):
+                answer.setdefault("status", status)
+            out.append(answer if isinstance(answer, dict) else {"error": str(answer),
+                                                                "status": status})
+        return out
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if response.status_code != 200 or not isinstance(answer, dict):
+        text = response.text[:300]
+        if isinstance(answer, dict) and "error" in answer:
+            return [{"error": answer["error"], "status": response.status_code}] * len(bodies)
+        raise UpstreamError(f"logstore answered HTTP {response.status_code}: {text}",
+                            status=response.status_code if response.status_code >= 400 else 502)
+    responses = answer.get("responses")
+    if not isinstance(responses, list) or len(responses) != len(bodies):
+        raise UpstreamError(f"logstore's _msearch answered {len(bodies)} searches with "
+                            f"{answer.get('responses')!r:.200}")
+    return responses
