@@ -135,6 +135,18 @@ def settled_panels(
         time.sleep(0.5)
 
 
+def wait_for(driver: WebDriver, selector: str, *, timeout: float) -> None:
+    """Wait until an element matches `selector` (a CSS selector), or fail naming it."""
+    try:
+        WebDriverWait(driver, timeout).until(
+            ready.presence_of_element_located((By.CSS_SELECTOR, selector))
+        )
+    except TimeoutException:
+        raise BrowserError(
+            f"{driver.current_url}: nothing matched {selector} within {timeout:g} s"
+        ) from None
+
+
 def screenshot(driver: WebDriver, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(path))
