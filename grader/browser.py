@@ -96,10 +96,14 @@ def log_in(driver: WebDriver, product: Product, base_url: str, user: str, passwo
     user_field, password_field, submit = _LOGIN[product]
     driver.get(f"{base_url.rstrip('/')}/login")
     wait = WebDriverWait(driver, 30)
+    form = (By.CSS_SELECTOR, user_field)
     try:
-        wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, user_field)))
+        # A session cookie from an earlier login to the same host may skip the form.
+        wait.until(lambda d: d.find_elements(*form) or "/login" not in d.current_url)
     except TimeoutException:
         raise BrowserError(f"{base_url}/login shows no login form ({user_field})") from None
+    if not driver.find_elements(*form):
+        return
     driver.find_element(By.CSS_SELECTOR, user_field).send_keys(user)
     driver.find_element(By.CSS_SELECTOR, password_field).send_keys(password)
     driver.find_element(By.CSS_SELECTOR, submit).click()
