@@ -320,7 +320,7 @@ export class DiscoverPage {
       return h('li', { class: 'kbn-field', 'data-test-subj': `field-${name}` }, h('div', { class: 'kbn-field-row' }, toggle, add), details);
     };
     clear(this.fieldList).append(
-      selected.length ? h('li', { class: 'kbn-field-group' }, 'Selected fields') : null,
+      ...(selected.length ? [h('li', { class: 'kbn-field-group' }, 'Selected fields')] : []),
       ...selected.map(item),
       h('li', { class: 'kbn-field-group' }, `Available fields`, h('span', { class: 'kbn-badge' }, String(available.length))),
       ...available.map(item),
@@ -331,7 +331,7 @@ export class DiscoverPage {
   fieldTypeIcon(name) {
     const sample = this.docs.find((d) => name in d);
     const value = sample ? sample[name] : undefined;
-    if (name === this.indexPattern.timeField) return '\u{1F552}';
+    if (name === this.indexPattern.timeField) return 'd';
     if (typeof value === 'number') return '#';
     if (typeof value === 'boolean') return 'b';
     return 't';
