@@ -295,6 +295,9 @@ def browser(console_ui: UI) -> Iterator[Any]:
     driver = webdriver.Chrome(options=options, service=service)
     driver.set_page_load_timeout(30)
     try:
+        for name, side in (("grafana", console_ui.grafana), ("kibana", console_ui.kibana)):
+            driver.get(side + "/login")
+            screenshot(driver, f"{name}-login")
         for side in (console_ui.grafana, console_ui.kibana):
             log_in(driver, side, "viewer", SECRET["grafana_viewer_password"])
         yield driver
@@ -397,6 +400,13 @@ def test_broken_query_unsupported_panel_variable_and_row(browser: Any, console_u
     assert 'avg(up{env="staging"})' in prometheus.queries
     assert panels["Up in env"]["state"] == "data"
     assert re.fullmatch(r"Up in env\n\d+\.\d%", panels["Up in env"]["text"]), panels["Up in env"]
+    # A quick range from the time picker: the URL says it as Grafana does, and panels query again.
+    asked = len(prometheus.queries)
+    browser.find_element(By.CSS_SELECTOR, '[data-testid="data-testid TimePicker Open Button"]').click()
+    browser.find_element(By.XPATH, "//button[normalize-space()='Last 5 minutes']").click()
+    WebDriverWait(browser, 15).until(lambda d: "from=now-5m&to=now" in d.current_url)
+    settled_panels(browser, GRAFANA_PANEL, 3)
+    assert len(prometheus.queries) > asked
     # The collapsed row opens: its panel appears and queries.
     browser.find_element(By.CSS_SELECTOR, '[data-testid="data-testid dashboard-row-title-Hidden"]').click()
     opened = settled_panels(browser, GRAFANA_PANEL, 4)

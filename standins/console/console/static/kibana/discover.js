@@ -205,7 +205,19 @@ export class DiscoverPage {
     if (every > 0) this.timer = setInterval(() => this.run(), every);
   }
 
+  // The store's (or the KQL parser's) reason under the bar; the results of an earlier query go,
+  // so nothing on the page claims to answer the query that failed.
   showError(text) {
+    this.hits = [];
+    this.docs = [];
+    this.hitsText.textContent = '0';
+    this.intervalText.textContent = '';
+    if (this.chart) this.chart.destroy();
+    this.chart = null;
+    clear(this.chartBox);
+    clear(this.table);
+    clear(this.more);
+    this.renderFields();
     this.queryError.hidden = false;
     this.queryError.replaceChildren(h('strong', {}, 'Unable to run the search'), h('pre', { 'data-test-subj': 'discoverQueryErrorText' }, text));
   }
