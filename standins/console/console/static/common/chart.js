@@ -33,8 +33,23 @@ function stackData(data) {
   return out;
 }
 
+function pad2(n) {
+  return String(n).padStart(2, '0');
+}
+
+// Time ticks in 24-hour form as Grafana and Kibana print them: 06:20, 06:20:30, or 12/06 when
+// the ticks are days apart.
+function timeTicks(self, splits, axisIdx, foundSpace, foundIncr) {
+  return splits.map((seconds) => {
+    const d = new Date(seconds * 1000);
+    if (foundIncr >= 86400) return `${pad2(d.getMonth() + 1)}/${pad2(d.getDate())}`;
+    const hm = `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
+    return foundIncr < 60 ? `${hm}:${pad2(d.getSeconds())}` : hm;
+  });
+}
+
 // options: {series, format(value) -> text, theme: {axis, grid, text}, bars, stacked, fillOpacity,
-// lineWidth, onLegendToggle}. Returns {element, legend(el), destroy}.
+// lineWidth, sparkline (no axes, no cursor: a stat panel's background)}. Returns {element, legend(el), destroy}.
 export function timeChart(container, options) {
   const { series, format, theme } = options;
   const raw = alignSeries(series);
@@ -62,16 +77,17 @@ export function timeChart(container, options) {
   container.append(plotHolder, tooltip);
 
   const size = () => ({ width: Math.max(50, plotHolder.clientWidth), height: Math.max(40, plotHolder.clientHeight) });
+  const sparkline = Boolean(options.sparkline);
   const opts = {
     ...size(),
     legend: { show: false },
-    padding: [8, 8, 0, 0],
-    cursor: { points: { size: 6 }, drag: { x: false, y: false } },
+    padding: sparkline ? [0, 0, 0, 0] : [8, 8, 0, 0],
+    cursor: sparkline ? { show: false } : { points: { size: 6 }, drag: { x: false, y: false } },
     scales: { x: { time: true }, y: options.yRange ? { range: options.yRange } : {} },
     bands,
-    axes: [
-      { stroke: theme.axis, grid: { stroke: theme.grid, width: 1 }, ticks: { stroke: theme.grid, width: 1 }, font: '11px Inter, Helvetica, Arial, sans-serif' },
-      { stroke: theme.axis, grid: { stroke: theme.grid, width: 1 }, ticks: { show: false }, font: '11px Inter, Helvetica, Arial, sans-serif', size: axisSize, values: (self, splits) => splits.map((v) => format(v)) },
+    axes: sparkline ? [{ show: false }, { show: false }] : [
+      { stroke: theme.axis, grid: { stroke: theme.grid, width: 1 }, ticks: { stroke: theme.grid, width: 1 }, font: '11px Inter, Helvetica, Arial, sans-serif', values: timeTicks },
+      { stroke: theme.axis, grid: { stroke: theme.grid, width: 1 }, ticks: { show: false }, font: '11px Inter, Helvetica, Arial, sans-serif', size: axisSize, space: 24, values: (self, splits) => splits.map((v) => format(v)) },
     ],
     series: uSeries,
     hooks: {
@@ -86,7 +102,7 @@ export function timeChart(container, options) {
           ...series.map((s, i) => (u.series[i + 1].show ? h('div', { class: 'console-chart-tooltip-row' },
             h('span', { class: 'console-chart-swatch', style: { background: s.color } }),
             h('span', { class: 'console-chart-tooltip-name' }, s.name),
-            h('span', { class: 'console-chart-tooltip-value' }, format(raw[i + 1][idx]))) : null)),
+            h('span', { class: 'console-chart-tooltip-value' }, format(raw[i + 1][idx]))) : null)).filter(Boolean),
         );
         tooltip.hidden = false;
         const left = u.cursor.left + u.over.offsetLeft;

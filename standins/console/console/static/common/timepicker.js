@@ -7,6 +7,24 @@ import { describeRange, parseTime } from './datemath.js';
 export const QUICK_RANGES = ['now-5m', 'now-15m', 'now-1h', 'now-6h', 'now-24h'];
 export const REFRESH_CHOICES = ['', '5s', '10s', '30s', '1m'];
 
+const SVG = 'http://www.w3.org/2000/svg';
+
+// A clock outline (no icon font or emoji: the page must look the same on any machine).
+function clockIcon(className) {
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('viewBox', '0 0 16 16');
+  svg.setAttribute('width', '14');
+  svg.setAttribute('height', '14');
+  svg.setAttribute('class', className);
+  svg.setAttribute('aria-hidden', 'true');
+  const circle = document.createElementNS(SVG, 'circle');
+  Object.entries({ cx: 8, cy: 8, r: 6.5, fill: 'none', stroke: 'currentColor', 'stroke-width': 1.4 }).forEach(([k, v]) => circle.setAttribute(k, v));
+  const hands = document.createElementNS(SVG, 'path');
+  Object.entries({ d: 'M8 4.5V8l2.5 1.5', fill: 'none', stroke: 'currentColor', 'stroke-width': 1.4, 'stroke-linecap': 'round' }).forEach(([k, v]) => hands.setAttribute(k, v));
+  svg.append(circle, hands);
+  return svg;
+}
+
 function testAttrs(attr, value) {
   return value ? { [attr]: value } : {};
 }
@@ -18,7 +36,7 @@ export function timePicker({ state, onChange, attr, ids, classPrefix }) {
   const openButton = h(
     'button',
     { type: 'button', class: `${classPrefix}-button`, ...testAttrs(attr, ids.open), 'aria-label': 'Time range picker', title: `${state.from} to ${state.to}` },
-    h('span', { class: `${classPrefix}-icon-clock`, 'aria-hidden': 'true' }, '\u{1F551}'),
+    clockIcon(`${classPrefix}-icon-clock`),
     label,
   );
   const fromInput = h('input', { type: 'text', value: state.from, ...testAttrs(attr, ids.from), 'aria-label': 'Time range from' });

@@ -52,7 +52,8 @@ export function numberSeriesOf(frames) {
     const columns = fieldsOf(frame);
     const numbers = columns.filter((c) => c.field.type === 'number');
     for (const column of numbers) {
-      series.push({ name: displayName(column.field, frame, numbers.length), values: column.values });
+      const time = columns.find((c) => c.field.type === 'time');
+      series.push({ name: displayName(column.field, frame, numbers.length), values: column.values, times: time ? time.values : null });
     }
   }
   return series;

@@ -73,15 +73,23 @@ function renderStat(panel, content, frames) {
   const calcs = (options.reduceOptions && options.reduceOptions.calcs) || ['lastNotNull'];
   const series = numberSeriesOf(frames);
   const colorMode = options.colorMode || 'value';
+  const charts = [];
   const tiles = series.map((s) => {
     const value = reduce(s.values, calcs[0]);
     const color = value === null ? THEME.text : thresholdColor(value, defaults.thresholds);
     const text = value === null ? 'No data' : formatValue(value, defaults.unit, defaults.decimals);
     const showName = options.textMode === 'value_and_name' || options.textMode === 'name' || (options.textMode !== 'value' && series.length > 1);
     const style = colorMode === 'background' ? { background: color, color: '#fff' } : { color: colorMode === 'none' ? THEME.text : color };
-    return h('div', { class: 'gf-stat-tile', style: colorMode === 'background' ? { background: color } : {} },
+    const tile = h('div', { class: 'gf-stat-tile', style: colorMode === 'background' ? { background: color } : {} },
       showName ? h('div', { class: 'gf-stat-name' }, s.name) : null,
       h('div', { class: 'gf-stat-value', 'data-testid': 'data-testid stat value', style }, text));
+    // graphMode "area" (Grafana's default): the series as a sparkline along the tile's bottom.
+    if (options.graphMode !== 'none' && s.times && s.values.filter((v) => v !== null && v !== undefined).length > 1) {
+      const spark = h('div', { class: 'gf-stat-sparkline' });
+      tile.prepend(spark);
+      charts.push({ spark, series: { name: s.name, times: s.times, values: s.values, color: colorMode === 'background' ? '#ffffff' : color } });
+    }
+    return tile;
   });
   content.append(h('div', { class: `gf-stat gf-stat-${options.orientation === 'vertical' ? 'vertical' : 'auto'}` }, tiles));
   // Big numbers grow with the panel, as Grafana's BigValue sizes its text to the box.
@@ -94,7 +102,15 @@ function renderStat(panel, content, frames) {
   fit();
   const observer = new ResizeObserver(fit);
   observer.observe(content);
-  return { destroy: () => observer.disconnect() };
+  const sparklines = charts.map(({ spark, series: one }) => timeChart(spark, {
+    series: [one], format: () => '', theme: THEME, fillOpacity: 18, lineWidth: 1, sparkline: true,
+  }));
+  return {
+    destroy: () => {
+      observer.disconnect();
+      sparklines.forEach((chart) => chart.destroy());
+    },
+  };
 }
 
 function cellText(value, column) {

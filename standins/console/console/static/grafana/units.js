@@ -39,13 +39,13 @@ function short(value, decimals, suffix = '') {
 }
 
 // Durations: the largest unit the value reaches, as Grafana's toSeconds/toMilliSeconds.
-function duration(valueSeconds, decimals) {
+function duration(valueSeconds, decimals, zeroUnit = 's') {
   const abs = Math.abs(valueSeconds);
   const steps = [
     [31536000, 'year'], [604800, 'week'], [86400, 'day'], [3600, 'hour'], [60, 'min'], [1, 's'],
     [1e-3, 'ms'], [1e-6, '\u00b5s'], [1e-9, 'ns'],
   ];
-  if (abs === 0) return `${fixed(0, decimals)} s`;
+  if (abs === 0) return `${fixed(0, decimals)} ${zeroUnit}`;
   for (const [size, name] of steps) {
     if (abs >= size) return `${fixed(valueSeconds / size, decimals)} ${name}`;
   }
@@ -60,9 +60,9 @@ export function formatValue(value, unit, decimals) {
     case 'percent': return `${fixed(value, d)}%`;
     case 'percentunit': return `${fixed(value * 100, d)}%`;
     case 's': return duration(value, d);
-    case 'ms': return duration(value / 1e3, d);
-    case '\u00b5s': case 'us': return duration(value / 1e6, d);
-    case 'ns': return duration(value / 1e9, d);
+    case 'ms': return duration(value / 1e3, d, 'ms');
+    case '\u00b5s': case 'us': return duration(value / 1e6, d, '\u00b5s');
+    case 'ns': return duration(value / 1e9, d, 'ns');
     case 'bytes': case 'decbytes': return scaled(value, d, 1024, IEC_BYTES);
     case 'Bps': case 'binBps': return scaled(value, d, 1024, IEC_RATE);
     case 'reqps': return short(value, d, 'req/s');

@@ -205,7 +205,19 @@ export class DiscoverPage {
     if (every > 0) this.timer = setInterval(() => this.run(), every);
   }
 
+  // The store's (or the KQL parser's) reason under the bar; the results of an earlier query go,
+  // so nothing on the page claims to answer the query that failed.
   showError(text) {
+    this.hits = [];
+    this.docs = [];
+    this.hitsText.textContent = '0';
+    this.intervalText.textContent = '';
+    if (this.chart) this.chart.destroy();
+    this.chart = null;
+    clear(this.chartBox);
+    clear(this.table);
+    clear(this.more);
+    this.renderFields();
     this.queryError.hidden = false;
     this.queryError.replaceChildren(h('strong', {}, 'Unable to run the search'), h('pre', { 'data-test-subj': 'discoverQueryErrorText' }, text));
   }
@@ -320,7 +332,7 @@ export class DiscoverPage {
       return h('li', { class: 'kbn-field', 'data-test-subj': `field-${name}` }, h('div', { class: 'kbn-field-row' }, toggle, add), details);
     };
     clear(this.fieldList).append(
-      selected.length ? h('li', { class: 'kbn-field-group' }, 'Selected fields') : null,
+      ...(selected.length ? [h('li', { class: 'kbn-field-group' }, 'Selected fields')] : []),
       ...selected.map(item),
       h('li', { class: 'kbn-field-group' }, `Available fields`, h('span', { class: 'kbn-badge' }, String(available.length))),
       ...available.map(item),
@@ -331,7 +343,7 @@ export class DiscoverPage {
   fieldTypeIcon(name) {
     const sample = this.docs.find((d) => name in d);
     const value = sample ? sample[name] : undefined;
-    if (name === this.indexPattern.timeField) return '\u{1F552}';
+    if (name === this.indexPattern.timeField) return 'd';
     if (typeof value === 'number') return '#';
     if (typeof value === 'boolean') return 'b';
     return 't';
