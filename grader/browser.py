@@ -122,21 +122,25 @@ def dashboard_url(product: Product, base_url: str, dashboard_id: str, *, since: 
     return f"{base}/app/dashboards#/view/{dashboard_id}?_g=(time:(from:{since},to:now))"
 
 
+def panel_states(driver: WebDriver, product: Product) -> list[PanelView]:
+    """What each panel on the current page shows, now."""
+    raw = driver.execute_script(_PANELS_JS, product)
+    return [PanelView(p["title"], p["state"], p["text"]) for p in raw]
+
+
 def settled_panels(
-    driver: WebDriver, product: Product, url: str, *, timeout: float = 60.0
+    driver: WebDriver, product: Product, url: str, *, timeout: float = 60.0, poll: float = 0.5
 ) -> list[PanelView]:
     """Open `url` and wait until no panel is loading (or `timeout`); every panel's state."""
     driver.get(url)
     deadline = time.monotonic() + timeout
-    views: list[PanelView] = []
     while True:
-        raw = driver.execute_script(_PANELS_JS, product)
-        views = [PanelView(p["title"], p["state"], p["text"]) for p in raw]
+        views = panel_states(driver, product)
         if views and all(v.state != "loading" for v in views):
             return views
         if time.monotonic() > deadline:
             return views
-        time.sleep(0.5)
+        time.sleep(poll)
 
 
 def wait_for(driver: WebDriver, selector: str, *, timeout: float) -> None:
