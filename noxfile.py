@@ -122,6 +122,17 @@ def drill(session: nox.Session) -> None:
 
 
 @nox.session
+def screenshots(session: nox.Session) -> None:
+    """The guide's pictures: the stack up, a few minutes of steady load so every panel has a
+    history, then every dashboard and Discover photographed into docs/img/ as the viewer."""
+    _install(session)
+    _browser(session)
+    _stack(session, "up")
+    session.run("python", "-m", "load", "steady", "--duration", "180")
+    session.run("python", "-m", "grader.screenshots", "--out", "docs/img", "--since", "now-5m")
+
+
+@nox.session
 def docs(session: nox.Session) -> None:
     _install(session)
     session.run("mkdocs", "build", "--strict")
