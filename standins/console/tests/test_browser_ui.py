@@ -39,7 +39,8 @@ SECRET = {
     "grafana_viewer_password": "viewer-pw-ui",
     "console_session_key": "session-key-ui",
     "console_prometheus_password": "prom-pw-ui",
-    "console_reader_password": "reader-pw-ui",
+    # logstore's built-in console_reader, with the password make_server gives it
+    "console_reader_password": PASSWORDS["console_reader"],
 }
 MARKER = "consoleuimarker7q3"
 # Prometheus' own words for an unclosed parenthesis (promql parser), so the panel must show them.
@@ -230,9 +231,6 @@ MAPPING = {"properties": {
 def logstore(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     server = make_server(tmp_path_factory.mktemp("ui-logstore"))
     with httpx.Client(base_url=server.url, auth=("elastic", PASSWORDS["elastic"]), timeout=30) as es:
-        es.put("/_security/user/console_reader", json={
-            "password": SECRET["console_reader_password"], "roles": ["logs_reader"],
-        }).raise_for_status()
         lines: list[str] = []
         for index in ("logs-access-ui", "logs-app-ui"):
             es.put(f"/{index}", json={"mappings": MAPPING}).raise_for_status()
