@@ -1,8 +1,8 @@
 """The console's speed and memory: dashboards drawn in a real browser, `/api/ds/query` per
 panel, a Discover search with its histogram over a large log store, and the process' RSS.
 
-    .venv/bin/python bench/console.py live [--runs 20]          # the running local stack
-    .venv/bin/python bench/console.py discover [--docs 1000000] [--runs 50]
+    .venv/bin/python bench/console_speed.py live [--runs 20]          # the running local stack
+    .venv/bin/python bench/console_speed.py discover [--docs 1000000] [--runs 50]
 
 `live` needs `python -m stack up` (with some traffic, e.g. `./nox -s load -- steady`) and reads
 `.stack/target.yaml`:
