@@ -21,7 +21,6 @@ from .auth import (
     Handler,
     Principal,
     TooManyFailures,
-    client_address,
     safe_next,
 )
 from .shapes import Side, error
@@ -95,7 +94,7 @@ def make_login(side: Side) -> Handler:
             user, password = str(form.get("user", "")), str(form.get("password", ""))
             target = safe_next(str(form.get("next", "")) or None)
         try:
-            role = auth.verify(user, password, client_address(request))
+            role = auth.verify(user, password)
         except TooManyFailures as exc:
             message = "Too many consecutive incorrect login attempts"
             response: Response = (

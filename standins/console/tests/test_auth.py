@@ -116,7 +116,7 @@ def test_the_viewer_cannot_write(console: Console, viewer: httpx.Client,
 
 def test_failed_logins_are_limited(tmp_path: Path, logstore: Server,
                                    prometheus: FakePrometheus) -> None:
-    # A console of its own: the lock covers the client address every other test uses.
+    # A console of its own: the lock covers `admin`, which other tests log in as.
     console = start_console(tmp_path, prometheus_url=prometheus.url, logstore_url=logstore.url)
     try:
         for _ in range(5):
