@@ -130,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     log.info("console listening: grafana side %s, kibana side %s",
              args.grafana_listen, args.kibana_listen)
     asyncio.run(serve(state, listens))
+    log.info("console stopped")
     return 0
 
 

@@ -106,4 +106,21 @@ class RequestLog:
             client = scope.get("client")
             if client:
                 fields["client.address"] = client[0]
-            access_log.info("%s %s %s", scope["method"], scope["path"], status, extra=fields)
+            level = _access_level(status, elapsed)
+            if level is not None:
+                access_log.log(level, "%s %s %s", scope["method"], scope["path"], status,
+                               extra=fields)  # fmt: skip
+
+
+SLOW_REQUEST_SECONDS = 1.0
+
+
+def _access_level(status: int, elapsed: float) -> int | None:
+    """Which requests are worth a log line, as Grafana logs them with its router logging off:
+    the failed (5xx an error, 4xx a warning) and the slow. A dashboard on auto-refresh asks for
+    dozens of panels every few seconds; a line for each would bury the stack's own logs."""
+    if status >= 500:
+        return logging.ERROR
+    if status >= 400:
+        return logging.WARNING
+    return logging.INFO if elapsed >= SLOW_REQUEST_SECONDS else None
