@@ -3,7 +3,8 @@
 Shapes: https://www.elastic.co/guide/en/elasticsearch/reference/8.15/search-aggregations-bucket-terms-aggregation.html
 and the sibling pages for date_histogram, histogram, range, stats, percentiles, cardinality.
 Across indices: counts and sums add up, cardinality is the size of the union of terms;
-percentiles are merged in percentiles.py.
+percentiles are merged in percentiles.py. `filter` and `filters` buckets arrive grafted into
+the tantivy answers by filterpass.py, `filters`' keyed by their position.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import functools
 from typing import Any
 
 from . import datemath, percentiles
+from .aggfilter import is_keyed
 from .aggs import Agg
 from .schema import DATE, DOUBLE, LONG
 
@@ -25,6 +27,8 @@ def finish(aggs: list[Agg], parts: list[dict[str, Any]]) -> dict[str, Any]:
             continue
         mine = [p[agg.name] for p in parts if isinstance(p.get(agg.name), dict)]
         out[agg.name] = _FINISH[agg.kind](agg, mine)
+        if agg.meta is not None:
+            out[agg.name]["meta"] = agg.meta
     return out
 
 
@@ -37,7 +41,9 @@ def with_typed_keys(aggs: list[Agg], result: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for agg in aggs:
         value = result[agg.name]
-        if agg.subs:
+        if agg.subs and agg.kind == "filter":  # a single bucket: the sub-results sit in it
+            value = _typed_bucket(agg, value)
+        elif agg.subs:
             buckets = value["buckets"]
             if isinstance(buckets, dict):
                 value = {**value, "buckets": {k: _typed_bucket(agg, b) for k, b in buckets.items()}}
@@ -136,6 +142,8 @@ def _sort_value(bucket: dict[str, Any], *, what: str) -> Any:
         return bucket["doc_count"] if what == "_count" else _sortable(bucket["key"])
     name, _, metric = what.partition(".")
     sub = bucket.get(name, {})
+    if not metric and isinstance(sub, dict) and "value" not in sub:
+        metric = "doc_count"  # a single-bucket aggregation (`filter`) orders by its count
     value = sub.get(metric or "value") if isinstance(sub, dict) else None
     return value if value is not None else float("-inf")
 
@@ -282,7 +290,26 @@ def _cardinality(agg: Agg, parts: list[dict[str, Any]]) -> dict[str, Any]:
     return {"value": len(keys)}
 
 
+def _filter(agg: Agg, parts: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {"doc_count": sum(int(p.get("doc_count", 0)) for p in parts)}
+    out.update(finish(agg.subs, parts))
+    return out
+
+
+def _filters(agg: Agg, parts: list[dict[str, Any]]) -> dict[str, Any]:
+    buckets = []
+    for pos in range(len(agg.entries)):
+        members = [p["buckets"][str(pos)] for p in parts if str(pos) in p.get("buckets", {})]
+        buckets.append(_filter(agg, members))
+    if is_keyed(agg.params):
+        keys = [entry.key for entry in agg.entries]
+        return {"buckets": dict(zip(keys, buckets, strict=True))}
+    return {"buckets": buckets}
+
+
 _FINISH: dict[str, Any] = {
+    "filter": _filter,
+    "filters": _filters,
     "terms": _terms,
     "date_histogram": _histogram,
     "histogram": _histogram,

@@ -12,12 +12,14 @@ from typing import Any
 import tantivy
 
 from . import datemath, percentiles
+from .aggfilter import FILTERING, FilterEntry, parse_entries
 from .errors import ESError, parsing, unsupported
 from .query import Translator
 from .schema import DATE, Field
 
 BUCKET = ("terms", "date_histogram", "histogram", "range", "date_range")
 METRIC = ("avg", "min", "max", "sum", "value_count", "stats", "cardinality", "percentiles")
+KINDS = BUCKET + FILTERING + METRIC
 # Parameters each kind takes beyond `field`: accepted where they cannot change a single-shard
 # answer (shard_size, execution_hint, ...); the rest are refused by name, never ignored.
 _ACCEPTED = {
@@ -66,6 +68,8 @@ class Agg:
     typed: Field | None = None  # the field's mapping, when it has one
     interval_ms: int = 0  # date_histogram: fixed length, or 0 for calendar months/years
     unit: str = ""  # date_histogram calendar unit
+    entries: list[FilterEntry] = field(default_factory=list)  # filter, filters: their buckets
+    meta: dict[str, Any] | None = None  # returned as given, as ES does
 
 
 def parse_aggs(spec: Any, tr: Translator) -> list[Agg]:
@@ -79,17 +83,22 @@ def parse_aggs(spec: Any, tr: Translator) -> list[Agg]:
         if len(kinds) != 1:
             raise parsing(f"Expected one aggregation type under [{name}], found {kinds}")
         kind = kinds[0]
-        if kind not in BUCKET + METRIC:
-            raise parsing(
-                f"Unknown aggregation type [{kind}] did you mean one of {list(BUCKET + METRIC)}?"
-            )
+        if kind not in KINDS:
+            raise parsing(f"Unknown aggregation type [{kind}] did you mean one of {list(KINDS)}?")
         params = body[kind]
         if not isinstance(params, dict):
             raise parsing(f"[{kind}] aggregation [{name}] must be an object")
         subs = parse_aggs(body.get("aggs", body.get("aggregations", {})), tr)
         if subs and kind in METRIC:
             raise parsing(f"Aggregator [{name}] of type [{kind}] cannot accept sub-aggregations")
-        agg = Agg(name, kind, params, subs)
+        meta = body.get("meta")
+        if meta is not None and not isinstance(meta, dict):
+            raise parsing(f"[meta] of [{name}] must be an object, got {meta!r}")
+        agg = Agg(name, kind, params, subs, meta=meta)
+        if kind in FILTERING:
+            agg.entries = parse_entries(kind, name, params, tr)
+            out.append(agg)
+            continue
         if "field" not in params:
             raise parsing(f"Required [field] missing in [{kind}] aggregation [{name}]")
         agg.typed = tr.field(params["field"])[1]
@@ -147,53 +156,61 @@ def _date_interval(agg: Agg) -> None:
 
 
 def to_tantivy(aggs: list[Agg], tr: Translator, *, multi: bool, exact: bool) -> dict[str, Any]:
-    """`exact`: percentiles read every distinct value (see percentiles.py)."""
+    """`exact`: percentiles read every distinct value (see percentiles.py). `filter` and
+    `filters` are left out: filterpass.py computes them in passes of their own."""
     out: dict[str, Any] = {}
     for agg in aggs:
-        fname = tr.field(agg.params["field"])[0]
-        p = agg.params
+        if agg.kind in FILTERING:
+            continue
         if agg.kind == "percentiles":
+            fname, p = tr.field(agg.params["field"])[0], agg.params
             out.update(percentiles.tantivy_specs(agg.name, fname, p, exact=exact, multi=multi))
             continue
-        if agg.kind == "terms":
-            size = int(p.get("size", 10))
-            body: dict[str, Any] = {
-                "field": fname,
-                "size": max(size * 3 // 2 + 10, size) if multi else size,
-            }
-            if "min_doc_count" in p:
-                body["min_doc_count"] = int(p["min_doc_count"])
-            if "missing" in p:
-                body["missing"] = p["missing"]
-            spec = {"terms": body}
-        elif agg.kind == "date_histogram" and agg.interval_ms:
-            hist: dict[str, Any] = {"field": fname, "interval": agg.interval_ms, "min_doc_count": 1}
-            if agg.unit == "w":
-                hist["offset"] = WEEK_OFFSET
-            spec = {"histogram": hist}
-        elif agg.kind == "date_histogram":
-            spec = {"range": {"field": fname, "ranges": _calendar_ranges(tr, fname, agg.unit)}}
-        elif agg.kind == "histogram":
-            hist = {"field": fname, "interval": float(p["interval"]), "min_doc_count": 1}
-            if "offset" in p:
-                hist["offset"] = float(p["offset"])
-            spec = {"histogram": hist}
-        elif agg.kind in ("range", "date_range"):
-            spec = {"range": {"field": fname, "ranges": _ranges(agg)}}
-        elif agg.kind in ("avg", "min", "max", "sum", "stats"):
-            spec = {"stats": {"field": fname}}
-        elif agg.kind == "value_count":
-            spec = {"value_count": {"field": fname}}
-        else:  # cardinality
-            spec = (
-                {"terms": {"field": fname, "size": 65_536}}
-                if multi
-                else {"cardinality": {"field": fname}}
-            )
-        if agg.subs:
-            spec["aggs"] = to_tantivy(agg.subs, tr, multi=multi, exact=exact)
+        spec = one_spec(agg, tr, multi=multi)
+        subs = to_tantivy(agg.subs, tr, multi=multi, exact=exact)
+        if subs:
+            spec["aggs"] = subs
         out[agg.name] = spec
     return out
+
+
+def one_spec(agg: Agg, tr: Translator, *, multi: bool) -> dict[str, Any]:
+    """One aggregation as tantivy takes it, without its sub-aggregations."""
+    fname = tr.field(agg.params["field"])[0]
+    p = agg.params
+    if agg.kind == "terms":
+        size = int(p.get("size", 10))
+        body: dict[str, Any] = {
+            "field": fname,
+            "size": max(size * 3 // 2 + 10, size) if multi else size,
+        }
+        if "min_doc_count" in p:
+            body["min_doc_count"] = int(p["min_doc_count"])
+        if "missing" in p:
+            body["missing"] = p["missing"]
+        return {"terms": body}
+    if agg.kind == "date_histogram" and agg.interval_ms:
+        hist: dict[str, Any] = {"field": fname, "interval": agg.interval_ms, "min_doc_count": 1}
+        if agg.unit == "w":
+            hist["offset"] = WEEK_OFFSET
+        return {"histogram": hist}
+    if agg.kind == "date_histogram":
+        return {"range": {"field": fname, "ranges": _calendar_ranges(tr, fname, agg.unit)}}
+    if agg.kind == "histogram":
+        hist = {"field": fname, "interval": float(p["interval"]), "min_doc_count": 1}
+        if "offset" in p:
+            hist["offset"] = float(p["offset"])
+        return {"histogram": hist}
+    if agg.kind in ("range", "date_range"):
+        return {"range": {"field": fname, "ranges": _ranges(agg)}}
+    if agg.kind in ("avg", "min", "max", "sum", "stats"):
+        return {"stats": {"field": fname}}
+    if agg.kind == "value_count":
+        return {"value_count": {"field": fname}}
+    # cardinality: across indices, the union of the terms
+    if multi:
+        return {"terms": {"field": fname, "size": 65_536}}
+    return {"cardinality": {"field": fname}}
 
 
 def _ranges(agg: Agg) -> list[dict[str, Any]]:

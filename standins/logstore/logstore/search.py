@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import tantivy
 
+from . import filterpass
 from .aggmerge import finish
 from .aggs import Agg, parse_aggs, to_tantivy
 from .engine import LogIndex
@@ -173,24 +174,27 @@ def _aggregate(
     multi: bool,
     count: bool,
 ) -> dict[str, Any]:
-    """One index's aggregation pass. Exact percentiles read every distinct value; when that
+    """One index's aggregation passes: the main one, then one per filter bucket
+    (filterpass.py). Exact percentiles read every distinct value; when that
     passes tantivy's bucket limit (65000 buckets in one request), they fall back to its sketch."""
 
-    def spec(exact: bool) -> dict[str, Any]:
-        out = to_tantivy(aggs, tr, multi=multi, exact=exact)
+    def once(exact: bool) -> dict[str, Any]:
+        spec = to_tantivy(aggs, tr, multi=multi, exact=exact)
         if count:
-            out[_TOTAL] = {"value_count": {"field": "_seq"}}  # every document has _seq
-        return out
+            spec[_TOTAL] = {"value_count": {"field": "_seq"}}  # every document has _seq
+        part: dict[str, Any] = searcher.aggregate(query, spec)
+        filterpass.run(
+            part, aggs, tr, query, aggregate=searcher.aggregate, multi=multi, exact=exact
+        )
+        return part
 
     try:
-        part: dict[str, Any] = searcher.aggregate(query, spec(True))
-        return part
+        return once(True)
     except ValueError as exc:
         if "bucket limit" not in str(exc):
             raise _aggregation_failed(exc) from None
     try:
-        part = searcher.aggregate(query, spec(False))
-        return part
+        return once(False)
     except ValueError as exc:
         raise _aggregation_failed(exc) from None
 
