@@ -228,7 +228,7 @@ def _saved_dashboards(target: Target, kibana: KibanaAPI) -> list[dict[str, Any]]
         try:
             kibana.get(f"/api/saved_objects/{saved}")
         except GraderError as exc:
-            raise CheckFailed(f"saved object {saved} is missing: {exc}") from None
+            raise CheckFailed(f"cannot read saved object {saved}: {exc}") from None
     named = {s.split("/", 1)[1] for s in target.logging.ui_saved_objects if s.startswith("dashb")}
     found = [d for d in kibana.dashboards() if not named or d.get("id") in named]
     if not found:
