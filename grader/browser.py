@@ -6,11 +6,13 @@ The selectors are the products' own, so the same check holds against the real Gr
 Kibana (compose) and the console (local):
 - Grafana's e2e selectors (the `@grafana/e2e-selectors` package): the login page's
   `data-testid Username input field` / `data-testid Password input field` /
-  `data-testid Login button`; each panel's `data-testid Panel header <title>`; a failed query
-  shows `data-testid Panel status error`; an empty panel says "No data".
+  `data-testid Login button`; each panel's header `data-testid Panel header <title>` (the
+  panel is the header's closest `[data-viz-panel-key]` or `section`); a failed query shows
+  `data-testid Panel status error`; an empty panel says "No data".
 - Kibana's `data-test-subj` attributes (its functional tests use them): `loginUsername`,
-  `loginPassword`, `loginSubmit`; dashboard panels `dashboardPanel`; a Vega panel draws a
-  canvas or svg; an empty one says "No results found".
+  `loginPassword`, `loginSubmit`; dashboard panels `dashboardPanel`, marked
+  `data-render-complete="true"` once drawn; a Vega panel draws a canvas or svg; an empty one
+  says "No results found".
 A panel that carries `data-console-state` (the console sets it) is judged by it.
 """
 

@@ -1,24 +1,36 @@
 // Runs in the page (grader/browser.py): one entry per dashboard panel, {title, state, text}.
 // state: loading, data, nodata or error. The products' own markers first; the console's
 // `data-console-state` where the panel carries it.
+// Grafana puts `data-testid Panel header <title>` on the panel's header: the panel is the
+// header's closest `[data-viz-panel-key]` (scenes dashboards) or `section`. Kibana marks each
+// panel `dashboardPanel`, and a panel done rendering `data-render-complete="true"`.
 const product = arguments[0];
 const grafana = product === 'grafana';
-const panels = grafana
-  ? [...document.querySelectorAll('[data-testid^="data-testid Panel header "]')]
+const headerPrefix = 'data-testid Panel header ';
+const marked = grafana
+  ? [...document.querySelectorAll(`[data-testid^="${headerPrefix}"]`)]
   : [...document.querySelectorAll('[data-test-subj="dashboardPanel"]')];
-return panels.map((el) => {
+return marked.map((el) => {
+  const root = el.hasAttribute('data-console-state') || !grafana
+    ? el
+    : (el.closest('[data-viz-panel-key]') || el.closest('section') || el.parentElement || el);
   const title = grafana
-    ? el.getAttribute('data-testid').slice('data-testid Panel header '.length)
-    : (el.getAttribute('data-title') || el.querySelector('[data-test-subj="dashboardPanelTitle"]')?.textContent || '');
-  const text = (el.innerText || '').trim();
-  let state = el.getAttribute('data-console-state');
+    ? el.getAttribute('data-testid').slice(headerPrefix.length)
+    : (el.getAttribute('data-title')
+       || root.querySelector('[data-test-subj="dashboardPanelTitle"]')?.textContent || '');
+  const text = (root.innerText || '').trim();
+  let state = root.getAttribute('data-console-state');
   if (!state) {
-    const loading = el.querySelector('[data-testid="data-testid Panel loading bar"], [aria-label="Panel loading bar"], .euiLoadingChart, .euiProgress');
-    const error = el.querySelector('[data-testid="data-testid Panel status error"], [data-test-subj="embeddableError"], .vgaVis__messages .euiCallOut--danger');
+    const error = root.querySelector([
+      '[data-testid="data-testid Panel status error"]', '[data-test-subj="embeddableError"]',
+      '[data-test-subj="embeddableStackError"]'].join(', '));
+    const loading = grafana
+      ? root.querySelector('[data-testid="data-testid Panel loading bar"], [aria-label="Panel loading bar"]')
+      : !root.querySelector('[data-render-complete="true"]');
     if (error) state = 'error';
     else if (loading) state = 'loading';
     else if (/(^|\n)(No data|No results found)(\n|$)/.test(text)) state = 'nodata';
-    else if (el.querySelector('canvas, svg, table, [data-testid="data-testid stat"]') || text.length > title.length) state = 'data';
+    else if (root.querySelector('canvas, svg, table') || text.length > title.length) state = 'data';
     else state = 'loading';
   }
   return {title: title.trim(), state: state, text: text.slice(0, 300)};
