@@ -43,6 +43,10 @@ def setup_logging(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # httpx logs every upstream request at info: a line per panel query, which would bury the
+    # stack's own logs (the failures still surface, as the console's own warnings).
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     # uvicorn's own loggers: errors through the same formatter, no plain-text access log
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
