@@ -19,6 +19,23 @@ def _install(session: nox.Session) -> None:
     session.install("-r", "requirements-local.txt")
 
 
+def _browser(session: nox.Session) -> None:
+    """Debian's chromium and its WebDriver, which the browser tests and checks drive (Selenium).
+    Installed as root when missing; otherwise the command to run is the error."""
+    import shutil
+
+    if shutil.which("chromedriver") and shutil.which("chromium"):
+        return
+    if os.geteuid() != 0:
+        session.error("the browser checks need chromium: apt-get install chromium chromium-driver")
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    session.run("apt-get", "update", "-qq", external=True, env=env)
+    session.run(
+        "apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium",
+        "chromium-driver", external=True, env=env,
+    )  # fmt: skip
+
+
 def _stack(session: nox.Session, *args: str, **kwargs: object) -> None:
     session.run("python", "-m", "stack", *args, **kwargs)  # type: ignore[arg-type]
 
@@ -27,6 +44,7 @@ def _stack(session: nox.Session, *args: str, **kwargs: object) -> None:
 def tests(session: nox.Session) -> None:
     """Our own unit and integration tests (integration tests run the real programs)."""
     _install(session)
+    _browser(session)
     paths = ["tests", *sorted(str(p) for p in _service_test_dirs())]
     session.run("pytest", *paths, *session.posargs)
 
@@ -54,6 +72,7 @@ def lint(session: nox.Session) -> None:
 def acceptance(session: nox.Session) -> None:
     """Bring the stack up, grade it, write reports/, then bring it down (unless -- --keep)."""
     _install(session)
+    _browser(session)
     keep = "--keep" in session.posargs
     pytest_args = [a for a in session.posargs if a != "--keep"]
     _stack(session, "up")
@@ -100,6 +119,17 @@ def drill(session: nox.Session) -> None:
     if not session.posargs or session.posargs[0] not in DRILLS:
         session.error(f"name a drill: ./nox -s drill -- {'|'.join(DRILLS)}")
     session.run("python", "-m", DRILLS[session.posargs[0]], *session.posargs[1:])
+
+
+@nox.session
+def screenshots(session: nox.Session) -> None:
+    """The guide's pictures: the stack up, a few minutes of steady load so every panel has a
+    history, then every dashboard and Discover photographed into docs/img/ as the viewer."""
+    _install(session)
+    _browser(session)
+    _stack(session, "up")
+    session.run("python", "-m", "load", "steady", "--duration", "180")
+    session.run("python", "-m", "grader.screenshots", "--out", "docs/img", "--since", "now-5m")
 
 
 @nox.session

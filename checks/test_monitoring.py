@@ -17,15 +17,14 @@ from typing import Any
 import httpx
 import pytest
 
-from grader import journeys
+from grader import browser, journeys
 from grader.dashboard_queries import problems, run_dashboards
-from grader.dashboards import load_dashboards
-from grader.errors import CheckFailed
-from grader.grafana_query import grafana_problems
+from grader.errors import CheckFailed, TargetError
+from grader.grafana_api import GrafanaAPI, GrafanaPrometheus, log_panel_problems
 from grader.loadgen import run_shape
 from grader.monitoring import Notifications, Prometheus, alert_names, now_to_the_second
 from grader.polling import poll_until
-from grader.target import Target, Timeouts, basic_auth_header
+from grader.target import Target, Timeouts, basic_auth_header, dashboards_ui
 
 
 @pytest.fixture(scope="module")
@@ -88,34 +87,55 @@ def test_every_target_is_up_and_services_expose_red_and_business_metrics(
     )
 
 
+@pytest.fixture(scope="module")
+def grafana(target: Target) -> Iterator[GrafanaAPI]:
+    """The target's Grafana API (`monitoring.dashboards`), logged in as its viewer."""
+    try:
+        ui = dashboards_ui(target, "grafana")
+    except TargetError as exc:
+        raise CheckFailed(str(exc)) from None
+    with GrafanaAPI(ui, timeout=target.timeouts.default) as api:
+        yield api
+
+
 @pytest.mark.checklist("mon-dashboards-realtime")
-def test_every_dashboard_panel_returns_fresh_samples(
-    target: Target, prometheus: Prometheus, traffic: float
-) -> None:
-    dashboards = load_dashboards()
-    results = run_dashboards(prometheus, dashboards, scrape_interval_s=traffic)
-    found = problems(results, max_age_s=2 * traffic)
-    assert results, "expected dashboard queries, found none"
-    if "grafana" in target.components:  # compose: the same queries through Grafana itself
-        creds = target.component("grafana").credentials
-        assert creds is not None, "the target gives no credentials for grafana"
-        with httpx.Client(
-            base_url=target.url("grafana", "main"),
-            auth=(creds.username, creds.password()),
-            timeout=30,
-        ) as grafana:
-            found += grafana_problems(
-                grafana,
-                results,
-                now_ms=int(time.time() * 1000),
-                range_s=300,
-                interval_ms=int(traffic * 1000),
-            )
-    assert not found, (
-        f"expected every panel query of {len(dashboards)} dashboards to return samples newer "
-        f"than two scrape intervals ({2 * traffic:g} s); {len(found)} of {len(results)} did "
-        "not:\n" + "\n".join(found)
+def test_every_dashboard_panel_returns_fresh_samples(grafana: GrafanaAPI, traffic: float) -> None:
+    """Every panel query of every dashboard the target's Grafana serves, for every value of its
+    variables, through Grafana's `/api/ds/query` as its frontend sends it: each returns data
+    whose newest input sample is at most two scrape intervals old; the log panels (on the
+    Elasticsearch datasource) return log counts for the last 15 minutes."""
+    dashboards = grafana.dashboards()
+    assert dashboards, f"expected dashboards in {grafana.ui.component}, its /api/search lists none"
+    through = GrafanaPrometheus(
+        grafana,
+        datasource_uid=grafana.datasource_uid("prometheus"),
+        interval_ms=int(traffic * 1000),
     )
+    results = run_dashboards(through, dashboards, scrape_interval_s=traffic)
+    found = problems(results, max_age_s=2 * traffic)
+    found += log_panel_problems(grafana, dashboards)
+    assert results, "expected Prometheus panel queries in the dashboards, found none"
+    assert not found, (
+        f"expected every panel query of {len(dashboards)} dashboards in "
+        f"{grafana.ui.component} to return data (Prometheus samples newer than two scrape "
+        f"intervals, {2 * traffic:g} s); {len(found)} did not:\n" + "\n".join(found)
+    )
+
+
+@pytest.mark.checklist("mon-dashboards-realtime")
+def test_dashboards_draw_data_in_a_browser(target: Target, grafana: GrafanaAPI) -> None:
+    """Headless chromium logs in to the target's Grafana as its viewer and opens every
+    dashboard: each panel on the page has drawn data (not "No data", not an error)."""
+    login = grafana.ui.login
+    assert login is not None, f"the target gives no login for {grafana.ui.component}"
+    found: list[str] = []
+    with browser.chromium() as driver:
+        browser.log_in(driver, "grafana", grafana.ui.url, login.username, login.password())
+        for dashboard in grafana.dashboards():
+            url = browser.dashboard_url("grafana", grafana.ui.url, dashboard.uid, since="now-15m")
+            views = browser.settled_panels(driver, "grafana", url)
+            found += browser.problems(views, f"dashboard {dashboard.uid}")
+    assert not found, "expected every panel drawn with data:\n" + "\n".join(found)
 
 
 @dataclass
@@ -222,11 +242,12 @@ def _access_endpoints(target: Target) -> dict[str, tuple[str, dict[str, str]]]:
             target.url(name, "main") + path,
             basic_auth_header(creds.username, creds.password()),
         )
-    if "grafana" in target.components:
-        creds = target.component("grafana").credentials
-        assert creds is not None, "the target gives no credentials for grafana"
-        endpoints["grafana API"] = (
-            target.url("grafana", "main") + "/api/search",
+    if mon.dashboards is not None:
+        ui = dashboards_ui(target, "grafana")
+        creds = target.component(ui.component).credentials
+        assert creds is not None, f"the target gives no credentials for {ui.component}"
+        endpoints[f"{ui.component} (Grafana) API"] = (
+            ui.url + "/api/search",
             basic_auth_header(creds.username, creds.password()),
         )
     for name, component in target.components.items():
@@ -259,18 +280,20 @@ def test_anonymous_and_wrong_passwords_are_refused(target: Target) -> None:
 def _viewers_cannot_write(target: Target, client: httpx.Client) -> list[str]:
     """Grafana's viewer may read dashboards but not save one (403).
     https://grafana.com/docs/grafana/latest/developers/http_api/dashboard/"""
-    if "grafana" not in target.components:
+    if target.monitoring.dashboards is None:
         return []
-    viewer = target.component("grafana").viewer
+    ui = dashboards_ui(target, "grafana")
+    viewer = target.component(ui.component).viewer
     if viewer is None:
-        return ["grafana: the target gives no viewer login to prove read-only access with"]
-    base = target.url("grafana", "main")
+        return [f"{ui.component}: the target gives no viewer login to prove read-only access with"]
     login = basic_auth_header(viewer.username, viewer.password())
     problems_found = []
-    if (status := client.get(f"{base}/api/search", headers=login).status_code) != 200:
-        problems_found.append(f"grafana: the viewer could not read (HTTP {status})")
+    if (status := client.get(f"{ui.url}/api/search", headers=login).status_code) != 200:
+        problems_found.append(f"{ui.component}: the viewer could not read (HTTP {status})")
     body = {"dashboard": {"title": "grader write probe", "panels": []}, "overwrite": False}
-    status = client.post(f"{base}/api/dashboards/db", json=body, headers=login).status_code
+    status = client.post(f"{ui.url}/api/dashboards/db", json=body, headers=login).status_code
     if status != 403:
-        problems_found.append(f"grafana: the viewer saving a dashboard got {status}, expected 403")
+        problems_found.append(
+            f"{ui.component}: the viewer saving a dashboard got {status}, expected 403"
+        )
     return problems_found

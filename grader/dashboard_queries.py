@@ -1,4 +1,5 @@
-"""Proving the dashboards without Grafana: run every panel query against Prometheus.
+"""Proving the dashboards: run every panel query against Prometheus, directly or through the
+target's Grafana (grader/grafana_api.py).
 
 Each query runs once per value of the template variables it uses (values read from Prometheus
 the way Grafana's `label_values()` reads them), with Grafana's built-in intervals derived from
@@ -13,7 +14,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -28,6 +29,17 @@ from grader.dashboards import (
 )
 from grader.errors import GraderError
 from grader.promql import vector_selectors
+
+
+class PromQLSource(Protocol):
+    """What the dashboard check asks of Prometheus: Prometheus itself (`Prometheus`), or
+    Prometheus through the target's Grafana (grader/grafana_api.py `GrafanaPrometheus`)."""
+
+    def instant(self, expr: str) -> tuple[list[dict[str, Any]], float | None]: ...
+
+    def label_values(self, label: str, match: str | None = None) -> list[str]: ...
+
+    def newest_sample(self, selector: str) -> float | None: ...
 
 
 class PrometheusError(GraderError):
@@ -119,7 +131,9 @@ class QueryResult:
         return f"{self.query.where()}{f' with {bound}' if bound else ''}: {self.expr!r}"
 
 
-def variable_values(prom: Prometheus, variable: Variable, builtins: Mapping[str, str]) -> list[str]:
+def variable_values(
+    prom: PromQLSource, variable: Variable, builtins: Mapping[str, str]
+) -> list[str]:
     if variable.kind == "query" and variable.label is not None:
         match = substitute(variable.match, builtins) if variable.match else None
         return prom.label_values(variable.label, match)
@@ -127,7 +141,7 @@ def variable_values(prom: Prometheus, variable: Variable, builtins: Mapping[str,
 
 
 def run_dashboard(
-    prom: Prometheus,
+    prom: PromQLSource,
     dashboard: Dashboard,
     *,
     scrape_interval_s: float,
@@ -167,7 +181,7 @@ def run_dashboard(
 
 
 def _run(
-    prom: Prometheus,
+    prom: PromQLSource,
     query: PanelQuery,
     bindings: tuple[tuple[str, str], ...],
     builtins: Mapping[str, str],
@@ -185,7 +199,7 @@ def _run(
 
 
 def run_dashboards(
-    prom: Prometheus,
+    prom: PromQLSource,
     dashboards: Iterable[Dashboard],
     *,
     scrape_interval_s: float,
@@ -229,7 +243,7 @@ def problems(results: Sequence[QueryResult], *, max_age_s: float) -> list[str]:
 
 
 def prove_dashboards(
-    prom: Prometheus,
+    prom: PromQLSource,
     dashboards: Iterable[Dashboard],
     *,
     scrape_interval_s: float,

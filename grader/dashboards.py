@@ -70,7 +70,7 @@ class PanelQuery:
 class Dashboard:
     uid: str
     title: str
-    path: Path
+    source: str  # where it was read: a file, or a component's API
     model: dict[str, Any]
 
     def variables(self) -> list[Variable]:
@@ -83,7 +83,8 @@ class Dashboard:
         while stack:
             panel = stack.pop()
             if not isinstance(panel, dict):
-                raise DashboardError(f"{self.path}: a panel is {type(panel).__name__}, not object")
+                kind = type(panel).__name__
+                raise DashboardError(f"{self.source}: a panel is {kind}, not object")
             stack.extend(reversed(panel.get("panels", [])))
             if panel.get("type") != "row":
                 yield panel
@@ -109,6 +110,18 @@ class Dashboard:
                 )
         return found
 
+    def elasticsearch_targets(self) -> list[tuple[str, dict[str, Any]]]:
+        """(panel title, target) of every visible target on an Elasticsearch datasource."""
+        found = []
+        for panel in self.panels():
+            title = str(panel.get("title", f"id {panel.get('id')}"))
+            for target in panel.get("targets", []):
+                ds = target.get("datasource") or panel.get("datasource")
+                is_es = isinstance(ds, dict) and ds.get("type") == "elasticsearch"
+                if is_es and not target.get("hide"):
+                    found.append((title, {**target, "datasource": ds}))
+        return found
+
 
 def load_dashboard(path: Path) -> Dashboard:
     try:
@@ -119,15 +132,22 @@ def load_dashboard(path: Path) -> Dashboard:
         raise DashboardError(
             f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
         ) from None
+    return dashboard_from_model(model, str(path))
+
+
+def dashboard_from_model(model: Any, source: str) -> Dashboard:
+    """A Grafana dashboard JSON model, checked for what the grader relies on."""
     if not isinstance(model, dict):
-        raise DashboardError(f"{path}: a dashboard is a JSON object, found {type(model).__name__}")
+        raise DashboardError(
+            f"{source}: a dashboard is a JSON object, found {type(model).__name__}"
+        )
     for key in ("uid", "title"):
         if not isinstance(model.get(key), str) or not model[key]:
             raise DashboardError(
-                f"{path}: `{key}` must be a non-empty string (a fixed uid keeps URLs and the "
+                f"{source}: `{key}` must be a non-empty string (a fixed uid keeps URLs and the "
                 f"grader's references stable), found {model.get(key)!r}"
             )
-    return Dashboard(uid=model["uid"], title=model["title"], path=path, model=model)
+    return Dashboard(uid=model["uid"], title=model["title"], source=source, model=model)
 
 
 def load_dashboards(directory: Path = DASHBOARD_DIR) -> list[Dashboard]:
@@ -136,20 +156,21 @@ def load_dashboards(directory: Path = DASHBOARD_DIR) -> list[Dashboard]:
     if not paths:
         raise DashboardError(f"no dashboards (*.json) in {directory}")
     dashboards = [load_dashboard(p) for p in paths]
-    seen: dict[str, Path] = {}
+    seen: dict[str, str] = {}
     for d in dashboards:
         if d.uid in seen:
             raise DashboardError(
-                f"uid {d.uid!r} is used by both {seen[d.uid].name} and {d.path.name}: "
-                "Grafana would overwrite one with the other; give each a unique uid"
+                f"uid {d.uid!r} is used by both {Path(seen[d.uid]).name} and "
+                f"{Path(d.source).name}: Grafana would overwrite one with the other; give each "
+                "a unique uid"
             )
-        seen[d.uid] = d.path
+        seen[d.uid] = d.source
     return dashboards
 
 
 def _variable(dashboard: Dashboard, raw: Any) -> Variable:
     if not isinstance(raw, dict) or not raw.get("name"):
-        raise DashboardError(f"{dashboard.path}: templating.list has an entry without a name")
+        raise DashboardError(f"{dashboard.source}: templating.list has an entry without a name")
     name, kind = str(raw["name"]), str(raw.get("type", "query"))
     if kind == "query":
         query = raw.get("query")
@@ -157,7 +178,7 @@ def _variable(dashboard: Dashboard, raw: Any) -> Variable:
         parsed = _LABEL_VALUES.match(text)
         if not parsed:
             raise DashboardError(
-                f"{dashboard.path}: variable {name!r} has query {text!r}; the grader resolves "
+                f"{dashboard.source}: variable {name!r} has query {text!r}; the grader resolves "
                 "only label_values([selector,] label) queries"
             )
         return Variable(name, kind, label=parsed["label"], match=parsed["match"])

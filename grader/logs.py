@@ -15,7 +15,7 @@ import re
 import socket
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -152,125 +152,6 @@ def send_syslog_tcp(address: tuple[str, int], line: str, timeout: float) -> None
 def send_syslog_udp(address: tuple[str, int], line: str) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.sendto(line.encode(), address)
-
-
-# ---- the logs dashboard -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PanelQuery:
-    panel: str
-    ref: str
-    metric: dict[str, Any]
-    body: dict[str, Any]
-    indices: str
-
-    @property
-    def name(self) -> str:
-        return f"panel {self.panel!r} query {self.ref}"
-
-
-def load_dashboard(path: Path | None) -> dict[str, Any]:
-    path = path or REFERENCE_DASHBOARD
-    try:
-        loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise TargetError(f"cannot read the logs dashboard {path}: {exc}") from None
-    return loaded
-
-
-def panel_queries(dashboard: Mapping[str, Any], *, indices: str, since: str) -> list[PanelQuery]:
-    """Each Elasticsearch target of each panel as the `_search` body Grafana's Elasticsearch
-    datasource sends for it: the Lucene query and the time range as filters, the bucket
-    aggregations nested in order, the metric inside the innermost bucket."""
-    queries = []
-    for panel in _panels(dashboard):
-        for target in panel.get("targets", []):
-            if target.get("datasource", {}).get("type") != "elasticsearch":
-                continue
-            metric = target["metrics"][0]
-            time_field = target.get("timeField", "@timestamp")
-            query = {
-                "bool": {
-                    "filter": [
-                        {"query_string": {"query": target.get("query") or "*"}},
-                        {"range": {time_field: {"gte": since, "lte": "now"}}},
-                    ]
-                }
-            }
-            aggs = _aggregations(target["bucketAggs"], metric)
-            body = {"size": 0, "query": query, "aggs": aggs}
-            queries.append(
-                PanelQuery(panel["title"], target.get("refId", "A"), metric, body, indices)
-            )
-    return queries
-
-
-def _panels(dashboard: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-    for panel in dashboard.get("panels", []):
-        yield panel
-        yield from panel.get("panels", [])  # panels inside a collapsed row
-
-
-def _aggregations(buckets: list[dict[str, Any]], metric: dict[str, Any]) -> dict[str, Any]:
-    inner: dict[str, Any] = {}
-    if metric["type"] != "count":
-        settings = metric.get("settings", {})
-        spec: dict[str, Any] = {"field": metric["field"]}
-        if metric["type"] == "percentiles":
-            spec["percents"] = [float(p) for p in settings.get("percents", ["50", "95", "99"])]
-        inner = {metric["id"]: {metric["type"]: spec}}
-    for bucket in reversed(buckets):
-        settings = bucket.get("settings", {})
-        if bucket["type"] == "date_histogram":
-            spec = {
-                "field": bucket["field"],
-                "fixed_interval": settings.get("interval", "1m"),
-                "min_doc_count": int(settings.get("min_doc_count", 0)),
-            }
-        elif bucket["type"] == "terms":
-            order_by = settings.get("orderBy", "_count")
-            spec = {
-                "field": bucket["field"],
-                "size": int(settings.get("size", 10)),
-                "order": {order_by: settings.get("order", "desc")},
-                "min_doc_count": int(settings.get("min_doc_count", 1)),
-            }
-        else:
-            kind = bucket["type"]
-            raise TargetError(f"the logs dashboard uses bucket type {kind!r}: unsupported")
-        level: dict[str, Any] = {bucket["type"]: spec}
-        if inner:
-            level["aggs"] = inner
-        inner = {bucket["id"]: level}
-    return inner
-
-
-def filled_buckets(query: PanelQuery, answer: Mapping[str, Any]) -> int:
-    """How many innermost buckets hold data: documents for a count, a value otherwise."""
-    buckets = _innermost(answer.get("aggregations", {}))
-    return sum(1 for bucket in buckets if _has_data(query, bucket))
-
-
-def _innermost(aggs: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-    for value in aggs.values():
-        if isinstance(value, dict) and "buckets" in value:
-            for bucket in value["buckets"]:
-                nested = {k: v for k, v in bucket.items() if isinstance(v, dict) and "buckets" in v}
-                if nested:
-                    yield from _innermost(nested)
-                else:
-                    yield bucket
-
-
-def _has_data(query: PanelQuery, bucket: Mapping[str, Any]) -> bool:
-    if query.metric["type"] == "count":
-        return int(bucket.get("doc_count", 0)) > 0
-    value = bucket.get(query.metric["id"], {})
-    if query.metric["type"] == "percentiles":
-        return any(v is not None for v in value.get("values", {}).values())
-    number = value.get("value")
-    return number is not None and number > 0
 
 
 # ---- retention ----------------------------------------------------------------------------

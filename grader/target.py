@@ -187,6 +187,13 @@ class Monitoring(_Model):
             "feature_usage_total",
         ]
     )
+    dashboards: str | None = Field(
+        default=None,
+        description="the component that serves Grafana's HTTP API (Grafana, or the local "
+        "runtime's console): the dashboard checks list, query and draw its dashboards; "
+        "null: the target has none, and those checks fail saying so",
+    )
+    dashboards_url: str = Field(default="main", description="which of its urls is Grafana's")
     watchdog_alert: str = "Watchdog"
     error_alert: str = "HighErrorRate"
     down_alert: str = "ServiceDown"
@@ -210,8 +217,12 @@ class Logging(_Model):
     )
     shipper: str = Field(default="shipper", description="its url `syslog` takes syslog lines")
     ui: str | None = Field(
-        default=None, description="Kibana or the console, which must refuse anonymous requests"
+        default=None,
+        description="the component that serves Kibana's API (Kibana, or the local runtime's "
+        "console): it must refuse anonymous requests, and its saved dashboards must draw data; "
+        "null: the target has none, and the dashboard check fails saying so",
     )
+    ui_url: str = Field(default="main", description="which of its urls is Kibana's")
     ui_saved_objects: list[str] = Field(
         default_factory=list,
         description="`type/id` of the saved objects the ui must hold (Kibana's saved objects API)",
@@ -229,11 +240,6 @@ class Logging(_Model):
         default="games", description="the service whose errors are injected (PUT /admin/faults)"
     )
     error_path: str = Field(default="/api/games", description="a gateway path to error_service")
-    dashboard: Path | None = Field(
-        default=None,
-        description="a Grafana dashboard (JSON) whose Elasticsearch panel queries must return "
-        "data; default: the reference stack's logs dashboard",
-    )
     retention_index_prefix: str = Field(
         default="logs-app-",
         description="the retention check's test indices start with it, so the index template "
@@ -392,9 +398,43 @@ def _resolve_paths(target: Target, base: Path) -> Target:
                 update={"password_file": resolve(component.database.password_file)}
             )
         components[name] = component.model_copy(update=update)
-    resolved: dict[str, Any] = {"control": control, "components": components}
-    if target.logging.dashboard is not None:
-        resolved["logging"] = target.logging.model_copy(
-            update={"dashboard": resolve(target.logging.dashboard)}
+    return target.model_copy(update={"control": control, "components": components})
+
+
+class UiLogin(BaseModel):
+    """Where a Grafana- or Kibana-compatible component answers, and the login the checks use:
+    its read-only `viewer` when the profile gives one (what a dashboard reader has), else its
+    `credentials`."""
+
+    component: str
+    url: str
+    login: Credentials | None
+
+    def auth(self) -> tuple[str, str] | None:
+        return (self.login.username, self.login.password()) if self.login else None
+
+
+def dashboards_ui(target: Target, kind: Literal["grafana", "kibana"]) -> UiLogin:
+    """The target's Grafana (`monitoring.dashboards`) or Kibana (`logging.ui`) side; a profile
+    that names none is an error that says which key to set."""
+    if kind == "grafana":
+        name, url_name, key = (
+            target.monitoring.dashboards,
+            target.monitoring.dashboards_url,
+            "monitoring.dashboards",
         )
-    return target.model_copy(update=resolved)
+    else:
+        name, url_name, key = target.logging.ui, target.logging.ui_url, "logging.ui"
+    product = "Grafana" if kind == "grafana" else "Kibana"
+    if name is None:
+        raise TargetError(
+            f"the target has no {product}-compatible component: its profile sets no `{key}`, "
+            f"so there are no dashboards to check (name the component that serves {product}'s "
+            "HTTP API there)"
+        )
+    component = target.component(name)
+    return UiLogin(
+        component=name,
+        url=target.url(name, url_name),
+        login=component.viewer or component.credentials,
+    )

@@ -217,15 +217,15 @@ def show_secrets(
         _fail(f"no secrets yet at {data.secrets}: `python -m stack up` creates them")
     table = Table(title=f"secrets in {data.secrets} (mode 600)")
     for column in ("component", "url", "user", "password file"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for c in topology():
-        if c.credentials:
-            table.add_row(
-                c.name,
-                c.health_url or f"127.0.0.1:{c.port}",
-                c.credentials.username,
-                str(data.secrets / c.credentials.secret),
-            )
+        # The addresses a person opens: the main port, and the other web ports (the console's
+        # Kibana side); a health URL for the rest.
+        urls = [c.url(), *(c.url(port) for port in c.web_ports)] if c.web_ports else []
+        where = "\n".join(urls) or c.health_url or f"127.0.0.1:{c.port}"
+        for login in (c.credentials, c.viewer):
+            if login is not None:
+                table.add_row(c.name, where, login.username, str(data.secrets / login.secret))
     out.print(table)
     out.print("Show a password with: cat <password file>. Every secret and its purpose:")
     for spec in secrets_mod.SPECS:

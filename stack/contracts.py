@@ -107,6 +107,24 @@ def write_file_sd(topology: Topology, directory: Path) -> bool:
     return changed
 
 
+KIBANA_SAVED_OBJECTS = CONFIG_DIR / "kibana" / "saved-objects.ndjson"
+# The saved objects a Kibana-compatible component must hold (the visualizations come with
+# their dashboard): `type/id`, in the file's order.
+_REQUIRED_SAVED_TYPES = ("index-pattern", "search", "dashboard")
+
+
+def required_saved_objects() -> list[str]:
+    """`type/id` of the saved searches, index patterns and dashboards that compose imports into
+    Kibana and the console loads: what the grader asks the target's Kibana API for."""
+    found = []
+    for line in KIBANA_SAVED_OBJECTS.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            saved = json.loads(line)
+            if saved.get("type") in _REQUIRED_SAVED_TYPES:
+                found.append(f"{saved['type']}/{saved['id']}")
+    return found
+
+
 def target_profile(
     topology: Topology, *, secrets_dir: Path, project_dir: Path, data_dir: Path
 ) -> dict[str, object]:
@@ -174,6 +192,13 @@ def target_profile(
         # The checks exercise these one by one (stop, probe, back up).
         "services": list(services),
         "components": components,
+        # The console serves Grafana's API on its main port and Kibana's on `kibana`.
+        "monitoring": {"dashboards": "console", "dashboards_url": "main"},
+        "logging": {
+            "ui": "console",
+            "ui_url": "kibana",
+            "ui_saved_objects": required_saved_objects(),
+        },
     }
 
 
@@ -189,7 +214,7 @@ def _metrics_access(c: Component, secrets_dir: Path) -> dict[str, str]:
 
 
 def _scheme(c: Component, port_name: str) -> str:
-    http_ports = {c.metrics.port} if c.metrics else set()
+    http_ports = set(c.web_ports) | ({c.metrics.port} if c.metrics else set())
     if c.health.kind == "http":
         http_ports.add(c.health.port)
     return "http" if port_name in http_ports else "tcp"

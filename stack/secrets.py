@@ -58,8 +58,20 @@ SPECS: tuple[SecretSpec, ...] = (
     SecretSpec("admin_token", "bearer token of the services' admin endpoints (fault flags)"),
     SecretSpec("metrics_token", "bearer token Prometheus scrapes the services' /metrics with"),
     SecretSpec("jwt_private_key", "Ed25519 key that signs the auth service's JWTs", key=True),
-    SecretSpec("grafana_viewer_password", "Grafana user `viewer` (Viewer role, read-only)"),
+    SecretSpec(
+        "grafana_viewer_password", "Grafana's and the console's user `viewer` (read-only)"
+    ),
     SecretSpec("grafana_secret_key", "key Grafana encrypts its stored datasource secrets with"),
+    SecretSpec("console_session_key", "key the console signs its session cookies with"),
+    SecretSpec(
+        "console_prometheus_password", "Prometheus user `console` (the console's panel queries)"
+    ),
+    SecretSpec(
+        "console_prometheus_password.bcrypt",
+        "bcrypt hash for web.yml files",
+        bcrypt_of="console_prometheus_password",
+    ),
+    SecretSpec("console_reader_password", "read-only log user `console_reader` (the console)"),
     SecretSpec("minio_root_password", "MinIO root user `admin` (compose profile `offsite`)"),
     SecretSpec("minio_backup_access_key", "access key of the backup service's MinIO user"),
     SecretSpec("minio_backup_secret_key", "secret key of the backup service's MinIO user"),

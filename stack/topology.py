@@ -137,6 +137,9 @@ class Component(_Model):
     outside_probe: str | None = Field(
         default=None, description="a path the blackbox exporter probes over HTTP, as users would"
     )
+    web_ports: tuple[str, ...] = Field(
+        default=(), description="ports that serve HTTP besides the health and metrics ports"
+    )
     replicas: int = Field(default=1, ge=1)
     replica_of: str | None = Field(default=None, description="set on the units of a replica set")
     service: Service | None = None
@@ -148,6 +151,7 @@ class Component(_Model):
         named = [("health.port", self.health.port)]
         named += [("metrics.port", self.metrics.port)] if self.metrics else []
         named += [("compose_internal", p) for p in self.compose_internal]
+        named += [("web_ports", p) for p in self.web_ports]
         for field, port_name in named:
             if port_name not in self.ports:
                 raise ValueError(f"{field} {port_name!r} is not one of ports {sorted(self.ports)}")
@@ -304,6 +308,15 @@ _COMPONENTS: list[dict[str, object]] = [
          depends_on=("logstore", "alertmanager", "metrics-gate"),
          local="elastalert", compose=("elastalert",), compose_internal=("main",),
          doc="logging.md"),
+    # The local stand-in for Grafana (main, Grafana's port) and Kibana (`kibana`, Kibana's
+    # port) (standins/console): the provisioned dashboards, Discover, behind logins. Compose
+    # runs the real Grafana and Kibana from the same files.
+    dict(name="console", role="dashboards and log search (Grafana and Kibana API)",
+         ports={"main": 3000, "kibana": 5601}, web_ports=("kibana",),
+         health=dict(kind="http", path="/api/health"),
+         metrics=dict(job="console", basic_auth=None, bearer_secret="metrics_token"),
+         credentials=ADMIN, viewer=dict(username="viewer", secret="grafana_viewer_password"),
+         depends_on=("prometheus", "logstore"), local="console", doc="console.md"),
     dict(name="gateway", role="API gateway (nginx)", ports={"main": 8080},
          health=dict(kind="http", path="/health"), outside_probe="/health",
          local="nginx", compose=("gateway",), doc="microservices.md"),

@@ -58,7 +58,7 @@ def test_dashboards_are_json_with_the_fixed_unique_uids() -> None:
     dashboards = load_dashboards()
     assert {d.uid for d in dashboards} == EXPECTED_UIDS
     for d in dashboards:
-        assert d.path.name == f"{d.uid}.json", "name each file after its uid"
+        assert Path(d.source).name == f"{d.uid}.json", "name each file after its uid"
         assert 36 <= d.model["schemaVersion"] <= 41, f"{d.uid}: Grafana 10/11 schemaVersion"
         ids = [p["id"] for p in d.panels()]
         assert len(ids) == len(set(ids)), f"{d.uid}: panel ids repeat: {ids}"

@@ -20,13 +20,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 import yaml
 
-from grader.dashboard_queries import QueryResult
-from grader.dashboards import DASHBOARD_DIR, DATASOURCE_UID, PanelQuery
-from grader.grafana_query import ds_query_body, frame_points, grafana_problems
+from grader.dashboards import DASHBOARD_DIR, DATASOURCE_UID
 from grader.polling import poll_until
 from stack import secrets
 from stack.paths import CONFIG_DIR, REPO_ROOT
@@ -266,52 +263,3 @@ def test_setup_explains_a_rejected_admin_password(grafana: FakeGrafana, tmp_path
     assert code == 1 and not grafana.users
     assert "Grafana rejected admin's password" in output
     assert "grafana cli admin reset-admin-password" in output
-
-
-# ---- the same queries through Grafana's /api/ds/query (request body and answer only) -----
-
-
-def test_ds_query_body_is_grafana_s_shape() -> None:
-    body = ds_query_body(
-        ['up{job="auth"}', "vector(1)"], now_ms=1_000_000, range_s=300, interval_ms=15_000
-    )
-    assert body["from"] == "700000" and body["to"] == "1000000"
-    assert [q["refId"] for q in body["queries"]] == ["Q0", "Q1"]
-    first = body["queries"][0]
-    assert first["datasource"] == {"type": "prometheus", "uid": DATASOURCE_UID}
-    assert first["expr"] == 'up{job="auth"}' and first["range"] is True
-    assert first["intervalMs"] == 15_000 and first["maxDataPoints"] > 0
-
-
-def test_grafana_answers_are_judged_per_query() -> None:
-    query = PanelQuery("svc-red", "Service RED", "Up", "A", 'up{job="$service"}', DATASOURCE_UID)
-    results = [
-        QueryResult(query, f'up{{job="{job}"}}', (("service", job),), series=1)
-        for job in ("auth", "users", "games")
-    ]
-    frames = {"schema": {"fields": [{"name": "Time"}, {"name": "Value"}]},
-              "data": {"values": [[1, 2], [1.0, None]]}}  # fmt: skip
-    answer = {"results": {
-        "Q0": {"status": 200, "frames": [frames]},
-        "Q1": {"status": 200, "frames": [{"data": {"values": [[], []]}}]},
-        "Q2": {"status": 400, "error": "bad_data: parse error"},
-    }}  # fmt: skip
-    seen: list[dict[str, Any]] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        assert request.url.path == "/api/ds/query" and request.headers["authorization"]
-        seen.append(json.loads(request.content))
-        return httpx.Response(207, json=answer)
-
-    client = httpx.Client(
-        base_url="http://grafana", auth=("viewer", "pw"), transport=httpx.MockTransport(handler)
-    )
-    found = grafana_problems(client, results, now_ms=10_000, range_s=5, interval_ms=1000)
-    assert [q["expr"] for q in seen[0]["queries"]] == [r.expr for r in results]
-    assert found == [
-        'dashboard svc-red, panel "Up" (A) with $service=users: \'up{job="users"}\' returned no '
-        "data through Grafana",
-        'dashboard svc-red, panel "Up" (A) with $service=games: \'up{job="games"}\' failed in '
-        "Grafana: bad_data: parse error",
-    ]
-    assert frame_points(answer["results"]["Q0"]) == 1

@@ -15,7 +15,12 @@ import yaml
 
 from stack import elastic_setup, service_policy
 from stack import secrets as secrets_mod
-from stack.contracts import alert_webhook_url, file_sd_groups, probe_for
+from stack.contracts import (
+    alert_webhook_url,
+    file_sd_groups,
+    probe_for,
+    required_saved_objects,
+)
 from stack.contracts import target_profile as local_target_profile
 from stack.files import write_if_changed
 from stack.gateway import upstream_values
@@ -146,6 +151,7 @@ def render(data_dir: Path, secrets: secrets_mod.Secrets) -> set[Path]:
         "webhook_url": alert_webhook_url(topo, lambda c: f"http://{c.compose[0]}:{c.port}"),
         "webhook_token_file": f"{SECRETS_MOUNT}/admin_token",
         "admin_password_bcrypt": secrets.read("admin_password.bcrypt"),
+        "console_password_bcrypt": None,  # compose runs Grafana, which logs in as admin
         "run_dir": "/var/run",
         "log_dir": "/var/log/nginx",
         "temp_dir": "/var/cache/nginx",
@@ -232,14 +238,12 @@ def target_profile(topo: Topology, *, secrets_dir: Path, project_dir: Path) -> d
             "retention": 180,  # compose.yaml sets indices.lifecycle.poll_interval to 10s
         },
         "components": components,
+        "monitoring": {"dashboards": "grafana", "dashboards_url": "main"},
         "logging": {
             "ui": "kibana",
+            "ui_url": "main",
             # stack/config/kibana/saved-objects.ndjson, imported by kibana-setup
-            "ui_saved_objects": [
-                "index-pattern/logs",
-                "search/logs-errors",
-                "dashboard/logs-overview",
-            ],
+            "ui_saved_objects": required_saved_objects(),
         },
     }
 
@@ -299,6 +303,8 @@ def _elk_entries(secrets_dir: Path) -> dict[str, Any]:
             "role": "log dashboards (Kibana)",
             "urls": {"main": kibana},
             "probe": {"kind": "http", "url": f"{kibana}/api/status", **login("elastic")},
+            # Kibana logs its users in against Elasticsearch's: the superuser reads dashboards.
+            "credentials": login("elastic"),
         },
     }
 

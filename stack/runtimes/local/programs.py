@@ -22,7 +22,7 @@ from stack.runtimes.local.prometheus import (
 from stack.runtimes.local.rabbitmq import Epmd, Rabbitmq
 from stack.runtimes.local.services import Service
 from stack.runtimes.local.shipper import Shipper, ShipperExporter
-from stack.runtimes.local.standins import Logstore, Mailbox
+from stack.runtimes.local.standins import Console, Logstore, Mailbox
 from stack.topology import Component
 
 LAUNCHERS: dict[str, Launcher] = {
@@ -39,6 +39,7 @@ LAUNCHERS: dict[str, Launcher] = {
     "nginx": Nginx(),
     "mailbox": Mailbox(),
     "logstore": Logstore(),
+    "console": Console(),
     "shipper": Shipper(),
     "elastalert": Elastalert(),
     "shipper_exporter": ShipperExporter(),

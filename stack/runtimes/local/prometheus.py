@@ -25,12 +25,13 @@ def _web_yml(ctx: Context, c: Component) -> Path:
 def _web_config(ctx: Context, c: Component) -> bool:
     """The basic-auth web config of Prometheus, Alertmanager and the exporters. One copy per
     component, so that a rotated password restarts each of them."""
-    return render_file(
-        CONFIG_DIR / "web.yml",
-        _web_yml(ctx, c),
-        {"admin_password_bcrypt": ctx.secrets.read("admin_password.bcrypt")},
-        mode=0o600,
-    )
+    # Prometheus alone also lets in the console, which queries it with a login of its own.
+    console = "console_prometheus_password.bcrypt" if c.name == "prometheus" else None
+    values = {
+        "admin_password_bcrypt": ctx.secrets.read("admin_password.bcrypt"),
+        "console_password_bcrypt": ctx.secrets.read(console) if console else None,
+    }
+    return render_file(CONFIG_DIR / "web.yml", _web_yml(ctx, c), values, mode=0o600)
 
 
 class Prometheus(Launcher):

@@ -75,6 +75,7 @@ def values(data: DataDir, c: Component, topology: Topology, secrets: Secrets) ->
         # (RabbitMQ sends syslog: stack/runtimes/local/rabbitmq.py).
         "supervisord_log": data.program_log("supervisord"),
         "postgres_log": data.program_log("postgres"),
+        "console_log": data.program_log("console"),
         "logstore_port": topology.get("logstore").port,
         "logstore_password": password,
     }

@@ -83,3 +83,55 @@ class Logstore(Launcher):
         # Before the shipper starts (it depends on logstore): an index its first lines create
         # must already match a template, or it would never be bound to the retention policy.
         shipper.apply_log_store(c.url(), secrets=ctx.secrets, archive_dir=self.archive_dir(ctx))
+
+
+class Console(Launcher):
+    """Grafana's and Kibana's stand-in, on the same provisioning files and saved objects that
+    compose gives the real ones."""
+
+    # The secrets it reads at start: a rotated one restarts it (digests only in the stamp).
+    SECRETS = (
+        "admin_password",
+        "grafana_viewer_password",
+        "console_session_key",
+        "console_prometheus_password",
+        "console_reader_password",
+        "metrics_token",
+    )
+
+    def prepare(self, ctx: Context, c: Component) -> bool:
+        ctx.data.component_data(c.name).mkdir(parents=True, exist_ok=True)
+        stamp = "".join(
+            f"{name} {hashlib.sha256(ctx.secrets.read(name).encode()).hexdigest()}\n"
+            for name in self.SECRETS
+        )
+        return write_if_changed(ctx.data.component_config(c.name) / "secrets-stamp", stamp)
+
+    def program(self, ctx: Context, c: Component) -> Program:
+        topology = ctx.topology
+        return Program(
+            [
+                sys.executable,
+                "-m",
+                "console",
+                "--grafana-listen",
+                _listen(c),
+                "--kibana-listen",
+                _listen(c, "kibana"),
+                "--provisioning",
+                str(CONFIG_DIR / "grafana" / "provisioning"),
+                "--dashboards",
+                str(CONFIG_DIR / "grafana" / "dashboards"),
+                "--saved-objects",
+                str(CONFIG_DIR / "kibana" / "saved-objects.ndjson"),
+                "--prometheus-url",
+                topology.get("prometheus").url(),
+                "--logstore-url",
+                topology.get("logstore").url(),
+                "--secrets-dir",
+                str(ctx.secrets.directory),
+                "--data",
+                str(ctx.data.component_data(c.name)),
+            ],
+            directory=REPO_ROOT,
+        )

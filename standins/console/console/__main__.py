@@ -59,7 +59,7 @@ def load_state(args: argparse.Namespace) -> ConsoleState:
                  "logstore": args.logstore_url.rstrip("/")}
     grafana = load_grafana(args.provisioning, dashboards_dir=args.dashboards, upstreams=upstreams)
     saved = SavedObjects.load(args.saved_objects, args.data)
-    auth = Auth.from_secrets(args.secrets_dir)
+    auth = Auth.from_secrets(args.secrets_dir, data_dir=args.data)
     return ConsoleState(
         auth=auth,
         grafana=grafana,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -17,6 +16,7 @@ from .auth import Auth, Handler, guard
 from .config import GrafanaConfig
 from .saved_objects import SavedObjects
 from .shapes import Side, error
+from .upstream import Upstreams
 
 
 @dataclass
@@ -24,7 +24,7 @@ class ConsoleState:
     auth: Auth
     grafana: GrafanaConfig
     saved_objects: SavedObjects
-    upstreams: Any = None  # upstream.Upstreams, set by build_apps (tests may pass a fake)
+    upstreams: Upstreams | None = None
     metrics_token: str = ""
 
 

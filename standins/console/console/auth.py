@@ -15,6 +15,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import math
 import secrets
 import time
 from collections import OrderedDict, deque
@@ -32,6 +33,7 @@ from .errors import ConsoleConfigError
 from .shapes import Side, error
 
 COOKIE = "console_session"
+REVOKED_FILE = "revoked-sessions"
 SESSION_SECONDS = 24 * 3600
 # Grafana's brute-force protection counts 5 failures in 5 minutes.
 MAX_FAILURES = 5
@@ -87,7 +89,7 @@ class LoginLimiter:
             if len(times) >= MAX_FAILURES:
                 waits.append(times[-MAX_FAILURES] + FAILURE_WINDOW - self._clock())
         if waits:
-            raise TooManyFailures(max(1, int(max(waits)) + 1))
+            raise TooManyFailures(max(1, math.ceil(max(waits))))
 
     def failed(self, login: str, address: str) -> None:
         for key in (f"user:{login}", f"addr:{address}"):
@@ -100,15 +102,30 @@ class LoginLimiter:
 
 
 class Auth:
-    def __init__(self, passwords: dict[str, tuple[str, str]], session_key: str) -> None:
+    def __init__(
+        self,
+        passwords: dict[str, tuple[str, str]],
+        session_key: str,
+        *,
+        revoked_file: Path | None = None,
+    ) -> None:
         self._passwords = passwords  # login -> (password, role)
         self._key = session_key.encode()
         self._serializer = URLSafeTimedSerializer(session_key, salt="console-session")
-        self._revoked: set[str] = set()  # logged-out session ids, until the process restarts
+        # Logged-out session ids, kept in a file so a restart does not bring a logged-out cookie
+        # back to life; an id older than a session's lifetime is dead anyway and is dropped.
+        self._revoked_file = revoked_file
+        self._revoked: dict[str, float] = {}
+        if revoked_file is not None and revoked_file.is_file():
+            horizon = time.time() - SESSION_SECONDS
+            for line in revoked_file.read_text(encoding="utf-8").splitlines():
+                sid, _, stamp = line.partition(" ")
+                if stamp.replace(".", "", 1).isdigit() and float(stamp) > horizon:
+                    self._revoked[sid] = float(stamp)
         self.limiter = LoginLimiter()
 
     @classmethod
-    def from_secrets(cls, secrets_dir: Path) -> Auth:
+    def from_secrets(cls, secrets_dir: Path, *, data_dir: Path | None = None) -> Auth:
         def secret(name: str) -> str:
             path = secrets_dir / name
             try:
@@ -126,7 +143,8 @@ class Auth:
             "admin": (secret("admin_password"), "admin"),
             "viewer": (secret("grafana_viewer_password"), "viewer"),
         }
-        return cls(passwords, secret("console_session_key"))
+        revoked = data_dir / REVOKED_FILE if data_dir is not None else None
+        return cls(passwords, secret("console_session_key"), revoked_file=revoked)
 
     # -- credentials --------------------------------------------------------------------------
 
@@ -141,18 +159,29 @@ class Auth:
         self.limiter.failed(login, address)
         return None
 
+    def _fingerprint(self, login: str) -> str:
+        """Ties a session to the password it was opened with: a changed password file ends
+        every session of that user at the next start."""
+        password = self._passwords[login][0].encode()
+        return hmac.new(self._key, b"pw:" + password, hashlib.sha256).hexdigest()[:16]
+
     def csrf_for(self, session_id: str) -> str:
         return hmac.new(self._key, b"csrf:" + session_id.encode(), hashlib.sha256).hexdigest()
 
     def new_session(self, login: str, role: str) -> tuple[str, Principal]:
         sid = secrets.token_urlsafe(16)
-        cookie = self._serializer.dumps({"u": login, "s": sid})
+        cookie = self._serializer.dumps({"u": login, "s": sid, "p": self._fingerprint(login)})
         return cookie, Principal(login, role, "session", sid, self.csrf_for(sid))
 
     def revoke(self, request: Request) -> None:
         principal = self._from_cookie(request)
         if principal is not None:
-            self._revoked.add(principal.session_id)
+            now = time.time()
+            self._revoked[principal.session_id] = now
+            if self._revoked_file is not None:
+                self._revoked_file.parent.mkdir(parents=True, exist_ok=True)
+                with self._revoked_file.open("a", encoding="utf-8") as out:
+                    out.write(f"{principal.session_id} {now:.0f}\n")
 
     def _from_cookie(self, request: Request) -> Principal | None:
         cookie = request.cookies.get(COOKIE)
@@ -165,6 +194,8 @@ class Auth:
         login, sid = data.get("u"), data.get("s")
         known = self._passwords.get(login) if isinstance(login, str) else None
         if known is None or not isinstance(sid, str) or sid in self._revoked:
+            return None
+        if not hmac.compare_digest(str(data.get("p", "")), self._fingerprint(login)):
             return None
         return Principal(login, known[1], "session", sid, self.csrf_for(sid))
 

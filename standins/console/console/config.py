@@ -79,8 +79,11 @@ class GrafanaConfig:
     folders: dict[str, str] = field(default_factory=dict)  # uid -> title
 
     def datasource(self, ref: Any) -> Datasource | None:
-        """A query's `datasource` (an object with uid, a uid, or a name); None: the default."""
+        """A query's `datasource` (an object with uid and/or type, a uid, or a name); none
+        given: the default one."""
         if isinstance(ref, dict):
+            if not ref.get("uid") and ref.get("type"):
+                return next((d for d in self.datasources.values() if d.type == ref["type"]), None)
             ref = ref.get("uid")
         if isinstance(ref, str) and ref:
             found = self.datasources.get(ref)

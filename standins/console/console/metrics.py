@@ -26,7 +26,7 @@ from .auth import TooManyFailures
 from .shapes import grafana_error
 
 # `*_created` series double the output and no rule or dashboard of the stack reads them.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 REQUESTS = Counter(
     "console_http_requests", "HTTP requests answered", ["side", "route", "status"]
 )

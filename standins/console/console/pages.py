@@ -30,8 +30,9 @@ STATIC_DIR = Path(__file__).parent / "static"
 HEAD_MARKER = "<!--console:head-->"
 PRODUCT = {"grafana": "Grafana", "kibana": "Kibana"}
 
-# Field names, ids and Grafana's e2e selectors (data-testid) are kept stable: browser checks
-# and the restyled page rely on them.
+# Field names, ids, Grafana's e2e selectors (data-testid) and Kibana's test subjects
+# (data-test-subj: loginUsername, loginPassword, loginSubmit, as on Kibana's own login page) are
+# kept stable: browser checks, which also run against the real products, rely on them.
 LOGIN_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -46,11 +47,12 @@ LOGIN_PAGE = """<!doctype html>
 <input type="hidden" name="next" value="{next}">
 <label for="login-user">Email or username</label>
 <input id="login-user" name="user" autocomplete="username" required autofocus
-  data-testid="data-testid Username input field">
+  data-testid="data-testid Username input field" data-test-subj="loginUsername">
 <label for="login-password">Password</label>
 <input id="login-password" name="password" type="password" autocomplete="current-password"
-  required data-testid="data-testid Password input field">
-<button id="login-submit" type="submit" data-testid="data-testid Login button">Log in</button>
+  required data-testid="data-testid Password input field" data-test-subj="loginPassword">
+<button id="login-submit" type="submit" data-testid="data-testid Login button"
+  data-test-subj="loginSubmit">Log in</button>
 </form>
 </main></body></html>
 """

@@ -50,6 +50,8 @@ async def ds_query(request: Request) -> Response:
     for query in body["queries"]:
         if not isinstance(query, dict):
             return grafana_error(400, "bad request data: every query must be an object")
+        if query.get("hide"):
+            continue  # Grafana's frontend never sends a hidden query; answer none either
         ref = str(query.get("refId") or "A")
         ds = config.datasource(query.get("datasource"))
         if ds is None:

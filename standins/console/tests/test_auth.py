@@ -133,3 +133,21 @@ def test_failed_logins_are_limited(tmp_path: Path, logstore: Server,
         assert basic.json()["statusCode"] == 429
     finally:
         console.stop()
+
+
+def test_a_logged_out_session_stays_dead_after_a_restart(
+    tmp_path: Path, logstore: Server, prometheus: FakePrometheus
+) -> None:
+    console = start_console(tmp_path, prometheus_url=prometheus.url, logstore_url=logstore.url)
+    try:
+        client = login(console.grafana, ADMIN)
+        cookie = client.cookies.get("console_session") or ""
+        client.get("/logout")
+    finally:
+        assert console.stop() == 0  # SIGTERM stops both sides cleanly
+    console = start_console(tmp_path, prometheus_url=prometheus.url, logstore_url=logstore.url)
+    try:
+        replay = httpx.get(console.grafana + "/api/user", cookies={"console_session": cookie})
+        assert replay.status_code == 401
+    finally:
+        console.stop()

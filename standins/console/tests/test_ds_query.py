@@ -22,7 +22,8 @@ def values(frame: dict[str, Any]) -> list[Any]:
 
 
 def test_prometheus_range_query(viewer: httpx.Client, prometheus: FakePrometheus) -> None:
-    answer = query(viewer, {"refId": "A", "datasource": PROM, "expr": "sum(rate(x[$__rate_interval]))",
+    answer = query(viewer, {"refId": "A", "datasource": PROM,
+                            "expr": "sum(rate(x[$__rate_interval]))",
                             "legendFormat": "{{job}} rate", "intervalMs": 15000,
                             "maxDataPoints": 100, "range": True, "instant": False})
     assert answer.status_code == 200, answer.text

@@ -2,27 +2,71 @@
 
 Shapes: https://www.elastic.co/guide/en/elasticsearch/reference/8.15/search-aggregations-bucket-terms-aggregation.html
 and the sibling pages for date_histogram, histogram, range, stats, percentiles, cardinality.
-Across indices: counts and sums add up, cardinality is the size of the union of terms, and
-percentiles come from the mixture of the per-index distributions (approximate, as in ES).
+Across indices: counts and sums add up, cardinality is the size of the union of terms;
+percentiles are merged in percentiles.py.
 """
 
 from __future__ import annotations
 
-import bisect
 import functools
 from typing import Any
 
-from . import datemath
-from .aggs import PERCENT_GRID, Agg
-from .schema import DATE, LONG
+from . import datemath, percentiles
+from .aggs import Agg
+from .schema import DATE, DOUBLE, LONG
 
 
 def finish(aggs: list[Agg], parts: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for agg in aggs:
+        if agg.kind == "percentiles":  # reads its sibling aggregations too
+            p = agg.params
+            out[agg.name] = percentiles.finish(agg.name, p["field"], p, agg.typed, parts)
+            continue
         mine = [p[agg.name] for p in parts if isinstance(p.get(agg.name), dict)]
         out[agg.name] = _FINISH[agg.kind](agg, mine)
     return out
+
+
+# `typed_keys`: each result named `<type>#<name>`, the type as ES names its result class.
+# https://www.elastic.co/guide/en/elasticsearch/reference/8.15/search-aggregations.html#return-agg-type
+_TYPE_NAMES = {"percentiles": "tdigest_percentiles"}
+
+
+def with_typed_keys(aggs: list[Agg], result: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for agg in aggs:
+        value = result[agg.name]
+        if agg.subs:
+            buckets = value["buckets"]
+            if isinstance(buckets, dict):
+                value = {**value, "buckets": {k: _typed_bucket(agg, b) for k, b in buckets.items()}}
+            else:
+                value = {**value, "buckets": [_typed_bucket(agg, b) for b in buckets]}
+        out[f"{_type_name(agg, value)}#{agg.name}"] = value
+    return out
+
+
+def _typed_bucket(agg: Agg, bucket: dict[str, Any]) -> dict[str, Any]:
+    subs = {s.name for s in agg.subs}
+    own = {k: v for k, v in bucket.items() if k not in subs}
+    return {**own, **with_typed_keys(agg.subs, bucket)}
+
+
+def _type_name(agg: Agg, value: dict[str, Any]) -> str:
+    if agg.kind != "terms":
+        return _TYPE_NAMES.get(agg.kind, agg.kind)
+    kind = agg.typed.kind if agg.typed is not None else None
+    if kind in (LONG, DATE):
+        return "lterms"
+    if kind == DOUBLE:
+        return "dterms"
+    keys = [b["key"] for b in value["buckets"]]
+    if kind is None and keys and all(isinstance(k, int) for k in keys):
+        return "lterms"  # a dynamic field holding numbers: ES maps it long (or float)
+    if kind is None and keys and all(isinstance(k, int | float) for k in keys):
+        return "dterms"
+    return "sterms"
 
 
 def _is_date(agg: Agg) -> bool:
@@ -116,7 +160,12 @@ def _histogram(agg: Agg, parts: list[dict[str, Any]]) -> dict[str, Any]:
         if bucket["doc_count"] < min_count:
             continue
         if is_date:
-            bucket = {"key_as_string": datemath.format_ms(int(key)), **bucket}
+            text = (
+                str(int(key))
+                if agg.params.get("format") == "epoch_millis"
+                else datemath.format_ms(int(key))
+            )
+            bucket = {"key_as_string": text, **bucket}
         buckets.append(bucket)
     return {"buckets": buckets}
 
@@ -233,38 +282,6 @@ def _cardinality(agg: Agg, parts: list[dict[str, Any]]) -> dict[str, Any]:
     return {"value": len(keys)}
 
 
-def _percentiles(agg: Agg, parts: list[dict[str, Any]]) -> dict[str, Any]:
-    wanted = [float(x) for x in agg.params.get("percents", [1, 5, 25, 50, 75, 95, 99])]
-    live = [p["values"] for p in parts if p.get("values") and None not in p["values"].values()]
-    if not live:
-        values: dict[str, Any] = {str(w): None for w in wanted}
-    elif len(live) == 1:
-        values = {str(w): live[0].get(str(w)) for w in wanted}
-    else:
-        values = {str(w): _mixture(live, [p.get("_count", 1) for p in parts], w) for w in wanted}
-    if agg.params.get("keyed", True):
-        return {"values": values}
-    return {"values": [{"key": float(k), "value": v} for k, v in values.items()]}
-
-
-def _mixture(curves: list[dict[str, Any]], weights: list[int], pct: float) -> float:
-    """Invert the mixture of per-index quantile curves (sampled on PERCENT_GRID)."""
-    pts = [[float(c[str(g)]) for g in PERCENT_GRID] for c in curves]
-
-    def cdf(x: float) -> float:
-        total = 0.0
-        for curve in pts:
-            i = bisect.bisect_right(curve, x)
-            total += PERCENT_GRID[min(i, len(curve) - 1)] if i < len(curve) else 100.0
-        return total / len(pts)
-
-    lo, hi = min(c[0] for c in pts), max(c[-1] for c in pts)
-    for _ in range(50):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if cdf(mid) < pct else (lo, mid)
-    return hi
-
-
 _FINISH: dict[str, Any] = {
     "terms": _terms,
     "date_histogram": _histogram,
@@ -278,5 +295,4 @@ _FINISH: dict[str, Any] = {
     "stats": _metric,
     "value_count": _value_count,
     "cardinality": _cardinality,
-    "percentiles": _percentiles,
 }

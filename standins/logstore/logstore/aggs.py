@@ -11,14 +11,32 @@ from typing import Any
 
 import tantivy
 
-from . import datemath
+from . import datemath, percentiles
 from .errors import ESError, parsing, unsupported
 from .query import Translator
 from .schema import DATE, Field
 
 BUCKET = ("terms", "date_histogram", "histogram", "range", "date_range")
 METRIC = ("avg", "min", "max", "sum", "value_count", "stats", "cardinality", "percentiles")
-PERCENT_GRID = [float(p) for p in range(0, 101, 2)]
+# Parameters each kind takes beyond `field`: accepted where they cannot change a single-shard
+# answer (shard_size, execution_hint, ...); the rest are refused by name, never ignored.
+_ACCEPTED = {
+    "terms": {
+        "size", "order", "min_doc_count", "missing", "shard_size", "shard_min_doc_count",
+        "execution_hint", "collect_mode",
+    },
+    "date_histogram": {
+        "calendar_interval", "fixed_interval", "interval", "min_doc_count", "extended_bounds",
+        "format", "time_zone", "keyed",
+    },
+    "cardinality": {"precision_threshold", "execution_hint"},
+}
+_REFUSED = {
+    "terms": {"include", "exclude", "script", "value_type", "format", "show_term_doc_count_error"},
+    "date_histogram": {"offset", "hard_bounds", "order", "missing", "script"},
+    "cardinality": {"missing", "script"},
+}
+DATE_FORMATS = ("epoch_millis", "strict_date_optional_time", "date_optional_time")
 _CALENDAR = {
     "minute": "m",
     "1m": "m",
@@ -75,10 +93,30 @@ def parse_aggs(spec: Any, tr: Translator) -> list[Agg]:
         if "field" not in params:
             raise parsing(f"Required [field] missing in [{kind}] aggregation [{name}]")
         agg.typed = tr.field(params["field"])[1]
+        _check_params(agg)
         if kind == "date_histogram":
             _date_interval(agg)
         out.append(agg)
     return out
+
+
+def _check_params(agg: Agg) -> None:
+    if agg.kind == "percentiles":
+        percentiles.percents(agg.name, agg.params)
+        percentiles.check_field(agg.name, agg.params["field"], agg.typed)
+        return
+    if agg.kind not in _ACCEPTED:
+        return
+    for key in agg.params:
+        if key in _REFUSED[agg.kind]:
+            raise unsupported(f"{agg.kind} {key} (aggregation [{agg.name}])")
+        if key != "field" and key not in _ACCEPTED[agg.kind]:
+            raise parsing(f"[{agg.kind}] unknown field [{key}] (aggregation [{agg.name}])")
+    if agg.kind == "date_histogram":
+        if agg.params.get("format", DATE_FORMATS[0]) not in DATE_FORMATS:
+            raise unsupported(f"date_histogram format [{agg.params['format']}]")
+        if agg.params.get("keyed", False) is not False:
+            raise unsupported(f"date_histogram keyed (aggregation [{agg.name}])")
 
 
 def _date_interval(agg: Agg) -> None:
@@ -108,11 +146,15 @@ def _date_interval(agg: Agg) -> None:
         agg.interval_ms = datemath.parse_interval_ms(str(text), key=f"{agg.name}.fixed_interval")
 
 
-def to_tantivy(aggs: list[Agg], tr: Translator, *, multi: bool) -> dict[str, Any]:
+def to_tantivy(aggs: list[Agg], tr: Translator, *, multi: bool, exact: bool) -> dict[str, Any]:
+    """`exact`: percentiles read every distinct value (see percentiles.py)."""
     out: dict[str, Any] = {}
     for agg in aggs:
         fname = tr.field(agg.params["field"])[0]
         p = agg.params
+        if agg.kind == "percentiles":
+            out.update(percentiles.tantivy_specs(agg.name, fname, p, exact=exact, multi=multi))
+            continue
         if agg.kind == "terms":
             size = int(p.get("size", 10))
             body: dict[str, Any] = {
@@ -123,9 +165,6 @@ def to_tantivy(aggs: list[Agg], tr: Translator, *, multi: bool) -> dict[str, Any
                 body["min_doc_count"] = int(p["min_doc_count"])
             if "missing" in p:
                 body["missing"] = p["missing"]
-            for bad in ("include", "exclude", "script"):
-                if bad in p:
-                    raise unsupported(f"terms {bad}")
             spec = {"terms": body}
         elif agg.kind == "date_histogram" and agg.interval_ms:
             hist: dict[str, Any] = {"field": fname, "interval": agg.interval_ms, "min_doc_count": 1}
@@ -145,18 +184,14 @@ def to_tantivy(aggs: list[Agg], tr: Translator, *, multi: bool) -> dict[str, Any
             spec = {"stats": {"field": fname}}
         elif agg.kind == "value_count":
             spec = {"value_count": {"field": fname}}
-        elif agg.kind == "cardinality":
+        else:  # cardinality
             spec = (
                 {"terms": {"field": fname, "size": 65_536}}
                 if multi
                 else {"cardinality": {"field": fname}}
             )
-        else:  # percentiles
-            percents = [float(x) for x in p.get("percents", [1, 5, 25, 50, 75, 95, 99])]
-            grid = sorted(set(PERCENT_GRID + percents)) if multi else percents
-            spec = {"percentiles": {"field": fname, "percents": grid, "keyed": True}}
         if agg.subs:
-            spec["aggs"] = to_tantivy(agg.subs, tr, multi=multi)
+            spec["aggs"] = to_tantivy(agg.subs, tr, multi=multi, exact=exact)
         out[agg.name] = spec
     return out
 

@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 from starlette.concurrency import run_in_threadpool
 
+from .aggmerge import with_typed_keys
 from .bulkparse import parse_bulk
 from .engine import LogIndex
 from .errors import ESError, index_not_found
@@ -108,10 +109,22 @@ async def wake(indices: list[LogIndex]) -> None:
         await run_in_threadpool(index.refresh)
 
 
-def read_indices(ctx: Ctx, expression: str) -> list[LogIndex]:
+def read_indices(
+    ctx: Ctx,
+    expression: str,
+    *,
+    ignore_unavailable: bool | None = None,
+    allow_no_indices: bool | None = None,
+) -> list[LogIndex]:
+    """The indices a read names that the user may read (the query parameters' options, unless
+    given: an _msearch header's own)."""
     state = _state(ctx)
-    allow_none = ctx.param("allow_no_indices", "true") != "false"
-    if ctx.param("ignore_unavailable") == "true":
+    if allow_no_indices is None:
+        allow_no_indices = ctx.param("allow_no_indices", "true") != "false"
+    if ignore_unavailable is None:
+        ignore_unavailable = ctx.param("ignore_unavailable") == "true"
+    allow_none = allow_no_indices
+    if ignore_unavailable:
         parts = [
             p
             for p in expression.split(",")
@@ -199,14 +212,22 @@ def render(
     if scroll_id:
         out = {"_scroll_id": scroll_id, **out}
     if res.aggregations is not None:
-        out["aggregations"] = res.aggregations
+        typed = ctx.flag("typed_keys") and res.agg_tree is not None
+        out["aggregations"] = (
+            with_typed_keys(res.agg_tree or [], res.aggregations) if typed else res.aggregations
+        )
     return out
 
 
 async def search(ctx: Ctx) -> dict[str, Any]:
-    state = _state(ctx)
     body = search_body(ctx, await ctx.json())
     indices = read_indices(ctx, ctx.request.path_params.get("index", "_all"))
+    return await run_search(ctx, indices, body)
+
+
+async def run_search(ctx: Ctx, indices: list[LogIndex], body: dict[str, Any]) -> dict[str, Any]:
+    """One search on resolved indices: what `_search` answers, and each `_msearch` item."""
+    state = _state(ctx)
     await wake(indices)
     size = int(body.get("size", ctx.int_param("size", 10)))
     from_ = int(body.get("from", ctx.int_param("from", 0)))

@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from . import api_admin as adm
 from . import api_docs as docs
+from . import api_msearch
 from . import api_security as secapi
 from .http import endpoint
 from .metrics import Metrics
@@ -32,6 +33,7 @@ def routes() -> list[Route]:
         ("/_cat/indices/{index}", [G], adm.cat_indices),
         ("/_bulk", [P, PU], docs.bulk),
         ("/_search", [G, P], docs.search),
+        ("/_msearch", [G, P], api_msearch.msearch),
         ("/_count", [G, P], docs.count),
         ("/_refresh", [G, P], adm.refresh),
         ("/_search/scroll", [G, P], docs.scroll_next),
@@ -59,6 +61,7 @@ def routes() -> list[Route]:
         ("/{index}/_create/{id}", [PU, P], docs.index_doc),
         ("/{index}/_doc/{id}", [G, H], docs.get_doc),
         ("/{index}/_search", [G, P], docs.search),
+        ("/{index}/_msearch", [G, P], api_msearch.msearch),
         ("/{index}/_count", [G, P], docs.count),
         ("/{index}/_refresh", [G, P], adm.refresh),
         ("/{index}/_mapping", [G], adm.get_mapping),

@@ -14,7 +14,7 @@ import orjson
 import tantivy
 
 from .aggmerge import finish
-from .aggs import parse_aggs, to_tantivy
+from .aggs import Agg, parse_aggs, to_tantivy
 from .engine import LogIndex
 from .errors import ESError, parsing, unsupported
 from .query import Translator
@@ -100,6 +100,7 @@ class Searched:
     total: int
     aggregations: dict[str, Any] | None
     sort: list[SortKey]
+    agg_tree: list[Agg] | None = None  # what `typed_keys` names the results by
 
 
 _TOTAL = "logstore[total]"  # ES forbids [ and ] in aggregation names: no clash
@@ -149,23 +150,53 @@ def execute(
             hits.extend(Hit(s, index, searcher, a, sc) for s, a, sc in result[1])
         if aggs_spec is not None:
             agg_tree = parse_aggs(aggs_spec, tr)
-            spec = to_tantivy(agg_tree, tr, multi=len(indices) > 1)
-            if count_in_aggs:
-                spec[_TOTAL] = {"value_count": {"field": "_seq"}}  # every document has _seq
-            try:
-                part = searcher.aggregate(query, spec)
-            except ValueError as exc:
-                raise ESError(
-                    400, "illegal_argument_exception", f"aggregation failed: {exc}"
-                ) from None
+            part = _aggregate(
+                searcher, tr, query, agg_tree, multi=len(indices) > 1, count=count_in_aggs
+            )
             if count_in_aggs:
                 total += int(part.pop(_TOTAL, {}).get("value") or 0)
             agg_parts.append(part)
     hits = _merge(hits, sort, after)
     aggregations = None
     if aggs_spec is not None:
-        aggregations = finish(agg_tree or parse_aggs(aggs_spec, _empty_translator()), agg_parts)
-    return Searched(hits[from_ : from_ + size], total, aggregations, sort)
+        agg_tree = agg_tree or parse_aggs(aggs_spec, _empty_translator())
+        aggregations = finish(agg_tree, agg_parts)
+    return Searched(hits[from_ : from_ + size], total, aggregations, sort, agg_tree)
+
+
+def _aggregate(
+    searcher: tantivy.Searcher,
+    tr: Translator,
+    query: tantivy.Query,
+    aggs: list[Agg],
+    *,
+    multi: bool,
+    count: bool,
+) -> dict[str, Any]:
+    """One index's aggregation pass. Exact percentiles read every distinct value; when that
+    passes tantivy's bucket limit (65000 buckets in one request), they fall back to its sketch."""
+
+    def spec(exact: bool) -> dict[str, Any]:
+        out = to_tantivy(aggs, tr, multi=multi, exact=exact)
+        if count:
+            out[_TOTAL] = {"value_count": {"field": "_seq"}}  # every document has _seq
+        return out
+
+    try:
+        part: dict[str, Any] = searcher.aggregate(query, spec(True))
+        return part
+    except ValueError as exc:
+        if "bucket limit" not in str(exc):
+            raise _aggregation_failed(exc) from None
+    try:
+        part = searcher.aggregate(query, spec(False))
+        return part
+    except ValueError as exc:
+        raise _aggregation_failed(exc) from None
+
+
+def _aggregation_failed(exc: ValueError) -> ESError:
+    return ESError(400, "illegal_argument_exception", f"aggregation failed: {exc}")
 
 
 def Q_and(a: tantivy.Query, b: tantivy.Query) -> tantivy.Query:

@@ -25,6 +25,8 @@ BUILTIN_USERS = {
     "logstash_internal": ["logstash_writer"],
     "kibana_system": ["kibana_system"],
     "logs_reader": ["logs_reader"],
+    # The console (Grafana's and Kibana's stand-in) searches logs as a user of its own.
+    "console_reader": ["logs_reader"],
     "elastalert": ["elastalert"],
 }
 BUILTIN_ROLES: dict[str, dict[str, Any]] = {

@@ -1,0 +1,228 @@
+"""The `percentiles` aggregation, answered as Elasticsearch's TDigest answers it.
+
+ES's TDigest keeps every value of a small population as its own unit-weight centroid and
+interpolates between their centres: the quantile q of n sorted values sits at rank
+q*n - 0.5, clamped to the first and last value (1, 51, 101, 151 give p25 26.0, p50 76.0,
+p75 126.0, p95 151.0: rest-api-spec test search.aggregation/180_percentiles_tdigest_metric.yml;
+1..1000 give p1 10.5, p50 500.5, p99 990.5).
+https://www.elastic.co/guide/en/elasticsearch/reference/8.15/search-aggregations-metrics-percentile-aggregation.html
+
+logstore reads the distinct values and their counts with a `terms` aggregation on the field
+(a sibling named `<name>[values]`: ES forbids `[` in aggregation names, so it cannot clash), so
+the answer is exact, and merging indices is merging counts. Past EXACT_DISTINCT distinct values
+in one index or bucket (or when the request would pass tantivy's bucket limit) it falls back to
+tantivy's own sketch (DDSketch, about 1% relative error), and several indices are mixed by
+their value counts.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from typing import Any
+
+from . import datemath
+from .errors import ESError, parsing, unsupported
+from .schema import BOOLEAN, DATE, KEYWORD, TEXT, Field
+
+DEFAULT_PERCENTS = [1.0, 5.0, 25.0, 50.0, 75.0, 95.0, 99.0]
+EXACT_DISTINCT = 10_000  # distinct values per index and bucket read exactly
+GRID = [float(p) for p in range(0, 101, 2)]  # the sketch's curve, sampled to mix indices
+VALUES, COUNT = "[values]", "[count]"
+_MISSING_KEY = "logstore[missing]"  # a string key: tantivy casts a numeric one to the column type
+PARAMS = {"field", "percents", "keyed", "missing", "tdigest", "format"}
+_REFUSED = {"hdr", "script", "value_type"}
+
+
+def percents(name: str, params: dict[str, Any]) -> list[float]:
+    """The requested percents, validated as ES does (PercentilesAggregationBuilder)."""
+    for key in params:
+        if key in _REFUSED:
+            raise unsupported(f"percentiles {key} (aggregation [{name}])")
+        if key not in PARAMS:
+            raise parsing(f"[percentiles] unknown field [{key}]")
+    if params.get("format") not in (None, "epoch_millis", "strict_date_optional_time"):
+        raise unsupported(f"percentiles format [{params['format']}] (aggregation [{name}])")
+    tdigest = params.get("tdigest", {})
+    if not isinstance(tdigest, dict) or set(tdigest) - {"compression", "execution_hint"}:
+        raise parsing(f"[tdigest] in [{name}] takes only [compression] and [execution_hint]")
+    compression = float(tdigest.get("compression", 100.0))
+    if compression < 0:
+        raise ESError(
+            400,
+            "illegal_argument_exception",
+            f"[compression] must be greater than or equal to 0. Found [{compression}] in [{name}]",
+        )
+    if "keyed" in params and not isinstance(params["keyed"], bool):
+        raise parsing(f"[keyed] of [{name}] must be true or false, got {params['keyed']!r}")
+    if "missing" in params and not _is_number(params["missing"]):
+        raise parsing(f"[missing] of [{name}] must be a number, got {params['missing']!r}")
+    wanted = params.get("percents", DEFAULT_PERCENTS)
+    if not isinstance(wanted, list) or not wanted:
+        raise ESError(
+            400,
+            "illegal_argument_exception",
+            f"[percents] must not be empty: give a list of numbers in [{name}]",
+        )
+    out = []
+    for value in wanted:
+        if not _is_number(value):
+            raise parsing(f"[percents] of [{name}] must be numbers, got {value!r}")
+        if not 0.0 <= float(value) <= 100.0:
+            raise ESError(
+                400, "illegal_argument_exception", f"percent must be in [0,100], got [{value}]"
+            )
+        out.append(float(value))
+    return out
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def check_field(name: str, path: str, typed: Field | None) -> None:
+    if typed is not None and typed.kind in (KEYWORD, TEXT, BOOLEAN):
+        raise ESError(
+            400,
+            "illegal_argument_exception",
+            f"Field [{path}] of type [{typed.kind}] is not supported for aggregation "
+            f"[percentiles] (aggregation [{name}]): use a numeric or date field",
+        )
+
+
+def tantivy_specs(
+    name: str, fname: str, params: dict[str, Any], *, exact: bool, multi: bool
+) -> dict[str, Any]:
+    """The aggregation and its siblings, as tantivy takes them."""
+    wanted = percents(name, params)
+    missing = params.get("missing")
+    sketch: dict[str, Any] = {
+        "field": fname,
+        "percents": sorted(set(GRID + wanted)) if multi else wanted,
+        "keyed": True,
+    }
+    count: dict[str, Any] = {"field": fname}
+    if missing is not None:
+        sketch["missing"] = count["missing"] = float(missing)
+    specs: dict[str, Any] = {name: {"percentiles": sketch}, name + COUNT: {"value_count": count}}
+    if exact:
+        terms: dict[str, Any] = {"field": fname, "size": EXACT_DISTINCT}
+        if missing is not None:
+            terms["missing"] = _MISSING_KEY
+        specs[name + VALUES] = {"terms": terms}
+    return specs
+
+
+def finish(
+    name: str, path: str, params: dict[str, Any], typed: Field | None, parts: list[dict[str, Any]]
+) -> dict[str, Any]:
+    wanted = percents(name, params)
+    exact = [_exact_counts(path, params, p.get(name + VALUES)) for p in parts]
+    if all(e is not None for e in exact):
+        merged: dict[float, int] = {}
+        for counts in exact:
+            for number, n in counts or []:
+                merged[number] = merged.get(number, 0) + n
+        values = _quantiles(sorted(merged.items()), wanted)
+    else:
+        values = _from_sketches(parts, name, wanted)
+    is_date = typed is not None and typed.kind == DATE
+    if params.get("keyed", True):
+        keyed: dict[str, Any] = {}
+        for pct, value in zip(wanted, values, strict=True):
+            keyed[str(pct)] = value
+            if is_date and value is not None:
+                keyed[f"{pct}_as_string"] = _date_text(value, params)
+        return {"values": keyed}
+    rows = []
+    for pct, value in zip(wanted, values, strict=True):
+        row: dict[str, Any] = {"key": pct, "value": value}
+        if is_date and value is not None:
+            row["value_as_string"] = _date_text(value, params)
+        rows.append(row)
+    return {"values": rows}
+
+
+def _date_text(value: float, params: dict[str, Any]) -> str:
+    if params.get("format") == "epoch_millis":
+        return str(int(value))
+    return datemath.format_ms(int(value))
+
+
+def _exact_counts(
+    path: str, params: dict[str, Any], terms: dict[str, Any] | None
+) -> list[tuple[float, int]] | None:
+    """(value, count) pairs, or None when the terms did not hold every value."""
+    if not isinstance(terms, dict) or int(terms.get("sum_other_doc_count") or 0) > 0:
+        return None
+    out = []
+    for bucket in terms.get("buckets", []):
+        key = bucket["key"]
+        if key == _MISSING_KEY:
+            key = params["missing"]
+        if not _is_number(key):
+            raise ESError(
+                400,
+                "illegal_argument_exception",
+                f"Field [{path}] holds the non-numeric value [{key}]: percentiles need a "
+                "numeric or date field",
+            )
+        out.append((float(key), int(bucket["doc_count"])))
+    return out
+
+
+def _quantiles(counts: list[tuple[float, int]], wanted: list[float]) -> list[float | None]:
+    """ES's unit-centroid interpolation over the sorted values (see the module docstring)."""
+    total = sum(n for _, n in counts)
+    if total == 0:
+        return [None for _ in wanted]
+    ends, running = [], 0
+    for _, n in counts:
+        running += n
+        ends.append(running)  # the values of counts[i] hold ranks [ends[i-1], ends[i])
+
+    def at(rank: int) -> float:
+        return counts[bisect.bisect_right(ends, rank)][0]
+
+    out: list[float | None] = []
+    for pct in wanted:
+        rank = min(max(pct / 100.0 * total - 0.5, 0.0), total - 1.0)
+        low = math.floor(rank)
+        high = min(low + 1, total - 1)
+        out.append(at(low) + (rank - low) * (at(high) - at(low)))
+    return out
+
+
+def _from_sketches(
+    parts: list[dict[str, Any]], name: str, wanted: list[float]
+) -> list[float | None]:
+    live = []
+    for part in parts:
+        values = (part.get(name) or {}).get("values") or {}
+        weight = float((part.get(name + COUNT) or {}).get("value") or 0)
+        if weight > 0 and values and None not in values.values():
+            live.append((values, weight))
+    if not live:
+        return [None for _ in wanted]
+    if len(live) == 1:
+        return [live[0][0].get(str(w)) for w in wanted]
+    return [_mixture(live, w) for w in wanted]
+
+
+def _mixture(curves: list[tuple[dict[str, Any], float]], pct: float) -> float:
+    """Invert the count-weighted mixture of per-index quantile curves (sampled on GRID)."""
+    pts = [([float(c[str(g)]) for g in GRID], w) for c, w in curves]
+    total = sum(w for _, w in pts)
+
+    def cdf(x: float) -> float:
+        below = 0.0
+        for curve, weight in pts:
+            i = bisect.bisect_right(curve, x)
+            below += weight * (GRID[i - 1] if i else 0.0)
+        return below / total
+
+    lo, hi = min(c[0] for c, _ in pts), max(c[-1] for c, _ in pts)
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if cdf(mid) < pct else (lo, mid)
+    return hi
