@@ -229,13 +229,19 @@ MAPPING = {"properties": {
 
 @pytest.fixture(scope="module")
 def browser_logstore(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = make_server(tmp_path_factory.mktemp("ui-logstore"))
+    tmp = tmp_path_factory.mktemp("ui-logstore")
+    # The console's read-only user: built in where logstore knows it (it then needs this
+    # password file, which make_server keeps), else created through the security API.
+    (tmp / "secrets").mkdir()
+    (tmp / "secrets" / "console_reader_password").write_text(SECRET["console_reader_password"])
+    server = make_server(tmp)
+    reader = ("console_reader", SECRET["console_reader_password"])
     with httpx.Client(base_url=server.url, auth=("elastic", PASSWORDS["elastic"]),
                       timeout=30) as es:
-        # The console's read-only user, with the log readers' built-in role.
-        es.put("/_security/user/console_reader", json={
-            "password": SECRET["console_reader_password"], "roles": ["logs_reader"],
-        }).raise_for_status()
+        if httpx.get(server.url + "/_security/_authenticate", auth=reader).status_code == 401:
+            es.put("/_security/user/console_reader", json={
+                "password": SECRET["console_reader_password"], "roles": ["logs_reader"],
+            }).raise_for_status()
         lines: list[str] = []
         for index in ("logs-access-ui", "logs-app-ui"):
             es.put(f"/{index}", json={"mappings": MAPPING}).raise_for_status()
