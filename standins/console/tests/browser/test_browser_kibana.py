@@ -138,3 +138,27 @@ def test_discover_field_top_values_and_saved_search(page: Any, console_ui: Any) 
     assert page.find('[data-test-subj="queryInput"]').get_attribute("value") == "tags:error"
     headers = [th.text for th in page.find_all('[data-test-subj="discoverDocTable"] th')]
     assert headers[2:] == ["service.name", "event.dataset", "log.level", "message"], headers
+
+
+def test_discover_and_dashboard_links_carry_kibana_state(page: Any, console_ui: Any,
+                                                         known: Any) -> None:
+    # A Kibana link (rison _g and _a in the hash) opens Discover on its time range and query.
+    page.open(f"{console_ui.kibana}/app/discover#/?_g=(time:(from:now-1h,to:now))"
+              f"&_a=(query:(language:lucene,query:'message:{known.marker}'))")
+    page.wait(lambda _: page.find(MAIN).get_attribute("data-console-state") == "data",
+              "Discover opened from a link")
+    assert page.find('[data-test-subj="switchQueryLanguageButton"]').text == "Lucene"
+    assert [known.marker in row.text for row in page.find_all(TABLE_ROW)] == [True]
+    picker = '[data-test-subj="superDatePickerToggleQuickMenuButton"]'
+    assert "Last 1 hour" in page.find(picker).text
+    # What the page writes back is Kibana's form too.
+    assert discover_search(page, "tags:error", "kuery") == "data"
+    url = page.driver.current_url
+    assert "_g=(refreshInterval:(pause:!t,value:0),time:(from:now-1h,to:now))" in url or (
+        "_g=(time:(from:now-1h,to:now)" in url), url
+    assert "_a=(columns:!(),query:(language:kuery,query:'tags:error'))" in url, url
+    # A dashboard link's time range wins over the dashboard's saved one.
+    page.open(f"{console_ui.kibana}/app/dashboards#/view/logs-overview"
+              "?_g=(time:(from:now-6h,to:now))")
+    page.settled(PANEL, 5)
+    assert "Last 6 hours" in page.find(picker).text
