@@ -102,6 +102,11 @@ def test_discover_finds_the_marker_with_kql_and_lucene(page: Any, console_ui: An
     rows[0].find_element("css selector", '[data-test-subj="docTableExpandToggleColumn"]').click()
     assert json.loads(page.find('[data-test-subj="docViewerJson"]').text)["service.name"] == "auth"
 
+    # A free-text phrase matches its words in order, and only in order.
+    assert discover_search(page, f'"marker line {known.marker}"', "kuery") == "data"
+    assert [known.marker in row.text for row in page.find_all(TABLE_ROW)] == [True]
+    assert discover_search(page, f'"line marker {known.marker}"', "kuery") == "nodata"
+
     lucene = f"message:{known.marker} AND service.name:auth"
     assert discover_search(page, lucene, "lucene") == "data"
     rows = page.find_all(TABLE_ROW)
