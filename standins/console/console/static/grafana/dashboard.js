@@ -2,9 +2,8 @@
 // each panel querying /api/ds/query and settling to data-console-state data|nodata|error.
 import { h, clear } from '../common/dom.js';
 import { getJSON } from '../common/http.js';
-import { parseTime } from '../common/datemath.js';
+import { parseTime, intervalToMs } from '../common/datemath.js';
 import { timePicker } from '../common/timepicker.js';
-import { intervalToMs } from '../common/datemath.js';
 import { Variables } from './variables.js';
 import { buildRequest, runQueries } from './query.js';
 import { RENDERERS, isSupported, unsupportedElement, noDataElement } from './panels.js';
