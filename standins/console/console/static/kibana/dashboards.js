@@ -66,6 +66,7 @@ class VegaPanel {
 
   async run() {
     const runId = ++this.runId;
+    this.inFlight = true;
     this.setState('loading');
     this.element.classList.add('kbn-panel-loading');
     try {
@@ -96,7 +97,10 @@ class VegaPanel {
       this.message(error.message, 'error');
       this.setState('error');
     } finally {
-      if (runId === this.runId) this.element.classList.remove('kbn-panel-loading');
+      if (runId === this.runId) {
+        this.inFlight = false;
+        this.element.classList.remove('kbn-panel-loading');
+      }
     }
   }
 }
@@ -201,7 +205,8 @@ export class DashboardView {
     window.history.replaceState(null, '', `${window.location.pathname}#/view/${encodeURIComponent(this.id)}?${writeHashQuery({ _g: g, _a: a })}`);
   }
 
-  runAll() {
+  // An auto-refresh tick skips a panel still waiting for its last answer.
+  runAll({ tick = false } = {}) {
     this.syncUrl();
     try {
       this.query = userQuery(this.input.value, this.queryState.language);
@@ -213,7 +218,7 @@ export class DashboardView {
       return;
     }
     requestAnimationFrame(() => {
-      for (const panel of this.panels) panel.run();
+      for (const panel of this.panels) if (!(tick && panel.inFlight)) panel.run();
     });
   }
 
@@ -221,6 +226,6 @@ export class DashboardView {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     const every = intervalToMs(this.state.refresh);
-    if (every > 0) this.timer = setInterval(() => this.runAll(), every);
+    if (every > 0) this.timer = setInterval(() => this.runAll({ tick: true }), every);
   }
 }

@@ -209,7 +209,7 @@ export class DiscoverPage {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     const every = intervalToMs(this.state.refresh);
-    if (every > 0) this.timer = setInterval(() => this.run(), every);
+    if (every > 0) this.timer = setInterval(() => this.run({ tick: true }), every);
   }
 
   // The store's (or the KQL parser's) reason under the bar; the results of an earlier query go,
@@ -229,7 +229,9 @@ export class DiscoverPage {
     this.queryError.replaceChildren(h('strong', {}, 'Unable to run the search'), h('pre', { 'data-test-subj': 'discoverQueryErrorText' }, text));
   }
 
-  async run() {
+  async run({ tick = false } = {}) {
+    // Live tail: a tick while the last search is still out waits for the next one.
+    if (tick && this.inFlight) return;
     const runId = ++this.runId;
     this.syncUrl();
     this.main.setAttribute('data-console-state', 'loading');
@@ -262,15 +264,18 @@ export class DiscoverPage {
       },
     };
     let answer;
+    this.inFlight = true;
     try {
       answer = await search(this.indexPattern.title, body);
     } catch (error) {
       if (runId !== this.runId) return;
+      this.inFlight = false;
       this.showError(error.message);
       this.main.setAttribute('data-console-state', 'error');
       return;
     }
     if (runId !== this.runId) return;
+    this.inFlight = false;
     this.queryError.hidden = true;
     clear(this.queryError);
     this.hits = (answer.hits && answer.hits.hits) || [];
