@@ -132,7 +132,7 @@ def discover_body(query: str, since_ms: int, until_ms: int) -> dict[str, Any]:
 
 
 def discover(args: argparse.Namespace) -> None:
-    from console.testing import SECRETS, VIEWER, start_console
+    from console.testing import VIEWER, start_console
     from elasticsearch import helpers
     from logstore.testing import make_server
 
@@ -141,9 +141,6 @@ def discover(args: argparse.Namespace) -> None:
         store = make_server(tmp / "logstore")
         es = store.client("elastic")
         es.options(ignore_status=400).indices.create(index="logs-bench-2024.05.01")
-        es.perform_request("PUT", "/_security/user/console_reader", headers={
-            "content-type": "application/json"}, body={
-            "password": SECRETS["console_reader_password"], "roles": ["logs_reader"]})  # fmt: skip
         started = time.perf_counter()
         actions = ({"_index": "logs-bench-2024.05.01", "_source": doc(i)} for i in range(args.docs))
         helpers.bulk(es, actions, chunk_size=2000, max_chunk_bytes=20_000_000)

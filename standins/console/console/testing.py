@@ -33,7 +33,8 @@ SECRETS = {
     "grafana_viewer_password": "viewer-pw-2",
     "console_session_key": "session-key-3",
     "console_prometheus_password": "prom-pw-4",
-    "console_reader_password": "reader-pw-5",
+    # logstore's built-in console_reader, as logstore.testing.make_server writes its password
+    "console_reader_password": "console-reader-pw-6",
     "metrics_token": "metrics-token-6",
 }
 ADMIN = ("admin", SECRETS["admin_password"])

@@ -62,14 +62,11 @@ def logstore(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     server = make_server(tmp_path_factory.mktemp("logstore"))
     with httpx.Client(base_url=server.url, auth=("elastic", PASSWORDS["elastic"]),
                       timeout=30) as es:
-        # The console's read-only user, as the stack's setup creates it.
-        es.put("/_security/role/console_reader", json={
-            "cluster": ["monitor"],
-            "indices": [{"names": ["logs-*"], "privileges": ["read", "view_index_metadata"]}],
-        }).raise_for_status()
-        es.put("/_security/user/console_reader", json={
-            "password": SECRETS["console_reader_password"], "roles": ["console_reader"],
-        }).raise_for_status()
+        # console_reader is a built-in user of logstore: the console must log in with the
+        # password make_server gave it.
+        assert PASSWORDS["console_reader"] == SECRETS["console_reader_password"]
+        es.get("/_security/_authenticate", auth=("console_reader", PASSWORDS["console_reader"])
+               ).raise_for_status()
         es.put(f"/{LOG_INDEX}", json={"mappings": MAPPING}).raise_for_status()
         lines = []
         for doc in log_documents(datetime.now(UTC)):

@@ -24,6 +24,7 @@ PASSWORDS = {
     "kibana_system": "kibana-pw-3",
     "logs_reader": "reader-pw-4",
     "elastalert": "elastalert-pw-5",
+    "console_reader": "console-reader-pw-6",
 }
 
 

@@ -39,7 +39,8 @@ SECRET = {
     "grafana_viewer_password": "viewer-pw-ui",
     "console_session_key": "session-key-ui",
     "console_prometheus_password": "prom-pw-ui",
-    "console_reader_password": "reader-pw-ui",
+    # logstore's built-in console_reader, with the password make_server gives it
+    "console_reader_password": PASSWORDS["console_reader"],
 }
 MARKER = "consoleuimarker7q3"
 # Prometheus' own words for an unclosed parenthesis (promql parser), so the panel must show them.
@@ -229,19 +230,9 @@ MAPPING = {"properties": {
 
 @pytest.fixture(scope="module")
 def browser_logstore(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    tmp = tmp_path_factory.mktemp("ui-logstore")
-    # The console's read-only user: built in where logstore knows it (it then needs this
-    # password file, which make_server keeps), else created through the security API.
-    (tmp / "secrets").mkdir()
-    (tmp / "secrets" / "console_reader_password").write_text(SECRET["console_reader_password"])
-    server = make_server(tmp)
-    reader = ("console_reader", SECRET["console_reader_password"])
+    server = make_server(tmp_path_factory.mktemp("ui-logstore"))
     with httpx.Client(base_url=server.url, auth=("elastic", PASSWORDS["elastic"]),
                       timeout=30) as es:
-        if httpx.get(server.url + "/_security/_authenticate", auth=reader).status_code == 401:
-            es.put("/_security/user/console_reader", json={
-                "password": SECRET["console_reader_password"], "roles": ["logs_reader"],
-            }).raise_for_status()
         lines: list[str] = []
         for index in ("logs-access-ui", "logs-app-ui"):
             es.put(f"/{index}", json={"mappings": MAPPING}).raise_for_status()
