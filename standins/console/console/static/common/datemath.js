@@ -83,3 +83,11 @@ export function intervalToMs(text) {
   const n = Number(match[1]);
   return match[2] === 'ms' ? n : n * UNIT_MS[match[2]];
 }
+
+// 60000 -> "1m", 5000 -> "5s": Kibana's refreshInterval.value as the pickers name it.
+export function msToInterval(ms) {
+  const n = Number(ms);
+  if (!(n > 0)) return '';
+  if (n % 60000 === 0) return `${n / 60000}m`;
+  return `${Math.round(n / 1000)}s`;
+}

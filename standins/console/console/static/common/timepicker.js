@@ -4,7 +4,8 @@
 import { h } from './dom.js';
 import { describeRange, parseTime } from './datemath.js';
 
-export const QUICK_RANGES = ['now-5m', 'now-15m', 'now-1h', 'now-6h', 'now-24h'];
+// now-30m too: the stack's dashboards open on it.
+export const QUICK_RANGES = ['now-5m', 'now-15m', 'now-30m', 'now-1h', 'now-6h', 'now-24h'];
 export const REFRESH_CHOICES = ['', '5s', '10s', '30s', '1m'];
 
 const SVG = 'http://www.w3.org/2000/svg';

@@ -17,6 +17,15 @@ function topBar() {
       h('a', { href: '/logout', class: 'gf-signout' }, 'Sign out')));
 }
 
+// Grafana colours each tag from a hash of its name, so a tag keeps its colour everywhere.
+const TAG_COLORS = ['#E24D42', '#1F78C1', '#BA43A9', '#705DA0', '#466803', '#508642', '#447EBC', '#C15C17', '#890F02', '#757575', '#0A437C', '#6D1F62', '#0E4AB4', '#58140C', '#052B51', '#511749', '#3F2B5B'];
+
+function tagColor(tag) {
+  let hash = 0;
+  for (const c of tag) hash = (hash * 31 + c.charCodeAt(0)) | 0;
+  return TAG_COLORS[Math.abs(hash) % TAG_COLORS.length];
+}
+
 async function dashboardList(main) {
   document.title = 'Dashboards - Grafana';
   const params = new URLSearchParams(window.location.search);
@@ -46,7 +55,7 @@ async function dashboardList(main) {
     list.replaceChildren(...shown.map((hit) => h('li', { class: 'gf-search-item', 'data-testid': `data-testid Dashboard search item ${hit.title}` },
       h('a', { href: hit.url || `/d/${hit.uid}/${hit.slug || ''}`, class: 'gf-search-link' }, hit.title),
       h('span', { class: 'gf-search-folder' }, hit.folderTitle || 'Dashboards'),
-      h('span', { class: 'gf-search-tags' }, (hit.tags || []).map((tag) => h('span', { class: 'gf-tag' }, tag))))));
+      h('span', { class: 'gf-search-tags' }, (hit.tags || []).map((tag) => h('span', { class: 'gf-tag', style: { background: tagColor(tag) } }, tag))))));
     if (!shown.length) list.append(h('li', { class: 'gf-search-empty' }, 'No dashboards found'));
   };
   filter.addEventListener('input', show);

@@ -2,9 +2,8 @@
 // each panel querying /api/ds/query and settling to data-console-state data|nodata|error.
 import { h, clear } from '../common/dom.js';
 import { getJSON } from '../common/http.js';
-import { parseTime } from '../common/datemath.js';
+import { parseTime, intervalToMs } from '../common/datemath.js';
 import { timePicker } from '../common/timepicker.js';
-import { intervalToMs } from '../common/datemath.js';
 import { Variables } from './variables.js';
 import { buildRequest, runQueries } from './query.js';
 import { RENDERERS, isSupported, unsupportedElement, noDataElement } from './panels.js';
@@ -62,6 +61,7 @@ class PanelView {
       return;
     }
     const runId = ++this.runId;
+    this.inFlight = true;
     this.loading.hidden = false;
     this.setState('loading');
     const rangeMs = this.dashboard.rangeMs();
@@ -74,6 +74,7 @@ class PanelView {
       result = { frames: [], errors: [{ refId: '', text: error.message }] };
     }
     if (runId !== this.runId) return;
+    this.inFlight = false;
     this.loading.hidden = true;
     this.render(result, rangeMs);
   }
@@ -241,10 +242,11 @@ export class DashboardPage {
     return element;
   }
 
-  runAll() {
-    // After layout, so each panel knows its width (maxDataPoints).
+  // After layout, so each panel knows its width (maxDataPoints). An auto-refresh tick skips a
+  // panel still waiting for its last answer: a slow datasource is not asked twice over.
+  runAll({ tick = false } = {}) {
     requestAnimationFrame(() => {
-      for (const view of this.views) view.run();
+      for (const view of this.views) if (!(tick && view.inFlight)) view.run();
     });
   }
 
@@ -252,7 +254,7 @@ export class DashboardPage {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     const every = intervalToMs(this.state.refresh);
-    if (every > 0) this.timer = setInterval(() => this.runAll(), every);
+    if (every > 0) this.timer = setInterval(() => this.runAll({ tick: true }), every);
   }
 
   syncUrl() {

@@ -30,7 +30,7 @@ function thresholdColor(value, thresholds) {
 }
 
 export function noDataElement() {
-  return h('div', { class: 'gf-panel-empty', 'data-testid': 'data-testid Panel data error message' }, h('p', {}, 'No data'));
+  return h('div', { class: 'gf-panel-empty' }, h('p', {}, 'No data'));
 }
 
 function renderTimeseries(panel, content, frames) {

@@ -1,5 +1,5 @@
 // The Kibana side's router: Discover on /app/discover, the dashboard list on /app/dashboards and
-// a saved dashboard on /app/dashboards#/view/<id> (the hash changes without a page load).
+// a saved dashboard on /app/dashboards#/view/<id>.
 import { clear } from '../common/dom.js';
 import { DiscoverPage } from './discover.js';
 import { dashboardList, DashboardView } from './dashboards.js';
@@ -19,11 +19,8 @@ function route() {
   return new DiscoverPage(app).load();
 }
 
-let currentPath = window.location.pathname;
-window.addEventListener('hashchange', () => {
-  // Discover keeps its own state in the hash; only the dashboards app routes on it.
-  if (currentPath.startsWith('/app/dashboards')) window.location.reload();
-  currentPath = window.location.pathname;
-});
+// A new hash from outside (a link, the address bar) is a new app state: start over from it.
+// The pages' own URL updates use history.replaceState, which fires no hashchange.
+window.addEventListener('hashchange', () => window.location.reload());
 
 route();

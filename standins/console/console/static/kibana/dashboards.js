@@ -2,7 +2,8 @@
 // out on Kibana's 48-column grid, each vega visualization searching and drawing on its own.
 import { h, clear } from '../common/dom.js';
 import { getJSON } from '../common/http.js';
-import { parseTime, intervalToMs } from '../common/datemath.js';
+import { parseTime, intervalToMs, msToInterval } from '../common/datemath.js';
+import { readHash, writeHashQuery } from '../common/rison.js';
 import { timePicker } from '../common/timepicker.js';
 import { kibanaChrome } from './chrome.js';
 import { userQuery } from './search.js';
@@ -65,6 +66,7 @@ class VegaPanel {
 
   async run() {
     const runId = ++this.runId;
+    this.inFlight = true;
     this.setState('loading');
     this.element.classList.add('kbn-panel-loading');
     try {
@@ -95,7 +97,10 @@ class VegaPanel {
       this.message(error.message, 'error');
       this.setState('error');
     } finally {
-      if (runId === this.runId) this.element.classList.remove('kbn-panel-loading');
+      if (runId === this.runId) {
+        this.inFlight = false;
+        this.element.classList.remove('kbn-panel-loading');
+      }
     }
   }
 }
@@ -127,14 +132,19 @@ export class DashboardView {
     }
     const attrs = dashboard.attributes || {};
     document.title = `${attrs.title || this.id} - Dashboards - Elastic`;
-    const refresh = attrs.refreshInterval && !attrs.refreshInterval.pause && attrs.refreshInterval.value ? `${Math.round(attrs.refreshInterval.value / 1000)}s` : '';
+    // The link's _g and _a (Kibana's hash state) win over the dashboard's saved time and query.
+    const { g, a } = readHash(window.location.hash);
+    const savedRefresh = attrs.refreshInterval || {};
+    const refresh = g.refreshInterval || savedRefresh;
+    const time = g.time || (attrs.timeRestore ? { from: attrs.timeFrom, to: attrs.timeTo } : {});
     this.state = {
-      from: (attrs.timeRestore && attrs.timeFrom) || 'now-15m',
-      to: (attrs.timeRestore && attrs.timeTo) || 'now',
-      refresh: refresh.replace(/^60s$/, '1m'),
+      from: time.from || 'now-15m',
+      to: time.to || 'now',
+      refresh: refresh.pause === false ? msToInterval(refresh.value) : '',
     };
     const source = json(attrs.kibanaSavedObjectMeta && attrs.kibanaSavedObjectMeta.searchSourceJSON, {});
-    this.queryState = { query: (source.query && source.query.query) || '', language: (source.query && source.query.language) === 'lucene' ? 'lucene' : 'kuery' };
+    const query = a.query || source.query || {};
+    this.queryState = { query: typeof query.query === 'string' ? query.query : '', language: query.language === 'lucene' ? 'lucene' : 'kuery' };
     this.query = { match_all: {} };
 
     const references = new Map((dashboard.references || []).map((r) => [r.name, r]));
@@ -186,7 +196,18 @@ export class DashboardView {
     this.schedule();
   }
 
-  runAll() {
+  syncUrl() {
+    const g = {
+      time: { from: this.state.from, to: this.state.to },
+      refreshInterval: { pause: !this.state.refresh, value: intervalToMs(this.state.refresh) },
+    };
+    const a = { query: { language: this.queryState.language, query: this.input.value } };
+    window.history.replaceState(null, '', `${window.location.pathname}#/view/${encodeURIComponent(this.id)}?${writeHashQuery({ _g: g, _a: a })}`);
+  }
+
+  // An auto-refresh tick skips a panel still waiting for its last answer.
+  runAll({ tick = false } = {}) {
+    this.syncUrl();
     try {
       this.query = userQuery(this.input.value, this.queryState.language);
       this.queryError.hidden = true;
@@ -197,7 +218,7 @@ export class DashboardView {
       return;
     }
     requestAnimationFrame(() => {
-      for (const panel of this.panels) panel.run();
+      for (const panel of this.panels) if (!(tick && panel.inFlight)) panel.run();
     });
   }
 
@@ -205,6 +226,6 @@ export class DashboardView {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     const every = intervalToMs(this.state.refresh);
-    if (every > 0) this.timer = setInterval(() => this.runAll(), every);
+    if (every > 0) this.timer = setInterval(() => this.runAll({ tick: true }), every);
   }
 }

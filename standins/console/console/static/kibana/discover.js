@@ -3,7 +3,8 @@
 // with each field's top 5 values in the loaded sample, and saved searches.
 import { h, clear } from '../common/dom.js';
 import { getJSON } from '../common/http.js';
-import { parseTime, intervalToMs, formatKibanaDate } from '../common/datemath.js';
+import { parseTime, intervalToMs, msToInterval, formatKibanaDate } from '../common/datemath.js';
+import { readHash, writeHashQuery } from '../common/rison.js';
 import { timePicker } from '../common/timepicker.js';
 import { timeChart } from '../common/chart.js';
 import { kibanaChrome } from './chrome.js';
@@ -48,12 +49,12 @@ export function topValues(docs, field, limit = 5) {
   return { present, top };
 }
 
+// Discover's state lives in the hash as Kibana keeps it: "#/view/<saved search>?_g=(time:
+// (from:now-15m,to:now),refreshInterval:(pause:!t,value:0))&_a=(columns:!(..),query:(..))".
 function readHashState() {
-  const hash = window.location.hash.replace(/^#\/?/, '');
-  const [path, query = ''] = hash.split('?');
-  const params = new URLSearchParams(query);
+  const path = window.location.hash.replace(/^#\/?/, '').split('?')[0];
   const view = /^view\/(.+)$/.exec(path);
-  return { params, savedSearchId: view ? decodeURIComponent(view[1]) : null };
+  return { ...readHash(window.location.hash), savedSearchId: view ? decodeURIComponent(view[1]) : null };
 }
 
 export class DiscoverPage {
@@ -69,19 +70,23 @@ export class DiscoverPage {
 
   async load() {
     document.title = 'Discover - Elastic';
-    const { params, savedSearchId } = readHashState();
+    const { g, a, savedSearchId } = readHashState();
     this.savedSearchId = savedSearchId;
+    const time = g.time || {};
+    const refresh = g.refreshInterval || {};
+    const query = a.query || {};
     this.state = {
-      query: params.get('query') || '',
-      language: params.get('language') === 'lucene' ? 'lucene' : 'kuery',
-      from: params.get('from') || 'now-15m',
-      to: params.get('to') || 'now',
-      refresh: params.get('refresh') || '',
+      query: typeof query.query === 'string' ? query.query : '',
+      language: query.language === 'lucene' ? 'lucene' : 'kuery',
+      from: time.from || 'now-15m',
+      to: time.to || 'now',
+      refresh: refresh.pause === false ? msToInterval(refresh.value) : '',
     };
-    this.columns = params.get('columns') ? params.get('columns').split(',').filter(Boolean) : [];
+    this.urlHasQuery = Boolean(a.query);
+    this.columns = Array.isArray(a.columns) ? a.columns.filter((c) => typeof c === 'string' && c !== '_source') : [];
     this.indexPattern = await this.loadIndexPattern();
     this.render();
-    if (savedSearchId) await this.openSavedSearch(savedSearchId);
+    if (savedSearchId) await this.openSavedSearch(savedSearchId, { keepUrlQuery: this.urlHasQuery });
     else this.run();
     this.schedule();
   }
@@ -191,18 +196,20 @@ export class DiscoverPage {
   }
 
   syncUrl() {
-    const params = new URLSearchParams();
-    for (const key of ['query', 'language', 'from', 'to', 'refresh']) if (this.state[key]) params.set(key, this.state[key]);
-    if (this.columns.length) params.set('columns', this.columns.join(','));
+    const g = {
+      time: { from: this.state.from, to: this.state.to },
+      refreshInterval: { pause: !this.state.refresh, value: intervalToMs(this.state.refresh) },
+    };
+    const a = { columns: this.columns, query: { language: this.state.language, query: this.state.query } };
     const path = this.savedSearchId ? `view/${encodeURIComponent(this.savedSearchId)}` : '';
-    window.history.replaceState(null, '', `${window.location.pathname}#/${path}?${params}`);
+    window.history.replaceState(null, '', `${window.location.pathname}#/${path}?${writeHashQuery({ _g: g, _a: a })}`);
   }
 
   schedule() {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     const every = intervalToMs(this.state.refresh);
-    if (every > 0) this.timer = setInterval(() => this.run(), every);
+    if (every > 0) this.timer = setInterval(() => this.run({ tick: true }), every);
   }
 
   // The store's (or the KQL parser's) reason under the bar; the results of an earlier query go,
@@ -222,7 +229,9 @@ export class DiscoverPage {
     this.queryError.replaceChildren(h('strong', {}, 'Unable to run the search'), h('pre', { 'data-test-subj': 'discoverQueryErrorText' }, text));
   }
 
-  async run() {
+  async run({ tick = false } = {}) {
+    // Live tail: a tick while the last search is still out waits for the next one.
+    if (tick && this.inFlight) return;
     const runId = ++this.runId;
     this.syncUrl();
     this.main.setAttribute('data-console-state', 'loading');
@@ -255,15 +264,18 @@ export class DiscoverPage {
       },
     };
     let answer;
+    this.inFlight = true;
     try {
       answer = await search(this.indexPattern.title, body);
     } catch (error) {
       if (runId !== this.runId) return;
+      this.inFlight = false;
       this.showError(error.message);
       this.main.setAttribute('data-console-state', 'error');
       return;
     }
     if (runId !== this.runId) return;
+    this.inFlight = false;
     this.queryError.hidden = true;
     clear(this.queryError);
     this.hits = (answer.hits && answer.hits.hits) || [];
@@ -449,7 +461,7 @@ export class DiscoverPage {
     }
   }
 
-  async openSavedSearch(id) {
+  async openSavedSearch(id, { keepUrlQuery = false } = {}) {
     let object;
     try {
       object = await getJSON(`/api/saved_objects/search/${encodeURIComponent(id)}`);
@@ -467,10 +479,13 @@ export class DiscoverPage {
     }
     const query = source.query || {};
     this.savedSearchId = id;
-    this.state.query = typeof query.query === 'string' ? query.query : '';
-    this.state.language = query.language === 'lucene' ? 'lucene' : 'kuery';
-    this.input.value = this.state.query;
-    this.columns = Array.isArray(attrs.columns) ? attrs.columns.filter((c) => c !== '_source') : [];
+    // A link's own query and columns (its _a) win over the saved ones, as in Kibana.
+    if (!keepUrlQuery) {
+      this.state.query = typeof query.query === 'string' ? query.query : '';
+      this.state.language = query.language === 'lucene' ? 'lucene' : 'kuery';
+      this.input.value = this.state.query;
+      this.columns = Array.isArray(attrs.columns) ? attrs.columns.filter((c) => c !== '_source') : [];
+    }
     this.savedTitle.textContent = attrs.title || id;
     document.title = `${attrs.title || id} - Discover - Elastic`;
     this.updateLanguage();

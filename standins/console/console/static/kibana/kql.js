@@ -170,7 +170,9 @@ class Parser {
 
   valueQuery(field, value) {
     if (field === null) {
-      if (value.quoted) return { multi_match: { type: 'phrase', query: value.text, lenient: true } };
+      // A quoted phrase on every field: query_string's phrase, which Elasticsearch and logstore
+      // both match word-for-word in order (logstore's multi_match has no phrase type).
+      if (value.quoted) return { query_string: { query: `"${value.text.replace(/["\\]/g, '\\$&')}"` } };
       if (value.wildcard) return { query_string: { query: escapeLuceneKeepWildcards(value.text) } };
       return { multi_match: { type: 'best_fields', query: value.text, lenient: true } };
     }
