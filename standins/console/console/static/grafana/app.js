@@ -8,7 +8,7 @@ function topBar() {
   const user = metaContent('console-user', '');
   const role = metaContent('console-role', '');
   return h('header', { class: 'gf-topbar' },
-    h('a', { class: 'gf-logo', href: '/', 'aria-label': 'Home', 'data-testid': 'data-testid Grafana logo' }, h('span', { class: 'gf-logo-mark' }), 'Grafana'),
+    h('a', { class: 'gf-logo', href: '/', 'aria-label': 'Home', 'data-testid': 'data-testid Grafana logo' }, h('span', { class: 'gf-logo-mark' }), 'console', h('span', { class: 'gf-logo-note' }, 'Grafana stand-in')),
     h('nav', { class: 'gf-topnav' },
       h('a', { href: '/', 'data-testid': 'data-testid Nav menu item Home' }, 'Home'),
       h('a', { href: '/dashboards', 'data-testid': 'data-testid Nav menu item Dashboards' }, 'Dashboards')),
@@ -27,7 +27,7 @@ function tagColor(tag) {
 }
 
 async function dashboardList(main) {
-  document.title = 'Dashboards - Grafana';
+  document.title = 'Dashboards - console (Grafana)';
   const params = new URLSearchParams(window.location.search);
   const filter = h('input', {
     type: 'search',

@@ -153,7 +153,7 @@ export class DashboardPage {
 
   render(meta) {
     const model = this.model;
-    document.title = `${model.title || 'Dashboard'} - Dashboards - Grafana`;
+    document.title = `${model.title || 'Dashboard'} - Dashboards - console (Grafana)`;
     this.variableBar = h('div', { class: 'gf-submenu', 'data-testid': 'data-testid Dashboard submenu' });
     this.fillVariables();
     this.picker = timePicker({

@@ -6,8 +6,8 @@ export function kibanaChrome(app, crumbs) {
   const user = metaContent('console-user', '');
   const role = metaContent('console-role', '');
   const header = h('header', { class: 'kbn-header', 'data-test-subj': 'headerGlobalNav' },
-    h('a', { class: 'kbn-logo', href: '/app/discover', 'aria-label': 'Elastic home', 'data-test-subj': 'logo' },
-      h('span', { class: 'kbn-logo-mark', 'aria-hidden': 'true' }), h('span', {}, 'elastic')),
+    h('a', { class: 'kbn-logo', href: '/app/discover', 'aria-label': 'console home', 'data-test-subj': 'logo' },
+      h('span', { class: 'kbn-logo-mark', 'aria-hidden': 'true' }), h('span', {}, 'console'), h('span', { class: 'kbn-logo-note' }, 'Kibana stand-in')),
     h('nav', { class: 'kbn-appnav' },
       h('a', { href: '/app/discover', 'data-test-subj': 'discoverNavLink', class: app === 'discover' ? 'kbn-active' : '' }, 'Discover'),
       h('a', { href: '/app/dashboards', 'data-test-subj': 'dashboardsNavLink', class: app === 'dashboards' ? 'kbn-active' : '' }, 'Dashboards')),

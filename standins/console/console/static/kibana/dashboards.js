@@ -11,7 +11,7 @@ import { KqlSyntaxError } from './kql.js';
 import { parseSpec, resolveData, renderVega } from './vega.js';
 
 export async function dashboardList(root) {
-  document.title = 'Dashboards - Elastic';
+  document.title = 'Dashboards - console (Kibana)';
   const body = h('div', { class: 'kbn-page', 'data-test-subj': 'dashboardLandingPage' }, h('h1', { class: 'kbn-page-title' }, 'Dashboards'));
   root.append(kibanaChrome('dashboards', [{ text: 'Dashboards', href: '/app/dashboards' }]), body);
   let objects = [];
@@ -131,7 +131,7 @@ export class DashboardView {
       return;
     }
     const attrs = dashboard.attributes || {};
-    document.title = `${attrs.title || this.id} - Dashboards - Elastic`;
+    document.title = `${attrs.title || this.id} - Dashboards - console (Kibana)`;
     // The link's _g and _a (Kibana's hash state) win over the dashboard's saved time and query.
     const { g, a } = readHash(window.location.hash);
     const savedRefresh = attrs.refreshInterval || {};

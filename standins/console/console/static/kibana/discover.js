@@ -69,7 +69,7 @@ export class DiscoverPage {
   }
 
   async load() {
-    document.title = 'Discover - Elastic';
+    document.title = 'Discover - console (Kibana)';
     const { g, a, savedSearchId } = readHashState();
     this.savedSearchId = savedSearchId;
     const time = g.time || {};
@@ -487,7 +487,7 @@ export class DiscoverPage {
       this.columns = Array.isArray(attrs.columns) ? attrs.columns.filter((c) => c !== '_source') : [];
     }
     this.savedTitle.textContent = attrs.title || id;
-    document.title = `${attrs.title || id} - Discover - Elastic`;
+    document.title = `${attrs.title || id} - Discover - console (Kibana)`;
     this.updateLanguage();
     await this.run();
   }
