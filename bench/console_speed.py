@@ -43,7 +43,7 @@ from grader.grafana_api import GrafanaAPI  # noqa: E402
 from grader.target import dashboards_ui, find_target_file, load_target  # noqa: E402
 
 DISCOVER_QUERIES = ["", "service.name:games", "log.level:error AND http.request.method:POST",
-                    "message:returned*", "event.duration >= 500000"]  # fmt: skip
+                    "message:returned*", "event.duration:>=500000"]  # fmt: skip
 
 
 def quantiles(samples: list[float]) -> str:

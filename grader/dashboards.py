@@ -20,11 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import GraderError
-from stack.paths import CONFIG_DIR
-
-DASHBOARD_DIR = CONFIG_DIR / "grafana" / "dashboards"
-DATASOURCE_UID = "prometheus"  # stack/config/grafana/provisioning/datasources/prometheus.yaml
-DATASOURCE_TYPE = "prometheus"
 
 # $__name, ${name}, ${name:format}, [[name]] or [[name:format]], $name. Longest forms first.
 _VARIABLE = re.compile(
@@ -150,7 +145,7 @@ def dashboard_from_model(model: Any, source: str) -> Dashboard:
     return Dashboard(uid=model["uid"], title=model["title"], source=source, model=model)
 
 
-def load_dashboards(directory: Path = DASHBOARD_DIR) -> list[Dashboard]:
+def load_dashboards(directory: Path) -> list[Dashboard]:
     """Every `*.json` under `directory`, sorted by file name; uids must be unique."""
     paths = sorted(directory.glob("*.json"))
     if not paths:

@@ -18,7 +18,6 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,18 +26,6 @@ import httpx
 from grader.errors import CheckFailed, TargetError
 from grader.polling import poll_until
 from grader.target import Credentials, Target
-
-# The reference stack's logs dashboard: the course's four panels plus top error messages, as a
-# Grafana dashboard on the Elasticsearch datasource. The same panels are Kibana visualizations.
-REFERENCE_DASHBOARD = (
-    Path(__file__).resolve().parent.parent
-    / "stack"
-    / "config"
-    / "grafana"
-    / "dashboards"
-    / "logs"
-    / "logs.json"
-)
 
 
 def new_marker(what: str) -> str:

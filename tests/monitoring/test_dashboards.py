@@ -31,8 +31,6 @@ from grader.dashboard_queries import (
     run_dashboards,
 )
 from grader.dashboards import (
-    DATASOURCE_TYPE,
-    DATASOURCE_UID,
     DashboardError,
     PanelQuery,
     builtin_values,
@@ -45,6 +43,9 @@ from grader.promql import vector_selectors
 from stack.paths import CONFIG_DIR
 
 PROVISIONING = CONFIG_DIR / "grafana" / "provisioning"
+DASHBOARD_DIR = CONFIG_DIR / "grafana" / "dashboards"
+# The Prometheus datasource every panel names (provisioning/datasources/prometheus.yaml).
+DATASOURCE_UID = DATASOURCE_TYPE = "prometheus"
 RULES_DIR = CONFIG_DIR / "prometheus" / "rules"
 EXPECTED_UIDS = {"svc-red", "host-use", "datastores", "business"}
 PROM_PORT, EXPORTER_PORT, NODE_PORT = 18090, 18091, 18100
@@ -55,7 +56,7 @@ SERVICES = ("auth", "users", "games")
 
 
 def test_dashboards_are_json_with_the_fixed_unique_uids() -> None:
-    dashboards = load_dashboards()
+    dashboards = load_dashboards(DASHBOARD_DIR)
     assert {d.uid for d in dashboards} == EXPECTED_UIDS
     for d in dashboards:
         assert Path(d.source).name == f"{d.uid}.json", "name each file after its uid"
@@ -82,7 +83,7 @@ def test_every_panel_queries_the_provisioned_prometheus() -> None:
     assert [ds["uid"] for ds in provisioned["datasources"]] == [DATASOURCE_UID]
     wanted = {"type": DATASOURCE_TYPE, "uid": DATASOURCE_UID}
     bad = []
-    for d in load_dashboards():
+    for d in load_dashboards(DASHBOARD_DIR):
         for panel in d.panels():
             if panel["type"] not in ("timeseries", "stat") or panel.get("datasource") != wanted:
                 bad.append(f"{d.uid}/{panel['title']}: {panel['type']} {panel.get('datasource')}")
@@ -99,7 +100,7 @@ def test_every_panel_queries_the_provisioned_prometheus() -> None:
 
 
 def test_queries_include_the_panels_of_collapsed_rows() -> None:
-    red = {d.uid: d for d in load_dashboards()}["svc-red"]
+    red = {d.uid: d for d in load_dashboards(DASHBOARD_DIR)}["svc-red"]
     rows = [p for p in red.model["panels"] if p["type"] == "row"]
     assert rows and rows[0]["collapsed"] and rows[0]["panels"]
     titles = {q.panel_title for q in red.queries()}
@@ -108,7 +109,7 @@ def test_queries_include_the_panels_of_collapsed_rows() -> None:
 
 
 def test_the_dashboards_cover_the_issue() -> None:
-    exprs = {d.uid: " ".join(q.expr for q in d.queries()) for d in load_dashboards()}
+    exprs = {d.uid: " ".join(q.expr for q in d.queries()) for d in load_dashboards(DASHBOARD_DIR)}
     for needle in (
         "service:http_requests:rate1m",
         "service:http_requests_errors:ratio_rate1m",
@@ -135,7 +136,7 @@ def test_the_dashboards_cover_the_issue() -> None:
 
 
 def test_variables_in_both_of_grafana_s_query_forms(tmp_path: Path) -> None:
-    red = {d.uid: d for d in load_dashboards()}["svc-red"]
+    red = {d.uid: d for d in load_dashboards(DASHBOARD_DIR)}["svc-red"]
     [service] = red.variables()
     assert (service.name, service.label, service.match) == (
         "service",
@@ -214,7 +215,7 @@ def test_a_variable_without_values_fails_every_query_that_uses_it() -> None:
             return httpx.Response(200, json={"status": "success", "data": []})
         return httpx.Response(502, text="bad gateway")
 
-    red = [d for d in load_dashboards() if d.uid == "svc-red"]
+    red = [d for d in load_dashboards(DASHBOARD_DIR) if d.uid == "svc-red"]
     with Prometheus("http://prom", transport=httpx.MockTransport(handler)) as prom:
         _, found = prove_dashboards(prom, red, scrape_interval_s=5)
         with pytest.raises(PrometheusError, match="HTTP 502 from /api/v1/query: bad gateway"):
@@ -350,7 +351,7 @@ def _dashboard_records() -> set[str]:
     values = {"service": "auth", **builtin_values(scrape_interval_s=15, range_s=3600)}
     return {
         s.split("{")[0]
-        for d in load_dashboards()
+        for d in load_dashboards(DASHBOARD_DIR)
         for q in d.queries()
         for s in vector_selectors(substitute(q.expr, values, where=q.where()))
         if ":" in s.split("{")[0]
@@ -461,7 +462,7 @@ def test_the_client_needs_the_password(prometheus: tuple[Prometheus, _Exporter])
 def test_every_expr_parses(prometheus: tuple[Prometheus, _Exporter]) -> None:
     prom, _ = prometheus
     values = {"service": "auth", **builtin_values(scrape_interval_s=15, range_s=3600)}
-    for d in load_dashboards():
+    for d in load_dashboards(DASHBOARD_DIR):
         for q in d.queries():
             expr = substitute(q.expr, values, where=q.where())
             try:
@@ -477,7 +478,7 @@ def test_every_expr_parses(prometheus: tuple[Prometheus, _Exporter]) -> None:
 @pytest.mark.integration
 def test_every_panel_returns_fresh_data(prometheus: tuple[Prometheus, _Exporter]) -> None:
     prom, _ = prometheus
-    dashboards = load_dashboards()
+    dashboards = load_dashboards(DASHBOARD_DIR)
 
     def still_wrong() -> list[str]:
         return problems(run_dashboards(prom, dashboards, scrape_interval_s=1), max_age_s=5)
@@ -498,7 +499,7 @@ def test_every_panel_returns_fresh_data(prometheus: tuple[Prometheus, _Exporter]
 @pytest.mark.integration
 def test_missing_and_stale_data_are_reported(prometheus: tuple[Prometheus, _Exporter]) -> None:
     prom, exporter = prometheus
-    business = {d.uid: d for d in load_dashboards()}["business"]
+    business = {d.uid: d for d in load_dashboards(DASHBOARD_DIR)}["business"]
     expected = [
         "dashboard business, panel \"Active games\" (A): 'sum(active_games)' returned no data",
         "dashboard business, panel \"Active sessions and games\" (B): 'sum(active_games)' "

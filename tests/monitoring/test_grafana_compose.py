@@ -23,11 +23,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 
-from grader.dashboards import DASHBOARD_DIR, DATASOURCE_UID
 from grader.polling import poll_until
 from stack import secrets
 from stack.paths import CONFIG_DIR, REPO_ROOT
 from stack.runtimes import compose
+
+DASHBOARD_DIR = CONFIG_DIR / "grafana" / "dashboards"
+DATASOURCE_UID = "prometheus"  # provisioning/datasources/prometheus.yaml
 
 GRAFANA = CONFIG_DIR / "grafana"
 SETUP_SCRIPT = GRAFANA / "setup-viewer.sh"
