@@ -68,6 +68,17 @@ PARTS: dict[str, Parts] = {
         alerts=("PostgresDown", "PostgresTooManyConnections"),
         checks=("mon-metrics-collected",),
     ),
+    "console": Parts(
+        code="standins/console",
+        config=("grafana", "kibana"),
+        dashboards=("svc-red", "host-use", "datastores", "business", "logs"),
+        checks=(
+            "mon-dashboards-realtime",
+            "elk-dashboards-display-data",
+            "mon-access-secured",
+            "elk-access-secured",
+        ),
+    ),
     "logstore": Parts(
         code="standins/logstore",
         config=("elasticsearch", "kibana"),
