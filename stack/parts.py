@@ -72,6 +72,7 @@ PARTS: dict[str, Parts] = {
         code="standins/console",
         config=("grafana", "kibana"),
         dashboards=("svc-red", "host-use", "datastores", "business", "logs"),
+        alerts=("ServiceDown",),  # up{job="console"} == 0
         checks=(
             "mon-dashboards-realtime",
             "elk-dashboards-display-data",
