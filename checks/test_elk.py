@@ -87,16 +87,7 @@ def events(target: Target, gateway: httpx.Client) -> list[Event]:
 
     # An error: one request failed on purpose through the service's fault flags.
     error = logs.new_marker("error")
-    faults.set_faults(target, setup.error_service, {"error_rate": 1.0})
-    try:
-        failed = gateway.get(setup.error_path, headers={"X-Request-ID": error})
-    finally:
-        faults.clear_faults(target, setup.error_service)
-    if failed.status_code < 500:
-        raise CheckFailed(
-            f"GET {setup.error_path} with {setup.error_service}'s error_rate at 1.0: expected a "
-            f"5xx, got HTTP {failed.status_code}"
-        )
+    faults.fail_one_request(target, gateway, headers={"X-Request-ID": error})
     sent.append(
         Event(
             f"error ({setup.error_service}, an injected fault)",

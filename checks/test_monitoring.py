@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from grader import browser, journeys
+from grader import browser, faults, journeys
 from grader.dashboard_queries import problems, run_dashboards
 from grader.errors import CheckFailed, TargetError
 from grader.grafana_api import GrafanaAPI, GrafanaPrometheus, log_panel_problems
@@ -89,17 +89,23 @@ def test_every_target_is_up_and_services_expose_red_and_business_metrics(
 
 @pytest.fixture(scope="module")
 def grafana(target: Target) -> Iterator[GrafanaAPI]:
-    """The target's Grafana API (`monitoring.dashboards`), logged in as its viewer."""
+    """The target's Grafana API (`monitoring.dashboards`), logged in as its viewer, once a
+    request has failed on purpose: the log panels (errors, top error messages) then have an
+    error of the last minutes to show, whatever ran before."""
     try:
         ui = dashboards_ui(target, "grafana")
     except TargetError as exc:
         raise CheckFailed(str(exc)) from None
+    with httpx.Client(base_url=target.url("gateway", "main"), timeout=10) as gateway:
+        faults.fail_one_request(target, gateway)
     with GrafanaAPI(ui, timeout=target.timeouts.default) as api:
         yield api
 
 
 @pytest.mark.checklist("mon-dashboards-realtime")
-def test_every_dashboard_panel_returns_fresh_samples(grafana: GrafanaAPI, traffic: float) -> None:
+def test_every_dashboard_panel_returns_fresh_samples(
+    target: Target, grafana: GrafanaAPI, traffic: float
+) -> None:
     """Every panel query of every dashboard the target's Grafana serves, for every value of its
     variables, through Grafana's `/api/ds/query` as its frontend sends it: each returns data
     whose newest input sample is at most two scrape intervals old; the log panels (on the
@@ -113,12 +119,19 @@ def test_every_dashboard_panel_returns_fresh_samples(grafana: GrafanaAPI, traffi
     )
     results = run_dashboards(through, dashboards, scrape_interval_s=traffic)
     found = problems(results, max_age_s=2 * traffic)
-    found += log_panel_problems(grafana, dashboards)
     assert results, "expected Prometheus panel queries in the dashboards, found none"
     assert not found, (
         f"expected every panel query of {len(dashboards)} dashboards in "
         f"{grafana.ui.component} to return data (Prometheus samples newer than two scrape "
         f"intervals, {2 * traffic:g} s); {len(found)} did not:\n" + "\n".join(found)
+    )
+    poll_until(  # the failed request's log lines arrive within log_arrival
+        lambda: log_panel_problems(grafana, dashboards),
+        "every log panel query to find documents in the last 15 minutes",
+        timeout=target.timeouts.get("log_arrival") * 2,
+        interval=0.5,
+        until=lambda missing: not missing,
+        show=lambda missing: "\n".join(missing),
     )
 
 
@@ -133,8 +146,14 @@ def test_dashboards_draw_data_in_a_browser(target: Target, grafana: GrafanaAPI) 
         browser.log_in(driver, "grafana", grafana.ui.url, login.username, login.password())
         for dashboard in grafana.dashboards():
             url = browser.dashboard_url("grafana", grafana.ui.url, dashboard.uid, since="now-15m")
-            views = browser.settled_panels(driver, "grafana", url)
-            found += browser.problems(views, f"dashboard {dashboard.uid}")
+            deadline = time.monotonic() + target.timeouts.get("log_arrival") * 2
+            while True:  # a log panel may wait for the fixture's failed request to arrive
+                views = browser.settled_panels(driver, "grafana", url)
+                missing = browser.problems(views, f"dashboard {dashboard.uid}")
+                if not missing or time.monotonic() > deadline:
+                    break
+                time.sleep(1)
+            found += missing
     assert not found, "expected every panel drawn with data:\n" + "\n".join(found)
 
 

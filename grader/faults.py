@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 from healthprobe import read_secret
 
-from grader.errors import GraderError, TargetError
+from grader.errors import CheckFailed, GraderError, TargetError
 from grader.target import Target
 
 TOKEN_FILE = Path("secrets") / "admin_token"
@@ -144,3 +144,23 @@ def metric_flags(url: str, token: str, *, timeout: float = 5.0) -> dict[str, flo
     if response.status_code != 200:
         raise FaultsError(f"GET {url}/metrics: HTTP {response.status_code}")
     return {m["flag"]: float(m["value"]) for m in _METRIC.finditer(response.text)}
+
+
+def fail_one_request(
+    target: Target, gateway: httpx.Client, *, headers: Mapping[str, str] | None = None
+) -> httpx.Response:
+    """One request through the gateway that fails on purpose: `logging.error_service`'s error
+    fault flag is on for just that request to `logging.error_path`, so an error log line (and
+    a 5xx access line) exists. Raises unless it was answered with a 5xx."""
+    setup = target.logging
+    set_faults(target, setup.error_service, {"error_rate": 1.0})
+    try:
+        failed = gateway.get(setup.error_path, headers=dict(headers or {}))
+    finally:
+        clear_faults(target, setup.error_service)
+    if failed.status_code < 500:
+        raise CheckFailed(
+            f"GET {setup.error_path} with {setup.error_service}'s error_rate at 1.0: expected a "
+            f"5xx, got HTTP {failed.status_code}"
+        )
+    return failed
