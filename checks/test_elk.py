@@ -273,16 +273,12 @@ def test_log_dashboards_draw_data_in_a_browser(
 ) -> None:
     """Headless chromium logs in to the target's Kibana as its viewer and opens every saved
     log dashboard: each panel has drawn data (not "No results found", not an error)."""
-    login = kibana.ui.login
-    if login is None:
-        raise CheckFailed(f"the target gives no login for {kibana.ui.component}")
-    found: list[str] = []
-    with browser.chromium() as driver:
-        browser.log_in(driver, "kibana", kibana.ui.url, login.username, login.password())
-        for dashboard in _saved_dashboards(target, kibana):
-            url = browser.dashboard_url("kibana", kibana.ui.url, dashboard["id"], since="now-15m")
-            views = browser.settled_panels(driver, "kibana", url)
-            found += browser.problems(views, f"dashboard {dashboard['id']}")
+    found = browser.dashboard_problems(
+        "kibana",
+        kibana.ui,
+        [str(d["id"]) for d in _saved_dashboards(target, kibana)],
+        since="now-15m",
+    )
     if found:
         raise CheckFailed("expected every panel drawn with data: " + "; ".join(found))
 

@@ -139,21 +139,14 @@ def test_every_dashboard_panel_returns_fresh_samples(
 def test_dashboards_draw_data_in_a_browser(target: Target, grafana: GrafanaAPI) -> None:
     """Headless chromium logs in to the target's Grafana as its viewer and opens every
     dashboard: each panel on the page has drawn data (not "No data", not an error)."""
-    login = grafana.ui.login
-    assert login is not None, f"the target gives no login for {grafana.ui.component}"
-    found: list[str] = []
-    with browser.chromium() as driver:
-        browser.log_in(driver, "grafana", grafana.ui.url, login.username, login.password())
-        for dashboard in grafana.dashboards():
-            url = browser.dashboard_url("grafana", grafana.ui.url, dashboard.uid, since="now-15m")
-            deadline = time.monotonic() + target.timeouts.get("log_arrival") * 2
-            while True:  # a log panel may wait for the fixture's failed request to arrive
-                views = browser.settled_panels(driver, "grafana", url)
-                missing = browser.problems(views, f"dashboard {dashboard.uid}")
-                if not missing or time.monotonic() > deadline:
-                    break
-                time.sleep(1)
-            found += missing
+    # Patience: a log panel may wait for the fixture's failed request to arrive.
+    found = browser.dashboard_problems(
+        "grafana",
+        grafana.ui,
+        [d.uid for d in grafana.dashboards()],
+        since="now-15m",
+        patience_s=target.timeouts.get("log_arrival") * 2,
+    )
     assert not found, "expected every panel drawn with data:\n" + "\n".join(found)
 
 

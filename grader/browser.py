@@ -35,6 +35,7 @@ from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
 
 from grader.errors import GraderError
+from grader.target import UiLogin
 
 Product = Literal["grafana", "kibana"]
 
@@ -172,4 +173,27 @@ def problems(views: list[PanelView], where: str) -> list[str]:
             continue
         said = f": {view.text!r}" if view.state == "error" else ""
         found.append(f'{where}, panel "{view.title}": {view.state}{said}')
+    return found
+
+
+def dashboard_problems(
+    product: Product, ui: UiLogin, ids: list[str], *, since: str, patience_s: float = 0.0
+) -> list[str]:
+    """Log in to `ui` as its login and open each dashboard of `ids` for the range `since` to
+    now: one line per panel that has not drawn data. A dashboard with such a panel is opened
+    again until `patience_s` has passed, for data that is on its way (a log line shipping)."""
+    if ui.login is None:
+        raise BrowserError(f"the target gives no login for {ui.component}")
+    found: list[str] = []
+    with chromium() as driver:
+        log_in(driver, product, ui.url, ui.login.username, ui.login.password())
+        for ident in ids:
+            url = dashboard_url(product, ui.url, ident, since=since)
+            deadline = time.monotonic() + patience_s
+            while True:
+                missing = problems(settled_panels(driver, product, url), f"dashboard {ident}")
+                if not missing or time.monotonic() > deadline:
+                    break
+                time.sleep(1)
+            found += missing
     return found

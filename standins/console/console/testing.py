@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -43,11 +44,24 @@ PROMETHEUS_USER = "console"
 BAD_QUERY_ERROR = 'invalid parameter "query": 1:5: parse error: unexpected end of input'
 
 
+# (path, the parameters' first values, every value) -> (HTTP status, JSON body)
+Answerer = Callable[[str, dict[str, str], dict[str, list[str]]], tuple[int, Any]]
+
+
 @dataclass
 class FakePrometheus:
+    """Checks the console's basic auth, records each request, and answers with `answerer`
+    (default: `answer`, numbers a test can predict)."""
+
     password: str
+    answerer: Answerer | None = None
     requests: list[dict[str, Any]] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
+
+    @property
+    def queries(self) -> list[str]:
+        """Every PromQL expression asked, in order."""
+        return [r["params"]["query"][0] for r in self.requests if "query" in r["params"]]
 
     @property
     def url(self) -> str:
@@ -79,7 +93,7 @@ class FakePrometheus:
                 path = urlsplit(self.path).path
                 flat = {k: v[0] for k, v in params.items()}
                 fake.requests.append({"path": path, "params": params, "method": self.command})
-                status, body = answer(path, flat, params)
+                status, body = (fake.answerer or answer)(path, flat, params)
                 self._answer(status, body)
 
             def do_GET(self) -> None:

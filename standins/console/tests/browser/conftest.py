@@ -8,23 +8,20 @@ every page."""
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import os
 import re
 import shutil
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from console.testing import FakePrometheus
 from logstore.testing import PASSWORDS, Server, make_server
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="pip install selenium (console[test])")
@@ -49,62 +46,6 @@ BROKEN_EXPR = "sum(rate(http_requests_total[5m])"
 SETTLE_SECONDS = 60
 
 CHROME = shutil.which("chromium") or shutil.which("google-chrome")
-
-
-@dataclass
-class FakePrometheus:
-    """Answers query_range with a smooth curve per series, label values with two services; an
-    expression naming ALERTS has no series (nothing firing) and an unbalanced one is a parse
-    error, as Prometheus answers them. Records every expression it was asked."""
-
-    password: str
-    queries: list[str] = field(default_factory=list)
-    server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        if self.server is None:
-            raise RuntimeError("the fake Prometheus is not running: start() it first")
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def start(self) -> None:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _handle(self, params: dict[str, list[str]]) -> None:
-                token = base64.b64encode(f"console:{fake.password}".encode()).decode()
-                if self.headers.get("Authorization") != f"Basic {token}":
-                    self.send_response(401)
-                    self.end_headers()
-                    return
-                flat = {k: v[0] for k, v in params.items()}
-                if "query" in flat:
-                    fake.queries.append(flat["query"])
-                status, body = prometheus_answer(urlsplit(self.path).path, flat)
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self) -> None:
-                self._handle(parse_qs(urlsplit(self.path).query))
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                self._handle(parse_qs(self.rfile.read(length).decode()))
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
 
 
 def _series_labels(query: str) -> list[dict[str, str]]:
@@ -250,7 +191,10 @@ def browser_logstore(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve
 
 @pytest.fixture(scope="module")
 def browser_prometheus() -> Iterator[FakePrometheus]:
-    fake = FakePrometheus(SECRET["console_prometheus_password"])
+    fake = FakePrometheus(
+        SECRET["console_prometheus_password"],
+        answerer=lambda path, params, _: prometheus_answer(path, params),
+    )
     fake.start()
     yield fake
     fake.stop()
