@@ -56,12 +56,8 @@ class FakePrometheus:
     password: str
     answerer: Answerer | None = None
     requests: list[dict[str, Any]] = field(default_factory=list)
+    queries: list[str] = field(default_factory=list)  # every PromQL expression asked, in order
     server: ThreadingHTTPServer | None = None
-
-    @property
-    def queries(self) -> list[str]:
-        """Every PromQL expression asked, in order."""
-        return [r["params"]["query"][0] for r in self.requests if "query" in r["params"]]
 
     @property
     def url(self) -> str:
@@ -93,6 +89,8 @@ class FakePrometheus:
                 path = urlsplit(self.path).path
                 flat = {k: v[0] for k, v in params.items()}
                 fake.requests.append({"path": path, "params": params, "method": self.command})
+                if "query" in flat:
+                    fake.queries.append(flat["query"])
                 status, body = (fake.answerer or answer)(path, flat, params)
                 self._answer(status, body)
 

@@ -2,6 +2,21 @@
 import { h } from '../common/dom.js';
 import { metaContent } from '../common/http.js';
 
+// The time picker's options on every Kibana page: Kibana's own test subjects, so a test (or
+// a script written for Kibana) finds its buttons by the same names.
+export const KIBANA_PICKER = {
+  attr: 'data-test-subj',
+  ids: {
+    open: 'superDatePickerToggleQuickMenuButton',
+    from: 'superDatePickerStartDateInput',
+    to: 'superDatePickerEndDateInput',
+    apply: 'superDatePickerApplyTimeButton',
+    run: 'querySubmitButton',
+    refresh: 'superDatePickerRefreshIntervalSelect',
+  },
+  classPrefix: 'kbn',
+};
+
 export function kibanaChrome(app, crumbs) {
   const user = metaContent('console-user', '');
   const role = metaContent('console-role', '');

@@ -5,7 +5,7 @@ import { getJSON } from '../common/http.js';
 import { parseTime, intervalToMs, msToInterval } from '../common/datemath.js';
 import { readHash, writeHashQuery } from '../common/rison.js';
 import { timePicker } from '../common/timepicker.js';
-import { kibanaChrome } from './chrome.js';
+import { kibanaChrome, KIBANA_PICKER } from './chrome.js';
 import { userQuery } from './search.js';
 import { KqlSyntaxError } from './kql.js';
 import { parseSpec, resolveData, renderVega } from './vega.js';
@@ -163,16 +163,7 @@ export class DashboardView {
     this.queryError = h('div', { class: 'kbn-query-error', role: 'alert', 'data-test-subj': 'dashboardQueryError', hidden: true });
     const picker = timePicker({
       state: { ...this.state },
-      attr: 'data-test-subj',
-      ids: {
-        open: 'superDatePickerToggleQuickMenuButton',
-        from: 'superDatePickerStartDateInput',
-        to: 'superDatePickerEndDateInput',
-        apply: 'superDatePickerApplyTimeButton',
-        run: 'querySubmitButton',
-        refresh: 'superDatePickerRefreshIntervalSelect',
-      },
-      classPrefix: 'kbn',
+      ...KIBANA_PICKER,
       onChange: (next) => {
         this.state = next;
         this.schedule();

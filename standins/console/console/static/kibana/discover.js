@@ -7,7 +7,7 @@ import { parseTime, intervalToMs, msToInterval, formatKibanaDate } from '../comm
 import { readHash, writeHashQuery } from '../common/rison.js';
 import { timePicker } from '../common/timepicker.js';
 import { timeChart } from '../common/chart.js';
-import { kibanaChrome } from './chrome.js';
+import { kibanaChrome, KIBANA_PICKER } from './chrome.js';
 import { search, userQuery, timeRangeFilter, autoInterval } from './search.js';
 import { KqlSyntaxError } from './kql.js';
 
@@ -124,16 +124,7 @@ export class DiscoverPage {
     });
     this.picker = timePicker({
       state: { from: this.state.from, to: this.state.to, refresh: this.state.refresh },
-      attr: 'data-test-subj',
-      ids: {
-        open: 'superDatePickerToggleQuickMenuButton',
-        from: 'superDatePickerStartDateInput',
-        to: 'superDatePickerEndDateInput',
-        apply: 'superDatePickerApplyTimeButton',
-        run: 'querySubmitButton',
-        refresh: 'superDatePickerRefreshIntervalSelect',
-      },
-      classPrefix: 'kbn',
+      ...KIBANA_PICKER,
       onChange: (next) => {
         Object.assign(this.state, next, { query: this.input.value });
         this.schedule();
