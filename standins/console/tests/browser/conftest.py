@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from console.testing import FakePrometheus
+from console.testing import DASHBOARDS, SECRETS, FakePrometheus
 from logstore.testing import PASSWORDS, Server, make_server
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="pip install selenium (console[test])")
@@ -29,16 +29,6 @@ from selenium.common.exceptions import TimeoutException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[4]
-DASHBOARDS = REPO / "stack/config/grafana/dashboards"
-SECRET = {
-    "admin_password": "admin-pw-ui",
-    "grafana_viewer_password": "viewer-pw-ui",
-    "console_session_key": "session-key-ui",
-    "console_prometheus_password": "prom-pw-ui",
-    # logstore's built-in console_reader, with the password make_server gives it
-    "console_reader_password": PASSWORDS["console_reader"],
-}
 MARKER = "consoleuimarker7q3"
 # Prometheus' own words for an unclosed parenthesis (promql parser), so the panel must show them.
 PARSE_ERROR = 'invalid parameter "query": 1:34: parse error: unclosed left parenthesis'
@@ -192,7 +182,7 @@ def browser_logstore(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve
 @pytest.fixture(scope="module")
 def browser_prometheus() -> Iterator[FakePrometheus]:
     fake = FakePrometheus(
-        SECRET["console_prometheus_password"],
+        SECRETS["console_prometheus_password"],
         answerer=lambda path, params, _: prometheus_answer(path, params),
     )
     fake.start()
@@ -215,14 +205,10 @@ def console_ui(tmp_path_factory: pytest.TempPathFactory, browser_logstore: Serve
     dashboards = tmp / "dashboards"
     shutil.copytree(DASHBOARDS, dashboards)
     (dashboards / "console-ui-test.json").write_text(json.dumps(TEST_DASHBOARD))
-    secrets = tmp / "secrets"
-    secrets.mkdir()
-    for name, value in SECRET.items():
-        (secrets / name).write_text(value + "\n")
-    # Later flags win (argparse): our dashboards and secrets over the helper's defaults.
+    # Later flags win (argparse): the dashboards plus the test's own over the helper's.
     console = start_console(
         tmp, prometheus_url=browser_prometheus.url, logstore_url=browser_logstore.url,
-        extra=("--dashboards", str(dashboards), "--secrets-dir", str(secrets)),
+        extra=("--dashboards", str(dashboards)),
     )
     yield ConsoleUrls(console.grafana, console.kibana)
     console.stop()
@@ -312,7 +298,7 @@ def page(console_ui: ConsoleUrls) -> Iterator[Page]:
             browser.open(side + "/login")
             browser.screenshot(f"{name}-login")
         for side in (console_ui.grafana, console_ui.kibana):
-            log_in(driver, side, "viewer", SECRET["grafana_viewer_password"])
+            log_in(driver, side, "viewer", SECRETS["grafana_viewer_password"])
         yield browser
     finally:
         driver.quit()
