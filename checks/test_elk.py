@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from grader import browser, faults, journeys, logs
-from grader.errors import CheckFailed, GraderError, TargetError
+from grader.errors import CheckFailed, GraderError
 from grader.kibana_api import KibanaAPI, has_data, rows, vega_searches
 from grader.polling import poll_until
 from grader.target import Target, dashboards_ui
@@ -205,10 +205,7 @@ def _time_range(start: datetime, end: datetime) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def kibana(target: Target) -> Iterator[KibanaAPI]:
     """The target's Kibana API (`logging.ui`), logged in as its viewer."""
-    try:
-        ui = dashboards_ui(target, "kibana")
-    except TargetError as exc:
-        raise CheckFailed(str(exc)) from None
+    ui = dashboards_ui(target, "kibana")
     with KibanaAPI(ui, timeout=target.timeouts.default) as api:
         yield api
 
@@ -220,7 +217,11 @@ def _saved_dashboards(target: Target, kibana: KibanaAPI) -> list[dict[str, Any]]
             kibana.get(f"/api/saved_objects/{saved}")
         except GraderError as exc:
             raise CheckFailed(f"cannot read saved object {saved}: {exc}") from None
-    named = {s.split("/", 1)[1] for s in target.logging.ui_saved_objects if s.startswith("dashb")}
+    named = {
+        ident
+        for kind, _, ident in (s.partition("/") for s in target.logging.ui_saved_objects)
+        if kind == "dashboard"
+    }
     found = [d for d in kibana.dashboards() if not named or d.get("id") in named]
     if not found:
         raise CheckFailed(f"{kibana.ui.component} has no saved dashboard (its _find lists none)")

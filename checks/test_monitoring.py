@@ -19,7 +19,7 @@ import pytest
 
 from grader import browser, faults, journeys
 from grader.dashboard_queries import problems, run_dashboards
-from grader.errors import CheckFailed, TargetError
+from grader.errors import CheckFailed
 from grader.grafana_api import GrafanaAPI, GrafanaPrometheus, log_panel_problems
 from grader.loadgen import run_shape
 from grader.monitoring import Notifications, Prometheus, alert_names, now_to_the_second
@@ -92,10 +92,7 @@ def grafana(target: Target) -> Iterator[GrafanaAPI]:
     """The target's Grafana API (`monitoring.dashboards`), logged in as its viewer, once a
     request has failed on purpose: the log panels (errors, top error messages) then have an
     error of the last minutes to show, whatever ran before."""
-    try:
-        ui = dashboards_ui(target, "grafana")
-    except TargetError as exc:
-        raise CheckFailed(str(exc)) from None
+    ui = dashboards_ui(target, "grafana")
     with httpx.Client(base_url=target.url("gateway", "main"), timeout=10) as gateway:
         faults.fail_one_request(target, gateway)
     with GrafanaAPI(ui, timeout=target.timeouts.default) as api:

@@ -19,7 +19,6 @@ A panel that carries `data-console-state` (the console sets it) is judged by it.
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,7 +33,8 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
 
-from grader.errors import GraderError
+from grader.errors import CheckFailed, GraderError
+from grader.polling import poll_until
 from grader.target import UiLogin
 
 Product = Literal["grafana", "kibana"]
@@ -134,16 +134,16 @@ def panel_states(driver: WebDriver, product: Product) -> list[PanelView]:
 def settled_panels(
     driver: WebDriver, product: Product, url: str, *, timeout: float = 60.0, poll: float = 0.5
 ) -> list[PanelView]:
-    """Open `url` and wait until no panel is loading (or `timeout`); every panel's state."""
+    """Open `url` and wait until there are panels and none is loading; every panel's state."""
     driver.get(url)
-    deadline = time.monotonic() + timeout
-    while True:
-        views = panel_states(driver, product)
-        if views and all(v.state != "loading" for v in views):
-            return views
-        if time.monotonic() > deadline:
-            return views
-        time.sleep(poll)
+    return poll_until(
+        lambda: panel_states(driver, product),
+        f"the panels of {url} to finish loading",
+        timeout=timeout,
+        interval=poll,
+        until=lambda views: bool(views) and all(v.state != "loading" for v in views),
+        show=lambda views: "; ".join(f"{v.title}: {v.state}" for v in views) or "no panels",
+    )
 
 
 def wait_for(driver: WebDriver, selector: str, *, timeout: float) -> None:
@@ -177,11 +177,11 @@ def problems(views: list[PanelView], where: str) -> list[str]:
 
 
 def dashboard_problems(
-    product: Product, ui: UiLogin, ids: list[str], *, since: str, patience_s: float = 0.0
+    product: Product, ui: UiLogin, ids: list[str], *, since: str, patience_s: float = 1.0
 ) -> list[str]:
     """Log in to `ui` as its login and open each dashboard of `ids` for the range `since` to
-    now: one line per panel that has not drawn data. A dashboard with such a panel is opened
-    again until `patience_s` has passed, for data that is on its way (a log line shipping)."""
+    now: one line per dashboard where a panel has not drawn data. A dashboard is opened again
+    until `patience_s` has passed, for data that is on its way (a log line shipping)."""
     if ui.login is None:
         raise BrowserError(f"the target gives no login for {ui.component}")
     found: list[str] = []
@@ -189,11 +189,19 @@ def dashboard_problems(
         log_in(driver, product, ui.url, ui.login.username, ui.login.password())
         for ident in ids:
             url = dashboard_url(product, ui.url, ident, since=since)
-            deadline = time.monotonic() + patience_s
-            while True:
-                missing = problems(settled_panels(driver, product, url), f"dashboard {ident}")
-                if not missing or time.monotonic() > deadline:
-                    break
-                time.sleep(1)
-            found += missing
+
+            def missing(url: str = url, ident: str = ident) -> list[str]:
+                return problems(settled_panels(driver, product, url), f"dashboard {ident}")
+
+            try:
+                poll_until(
+                    missing,
+                    f"every panel of dashboard {ident} to draw data",
+                    timeout=patience_s,
+                    interval=1.0,
+                    until=lambda missing: not missing,
+                    show="; ".join,
+                )
+            except CheckFailed as exc:
+                found.append(str(exc))
     return found

@@ -136,7 +136,7 @@ class GrafanaPrometheus:
             if len(values) < 2 or not values[0]:
                 continue
             fields = frame.get("schema", {}).get("fields", [])
-            labels = fields[1].get("labels") or {} if len(fields) > 1 else {}
+            labels = (fields[1].get("labels") if len(fields) > 1 else None) or {}
             for stamp, value in zip(values[0], values[1], strict=False):
                 if value is not None:
                     series.append({"metric": labels, "value": [stamp / 1000, str(value)]})

@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from grader.errors import TargetError, describe_validation_error
+from grader.errors import CheckFailed, TargetError, describe_validation_error
 from grader.scoring import ScoringMode
 from stack.validation import read_yaml
 
@@ -415,8 +415,9 @@ class UiLogin(BaseModel):
 
 
 def dashboards_ui(target: Target, kind: Literal["grafana", "kibana"]) -> UiLogin:
-    """The target's Grafana (`monitoring.dashboards`) or Kibana (`logging.ui`) side; a profile
-    that names none is an error that says which key to set."""
+    """The target's Grafana (`monitoring.dashboards`) or Kibana (`logging.ui`) side. A profile
+    that names none describes a stack without dashboards: the checks that need them fail
+    (CheckFailed), saying which key names such a component."""
     if kind == "grafana":
         name, url_name, key = (
             target.monitoring.dashboards,
@@ -427,7 +428,7 @@ def dashboards_ui(target: Target, kind: Literal["grafana", "kibana"]) -> UiLogin
         name, url_name, key = target.logging.ui, target.logging.ui_url, "logging.ui"
     product = "Grafana" if kind == "grafana" else "Kibana"
     if name is None:
-        raise TargetError(
+        raise CheckFailed(
             f"the target has no {product}-compatible component: its profile sets no `{key}`, "
             f"so there are no dashboards to check (name the component that serves {product}'s "
             "HTTP API there)"
