@@ -7,6 +7,7 @@ import hashlib
 import sys
 from pathlib import Path
 
+from stack.contracts import KIBANA_SAVED_OBJECTS
 from stack.files import write_if_changed
 from stack.paths import CONFIG_DIR, REPO_ROOT
 from stack.render import render_file
@@ -53,12 +54,8 @@ class Logstore(Launcher):
             path.mkdir(parents=True, exist_ok=True)
         # logstore reads its built-in users' passwords from the secrets directory at start: a
         # new built-in user (such as `elastalert`) or a rotated password restarts it. Its user
-        # list is logstore's own business, so the stamp covers every password (digests only).
-        stamp = "".join(
-            f"{path.name} {hashlib.sha256(path.read_bytes().strip()).hexdigest()}\n"
-            for path in sorted(ctx.secrets.directory.glob("*_password"))
-        )
-        return write_if_changed(ctx.data.component_config(c.name) / "builtin-users", stamp)
+        # list is logstore's own business, so the stamp covers every password.
+        return _secrets_stamp(ctx, c, "*_password")
 
     def program(self, ctx: Context, c: Component) -> Program:
         return Program(
@@ -89,23 +86,11 @@ class Console(Launcher):
     """Grafana's and Kibana's stand-in, on the same provisioning files and saved objects that
     compose gives the real ones."""
 
-    # The secrets it reads at start: a rotated one restarts it (digests only in the stamp).
-    SECRETS = (
-        "admin_password",
-        "grafana_viewer_password",
-        "console_session_key",
-        "console_prometheus_password",
-        "console_reader_password",
-        "metrics_token",
-    )
-
     def prepare(self, ctx: Context, c: Component) -> bool:
         ctx.data.component_data(c.name).mkdir(parents=True, exist_ok=True)
-        stamp = "".join(
-            f"{name} {hashlib.sha256(ctx.secrets.read(name).encode()).hexdigest()}\n"
-            for name in self.SECRETS
-        )
-        return write_if_changed(ctx.data.component_config(c.name) / "secrets-stamp", stamp)
+        # It reads its logins, its session key and its upstream passwords at start: which ones
+        # is the console's business, so a rotation of any secret restarts it.
+        return _secrets_stamp(ctx, c, "*")
 
     def program(self, ctx: Context, c: Component) -> Program:
         topology = ctx.topology
@@ -123,7 +108,7 @@ class Console(Launcher):
                 "--dashboards",
                 str(CONFIG_DIR / "grafana" / "dashboards"),
                 "--saved-objects",
-                str(CONFIG_DIR / "kibana" / "saved-objects.ndjson"),
+                str(KIBANA_SAVED_OBJECTS),
                 "--prometheus-url",
                 topology.get("prometheus").url(),
                 "--logstore-url",
@@ -135,3 +120,14 @@ class Console(Launcher):
             ],
             directory=REPO_ROOT,
         )
+
+
+def _secrets_stamp(ctx: Context, c: Component, pattern: str) -> bool:
+    """A digest of each secret matching `pattern`, for a program that reads its secrets only at
+    start: a changed stamp restarts it. Digests only, never the secrets themselves."""
+    stamp = "".join(
+        f"{path.name} {hashlib.sha256(path.read_bytes().strip()).hexdigest()}\n"
+        for path in sorted(ctx.secrets.directory.glob(pattern))
+        if path.is_file()
+    )
+    return write_if_changed(ctx.data.component_config(c.name) / "secrets-stamp", stamp)
