@@ -15,7 +15,6 @@ alert resolves by itself after two clean runs."""
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +24,6 @@ from typing import Any
 
 import httpx
 import yaml
-from psycopg import sql
 
 from grader import backups
 from grader.errors import CheckFailed
@@ -40,41 +38,6 @@ SCRATCH = "drill_backup_corrupt"
 def newest_verified(api: backups.BackupApi, database: str) -> dict[str, Any] | None:
     verified = [b for b in api.backups(database) if b.get("verified")]
     return verified[-1] if verified else None
-
-
-def restores_here(target: Target, dump: Path) -> tuple[bool, str]:
-    """pg_restore the dump into a scratch database ourselves: (succeeded, its error output)."""
-    superuser = backups.Superuser(target)
-    with superuser.connect("postgres") as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(SCRATCH)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(SCRATCH)))
-    try:
-        done = subprocess.run(
-            [
-                backups.pg_tool("pg_restore"),
-                "--single-transaction",
-                "--exit-on-error",
-                "--no-owner",
-                "-h",
-                superuser.host,
-                "-p",
-                str(superuser.port),
-                "-U",
-                superuser.user,
-                "-d",
-                SCRATCH,
-                str(dump),
-            ],
-            env={"PGPASSWORD": superuser.password},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-    finally:
-        with superuser.connect("postgres") as conn:
-            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-            conn.execute(drop.format(sql.Identifier(SCRATCH)))
-    return done.returncode == 0, done.stderr.strip()[-300:]
 
 
 def alertmanager(target: Target) -> httpx.Client:
@@ -170,12 +133,8 @@ def run(target: Target, database: str) -> list[str]:
     since = now_to_the_second()
     started = time.monotonic()
     try:
-        armed = api.client.put("/api/v1/backups/faults", json={"corrupt_next_dump": database})
-        if armed.status_code != 200:
-            raise CheckFailed(f"PUT /api/v1/backups/faults: {armed.status_code} {armed.text}")
-        done = api.client.post("/api/v1/backups", timeout=300).json()
-        bad = next((b for b in done["backups"] if b["database"] == database), None)
-        if bad is None or bad.get("verified"):
+        bad = api.damage_next(database)
+        if bad.get("verified"):
             raise CheckFailed(f"expected an unverified backup of {database}, the run gave {bad}")
         report.append(f"fault: {bad['id']} damaged; service says: {bad['verification']['detail']}")
         with tempfile.TemporaryDirectory() as tmp:
@@ -183,8 +142,8 @@ def run(target: Target, database: str) -> list[str]:
             api.download(bad, dump)
             if backups.sha256_of(dump) != bad["sha256"]:
                 raise CheckFailed(f"{bad['id']}: the sha256 differs: not the re-signed damage")
-            ok, error = restores_here(target, dump)
-            if ok:
+            error = backups.restore_error(target, dump)
+            if error is None:
                 raise CheckFailed(f"{bad['id']} restores here: the damage did not take")
             report.append(f"own check: sha256 matches the manifest, pg_restore fails: {error}")
         # The good backup to keep is the newest verified one taken before the damaged one:
@@ -216,7 +175,7 @@ def run(target: Target, database: str) -> list[str]:
             f"{ALERT} firing in Prometheus {time.monotonic() - started:.0f} s after the fault"
         )
         notified(target, database, since, started, report)
-    finally:  # rollback: never leave the flag armed
+    finally:  # rollback: never leave the flag armed (damage_next clears it too)
         api.client.put("/api/v1/backups/faults", json={"corrupt_next_dump": None})
     return report
 

@@ -42,3 +42,30 @@ def control(target: Target) -> Any:
     from stack.control import connect  # imported late: the grader loads without it
 
     return connect(target.control)
+
+
+class _Evidence:
+    """What a check saw, kept on its report (pytest's user_properties) for the grading report."""
+
+    def __init__(self, node: pytest.Item) -> None:
+        self.node = node
+
+    def add(self, label: str, value: Any) -> None:
+        self.node.user_properties.append(("evidence", {"label": label, "value": value}))
+
+
+@pytest.fixture
+def evidence(request: pytest.FixtureRequest) -> _Evidence:
+    return _Evidence(request.node)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "aftereffects: the check leaves effects that outlast it (an alert that fires for "
+        "minutes); it runs after every other check",
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.get_closest_marker("aftereffects") is not None)

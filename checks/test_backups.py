@@ -8,12 +8,15 @@ the module (one schedule period, `timeouts.backup` in the target profile)."""
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from healthprobe import run_probe
 
 from chaos import dr
 from grader import backups, journeys
@@ -21,7 +24,15 @@ from grader.errors import CheckFailed
 from grader.polling import poll_until
 from grader.target import Target
 
-DRILL_DATABASE = "auth"  # a user's account: written by register, read back by login
+
+def accounts(target: Target) -> tuple[str, str]:
+    """The service that keeps users' accounts (written by register, read back by login) and its
+    database: the first of `microservices.user_data`."""
+    service = target.microservices.user_data[0]
+    databases = target.service_databases()
+    if service not in databases:
+        raise CheckFailed(f"`microservices.user_data` names {service!r}, not a service")
+    return service, databases[service]
 
 
 @pytest.fixture(scope="module")
@@ -71,18 +82,35 @@ def metric(text: str, name: str, database: str) -> float | None:
 
 @pytest.mark.checklist("hc-backups-automatic")
 def test_backups_run_on_schedule_and_are_verified(
-    target: Target, fresh: dict[str, dict[str, Any]]
+    target: Target, api: backups.BackupApi, fresh: dict[str, dict[str, Any]], evidence: Any
 ) -> None:
-    """A new backup of every database appears by itself, restore-tested, copied off-box, and
-    its timestamp is exported for the BackupStale alert."""
-    access = target.component(backups.BACKUP_COMPONENT).metrics
+    """A new backup of every database appears by itself, restore-tested, copied off-box (the
+    copy read back from the off-box store by the grader, byte for byte the dump the service
+    serves), and its timestamp is exported for the BackupStale alert."""
+    access = target.component(target.backups.component).metrics
     if access is None:
         raise CheckFailed("the backup component has no metrics endpoint in the target profile")
     text = httpx.get(access.url, headers=access.auth_headers(), timeout=10).text
     problems = []
+    copies = {}
+    with tempfile.TemporaryDirectory(prefix="grader-offbox-") as tmp:
+        for db, backup in fresh.items():
+            dump, copy = Path(tmp) / f"{db}.dump", Path(tmp) / f"{db}.offbox"
+            api.download(backup, dump)
+            try:
+                backups.offbox_copy(target, backup, copy)
+            except CheckFailed as exc:
+                problems.append(str(exc))
+                continue
+            served, copied = backups.sha256_of(dump), backups.sha256_of(copy)
+            copies[backup["id"]] = {"sha256 served": served, "sha256 off-box": copied}
+            if served != copied:
+                problems.append(
+                    f"{backup['id']}: the off-box copy has sha256 {copied}, the dump the "
+                    f"service serves has {served}"
+                )
+    evidence.add("off-box copies read back", copies)
     for db, backup in fresh.items():
-        if not (backup.get("offbox") or {}).get("sha256_verified"):
-            problems.append(f"{backup['id']}: no checked off-box copy ({backup.get('offbox')})")
         exported = metric(text, "backup_last_success_timestamp_seconds", db)
         if exported is None or exported < backups.created(backup).timestamp():
             problems.append(
@@ -101,12 +129,13 @@ def test_latest_backup_restores_and_matches_its_manifest(
     fresh: dict[str, dict[str, Any]],
     written: tuple[journeys.Player, datetime],
 ) -> None:
-    """Download the fresh backup of auth's database, restore it into a scratch database, and
+    """Download the fresh backup of the accounts' database, restore it into a scratch database, and
     compare what is there with the manifest; the user registered before it must be in it."""
     player, since = written
+    _, database = accounts(target)
     # The newest one: rotation may have pruned the first fresh backup since (it keeps the
     # newest of each hour), and any backup after `since` must hold the user.
-    backup = backups.verified_since(api, DRILL_DATABASE, since) or fresh[DRILL_DATABASE]
+    backup = backups.verified_since(api, database, since) or fresh[database]
     observed, holding = backups.restore_and_inspect(target, api, backup, marker=player.username)
     assert backups.differences(backup["tables"], observed) == []
     assert holding, f"user {player.username} (registered before {backup['id']}) is not in it"
@@ -120,14 +149,40 @@ def test_dr_drill_restores_a_dropped_database(
     written: tuple[journeys.Player, datetime],
     request: pytest.FixtureRequest,
 ) -> None:
-    """Drop auth's database, restore it with `python -m stack restore auth`: the user
-    registered before the backup logs in again, auth is healthy, and the RTO is reported."""
+    """Drop the accounts' database, restore it with `python -m stack restore <service>`: the
+    user registered before the backup logs in again, the service is healthy, and the RTO is
+    reported."""
     player, _ = written
-    result = dr.run(target, gateway, player, fresh[DRILL_DATABASE])
+    service, database = accounts(target)
+    result = dr.run(target, gateway, player, fresh[database], service=service)
     # Kept on the test's report (pytest's user_properties) for plugins and the log below.
     request.node.user_properties.append(("rto_s", round(result.rto_s, 1)))
-    health = httpx.get(target.url("auth", "main") + "/health", timeout=5)
-    assert health.status_code == 200, f"auth /health after the restore: {health.text[:300]}"
+    health = run_probe(target.component(target.units(service)[0]).probe)
+    assert health.ok, f"{service}'s health after the restore: {health.detail}"
     assert "RPO" in result.restore_output, result.restore_output
     # Shown with -s: the drill's measured RTO (from the drop until the data is served).
-    print(f"DR drill: {DRILL_DATABASE} restored from {result.backup_id}, RTO {result.rto_s:.1f} s")  # noqa: T201
+    print(f"DR drill: {database} restored from {result.backup_id}, RTO {result.rto_s:.1f} s")  # noqa: T201
+
+
+@pytest.mark.checklist("hc-recovery-tested")
+@pytest.mark.aftereffects  # the damaged run fires BackupVerificationFailed for a while
+def test_a_damaged_backup_fails_the_stacks_own_restore_test(
+    target: Target, api: backups.BackupApi, evidence: Any
+) -> None:
+    """The stack tests every backup by restoring it: the next dump of one database is damaged
+    on purpose after it is written (and re-signed, so its sha256 still matches), and that
+    backup must come out unverified. The grader's own pg_restore of it fails too, which
+    proves the damage took."""
+    bad = api.damage_next(list(target.service_databases().values())[-1])
+    with tempfile.TemporaryDirectory(prefix="grader-damaged-") as tmp:
+        dump = Path(tmp) / "damaged.dump"
+        api.download(bad, dump)
+        error = backups.restore_error(target, dump)
+    evidence.add("damaged backup", {"id": bad["id"], "verified": bad.get("verified")})
+    evidence.add("the grader's own pg_restore of it", error or "restored")
+    if error is None:
+        raise CheckFailed(f"{bad['id']} restores here: the damage did not take, nothing to judge")
+    assert not bad.get("verified"), (
+        f"{bad['id']} was marked verified, yet its dump does not restore ({error}): the "
+        "backups' restore test does not restore them"
+    )

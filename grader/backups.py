@@ -27,14 +27,13 @@ from psycopg import sql
 from grader.errors import CheckFailed, GraderError
 from grader.target import Target
 
-BACKUP_COMPONENT = "backup"
-
 
 class BackupApi:
     def __init__(self, target: Target) -> None:
-        component = target.component(BACKUP_COMPONENT)
+        name = target.backups.component
+        component = target.component(name)
         self.client = httpx.Client(
-            base_url=target.url(BACKUP_COMPONENT, "main"),
+            base_url=target.url(name, "main"),
             headers={"Authorization": f"Bearer {component.admin_token()}"},
             timeout=30,
         )
@@ -57,6 +56,63 @@ class BackupApi:
             with path.open("wb") as f:
                 for chunk in response.iter_bytes():
                     f.write(chunk)
+
+
+    def damage_next(self, database: str) -> dict[str, Any]:
+        """The damaged-backup drill's fault: the service's fault flag damages the next dump of
+        `database` after it is written (and re-signs it), then a run is requested. Returns
+        that run's backup of `database`; the flag is cleared whatever happens."""
+        try:
+            armed = self.client.put("/api/v1/backups/faults", json={"corrupt_next_dump": database})
+            if armed.status_code != 200:
+                raise CheckFailed(f"PUT /api/v1/backups/faults: {armed.status_code} {armed.text}")
+            done = self.client.post("/api/v1/backups", timeout=300)
+            if done.status_code not in (200, 201):
+                raise CheckFailed(f"POST /api/v1/backups: {done.status_code} {done.text[:300]}")
+        finally:
+            self.client.put("/api/v1/backups/faults", json={"corrupt_next_dump": None})
+        found = [b for b in done.json()["backups"] if b["database"] == database]
+        if not found:
+            raise CheckFailed(f"the requested run made no backup of {database}: {done.text[:300]}")
+        return dict(found[0])
+
+
+def offbox_copy(target: Target, backup: dict[str, Any], path: Path) -> None:
+    """Fetch `backup`'s off-box copy into `path`, from where the profile says the copies are
+    (`backups.offbox`), never through the backup service."""
+    offbox = target.backups.offbox
+    if offbox is None:
+        raise CheckFailed(
+            "the target declares no off-box store (`backups.offbox`: a directory, or a command "
+            "that prints a copy), so no copy can be read back"
+        )
+    if offbox.directory is not None:
+        copy = offbox.directory / f"{backup['id']}.dump"
+        if not copy.is_file():
+            raise CheckFailed(f"{backup['id']}: no off-box copy at {copy}")
+        shutil.copyfile(copy, path)
+        return
+    assert offbox.command is not None  # validated: one of the two
+    argv = [part.replace("{id}", str(backup["id"])) for part in offbox.command]
+    cwd = target.source.parent if target.source else None
+    with path.open("wb") as out:
+        done = subprocess.run(argv, stdout=out, stderr=subprocess.PIPE, cwd=cwd, timeout=300)
+    if done.returncode != 0:
+        raise CheckFailed(
+            f"{backup['id']}: reading its off-box copy with {argv} failed "
+            f"(exit {done.returncode}): {done.stderr.decode(errors='replace')[-300:]}"
+        )
+
+
+def restore_error(target: Target, dump: Path) -> str | None:
+    """pg_restore `dump` into a scratch database here: None when it restores, else why not."""
+    superuser = Superuser(target)
+    with superuser.scratch() as scratch:
+        try:
+            superuser.pg_restore(dump, scratch)
+        except CheckFailed as exc:
+            return str(exc)
+    return None
 
 
 def created(backup: dict[str, Any]) -> datetime:

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from grader.errors import CheckFailed
+from grader.target import ServiceRequest
 
 PASSWORD = "correct horse battery staple"
 # X takes the top row while O plays the middle row: X wins on its third move.
@@ -48,6 +49,16 @@ def register(client: httpx.Client, prefix: str = "grader") -> Player:
     login = {"username": name, "password": PASSWORD}
     tokens = expect(client.post("/api/auth/login", json=login), 200, "log in through the gateway")
     return Player(username=name, user_id=str(user["id"]), token=str(tokens["access_token"]))
+
+
+def send(client: httpx.Client, request: ServiceRequest, player: Player) -> httpx.Response:
+    """A target's `microservices.requests` entry, sent as `player`."""
+    body = None
+    if request.body is not None:
+        fill = {"username": player.username, "password": PASSWORD}
+        body = {k: v.format(**fill) if isinstance(v, str) else v for k, v in request.body.items()}
+    headers = player.headers if request.authenticated else {}
+    return client.request(request.method, request.path, json=body, headers=headers)
 
 
 def profile(client: httpx.Client, player: Player) -> httpx.Response:

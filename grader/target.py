@@ -247,6 +247,91 @@ class Logging(_Model):
     )
 
 
+class ServiceRequest(_Model):
+    """One real request a service answers, sent through the gateway as a logged-in user.
+    `{username}` and `{password}` in `body` are the grader's test user's."""
+
+    method: Literal["GET", "POST"] = "GET"
+    path: str = Field(pattern=r"^/")
+    body: dict[str, Any] | None = None
+    authenticated: bool = Field(default=True, description="send the user's bearer token")
+    expect_status: int = Field(default=200, ge=100, le=599)
+
+
+def _reference_requests() -> dict[str, ServiceRequest]:
+    return {
+        "auth": ServiceRequest(
+            method="POST",
+            path="/api/auth/login",
+            body={"username": "{username}", "password": "{password}"},
+            authenticated=False,
+        ),
+        "users": ServiceRequest(path="/api/users/me"),
+        "games": ServiceRequest(path="/api/games"),
+        "status": ServiceRequest(path="/api/v2/status.json", authenticated=False),
+    }
+
+
+class Microservices(_Model):
+    """What the microservices checks do, by name. The defaults are the reference stack's
+    (docs/microservices.md); a student's profile says what differs."""
+
+    gateway: str = Field(default="gateway", description="the component every request goes to")
+    requests: dict[str, ServiceRequest] = Field(
+        default_factory=_reference_requests,
+        description="per service, one real request it answers through the gateway: the "
+        "checks send it while another service is down, hung or redeployed",
+    )
+    isolated_service: str = Field(
+        default="games", description="the service the isolation check kills and hangs"
+    )
+    dependent_request: ServiceRequest | None = Field(
+        default_factory=lambda: ServiceRequest(path="/api/users/me/games", expect_status=503),
+        description="a request another service answers by calling `isolated_service`: with "
+        "it dead or hung, it must fail fast with `expect_status` (no request piles up)",
+    )
+    replicated_service: str = Field(
+        default="games", description="the service with 2+ replicas, redeployed one at a time"
+    )
+    liveness_path: str | None = Field(
+        default="/livez",
+        description="a path on each service's `main` url that stays 200 while a dependency is "
+        "down (the process is alive), unlike /health; null: the services have none",
+    )
+    user_data: list[str] = Field(
+        default_factory=lambda: ["auth", "users"],
+        description="the services whose own database holds a registered user's name (and "
+        "whose databases must not hold each other's tables)",
+    )
+
+
+class Offbox(_Model):
+    """Where the grader reads a backup's off-box copy itself, never trusting the manifest:
+    a `directory` holding `<backup id>.dump` (the id is `<database>/<stamp>`), or a `command`
+    that prints the copy's bytes, `{id}` in its arguments replaced (e.g. `aws s3 cp
+    s3://bucket/{id}.dump -`, or `docker compose exec -T backup cat .../{id}.dump`)."""
+
+    directory: Path | None = None
+    command: list[str] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Offbox:
+        if (self.directory is None) == (self.command is None):
+            raise ValueError("give exactly one of `directory` and `command`")
+        return self
+
+
+class Backups(_Model):
+    """The backup service the backup checks use (its HTTP API: docs/backups.md)."""
+
+    component: str = Field(default="backup", description="serves /api/v1/backups")
+    offbox: Offbox | None = Field(
+        default=None,
+        description="where the off-box copies are; null: the target declares none, and the "
+        "automatic-backups check fails saying so",
+    )
+
+
 class Target(_Model):
     version: Literal[1]
     name: str = Field(min_length=1)
@@ -263,6 +348,8 @@ class Target(_Model):
     )
     monitoring: Monitoring = Field(default_factory=Monitoring)
     logging: Logging = Field(default_factory=Logging)
+    microservices: Microservices = Field(default_factory=Microservices)
+    backups: Backups = Field(default_factory=Backups)
     _source: Path | None = PrivateAttr(default=None)
 
     @property
@@ -293,6 +380,26 @@ class Target(_Model):
             owned = [c.database.dbname for c in units if c.database]
             databases[service] = owned[0] if owned else service
         return databases
+
+    def units(self, service: str) -> list[str]:
+        """The components that run `service`: every replica of a set, or the one component."""
+        found = [n for n, c in self.components.items() if service in (n, c.replica_of)]
+        if not found:
+            raise CheckFailed(
+                f"target profile {self._source or self.name!r} has no component for service "
+                f"{service!r} (it has: {', '.join(self.components)})"
+            )
+        return found
+
+    def service_request(self, service: str) -> ServiceRequest:
+        """The request that proves `service` answers (`microservices.requests`)."""
+        requests = self.microservices.requests
+        if service not in requests:
+            raise CheckFailed(
+                f"target profile {self._source or self.name!r} gives no request for service "
+                f"{service!r} under `microservices.requests` (it has: {', '.join(requests)})"
+            )
+        return requests[service]
 
     def monitored_services(self) -> list[str]:
         """Whose RED metrics the monitoring checks require (`monitoring.services`)."""
@@ -398,7 +505,12 @@ def _resolve_paths(target: Target, base: Path) -> Target:
                 update={"password_file": resolve(component.database.password_file)}
             )
         components[name] = component.model_copy(update=update)
-    return target.model_copy(update={"control": control, "components": components})
+    changes: dict[str, Any] = {"control": control, "components": components}
+    offbox = target.backups.offbox
+    if offbox is not None and offbox.directory is not None:
+        moved = offbox.model_copy(update={"directory": resolve(offbox.directory)})
+        changes["backups"] = target.backups.model_copy(update={"offbox": moved})
+    return target.model_copy(update=changes)
 
 
 class UiLogin(BaseModel):

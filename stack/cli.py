@@ -260,6 +260,18 @@ def start(name: str) -> None:
 
 
 @app.command()
+def pause(name: str) -> None:
+    """SIGSTOP a component: it hangs, holding its connections, until `resume` (a hang drill)."""
+    _control("pause", name)
+
+
+@app.command()
+def resume(name: str) -> None:
+    """SIGCONT a paused component."""
+    _control("resume", name)
+
+
+@app.command()
 def restore(
     service: str,
     backup: str = typer.Option("latest", help="a backup id (`<db>/<stamp>`), or latest verified"),

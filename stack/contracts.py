@@ -13,10 +13,11 @@ import yaml
 from healthprobe import AmqpProbe, HttpProbe, PostgresProbe, Probe, TcpProbe
 
 from stack.files import write_if_changed
-from stack.paths import CONFIG_DIR
+from stack.paths import CONFIG_DIR, DataDir
 from stack.topology import HOST, Component, Topology
 
 TARGET_VERSION = 1
+OFFBOX_COMPONENT = "backup-offbox"  # the off-box directory's name among the data directories
 BLACKBOX_HTTP_JOB = "blackbox-http"
 
 
@@ -175,6 +176,12 @@ def target_profile(
             "default": 30,
             "healthy": 60,
             "fail_fast": 0.2,
+            # hung_upstream: the longest a gateway answer may take while replicas hang (its
+            # read timeout, 5 s, twice: one retry on another replica).
+            # unaffected: the longest a request to a healthy service may take while another
+            # service is dead or hung (a login hashes its password: a few hundred ms).
+            "hung_upstream": 12,
+            "unaffected": 2,
             "event": 5,
             "alert": 120,
             "notification": 60,
@@ -194,6 +201,10 @@ def target_profile(
         "components": components,
         # The console serves Grafana's API on its main port and Kibana's on `kibana`.
         "monitoring": {"dashboards": "console", "dashboards_url": "main"},
+        # The backup service copies every verified dump here (its OFFBOX_DIR).
+        "backups": {
+            "offbox": {"directory": str(DataDir(data_dir).component_data(OFFBOX_COMPONENT))}
+        },
         "logging": {
             "ui": "console",
             "ui_url": "kibana",

@@ -1,8 +1,8 @@
 """The controls that chaos drills and checks use to break and repair a running stack.
 
 `connect(control)` takes the `control` section of a target profile and returns an object with
-`kill(name)`, `stop(name)` and `start(name)`. The same verbs exist on the command line
-(`python -m stack kill NAME`).
+`kill(name)`, `stop(name)`, `start(name)`, `pause(name)` and `resume(name)`. The same verbs
+exist on the command line (`python -m stack kill NAME`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ class Controls(Protocol):
     def stop(self, name: str) -> None: ...
     def start(self, name: str) -> None: ...
     def restart(self, name: str) -> None: ...
+    def pause(self, name: str) -> None: ...
+    def resume(self, name: str) -> None: ...
     def started(self, name: str) -> dict[str, str]: ...
 
 

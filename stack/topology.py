@@ -23,9 +23,9 @@ from stack.validation import describe_validation_error, dotted
 HOST = "127.0.0.1"
 MAIN_PORT = "main"
 
-# The databases of the services that own data: one role and one database each. The services
-# themselves join the topology with the microservices issue; their databases exist from day one
-# so that independence (a role cannot reach another service's database) is proven from the start.
+# The application services, each owning its data: one role and one database each, named as the
+# service. The one list of the stack's service names: the target profile's `services`, the
+# secrets, the databases and the tests take it from here.
 SERVICE_DATABASES = ("auth", "users", "games", "status")
 
 ProbeKind = Literal["http", "tcp", "postgres", "amqp"]

@@ -27,6 +27,7 @@ from stack.paths import CONFIG_DIR, REPO_ROOT
 from stack.retention import Logs, retention
 from stack.runtimes import compose
 from stack.runtimes.compose.render import SNAPSHOTS_MOUNT
+from stack.topology import SERVICE_DATABASES
 from tests.compose_schema import schema_errors
 from tests.elk.setup_script import start_setup, stop_setup
 
@@ -194,7 +195,7 @@ def test_published_ports_are_loopback_and_the_shipper_s(
     ]
     assert services["kibana"]["ports"] == ["127.0.0.1:${STACK_PORT_KIBANA:-5601}:5601"]
     # The services ship to Logstash's TCP input inside the compose network.
-    for name in ("auth", "users", "games", "status", "backup"):
+    for name in (*SERVICE_DATABASES, "backup"):
         assert services[name]["environment"]["LOG_TCP_ADDRESS"] == "logstash:5000", name
 
 

@@ -7,7 +7,7 @@ import pytest
 import yaml
 from healthprobe import HttpProbe, PostgresProbe
 
-from grader.errors import TargetError
+from grader.errors import CheckFailed, TargetError
 from grader.target import find_target_file, load_target, parse_target
 
 REPO = Path(__file__).resolve().parents[2]
@@ -218,3 +218,28 @@ def test_services_come_from_the_profile(tmp_path: Path) -> None:
     assert derived.monitored_services() == ["api", "web"]
     listed = load_target(_profile_with(tmp_path, services=["web"]))
     assert listed.service_names() == ["web"]
+
+
+def test_offbox_is_a_directory_or_a_command_and_its_directory_resolves(tmp_path: Path) -> None:
+    target = load_target(_write(tmp_path, _profile(backups={"offbox": {"directory": "off"}})))
+    assert target.backups.offbox is not None
+    assert target.backups.offbox.directory == (tmp_path / "stackdir" / "off").resolve()
+    for wrong in ({}, {"directory": "off", "command": ["cat", "{id}"]}):
+        with pytest.raises(TargetError, match="exactly one of `directory` and `command`"):
+            parse_target(_profile(backups={"offbox": wrong}), source=Path("p.yaml"))
+
+
+def test_microservices_default_to_the_reference_stack_and_name_what_is_missing() -> None:
+    target = parse_target(_profile(), source=Path("p.yaml"))
+    assert target.service_request("games").path == "/api/games"
+    custom = parse_target(
+        _profile(microservices={"requests": {"orders": {"path": "/api/orders"}}}),
+        source=Path("p.yaml"),
+    )
+    with pytest.raises(CheckFailed, match=r"no request for service 'games'.*it has: orders"):
+        custom.service_request("games")
+    with pytest.raises(TargetError, match=r"microservices\.requests\.orders\.path"):
+        parse_target(
+            _profile(microservices={"requests": {"orders": {"path": "api/orders"}}}),
+            source=Path("p.yaml"),
+        )

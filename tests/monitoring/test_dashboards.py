@@ -41,6 +41,7 @@ from grader.dashboards import (
 from grader.polling import poll_until
 from grader.promql import vector_selectors
 from stack.paths import CONFIG_DIR
+from stack.topology import SERVICE_DATABASES
 
 PROVISIONING = CONFIG_DIR / "grafana" / "provisioning"
 DASHBOARD_DIR = CONFIG_DIR / "grafana" / "dashboards"
@@ -293,7 +294,7 @@ class _Exporter:
             ]
         elif job == "postgres":
             lines += [("pg_up", 1), ("pg_settings_max_connections", 100)]
-            for db in ("auth", "users", "games", "status", "template1"):
+            for db in (*SERVICE_DATABASES, "template1"):
                 lines += [
                     (f'pg_stat_database_numbackends{{datid="1",datname="{db}"}}', 3),
                     (f'pg_stat_database_xact_commit{{datid="1",datname="{db}"}}', 20 * n),

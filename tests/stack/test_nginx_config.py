@@ -11,13 +11,13 @@ from stack.paths import DataDir
 from stack.runtimes.local.launcher import Context
 from stack.runtimes.local.programs import LAUNCHERS
 from stack.secrets import ensure
-from stack.topology import Topology, build
+from stack.topology import SERVICE_DATABASES, Topology, build
 from tests.programs import needs, run
 
 
 def upstreams(text: str) -> dict[str, list[str]]:
     blocks = re.findall(r"upstream (\w+) \{\n(.*?)\n    \}", text, flags=re.S)
-    server = re.compile(r"server (\S+) max_fails=3 fail_timeout=5s;")
+    server = re.compile(r"server (\S+) max_fails=1 fail_timeout=10s;")
     return {name: server.findall(body) for name, body in blocks}
 
 
@@ -32,7 +32,7 @@ def test_the_local_gateway_config_routes_to_every_replica_and_is_valid_nginx(
     conf = data.component_config("gateway") / "nginx.conf"
     assert upstreams(conf.read_text()) == {
         name: [f"127.0.0.1:{c.port}" for c in topo if name in (c.name, c.replica_of)]
-        for name in ("auth", "users", "games", "status")
+        for name in SERVICE_DATABASES
     }
     assert len(upstreams(conf.read_text())["games"]) == 2  # one server per replica
     run([needs("nginx"), "-t", "-p", str(data.component_data("gateway")), "-c", str(conf)])

@@ -16,7 +16,7 @@ from stack.runtimes.compose.render import standard_topology, status_targets
 from stack.runtimes.local.launcher import Context
 from stack.runtimes.local.services import Service
 from stack.secrets import Secrets
-from stack.topology import _COMPONENTS, build
+from stack.topology import _COMPONENTS, SERVICE_DATABASES, build
 
 
 def test_the_topology_entry() -> None:
@@ -53,7 +53,7 @@ def test_compose_probes_use_service_names_and_docker_secrets(tmp_path: Path) -> 
     assert units["status"].probe is None  # itself: judged in-process
     postgres = [u for u in units.values() if u.component == "postgres"]
     assert {u.name for u in postgres} == {
-        f"postgres-{d}" for d in ("auth", "users", "games", "status")
+        f"postgres-{d}" for d in SERVICE_DATABASES
     }
     assert all(
         str(getattr(u.probe, "password_file", "")).startswith("/run/secrets/") for u in postgres

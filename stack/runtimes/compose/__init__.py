@@ -193,6 +193,13 @@ class Controls:
     def stop(self, name: str) -> None:
         self._compose(["stop", *self._services(name)], "docker compose stop")
 
+    def pause(self, name: str) -> None:
+        """Freeze the containers (cgroup freezer): a hang, not a crash."""
+        self._compose(["pause", *self._services(name)], "docker compose pause")
+
+    def resume(self, name: str) -> None:
+        self._compose(["unpause", *self._services(name)], "docker compose unpause")
+
     def restart(self, name: str) -> None:
         self._compose(["restart", *self._services(name)], "docker compose restart")
 

@@ -228,6 +228,8 @@ def target_profile(topo: Topology, *, secrets_dir: Path, project_dir: Path) -> d
             "healthy": 120,
             "probe": 5,
             "fail_fast": 0.2,
+            "hung_upstream": 12,
+            "unaffected": 2,
             "event": 15,
             "alert": 600,  # production `for` durations
             "notification": 360,
@@ -239,6 +241,16 @@ def target_profile(topo: Topology, *, secrets_dir: Path, project_dir: Path) -> d
         },
         "components": components,
         "monitoring": {"dashboards": "grafana", "dashboards_url": "main"},
+        # The off-box copies live in a volume: read through the backup container, which
+        # mounts it (compose.yaml).
+        "backups": {
+            "offbox": {
+                "command": [
+                    "docker", "compose", "--project-directory", str(project_dir), "exec",
+                    "-T", "backup", "cat", "/var/backups/offbox/{id}.dump",
+                ]
+            }
+        },
         "logging": {
             "ui": "kibana",
             "ui_url": "main",

@@ -240,6 +240,18 @@ class LocalRuntime:
         for unit in self._require_running(name):
             self.supervisor.stop(unit.name)
 
+    def pause(self, name: str) -> None:
+        """SIGSTOP: the process keeps its sockets open but answers nothing, a hang (a deadlock,
+        a stuck GC, a full disk). Its kernel still accepts connections, so callers see a
+        timeout, not a refused connection: the failure a timeout setting must catch."""
+        for unit in self._require_running(name):
+            self.supervisor.signal(unit.name, "STOP")
+
+    def resume(self, name: str) -> None:
+        """SIGCONT: a paused component carries on where it stopped."""
+        for unit in self._require_running(name):
+            self.supervisor.signal(unit.name, "CONT")
+
     def start(self, name: str, progress: Progress = _quiet) -> None:
         units = self._require_running(name)
         ctx = self._context()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from stack import service_policy
+from stack.contracts import OFFBOX_COMPONENT
 from stack.errors import StackError
 from stack.files import write_if_changed
 from stack.paths import REPO_ROOT
@@ -54,7 +55,7 @@ class Service(Launcher):
         stack_files = {
             "target": ctx.data.target_file,
             "backups": ctx.data.component_data("backup"),
-            "backups_offbox": ctx.data.component_data("backup-offbox"),
+            "backups_offbox": ctx.data.component_data(OFFBOX_COMPONENT),
             "policy": ctx.data.component_config(c.name) / service_policy.FILE_NAME,  # prepare()
         }
         for variable, name in spec.files.items():
