@@ -87,8 +87,15 @@ def requests_of(
     return found
 
 
-def all_serving(calls: dict[str, tuple[ServiceRequest, Call]], timeout: float) -> None:
-    """Steady state: every service answers its request as expected (caches are warm)."""
+def all_serving(
+    calls: dict[str, tuple[ServiceRequest, Call]],
+    timeout: float,
+    dependent: ServiceRequest | None = None,
+    player: journeys.Player | None = None,
+    gateway: httpx.Client | None = None,
+) -> None:
+    """Steady state: every service answers its request as expected (caches are warm); and,
+    after an isolation drill, the dependent request succeeds again (its breaker closed)."""
     poll_until(
         lambda: {s: call()[0] for s, (_, call) in calls.items()},
         "every service to answer its request",
@@ -96,6 +103,14 @@ def all_serving(calls: dict[str, tuple[ServiceRequest, Call]], timeout: float) -
         until=lambda seen: all(seen[s] == r.expect_status for s, (r, _) in calls.items()),
         show=str,
     )
+    if dependent is not None and player is not None and gateway is not None:
+        poll_until(
+            lambda: journeys.send(gateway, dependent, player).status_code,
+            f"{dependent.path} to succeed again (the caller's breaker closed)",
+            timeout=timeout,
+            until=lambda status: status < 400,
+            show=lambda status: f"HTTP {status}",
+        )
 
 
 def unaffected_problems(
@@ -354,7 +369,8 @@ def test_a_dead_service_fails_fast_and_the_rest_keep_working(
     finally:
         control.start(service)
     assert not problems, "\n".join(problems)
-    all_serving(calls, target.timeouts.healthy)
+    dependent = target.microservices.dependent_request
+    all_serving(calls, target.timeouts.healthy, dependent, alice, gateway)
 
 
 @pytest.mark.checklist("ms-failures-isolated")
@@ -415,7 +431,8 @@ def test_a_hung_service_is_timed_out_and_a_hung_replica_avoided(
     finally:
         control.resume(service)
     assert not problems, "\n".join(problems)
-    all_serving(calls, target.timeouts.healthy)
+    dependent = target.microservices.dependent_request
+    all_serving(calls, target.timeouts.healthy, dependent, alice, gateway)
 
 
 # ---- health checks ----------------------------------------------------------------------
