@@ -120,6 +120,20 @@ def test_errors_name_key_paths() -> None:
     assert "components.prometheus.urls: Value error, url 'web' must be absolute" in message
 
 
+def test_grading_visibility_is_validated_with_its_key_path() -> None:
+    assert parse_target(_profile(), source=Path("t.yaml")).grading.visibility.default == "visible"
+    grading = {"visibility": {"default": "after_due_date", "items": {"a-one": "hidden"}}}
+    target = parse_target(_profile(grading=grading), source=Path("t.yaml"))
+    assert target.grading.visibility.items == {"a-one": "hidden"}
+    bad = {"visibility": {"default": "secret", "items": {"a-one": "later"}}, "colour": 1}
+    with pytest.raises(TargetError) as err:
+        parse_target(_profile(grading=bad), source=Path("t.yaml"))
+    message = str(err.value)
+    assert "grading.visibility.default: Input should be 'visible', 'hidden', " in message
+    assert "grading.visibility.items.a-one: Input should be 'visible'" in message
+    assert "grading.colour: Extra inputs are not permitted" in message
+
+
 def test_control_driver_needs_its_directories() -> None:
     profile = _profile(control={"driver": "local", "project_dir": "/repo"})
     with pytest.raises(TargetError, match="control: Value error, driver 'local' needs data_dir"):
