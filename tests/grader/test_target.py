@@ -7,8 +7,10 @@ import pytest
 import yaml
 from healthprobe import HttpProbe, PostgresProbe
 
+from grader.checklist import load_checklist
 from grader.errors import TargetError
 from grader.target import find_target_file, load_target, parse_target
+from grader.visibility import VisibilityOverrides, check_ids
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -194,6 +196,8 @@ def test_missing_profile_says_how_to_get_one(tmp_path: Path) -> None:
 def test_shipped_profiles_load(name: str) -> None:
     target = load_target(REPO / "checks" / "targets" / name)
     assert target.components
+    ids = load_checklist(REPO / "checks" / "checklist.yaml").ids
+    check_ids(target.grading.visibility, VisibilityOverrides(), valid=ids, source=name)
     if name == "example.yaml":
         assert target.control.driver == "none"
     else:
