@@ -229,3 +229,18 @@ def test_instructor_markdown_lists_advice_visibility_and_evidence() -> None:
     assert "  - Visibility: `hidden` (never shown to students)" in text
     assert f'  - Evidence, {HIDDEN_EVIDENCE}: `{{"anonymous": 200, "wrong": 200}}`' in text
     assert "  - Evidence, rto_s: `12.3`" in text
+
+
+def test_a_saved_run_is_written_again_by_the_command_line(
+    written: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from grader.outputs.__main__ import main
+
+    assert main([str(written["grading.json"]), "--out", str(tmp_path / "again")]) == 0
+    for name in OUTPUTS:
+        again = (tmp_path / "again" / name).read_text(encoding="utf-8")
+        assert again == written[name].read_text(encoding="utf-8"), name
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"target": {}}', encoding="utf-8")
+    assert main([str(broken)]) == 1
+    assert "broken.json" in capsys.readouterr().err
