@@ -44,21 +44,6 @@ def control(target: Target) -> Any:
     return connect(target.control)
 
 
-class _Evidence:
-    """What a check saw, kept on its report (pytest's user_properties) for the grading report."""
-
-    def __init__(self, node: pytest.Item) -> None:
-        self.node = node
-
-    def add(self, label: str, value: Any) -> None:
-        self.node.user_properties.append(("evidence", {"label": label, "value": value}))
-
-
-@pytest.fixture
-def evidence(request: pytest.FixtureRequest) -> _Evidence:
-    return _Evidence(request.node)
-
-
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",

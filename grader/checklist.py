@@ -30,6 +30,11 @@ class Item(_Model):
     id: str = Field(pattern=ITEM_ID_PATTERN)
     module: str
     text: str = Field(min_length=1)
+    advice: str = Field(
+        default="",
+        description="for the student when the item does not pass: what to fix, in a sentence "
+        "or two, not how the check works",
+    )
 
 
 class Checklist(_Model):

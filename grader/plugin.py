@@ -13,6 +13,7 @@ import pytest
 
 from grader.checklist import Checklist, load_checklist
 from grader.errors import GraderError
+from grader.evidence import evidence, from_user_properties
 from grader.report import JUNIT_NAME, render_text, write_reports
 from grader.scoring import Outcome
 from grader.session import (
@@ -26,6 +27,9 @@ from grader.session import (
     state_of,
 )
 from grader.target import find_target_file, load_target
+from grader.visibility import LEVELS, check_ids, parse_overrides
+
+__all__ = ["evidence"]  # the `evidence` fixture, registered with this plugin
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -44,6 +48,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--report-dir", default=None, help="where grading reports go (default: <rootdir>/reports)"
+    )
+    group.addoption(
+        "--visibility",
+        action="append",
+        default=[],
+        metavar="LEVEL|ITEM=LEVEL",
+        help=f"who may see results ({', '.join(LEVELS)}): LEVEL for every item, ITEM=LEVEL "
+        "for one checklist item; repeatable; overrides the target profile's grading.visibility",
     )
     group.addoption(
         "--checklist",
@@ -84,6 +96,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             invocation_dir=config.invocation_params.dir,
         )
         state.target = load_target(path)
+        state.visibility = parse_overrides(config.getoption("--visibility"))
+        check_ids(
+            state.target.grading.visibility,
+            state.visibility,
+            valid=state.checklist.ids,
+            source=str(path),
+        )
     except GraderError as exc:
         raise pytest.UsageError(str(exc)) from None
 
@@ -168,8 +187,12 @@ def pytest_runtest_makereport(
         outcome = "passed"
     if not message and call.excinfo is not None:
         message = failure_message(call.excinfo.value)
-    phases = state_of(item.config).phases.setdefault(item.nodeid, [])
-    phases.append((report.when, outcome, report.duration, message))
+    state = state_of(item.config)
+    state.phases.setdefault(item.nodeid, []).append(
+        (report.when, outcome, report.duration, message)
+    )
+    # Each phase's report holds every user property recorded so far: the last one has them all.
+    state.evidence[item.nodeid] = from_user_properties(report.user_properties)
     return report
 
 

@@ -1,105 +1,49 @@
-"""The grading report: one `Grade` object, written as JSON and Markdown and shown as a table."""
+"""The grading report: one `Grade` object, written as JSON and in every format of
+`grader.outputs` (Markdown, HTML, Gradescope, GitHub Classroom, JUnit), and shown as a table."""
 
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from collections.abc import Callable
 from pathlib import Path
 
-from pydantic import BaseModel
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from grader.scoring import CheckRun, ItemResult, ModuleResult, ScoringMode
+from grader.grade import Grade, TargetInfo, points
+from grader.outputs import classroom, gradescope, html, junit, markdown
+from grader.outputs.markdown import render_markdown
+from grader.scoring import CheckRun
 
 JSON_NAME = "grading.json"
-MARKDOWN_NAME = "grading.md"
-JUNIT_NAME = "junit.xml"
+MARKDOWN_NAME = markdown.INSTRUCTOR_NAME
+JUNIT_NAME = "junit.xml"  # pytest's own, per test; grader.outputs.junit writes the per-item one
 
 _STATUS_STYLE = {"PASS": "bold green", "FAIL": "bold red", "NOT COVERED": "yellow"}
 _OUTCOME_STYLE = {"passed": "green", "failed": "red", "error": "red", "skipped": "yellow"}
 
-
-class TargetInfo(BaseModel):
-    name: str
-    runtime: str
-    control: str
-    profile: str | None
+__all__ = ["Grade", "TargetInfo", "render_markdown", "render_text", "write_reports"]
 
 
-class Grade(BaseModel):
-    target: TargetInfo
-    scoring: ScoringMode
-    started: datetime
-    finished: datetime
-    points_possible: int
-    points_earned: float
-    modules: dict[str, ModuleResult]
-    items: list[ItemResult]
-    prerequisites: list[CheckRun]
+# Each writer is one function from the grade to its file, in the order the run lists them.
+WRITERS: tuple[Callable[[Grade, Path], Path], ...] = (
+    markdown.write_markdown,
+    html.write_html,
+    markdown.write_student_markdown,
+    html.write_student_html,
+    gradescope.write_gradescope,
+    classroom.write_classroom,
+    junit.write_junit,
+)
 
 
 def write_reports(grade: Grade, report_dir: Path) -> list[Path]:
+    """`grading.json` and every other format (`grader.outputs`) into `report_dir`."""
     report_dir.mkdir(parents=True, exist_ok=True)
     json_path = report_dir / JSON_NAME
     json_path.write_text(grade.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    md_path = report_dir / MARKDOWN_NAME
-    md_path.write_text(render_markdown(grade), encoding="utf-8")
-    return [json_path, md_path]
-
-
-def _points(value: float) -> str:
-    return f"{value:g}"
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def render_markdown(grade: Grade) -> str:
-    target = grade.target
-    lines = [
-        "# Grading report",
-        "",
-        f"- Target: **{target.name}** (runtime `{target.runtime}`, control `{target.control}`"
-        + (f", profile `{target.profile}`)" if target.profile else ")"),
-        f"- Scoring: `{grade.scoring}`",
-        f"- Started: {grade.started.isoformat()}, finished: {grade.finished.isoformat()}",
-        "",
-        f"**Total: {_points(grade.points_earned)} / {grade.points_possible}**",
-        "",
-        "| Module | Items passed | Points |",
-        "|---|---|---|",
-    ]
-    for module in grade.modules.values():
-        lines.append(
-            f"| {_cell(module.title)} | {module.items_passed} / {module.items_total} "
-            f"| {_points(module.points_earned)} / {module.points_possible} |"
-        )
-    for name, module in grade.modules.items():
-        lines += [
-            "",
-            f"## {module.title} ({_points(module.points_earned)} / {module.points_possible})",
-            "",
-            "| Item | Text | Status | Reason |",
-            "|---|---|---|---|",
-        ]
-        for item in grade.items:
-            if item.module == name:
-                lines.append(
-                    f"| `{item.id}` | {_cell(item.text)} | {item.status} | {_cell(item.reason)} |"
-                )
-    lines += ["", "## Prerequisites", ""]
-    if grade.prerequisites:
-        lines += ["| Test | Outcome | Reason |", "|---|---|---|"]
-        lines += [
-            f"| `{run.nodeid}` | {run.outcome} | {_cell(run.message)} |"
-            for run in grade.prerequisites
-        ]
-    else:
-        lines.append("None ran.")
-    return "\n".join(lines) + "\n"
+    return [json_path, *(write(grade, report_dir) for write in WRITERS)]
 
 
 WIDE = 140  # below this many columns, item text goes under its id to leave room for reasons
@@ -108,21 +52,21 @@ _ITEM_WIDTH = 28  # the longest checklist id fits; item text wraps under it
 
 def render_table(grade: Grade, *, width: int = WIDE) -> RenderableType:
     items = _items_table(grade) if width >= WIDE else _items_table_narrow(grade)
-    points = Table(title="Points")
-    points.add_column("Module")
-    points.add_column("Items passed", justify="right")
-    points.add_column("Points", justify="right")
+    totals = Table(title="Points")
+    totals.add_column("Module")
+    totals.add_column("Items passed", justify="right")
+    totals.add_column("Points", justify="right")
     for module in grade.modules.values():
-        points.add_row(
+        totals.add_row(
             module.title,
             f"{module.items_passed} / {module.items_total}",
-            f"{_points(module.points_earned)} / {module.points_possible}",
+            f"{points(module.points_earned)} / {module.points_possible}",
         )
-    points.add_section()
-    points.add_row(
+    totals.add_section()
+    totals.add_row(
         Text("Total", style="bold"),
         "",
-        Text(f"{_points(grade.points_earned)} / {grade.points_possible}", style="bold"),
+        Text(f"{points(grade.points_earned)} / {grade.points_possible}", style="bold"),
     )
     caption = Text(
         f"target {grade.target.name!r} ({grade.target.runtime}), scoring {grade.scoring}"
@@ -130,7 +74,7 @@ def render_table(grade: Grade, *, width: int = WIDE) -> RenderableType:
     parts: list[RenderableType] = [
         render_prerequisites(grade.prerequisites, width=width),
         items,
-        points,
+        totals,
         caption,
     ]
     return Group(*parts)

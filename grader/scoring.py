@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from grader.evidence import Evidence
+from grader.visibility import Visibility
 
 if TYPE_CHECKING:
     from grader.checklist import Checklist
@@ -31,6 +34,7 @@ class CheckRun(BaseModel):
     outcome: Outcome
     duration: float
     message: str = ""
+    evidence: list[Evidence] = Field(default_factory=list)
 
 
 class ItemResult(BaseModel):
@@ -40,6 +44,12 @@ class ItemResult(BaseModel):
     status: Status
     reason: str
     tests: list[CheckRun]
+    advice: str = Field(default="", description="for the student: what to fix (the checklist's)")
+    visibility: Visibility = "visible"
+    points_possible: float = Field(default=0.0, description="the item's share of its module")
+    points_earned: float = Field(
+        default=0.0, description="its part of the module's points; they add up to the module's"
+    )
 
 
 class ModuleResult(BaseModel):
@@ -95,6 +105,7 @@ def grade_items(
                 status=status,
                 reason=reason,
                 tests=tests,
+                advice=item.advice,
             )
         )
     return results
@@ -116,18 +127,51 @@ def grade_modules(
     return modules
 
 
-def summarise_runs(phases: Sequence[tuple[str, Outcome, float, str]], nodeid: str) -> CheckRun:
+def summarise_runs(
+    phases: Sequence[tuple[str, Outcome, float, str]],
+    nodeid: str,
+    *,
+    evidence: Sequence[Evidence] = (),
+) -> CheckRun:
     """Fold a test's phase reports (when, outcome, duration, message) into one run.
 
     A failure in any phase fails the test (setup or teardown failures are `error`);
     otherwise a skip in any phase skips it; otherwise it passed.
     """
     duration = round(sum(phase[2] for phase in phases), 3)
+    run = CheckRun(nodeid=nodeid, outcome="passed", duration=duration, evidence=list(evidence))
     for when, outcome, _, message in phases:
         if outcome in ("failed", "error"):
             kind: Outcome = "failed" if when == "call" else "error"
-            return CheckRun(nodeid=nodeid, outcome=kind, duration=duration, message=message)
+            return run.model_copy(update={"outcome": kind, "message": message})
     for _, outcome, _, message in phases:
         if outcome == "skipped":
-            return CheckRun(nodeid=nodeid, outcome="skipped", duration=duration, message=message)
-    return CheckRun(nodeid=nodeid, outcome="passed", duration=duration)
+            return run.model_copy(update={"outcome": "skipped", "message": message})
+    return run
+
+
+def credit_items(
+    items: Sequence[ItemResult], modules: Mapping[str, ModuleResult]
+) -> list[ItemResult]:
+    """Each item's share of its module's points, and its part of what the module earned.
+
+    The module's earned points are split evenly among its passing items, so the items' points
+    add up to the module's in either mode: under all-or-nothing, the passing items of a module
+    that earned nothing earn nothing. Reports per item (Gradescope, GitHub Classroom, JUnit)
+    read these, so that their totals match the grade.
+    """
+    credited = []
+    for name, module in modules.items():
+        own = [item for item in items if item.module == name]
+        passing = [item.id for item in own if item.status == "PASS"]
+        share = round(module.points_possible / len(own), 4) if own else 0.0
+        each = round(module.points_earned / len(passing), 4) if passing else 0.0
+        last = round(module.points_earned - each * (len(passing) - 1), 4) if passing else 0.0
+        for item in own:
+            earned = 0.0
+            if item.id in passing:
+                earned = last if item.id == passing[-1] else each
+            update = {"points_possible": share, "points_earned": earned}
+            credited.append(item.model_copy(update=update))
+    order = {item.id: index for index, item in enumerate(items)}
+    return sorted(credited, key=lambda item: order[item.id])

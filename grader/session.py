@@ -15,18 +15,21 @@ import pytest
 
 from grader.checklist import Checklist
 from grader.errors import GraderError
-from grader.report import Grade, TargetInfo
+from grader.evidence import Evidence
+from grader.grade import Grade, TargetInfo
 from grader.scoring import (
     DESELECTED,
     NOT_RUN,
     CheckRun,
     Outcome,
     ScoringMode,
+    credit_items,
     grade_items,
     grade_modules,
     summarise_runs,
 )
 from grader.target import Target
+from grader.visibility import VisibilityOverrides, default_level, resolve
 
 MARKER = "checklist"
 NO_CONTROL_REASON = "target has no control driver"
@@ -47,6 +50,8 @@ class GradingState:
     prerequisites: list[str] = field(default_factory=list)
     deselected: set[str] = field(default_factory=set)
     phases: dict[str, list[Phase]] = field(default_factory=dict)
+    evidence: dict[str, list[Evidence]] = field(default_factory=dict)  # nodeid -> evidence
+    visibility: VisibilityOverrides = field(default_factory=VisibilityOverrides)
     grade: Grade | None = None
     written: list[Path] = field(default_factory=list)
     write_error: str | None = None
@@ -94,7 +99,10 @@ def failure_message(exc: BaseException) -> str:
 def build_grade(state: GradingState) -> Grade:
     if state.checklist is None or state.target is None:
         raise GraderError("cannot grade: the checklist or the target profile did not load")
-    runs = {nodeid: summarise_runs(phases, nodeid) for nodeid, phases in state.phases.items()}
+    runs = {
+        nodeid: summarise_runs(phases, nodeid, evidence=state.evidence.get(nodeid, ()))
+        for nodeid, phases in state.phases.items()
+    }
     by_item: dict[str, list[CheckRun]] = {}
     reasons = dict.fromkeys(state.deselected, DESELECTED)
     for nodeid, ids in state.checks.items():
@@ -106,6 +114,12 @@ def build_grade(state: GradingState) -> Grade:
     items = grade_items(state.checklist, by_item, no_test_reasons=reasons)
     modules = grade_modules(state.checklist, items, state.scoring)
     target = state.target
+    settings = target.grading.visibility
+    levels = resolve(state.checklist.ids, settings, state.visibility)
+    items = [
+        item.model_copy(update={"visibility": levels[item.id]})
+        for item in credit_items(items, modules)
+    ]
     return Grade(
         target=TargetInfo(
             name=target.name,
@@ -121,4 +135,5 @@ def build_grade(state: GradingState) -> Grade:
         modules=modules,
         items=items,
         prerequisites=[runs[nodeid] for nodeid in state.prerequisites if nodeid in runs],
+        visibility=default_level(settings, state.visibility),
     )

@@ -28,6 +28,7 @@ from pydantic import (
 
 from grader.errors import CheckFailed, TargetError, describe_validation_error
 from grader.scoring import ScoringMode
+from grader.visibility import GradingSettings
 from stack.validation import read_yaml
 
 ENV_VAR = "STACK_TARGET"
@@ -350,6 +351,10 @@ class Target(_Model):
     logging: Logging = Field(default_factory=Logging)
     microservices: Microservices = Field(default_factory=Microservices)
     backups: Backups = Field(default_factory=Backups)
+    grading: GradingSettings = Field(
+        default_factory=GradingSettings,
+        description="how the results are shown: `visibility` (default and per checklist id)",
+    )
     _source: Path | None = PrivateAttr(default=None)
 
     @property

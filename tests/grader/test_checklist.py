@@ -40,6 +40,22 @@ def test_the_real_checklist_has_the_seed_items_in_order() -> None:
     assert [len(checklist.items_of(m)) for m in checklist.modules] == [5, 5, 5, 5]
 
 
+def test_every_real_item_has_its_own_short_advice_for_students() -> None:
+    checklist = load_checklist(REPO / "checks" / "checklist.yaml")
+    advice = [item.advice for item in checklist.items]
+    assert all(advice), [item.id for item in checklist.items if not item.advice]
+    assert len(set(advice)) == len(advice)
+    for item in checklist.items:
+        sentences = [s for s in item.advice.replace(";", ".").split(". ") if s.strip()]
+        assert len(item.advice) <= 240 and len(sentences) <= 3, (item.id, item.advice)
+
+
+def test_advice_is_optional_and_kept() -> None:
+    raw = _raw({"id": "elk-one", "module": "elk", "text": "One", "advice": "Fix one."})
+    assert parse_checklist(raw, source=SOURCE).items[0].advice == "Fix one."
+    assert parse_checklist(_raw(), source=SOURCE).items[0].advice == ""
+
+
 def test_unknown_module_names_the_item_and_field() -> None:
     raw = _raw({"id": "elk-one", "module": "elkk", "text": "One"})
     with pytest.raises(ChecklistError) as err:

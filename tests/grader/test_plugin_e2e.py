@@ -18,6 +18,7 @@ import pytest
 
 from grader.scoring import DESELECTED, NO_CHECK
 from grader.session import NO_CONTROL_REASON
+from tests.output_schemas import html_problems, json_errors, junit_errors
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -39,12 +40,16 @@ from grader.polling import poll_until
 
 
 @pytest.mark.checklist("alpha-one")
-def test_passes(target, component):
+def test_passes(target, component, evidence):
+    evidence.add("role seen", component("socket").role)
+    evidence.add("subjects", ["[FIRING:1] ServiceDown users"])
     assert component("socket").role == "listener"
 
 
 @pytest.mark.checklist("alpha-two")
-def test_fails(timeouts):
+def test_fails(timeouts, request):
+    request.node.user_properties.append(("evidence", {"label": "waited", "value": {"s": 0.3}}))
+    request.node.user_properties.append(("rto_s", 12.3))
     poll_until(lambda: None, "the impossible to happen", timeouts.default, interval=0.05)
 
 
@@ -108,6 +113,11 @@ def run_pytest(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def read_grading(reports: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((reports / "grading.json").read_text(encoding="utf-8"))
+    return loaded
+
+
 def items_by_id(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {item["id"]: item for item in report["items"]}
 
@@ -165,6 +175,75 @@ def test_grading_run_writes_reports_and_keeps_the_exit_code(project: Path) -> No
     assert len(junit.findall(".//testcase")) == 5
     assert "Testing Checklist" in result.stdout
     assert "0 / 3" in result.stdout
+
+
+def test_evidence_in_both_spellings_reaches_every_output(project: Path) -> None:
+    result = run_pytest(project, "--target", "target.yaml")
+    assert result.returncode == 1, result.stdout + result.stderr
+    reports = project / "reports"
+    report = json.loads((reports / "grading.json").read_text(encoding="utf-8"))
+    items = items_by_id(report)
+    assert items["alpha-one"]["tests"][0]["evidence"] == [
+        {"label": "role seen", "value": "listener"},
+        {"label": "subjects", "value": ["[FIRING:1] ServiceDown users"]},
+    ]
+    assert items["alpha-two"]["tests"][0]["evidence"] == [
+        {"label": "waited", "value": {"s": 0.3}},
+        {"label": "rto_s", "value": 12.3},
+    ]
+    assert "  - Evidence, rto_s: `12.3`" in (reports / "grading.md").read_text(encoding="utf-8")
+    page = (reports / "grading.html").read_text(encoding="utf-8")
+    assert html_problems(page) == [] and "subjects" in page and "rto_s" in page
+    for name in ("grading-junit.xml", "junit.xml"):
+        assert junit_errors(reports / name) == [], name
+    results = json.loads((reports / "results.json").read_text(encoding="utf-8"))
+    assert json_errors("gradescope-results.schema.json", results) == []
+    classroom = json.loads((reports / "classroom.json").read_text(encoding="utf-8"))
+    assert json_errors("classroom-results.schema.json", classroom) == []
+    for line in ("grading.html", "student.html", "results.json", "classroom.json"):
+        assert f"grading report: {reports / line}" in result.stdout
+
+
+def test_visibility_comes_from_the_profile_and_the_flag(project: Path) -> None:
+    profile = project / "target.yaml"
+    grading = "grading: {visibility: {default: after_due_date, items: {alpha-two: hidden}}}\n"
+    profile.write_text(profile.read_text(encoding="utf-8") + grading, encoding="utf-8")
+    result = run_pytest(project, "--target", "target.yaml", "--visibility", "beta-one=visible")
+    assert result.returncode == 1, result.stdout + result.stderr
+    reports = project / "reports"
+    levels = {i["id"]: i["visibility"] for i in items_by_id(read_grading(reports)).values()}
+    assert levels == {
+        "alpha-one": "after_due_date", "alpha-two": "hidden",
+        "beta-one": "visible", "beta-two": "after_due_date",
+    }  # fmt: skip
+    results = json.loads((reports / "results.json").read_text(encoding="utf-8"))
+    assert results["visibility"] == "after_due_date"
+    student = (reports / "student.md").read_text(encoding="utf-8")
+    assert "Third thing recovers" in student and "Second thing works" not in student
+
+    result = run_pytest(project, "--target", "target.yaml", "--visibility", "hidden")
+    levels = {i["id"]: i["visibility"] for i in items_by_id(read_grading(reports)).values()}
+    assert levels["alpha-one"] == "hidden" and levels["alpha-two"] == "hidden"
+
+
+@pytest.mark.parametrize(
+    ("args", "grading", "message"),
+    [
+        (["--visibility", "alpha-nine=hidden"], "",
+         "--visibility alpha-nine=...: unknown checklist id 'alpha-nine'"),
+        (["--visibility", "later"], "", "--visibility later: unknown level 'later'"),
+        ([], "grading: {visibility: {items: {beta-nine: hidden}}}\n",
+         "grading.visibility.items: unknown checklist id 'beta-nine'; valid ids: alpha-one, "),
+    ],
+)  # fmt: skip
+def test_a_bad_visibility_stops_the_run_naming_it(
+    project: Path, args: list[str], grading: str, message: str
+) -> None:
+    profile = project / "target.yaml"
+    profile.write_text(profile.read_text(encoding="utf-8") + grading, encoding="utf-8")
+    result = run_pytest(project, "--target", "target.yaml", *args)
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.stdout + result.stderr
+    assert message in result.stderr
 
 
 def test_proportional_scoring_selection_and_report_dir(project: Path) -> None:

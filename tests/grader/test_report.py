@@ -66,9 +66,10 @@ def _grade() -> Grade:
     )
 
 
-def test_write_reports_writes_json_and_markdown(tmp_path: Path) -> None:
+def test_write_reports_writes_json_markdown_and_every_other_output(tmp_path: Path) -> None:
     written = write_reports(_grade(), tmp_path / "reports")
-    assert [p.name for p in written] == ["grading.json", "grading.md"]
+    assert [p.name for p in written][:2] == ["grading.json", "grading.md"]
+    assert all(p.is_file() for p in written)
     data = json.loads((tmp_path / "reports" / "grading.json").read_text(encoding="utf-8"))
     assert data["target"] == {
         "name": "demo", "runtime": "local", "control": "none", "profile": "/x/target.yaml",
@@ -83,6 +84,7 @@ def test_write_reports_writes_json_and_markdown(tmp_path: Path) -> None:
             "outcome": "failed",
             "duration": 1.5,
             "message": "expected HTTP 401 | observed 200",
+            "evidence": [],
         }
     ]
     assert Grade.model_validate(data) == _grade()

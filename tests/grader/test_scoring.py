@@ -5,12 +5,15 @@ from pathlib import Path
 import pytest
 
 from grader.checklist import Checklist, parse_checklist
+from grader.evidence import Evidence
 from grader.scoring import (
     DESELECTED,
     NO_CHECK,
     CheckRun,
     Outcome,
+    ScoringMode,
     Status,
+    credit_items,
     grade_items,
     grade_modules,
     item_status,
@@ -112,3 +115,28 @@ def test_summarise_runs_folds_phases() -> None:
         [("setup", "skipped", 0, "no control"), ("teardown", "passed", 0, "")], "n"
     )
     assert (skipped.outcome, skipped.message) == ("skipped", "no control")
+    kept = [Evidence(label="rto_s", value=12.3)]
+    failed_with_evidence = summarise_runs([("call", "failed", 0, "x")], "n", evidence=kept)
+    assert (failed_with_evidence.outcome, failed_with_evidence.evidence) == ("failed", kept)
+
+
+@pytest.mark.parametrize(
+    ("mode", "a_statuses", "a_points"),
+    [
+        ("all-or-nothing", ["passed", "passed", "failed"], [0, 0, 0]),
+        ("all-or-nothing", ["passed", "passed", "passed"], [0.6667, 0.6667, 0.6666]),
+        ("proportional", ["passed", "failed", "passed"], [0.665, 0, 0.665]),
+    ],
+)
+def test_items_share_their_module_points_and_add_up_to_them(
+    checklist: Checklist, mode: ScoringMode, a_statuses: list[Outcome], a_points: list[float]
+) -> None:
+    tests = {i: [run(o)] for i, o in zip(["a-one", "a-two", "a-three"], a_statuses, strict=True)}
+    items = grade_items(checklist, tests | {"b-one": [run("passed")]})
+    modules = grade_modules(checklist, items, mode)
+    credited = credit_items(items, modules)
+    assert [i.id for i in credited] == checklist.ids
+    assert [i.points_possible for i in credited] == [0.6667, 0.6667, 0.6667, 1]
+    assert [i.points_earned for i in credited[:3]] == a_points
+    assert sum(i.points_earned for i in credited[:3]) == pytest.approx(modules["a"].points_earned)
+    assert credited[3].points_earned == 1

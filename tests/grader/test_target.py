@@ -7,8 +7,10 @@ import pytest
 import yaml
 from healthprobe import HttpProbe, PostgresProbe
 
+from grader.checklist import load_checklist
 from grader.errors import CheckFailed, TargetError
 from grader.target import find_target_file, load_target, parse_target
+from grader.visibility import VisibilityOverrides, check_ids
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -120,6 +122,20 @@ def test_errors_name_key_paths() -> None:
     assert "components.prometheus.urls: Value error, url 'web' must be absolute" in message
 
 
+def test_grading_visibility_is_validated_with_its_key_path() -> None:
+    assert parse_target(_profile(), source=Path("t.yaml")).grading.visibility.default == "visible"
+    grading = {"visibility": {"default": "after_due_date", "items": {"a-one": "hidden"}}}
+    target = parse_target(_profile(grading=grading), source=Path("t.yaml"))
+    assert target.grading.visibility.items == {"a-one": "hidden"}
+    bad = {"visibility": {"default": "secret", "items": {"a-one": "later"}}, "colour": 1}
+    with pytest.raises(TargetError) as err:
+        parse_target(_profile(grading=bad), source=Path("t.yaml"))
+    message = str(err.value)
+    assert "grading.visibility.default: Input should be 'visible', 'hidden', " in message
+    assert "grading.visibility.items.a-one: Input should be 'visible'" in message
+    assert "grading.colour: Extra inputs are not permitted" in message
+
+
 def test_control_driver_needs_its_directories() -> None:
     profile = _profile(control={"driver": "local", "project_dir": "/repo"})
     with pytest.raises(TargetError, match="control: Value error, driver 'local' needs data_dir"):
@@ -180,6 +196,8 @@ def test_missing_profile_says_how_to_get_one(tmp_path: Path) -> None:
 def test_shipped_profiles_load(name: str) -> None:
     target = load_target(REPO / "checks" / "targets" / name)
     assert target.components
+    ids = load_checklist(REPO / "checks" / "checklist.yaml").ids
+    check_ids(target.grading.visibility, VisibilityOverrides(), valid=ids, source=name)
     if name == "example.yaml":
         assert target.control.driver == "none"
     else:
