@@ -12,7 +12,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +36,6 @@ def run_with_time_limit(
     log_path: Path,
     time_limit: float,
     grace: float = GRACE_SECONDS,
-    env: Mapping[str, str] | None = None,
 ) -> RunResult:
     """Run `argv` with its output (stdout and stderr) in `log_path`; stop it after `time_limit`
     seconds. The program leads a new session, so its whole process tree can be found and
@@ -47,7 +46,6 @@ def run_with_time_limit(
         proc = subprocess.Popen(
             list(argv),
             cwd=cwd,
-            env=None if env is None else dict(env),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
