@@ -1,4 +1,5 @@
-"""Sessions: `./nox -s acceptance` (the main job), `./nox -s tests`, lint, up, down, docs.
+"""Sessions: `./nox -s acceptance` (the main job), `./nox -s grade` (many stacks), `./nox -s tests`,
+lint, up, down, docs.
 
 `./nox` is a thin wrapper that creates a local virtualenv with nox first (README).
 """
@@ -83,6 +84,15 @@ def acceptance(session: nox.Session) -> None:
     finally:
         if not keep:
             _stack(session, "down")
+
+
+@nox.session
+def grade(session: nox.Session) -> None:
+    """Grade a class's stacks one after another: `./nox -s grade -- PROFILE... [--out DIR]
+    [--time-limit SECONDS] [--only NAME]`; writes DIR/gradebook.csv (docs/grading.md)."""
+    _install(session)
+    _browser(session)
+    session.run("python", "-m", "grader.batch", *session.posargs)
 
 
 @nox.session

@@ -11,6 +11,7 @@ from stack.errors import StackError
 from stack.validation import describe_validation_error, dotted
 
 __all__ = [
+    "BatchError",
     "CheckFailed",
     "ChecklistError",
     "GraderError",
@@ -30,6 +31,10 @@ class ChecklistError(GraderError):
 
 class TargetError(GraderError):
     """The target profile is missing or invalid, or lacks what a check needs."""
+
+
+class BatchError(GraderError):
+    """A batch cannot start as asked: a profile file or a `--only` name that is not there."""
 
 
 class CheckFailed(GraderError, AssertionError):
