@@ -17,6 +17,14 @@ from grader.target import Component, Target, Timeouts
 pytest_plugins = ["grader.plugin"]
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A check that takes `service` runs once per application service of the target (its
+    `services`): one line each in the report, and `pytest checks -k games` selects games'."""
+    if "service" in metafunc.fixturenames:
+        names = target_of(metafunc.config).service_names()
+        metafunc.parametrize("service", names, ids=names)
+
+
 @pytest.fixture(scope="session")
 def target(pytestconfig: pytest.Config) -> Target:
     """The stack under test (`--target`, `$STACK_TARGET`, or `.stack/target.yaml`)."""

@@ -21,17 +21,9 @@ from healthprobe import run_probe
 from grader import backups, journeys
 from grader.errors import CheckFailed
 from grader.polling import poll_until
-from grader.session import target_of
 from grader.target import ServiceRequest, Target, Timeouts
 
 SLOW_S = 1.0  # an answer slower than this, while one replica hangs, waited on the hung one
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """`service`: one test per application service of the target (its `services`)."""
-    if "service" in metafunc.fixturenames:
-        names = target_of(metafunc.config).service_names()
-        metafunc.parametrize("service", names, ids=names)
 
 
 @pytest.fixture(scope="module")
