@@ -62,6 +62,26 @@ def test_killed_postgres_is_restarted_and_healthy_within_10s(stack):
     )
 
 
+def test_a_paused_component_hangs_until_resumed(stack):
+    """pause is a hang, not a crash: the port still accepts connections, nothing answers, the
+    process keeps its pid; resume lets it answer again."""
+    rabbit = stack.topology.get("rabbitmq")
+    pid = stack.supervisor.info("rabbitmq").pid
+    stack.pause("rabbitmq")
+    try:
+        assert psutil.Process(pid).status() == psutil.STATUS_STOPPED
+        with socket.create_connection(("127.0.0.1", rabbit.port), timeout=2) as conn:
+            conn.settimeout(1)
+            conn.sendall(b"AMQP\x00\x00\x09\x01")
+            with pytest.raises(TimeoutError):
+                conn.recv(8)
+    finally:
+        stack.resume("rabbitmq")
+    assert stack.supervisor.info("rabbitmq").pid == pid
+    probe = probe_for(rabbit, stack.data.secrets)
+    poll_until(lambda: run_probe(probe).ok, "rabbitmq to answer after resume", timeout=10)
+
+
 def _connect(stack, role, db):
     password = (stack.data.secrets / f"db_{role}_password").read_text().strip()
     return psycopg.connect(
