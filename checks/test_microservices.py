@@ -21,7 +21,8 @@ from healthprobe import run_probe
 from grader import backups, journeys
 from grader.errors import CheckFailed
 from grader.polling import poll_until
-from grader.target import ServiceRequest, Target, Timeouts
+from grader.profile_sections import ServiceRequest
+from grader.target import Target, Timeouts
 
 SLOW_S = 1.0  # an answer slower than this, while one replica hangs, waited on the hung one
 

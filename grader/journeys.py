@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from grader.errors import CheckFailed
-from grader.target import ServiceRequest
+from grader.profile_sections import ServiceRequest
 
 PASSWORD = "correct horse battery staple"
 # X takes the top row while O plays the middle row: X wins on its third move.
