@@ -5,11 +5,10 @@ page against what its own probes see, rather than trusting the status service's 
 
 from __future__ import annotations
 
-import html
 import logging
-import re
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -17,6 +16,7 @@ import httpx
 import pytest
 from healthprobe import run_probe
 
+from grader import status_page
 from grader.errors import CheckFailed
 from grader.polling import poll_until
 from grader.target import Target, Timeouts
@@ -145,6 +145,11 @@ def test_health_fails_naming_the_database_when_it_is_stopped(
 # ---- the status page --------------------------------------------------------------------
 
 
+def add_evidence(request: pytest.FixtureRequest, label: str, value: object) -> None:
+    """Evidence for the report: what the check saw, as the report's `evidence` entries."""
+    request.node.user_properties.append(("evidence", {"label": label, "value": value}))
+
+
 @pytest.fixture(scope="module")
 def public(target: Target) -> Iterator[httpx.Client]:
     """The page as the public sees it: through the gateway, no credentials."""
@@ -152,92 +157,88 @@ def public(target: Target) -> Iterator[httpx.Client]:
         yield client
 
 
-def summary(public: httpx.Client) -> dict[str, Any]:
-    response = public.get("/api/v2/summary.json")
-    if response.status_code != 200:
-        raise CheckFailed(f"/api/v2/summary.json answered {response.status_code}, expected 200")
-    return dict(response.json())
-
-
-def page_text(public: httpx.Client) -> str:
-    response = public.get("/status")
-    if response.status_code != 200 or "text/html" not in response.headers.get("content-type", ""):
-        raise CheckFailed(f"/status answered {response.status_code}, expected a 200 HTML page")
-    text = re.sub(r"<(style|script)[^>]*>.*?</\1>", " ", response.text, flags=re.S)
-    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text)))
-
-
-def statuses(body: dict[str, Any]) -> dict[str, str]:
-    return {c["name"]: c["status"] for c in body["components"]}
-
-
-def open_incident_for(body: dict[str, Any], name: str) -> dict[str, Any] | None:
-    return next((i for i in body["incidents"] if _about(i, name)), None)
-
-
-def _about(incident: dict[str, Any], name: str) -> bool:
-    return name in [c.get("id") for c in incident.get("components", [])] or incident[
-        "name"
-    ].startswith(f"{name}:")
-
-
-def shown_down(text: str, name: str) -> bool:
-    """The page text names the component and, right after it, an outage (in words)."""
-    return re.search(rf"\b{re.escape(name)}\b.{{0,200}}?\b(outage|down)\b", text, re.I) is not None
+def _read(public: httpx.Client) -> tuple[dict[str, Any], str]:
+    return status_page.summary(public), status_page.page_html(public)
 
 
 @pytest.mark.checklist("hc-status-page")
 def test_status_page_tracks_a_dead_service_and_its_recovery(
-    control: Any, public: httpx.Client, target: Target, timeouts: Timeouts
+    control: Any,
+    public: httpx.Client,
+    target: Target,
+    timeouts: Timeouts,
+    request: pytest.FixtureRequest,
 ) -> None:
     # Steady state: public (no login), every component operational, and the grader's own
-    # probes agree with the page.
+    # probes agree with the page. What the page says then is what "operational" reads like.
     body = poll_until(
-        lambda: summary(public),
+        lambda: status_page.summary(public),
         "the status page to show every component operational",
         timeout=timeouts.healthy,
-        until=lambda b: bool(b["components"]) and set(statuses(b).values()) == {"operational"},
-        show=lambda b: str({n: s for n, s in statuses(b).items() if s != "operational"}),
+        until=lambda b: bool(b["components"])
+        and set(status_page.statuses(b).values()) == {"operational"}
+        and b["status"]["indicator"] == "none",
+        show=lambda b: f"status {b['status']}, not operational: "
+        + str({n: s for n, s in status_page.statuses(b).items() if s != "operational"}),
     )
     down = {n: r.detail for n, c in target.components.items() if not (r := run_probe(c.probe)).ok}
     assert not down, f"the page says all operational, but the grader's probes fail: {down}"
-    text = page_text(public)
-    assert body["status"]["description"] in text, "the page lacks the overall banner"
-    missing = [n for n in statuses(body) if n not in text]
+    operational = str(body["status"]["description"])
+    markup = status_page.page_html(public)
+    said, where = status_page.headline(markup)
+    assert operational in said, (
+        f"expected the page's {where} to say {operational!r} (summary.json's status), "
+        f"it says {said[:200]!r}"
+    )
+    text = status_page.text_of(markup)
+    missing = [n for n in status_page.statuses(body) if n not in text]
     assert not missing, f"components missing from the page: {missing}"
 
+    killed_at = datetime.now(UTC)
     stopped = time.monotonic()
     control.kill(VICTIM, hold=True)  # SIGKILL, and no automatic restart until `start`
     try:
         assert not run_probe(target.component(VICTIM).probe).ok, f"{VICTIM} still answers"
-        poll_until(
-            lambda: (summary(public), page_text(public)),
-            f"summary.json and the page to show {VICTIM} down with an open incident",
+        body, markup = poll_until(
+            lambda: _read(public),
+            f"summary.json and the page to show {VICTIM} down, with an open incident about it",
             timeout=timeouts.get("status_down"),
-            until=lambda r: (
-                statuses(r[0]).get(VICTIM) in ("major_outage", "partial_outage")
-                and open_incident_for(r[0], VICTIM) is not None
-                and shown_down(r[1], VICTIM)
+            until=lambda r: not status_page.down_problems(
+                *r, victim=VICTIM, since=killed_at, operational=operational
             ),
-            show=lambda r: (
-                f"{VICTIM}: {statuses(r[0]).get(VICTIM)}, open incidents: "
-                f"{[i['name'] for i in r[0]['incidents']]}"
+            show=lambda r: "; ".join(
+                status_page.down_problems(
+                    *r, victim=VICTIM, since=killed_at, operational=operational
+                )
             ),
         )
         took_down = time.monotonic() - stopped
     finally:
         restarted = time.monotonic()
         control.start(VICTIM)
-    incident = open_incident_for(summary(public), VICTIM)
-    assert incident is not None
-    poll_until(
-        lambda: summary(public),
-        f"{VICTIM} operational again and its incident resolved",
+    incident = status_page.open_incident_for(body, VICTIM, since=killed_at)
+    assert incident is not None  # down_problems required it
+    down_headline = status_page.headline(markup)[0]
+    add_evidence(
+        request,
+        f"{VICTIM} down: what the page showed",
+        {
+            "incident": {k: incident.get(k) for k in ("id", "name", "created_at", "status")},
+            "summary status": body["status"],
+            f"{where} text": down_headline[:200],
+            "seconds to show it": round(took_down, 1),
+        },
+    )
+    body, markup = poll_until(
+        lambda: _read(public),
+        f"summary.json and the page to show {VICTIM} operational again, its incident resolved",
         timeout=timeouts.get("status_recovered"),
-        until=lambda b: (
-            statuses(b).get(VICTIM) == "operational" and open_incident_for(b, VICTIM) is None
+        until=lambda r: not status_page.recovered_problems(
+            *r, victim=VICTIM, operational=operational
         ),
-        show=lambda b: f"{VICTIM}: {statuses(b).get(VICTIM)}",
+        show=lambda r: "; ".join(
+            status_page.recovered_problems(*r, victim=VICTIM, operational=operational)
+        ),
     )
     took_up = time.monotonic() - restarted
     history = public.get("/api/v2/incidents.json").json()["incidents"]
@@ -245,7 +246,17 @@ def test_status_page_tracks_a_dead_service_and_its_recovery(
     assert resolved is not None and resolved["status"] == "resolved", (
         f"expected incident {incident['id']} resolved in incidents.json, saw {resolved}"
     )
-    assert incident["name"] in page_text(public).split("Incident history", 1)[-1], (
+    assert incident["name"] in status_page.text_of(markup).split("Incident history", 1)[-1], (
         "the resolved incident is not in the page's incident history"
+    )
+    add_evidence(
+        request,
+        f"{VICTIM} recovered: what the page showed",
+        {
+            "incident": {k: resolved.get(k) for k in ("id", "status", "resolved_at")},
+            "summary status": body["status"],
+            f"{where} text": status_page.headline(markup)[0][:200],
+            "seconds to show it": round(took_up, 1),
+        },
     )
     log.info("%s shown down after %.1f s, recovered after %.1f s", VICTIM, took_down, took_up)
