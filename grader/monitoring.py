@@ -138,7 +138,10 @@ class MailCatcher:
     """Mailpit's API v1 (the mailbox stand-in serves the same)."""
 
     def __init__(self, target: Target) -> None:
-        self.client = _client(target, target.monitoring.mail_catcher)
+        name = target.monitoring.mail_catcher
+        if name is None:
+            raise CheckFailed("the target profile names no monitoring.mail_catcher")
+        self.client = _client(target, name)
 
     def messages(self, limit: int = 200) -> list[Mail]:
         """The newest `limit` messages, newest first."""

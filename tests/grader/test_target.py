@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -261,3 +262,45 @@ def test_microservices_default_to_the_reference_stack_and_name_what_is_missing()
             _profile(microservices={"requests": {"orders": {"path": "api/orders"}}}),
             source=Path("p.yaml"),
         )
+
+
+def test_business_metrics_map_each_metric_to_the_action_that_moves_it() -> None:
+    monitoring = {
+        "business_metrics": {
+            "signups_total": "sign-up",
+            'logins_total{result="success"}': "login",
+            "active_sessions": {"moved_by": "login", "kind": "gauge"},
+        }
+    }
+    target = parse_target(_profile(monitoring=monitoring), source=Path("t.yaml"))
+    metrics = target.monitoring.business_metrics
+    assert (metrics["signups_total"].moved_by, metrics["signups_total"].kind) == (
+        "sign-up",
+        "counter",
+    )
+    assert metrics['logins_total{result="success"}'].moved_by == "login"
+    assert metrics["active_sessions"].kind == "gauge"
+    defaults = parse_target(_profile(), source=Path("t.yaml")).monitoring.business_metrics
+    assert defaults["signups_total"].moved_by == "sign-up"
+    assert defaults["active_sessions"].kind == "gauge"
+
+
+@pytest.mark.parametrize(
+    ("metrics", "message"),
+    [
+        (["signups_total"], "must map each metric to the action that moves it"),
+        ({"signups_total": "fly"}, "business_metrics.signups_total.moved_by"),
+        ({"sum(signups_total)": "sign-up"}, "must be a metric selector"),
+        ({"signups_total{": "sign-up"}, "is not PromQL"),
+        ({"signups_total": {"moved_by": "sign-up", "kind": "summary"}}, "kind"),
+    ],
+)
+def test_a_business_metric_without_a_known_action_is_refused(metrics: Any, message: str) -> None:
+    with pytest.raises(TargetError, match=re.escape(message)):
+        parse_target(_profile(monitoring={"business_metrics": metrics}), source=Path("t.yaml"))
+
+
+def test_a_channel_may_be_declared_absent() -> None:
+    monitoring = {"mail_catcher": None, "webhook_receiver": None}
+    target = parse_target(_profile(monitoring=monitoring), source=Path("t.yaml"))
+    assert target.monitoring.mail_catcher is None and target.monitoring.webhook_receiver is None
