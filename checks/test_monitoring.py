@@ -22,8 +22,17 @@ from grader.dashboard_queries import problems, run_dashboards
 from grader.errors import CheckFailed
 from grader.grafana_api import GrafanaAPI, GrafanaPrometheus, log_panel_problems
 from grader.loadgen import run_shape
+from grader.metric_movement import (
+    Expectation,
+    Movement,
+    read_all,
+    red_selector,
+    summed,
+    wait_for_movement,
+)
 from grader.monitoring import Notifications, Prometheus, alert_names, now_to_the_second
 from grader.polling import poll_until
+from grader.session import target_of
 from grader.target import Target, Timeouts, basic_auth_header, dashboards_ui
 
 
@@ -34,16 +43,90 @@ def prometheus(target: Target) -> Iterator[Prometheus]:
     prom.close()
 
 
+# What the grader's traffic is called in the report, by business action.
+_DONE = {
+    "sign-up": "sign-ups",
+    "login": "logins",
+    "game-created": "games created",
+    "game-finished": "games finished",
+    "first-game-finished": "first games finished by new players",
+    "profile-view": "profile views",
+}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """One check per business metric and one per monitored service (`monitoring.services`,
+    which may differ from the target's `services` that `service` runs over), so that
+    `pytest checks -k games` selects the games lines."""
+    target = target_of(metafunc.config)
+    if "business_metric" in metafunc.fixturenames:
+        names = list(target.monitoring.business_metrics)
+        metafunc.parametrize("business_metric", names, ids=names)
+    if "monitored_service" in metafunc.fixturenames:
+        services = target.monitored_services()
+        metafunc.parametrize("monitored_service", services, ids=services)
+
+
+def add_evidence(request: pytest.FixtureRequest, label: str, value: object) -> None:
+    """Evidence for the report: what the check saw, as the report's `evidence` entries."""
+    request.node.user_properties.append(("evidence", {"label": label, "value": value}))
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """The grader's use of the product and how far each watched metric moved with it."""
+
+    used: journeys.ProductUse
+    movements: dict[str, Movement]
+    interval: float
+    used_at: float
+
+
+def _red_queries(target: Target, service: str) -> list[tuple[str, str]]:
+    """(name, query) of a service's request counter and duration histogram, summed."""
+    mon = target.monitoring
+    return [
+        (f"{metric} of {service}", summed(red_selector(metric, service)))
+        for metric in (mon.requests_metric, mon.duration_metric)
+    ]
+
+
 @pytest.fixture(scope="module")
-def traffic(target: Target, prometheus: Prometheus) -> float:
-    """Real use through the gateway (sign-ups, logins, a finished game, profile views), so the
-    business counters move; returns the scrape interval, once every target has been scraped
-    twice since (a rate needs two samples)."""
-    with httpx.Client(base_url=target.url("gateway", "main"), timeout=5) as gateway:
-        x, o = journeys.register(gateway, "mon-x"), journeys.register(gateway, "mon-o")
-        journeys.play_to_a_win(gateway, x, o)
-        journeys.profile(gateway, x)
-    used_at, interval = time.time(), prometheus.scrape_interval()
+def traffic(target: Target, prometheus: Prometheus, timeouts: Timeouts) -> Traffic:
+    """Read every business metric and every service's RED metrics, use the product through the
+    gateway (sign-ups, logins, games, a profile view, the status page), then read them again
+    until each has moved by what the grader did (or ten scrape intervals have passed)."""
+    mon, services = target.monitoring, target.monitored_services()
+    interval = prometheus.scrape_interval()
+    queries = [summed(selector) for selector in mon.business_metrics]
+    queries += [query for service in services for _, query in _red_queries(target, service)]
+    before = read_all(prometheus.value, queries)
+    used = journeys.use_the_product(
+        target.url("gateway", "main"), reach=services, timeout=timeouts.get("event")
+    )
+    used_at = time.time()
+    expectations = []
+    for selector, metric in mon.business_metrics.items():
+        done = used.actions[metric.moved_by]
+        because = f"the grader's {_DONE[metric.moved_by]} through the gateway ({done})"
+        expectations.append(
+            Expectation(selector, summed(selector), metric.kind, float(done), because)
+        )
+    for service in services:
+        sent = used.requests[service]
+        because = f"the grader's requests to {service} through the gateway ({sent})"
+        for name, query in _red_queries(target, service):
+            expectations.append(Expectation(name, query, "counter", float(sent), because))
+    movements = wait_for_movement(
+        prometheus.value, expectations, before, timeout=10 * interval, interval=min(1.0, interval)
+    )
+    return Traffic(used, {m.expectation.name: m for m in movements}, interval, used_at)
+
+
+@pytest.fixture(scope="module")
+def fresh_scrapes(prometheus: Prometheus, traffic: Traffic) -> float:
+    """The scrape interval, once every target has been scraped twice since the grader's
+    traffic (a rate needs two samples)."""
 
     def oldest_scrape() -> float:
         series, _ = prometheus.instant("min(timestamp(up))")
@@ -52,15 +135,22 @@ def traffic(target: Target, prometheus: Prometheus) -> float:
     poll_until(
         oldest_scrape,
         "every target to be scraped twice after the traffic",
-        timeout=10 * interval,
-        until=lambda at: at > used_at + interval,
+        timeout=10 * traffic.interval,
+        until=lambda at: at > traffic.used_at + traffic.interval,
     )
-    return interval
+    return traffic.interval
+
+
+def _moved(traffic: Traffic, name: str) -> Movement:
+    movement = traffic.movements.get(name)
+    if movement is None:
+        raise CheckFailed(f"{name}: Prometheus never answered its query after the traffic")
+    return movement
 
 
 @pytest.mark.checklist("mon-metrics-collected")
-def test_every_target_is_up_and_services_expose_red_and_business_metrics(
-    target: Target, prometheus: Prometheus, traffic: float, timeouts: Timeouts
+def test_every_prometheus_target_is_up(
+    prometheus: Prometheus, timeouts: Timeouts, request: pytest.FixtureRequest
 ) -> None:
     def down() -> list[str]:
         return [
@@ -70,21 +160,31 @@ def test_every_target_is_up_and_services_expose_red_and_business_metrics(
         ]
 
     poll_until(down, "every Prometheus target to be up", timeouts.healthy, until=lambda d: not d)
-    mon = target.monitoring
-    missing = []
-    for service in target.monitored_services():
-        for metric in (mon.requests_metric, mon.duration_metric):
-            selector = f'{metric}{{service="{service}"}} or {metric}{{job="{service}"}}'
-            if not prometheus.instant(f"count({selector})")[0]:
-                missing.append(f"{metric} of {service}")
-    for metric in mon.business_metrics:
-        if not prometheus.instant(f"count({metric})")[0]:
-            missing.append(metric)
-    services = ", ".join(target.monitored_services())
-    assert not missing, (
-        f"expected RED metrics of {services} and the business metrics in Prometheus, "
-        f"missing: {', '.join(missing)}"
-    )
+    jobs = sorted({str(t["labels"].get("job")) for t in prometheus.targets()})
+    add_evidence(request, "Prometheus jobs, every target up", jobs)
+
+
+@pytest.mark.checklist("mon-metrics-collected")
+def test_business_metric_moves_by_what_the_grader_did(
+    business_metric: str, traffic: Traffic, request: pytest.FixtureRequest
+) -> None:
+    movement = _moved(traffic, business_metric)
+    add_evidence(request, f"{business_metric} before and after", movement.evidence())
+    problem = movement.problem()
+    assert problem is None, problem
+
+
+@pytest.mark.checklist("mon-metrics-collected")
+def test_red_metrics_move_with_the_requests_a_service_was_sent(
+    monitored_service: str, target: Target, traffic: Traffic, request: pytest.FixtureRequest
+) -> None:
+    problems_found = []
+    for name, _ in _red_queries(target, monitored_service):
+        movement = _moved(traffic, name)
+        add_evidence(request, f"{name} before and after", movement.evidence())
+        if (problem := movement.problem()) is not None:
+            problems_found.append(problem)
+    assert not problems_found, "\n".join(problems_found)
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +201,7 @@ def grafana(target: Target) -> Iterator[GrafanaAPI]:
 
 @pytest.mark.checklist("mon-dashboards-realtime")
 def test_every_dashboard_panel_returns_fresh_samples(
-    target: Target, grafana: GrafanaAPI, traffic: float
+    target: Target, grafana: GrafanaAPI, fresh_scrapes: float
 ) -> None:
     """Every panel query of every dashboard the target's Grafana serves, for every value of its
     variables, through Grafana's `/api/ds/query` as its frontend sends it: each returns data
@@ -112,15 +212,15 @@ def test_every_dashboard_panel_returns_fresh_samples(
     through = GrafanaPrometheus(
         grafana,
         datasource_uid=grafana.datasource_uid("prometheus"),
-        interval_ms=int(traffic * 1000),
+        interval_ms=int(fresh_scrapes * 1000),
     )
-    results = run_dashboards(through, dashboards, scrape_interval_s=traffic)
-    found = problems(results, max_age_s=2 * traffic)
+    results = run_dashboards(through, dashboards, scrape_interval_s=fresh_scrapes)
+    found = problems(results, max_age_s=2 * fresh_scrapes)
     assert results, "expected Prometheus panel queries in the dashboards, found none"
     assert not found, (
         f"expected every panel query of {len(dashboards)} dashboards in "
         f"{grafana.ui.component} to return data (Prometheus samples newer than two scrape "
-        f"intervals, {2 * traffic:g} s); {len(found)} did not:\n" + "\n".join(found)
+        f"intervals, {2 * fresh_scrapes:g} s); {len(found)} did not:\n" + "\n".join(found)
     )
     poll_until(  # the failed request's log lines arrive within log_arrival
         lambda: log_panel_problems(grafana, dashboards),

@@ -6,12 +6,14 @@ docs/microservices.md; every call here is a real HTTP request to the gateway.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from grader.errors import CheckFailed
+from grader.polling import poll_until
 from grader.profile_sections import ServiceRequest
 
 PASSWORD = "correct horse battery staple"
@@ -86,3 +88,62 @@ def play_to_a_win(client: httpx.Client, x: Player, o: Player) -> dict[str, Any]:
         raise CheckFailed(f"expected a game won by X ({x.user_id}), got {game}")
     result: dict[str, Any] = game
     return result
+
+
+# The gateway paths of the public API contract that do not start with /api/<service>/.
+_PATHS_OF = {"/.well-known/jwks.json": "auth", "/status": "status", "/api/v2/": "status"}
+
+
+def service_of(path: str) -> str | None:
+    """The service a gateway path reaches under the public API contract: `/api/<service>/...`,
+    and the status page's own paths (`/status`, Statuspage's `/api/v2/...`)."""
+    for prefix, service in _PATHS_OF.items():
+        if path == prefix or (prefix.endswith("/") and path.startswith(prefix)):
+            return service
+    parts = path.split("/")
+    return parts[2] if len(parts) > 2 and parts[1] == "api" and parts[2] else None
+
+
+@dataclass
+class ProductUse:
+    """What the grader did through the gateway, counted: each business action (the names of
+    `grader.target.BusinessAction`) and the requests each service was sent."""
+
+    actions: Counter[str] = field(default_factory=Counter)
+    requests: Counter[str] = field(default_factory=Counter)
+
+    def count_request(self, response: httpx.Response) -> None:
+        service = service_of(response.request.url.path)
+        if service is not None:
+            self.requests[service] += 1
+
+
+def use_the_product(
+    gateway_url: str, *, reach: list[str], timeout: float, games: int = 2
+) -> ProductUse:
+    """Two fresh players sign up and log in, play `games` games to a win (the first finished
+    game of each), one reads their profile and the status page is read; then every service of
+    `reach` the journey did not reach is sent `GET /api/<service>/`. Returns the counts."""
+    used = ProductUse()
+    hooks = {"response": [used.count_request]}
+    with httpx.Client(base_url=gateway_url, timeout=timeout, event_hooks=hooks) as gateway:
+        x, o = register(gateway, "mon-x"), register(gateway, "mon-o")
+        used.actions.update({"sign-up": 2, "login": 2})
+        for played in range(games):
+            play_to_a_win(gateway, x, o)
+            used.actions.update({"game-created": 1, "game-finished": 1})
+            if played == 0:
+                used.actions["first-game-finished"] += 2
+        # /users/me answers 404 until the users service has consumed the sign-up event.
+        poll_until(
+            lambda: profile(gateway, x).status_code,
+            f"{x.username}'s profile to be readable through the gateway",
+            timeout,
+            until=lambda status: status == 200,
+        )
+        used.actions["profile-view"] += 1
+        expect(gateway.get("/api/v2/summary.json"), 200, "read the status page's summary")
+        for service in reach:
+            if not used.requests[service]:
+                gateway.get(f"/api/{service}/")
+    return used

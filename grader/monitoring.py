@@ -56,6 +56,14 @@ class Prometheus(dashboard_queries.Prometheus):
             timeout=TIMEOUT,
         )
 
+    def value(self, expr: str) -> float | None:
+        """The value of a query that answers one series (such as a `sum`); None when it
+        answers none (a metric that has no series yet)."""
+        series, _ = self.instant(expr)
+        if len(series) > 1:
+            raise CheckFailed(f"expected one series from {expr!r}, got {len(series)}")
+        return float(series[0]["value"][1]) if series else None
+
     def targets(self) -> list[dict[str, Any]]:
         active: list[dict[str, Any]] = self._get("/api/v1/targets", {"state": "active"})[
             "activeTargets"
