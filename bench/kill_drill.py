@@ -18,7 +18,8 @@ import statistics
 import time
 from pathlib import Path
 
-from grader.monitoring import Notifications, Prometheus, now_to_the_second
+from grader.monitoring import Prometheus, now_to_the_second
+from grader.notifications import Notifications
 from grader.polling import poll_until
 from grader.target import load_target
 from stack.control import connect

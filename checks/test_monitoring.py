@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import httpx
@@ -30,7 +31,8 @@ from grader.metric_movement import (
     summed,
     wait_for_movement,
 )
-from grader.monitoring import Notifications, Prometheus, alert_names, now_to_the_second
+from grader.monitoring import Prometheus, alert_names, now_to_the_second
+from grader.notifications import Notifications
 from grader.polling import poll_until
 from grader.session import target_of
 from grader.target import Target, Timeouts, basic_auth_header, dashboards_ui
@@ -249,13 +251,16 @@ def test_dashboards_draw_data_in_a_browser(target: Target, grafana: GrafanaAPI) 
 
 @dataclass
 class DrillRecord:
-    """What the drills saw: failures per step, so each check reports its own part."""
+    """What the drills saw: failures per step, so each check reports its own part, and what
+    each step that passed observed (the notifications it found), as evidence."""
 
+    channels: list[str] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
+    seen: dict[str, object] = field(default_factory=dict)
 
     def step(self, name: str, fn: Callable[[], object]) -> None:
         try:
-            fn()
+            self.seen[name] = fn()
         except (CheckFailed, AssertionError) as exc:
             self.failures[name] = str(exc)
         except Exception as exc:  # a drill that crashes fails its step, with the reason
@@ -273,9 +278,11 @@ def drills(
     """At steady state only the watchdog fires. Then, at once: an error spike on one service
     (Locust, `error-spike`) and another service killed and held down until its alert has been
     notified. Both alerts must fire, be notified, and resolve once the fault is gone."""
-    mon, record = target.monitoring, DrillRecord()
+    mon = target.monitoring
     alert_timeout = timeouts.get("alert")
+    # Made before the fault: it remembers what the webhook receiver had received already.
     notifications = Notifications(target, timeouts.get("notification"))
+    record = DrillRecord(channels=list(notifications.channels))
 
     def steady() -> None:
         poll_until(
@@ -310,16 +317,20 @@ def drills(
         for unit in down:
             control.kill(unit, hold=True)  # SIGKILL, and no automatic restart
         record.step("down fires", lambda: fires(mon.down_alert, mon.down_service))
-        # Held down until notified: an alert that resolves within group_wait is never sent.
-        record.step("firing email", lambda: notifications.email(killed_at, "firing"))
-        record.step("firing webhook", lambda: notifications.posted("firing"))
+        # Held down until notified on every channel: an alert that resolves within group_wait
+        # is never sent.
+        for channel in notifications.channels:
+            firing = partial(notifications.wait, channel, killed_at, "firing")
+            record.step(f"firing {channel}", firing)
     finally:
         restarted_at = now_to_the_second()
         for unit in down:
             control.start(unit)
+    record.seen["fault"] = {"killed": killed_at.isoformat(), "restarted": restarted_at.isoformat()}
     record.step("down resolves", lambda: resolves(mon.down_alert, mon.down_service))
-    record.step("resolved email", lambda: notifications.email(restarted_at, "resolved"))
-    record.step("resolved webhook", lambda: notifications.posted("resolved"))
+    for channel in notifications.channels:
+        resolved = partial(notifications.wait, channel, restarted_at, "resolved")
+        record.step(f"resolved {channel}", resolved)
     record.step("errors fire", lambda: fires(mon.error_alert, mon.error_service))
     spike.join(mon.error_spike_seconds + 120)
     if load_error:
@@ -335,8 +346,23 @@ def test_alerts_fire_for_real_faults_and_resolve(drills: DrillRecord) -> None:
 
 
 @pytest.mark.checklist("mon-notifications-sent")
-def test_email_and_webhook_carry_the_firing_and_the_resolution(drills: DrillRecord) -> None:
-    drills.require("firing email", "firing webhook", "resolved email", "resolved webhook")
+def test_every_declared_channel_carries_the_firing_and_the_resolution(
+    target: Target, drills: DrillRecord, request: pytest.FixtureRequest
+) -> None:
+    """Each channel the profile declares (`monitoring.mail_catcher`, email;
+    `monitoring.webhook_receiver`, webhook) received the firing and the resolved notification
+    of the drill's down alert, new since the fault."""
+    mon = target.monitoring
+    assert drills.channels, (
+        "expected at least one notification channel, the target profile declares none "
+        "(monitoring.mail_catcher and monitoring.webhook_receiver are both null)"
+    )
+    add_evidence(request, f"{mon.down_alert} ({mon.down_service}) drill", drills.seen["fault"])
+    steps = [f"{when} {channel}" for channel in drills.channels for when in ("firing", "resolved")]
+    for step in steps:
+        if step in drills.seen:
+            add_evidence(request, f"{step} notification", drills.seen[step])
+    drills.require(*steps)
 
 
 def _access_endpoints(target: Target) -> dict[str, tuple[str, dict[str, str]]]:
