@@ -18,6 +18,7 @@ from healthprobe import run_probe
 
 from grader import status_page
 from grader.errors import CheckFailed
+from grader.evidence import EvidenceLog
 from grader.polling import poll_until
 from grader.target import Target, Timeouts
 
@@ -145,10 +146,6 @@ def test_health_fails_naming_the_database_when_it_is_stopped(
 # ---- the status page --------------------------------------------------------------------
 
 
-def add_evidence(request: pytest.FixtureRequest, label: str, value: object) -> None:
-    """Evidence for the report: what the check saw, as the report's `evidence` entries."""
-    request.node.user_properties.append(("evidence", {"label": label, "value": value}))
-
 
 @pytest.fixture(scope="module")
 def public(target: Target) -> Iterator[httpx.Client]:
@@ -167,7 +164,7 @@ def test_status_page_tracks_a_dead_service_and_its_recovery(
     public: httpx.Client,
     target: Target,
     timeouts: Timeouts,
-    request: pytest.FixtureRequest,
+    evidence: EvidenceLog,
 ) -> None:
     # Steady state: public (no login), every component operational, and the grader's own
     # probes agree with the page. What the page says then is what "operational" reads like.
@@ -219,16 +216,15 @@ def test_status_page_tracks_a_dead_service_and_its_recovery(
     incident = status_page.open_incident_for(body, VICTIM, since=killed_at)
     assert incident is not None  # down_problems required it
     down_headline = status_page.headline(markup)[0]
-    add_evidence(
-        request,
+    evidence.add(
         f"{VICTIM} down: what the page showed",
         {
             "incident": {k: incident.get(k) for k in ("id", "name", "created_at", "status")},
             "summary status": body["status"],
             f"{where} text": down_headline[:200],
-            "seconds to show it": round(took_down, 1),
         },
     )
+    evidence.timing(f"{VICTIM} shown down after", took_down)
     body, markup = poll_until(
         lambda: _read(public),
         f"summary.json and the page to show {VICTIM} operational again, its incident resolved",
@@ -249,14 +245,13 @@ def test_status_page_tracks_a_dead_service_and_its_recovery(
     assert incident["name"] in status_page.text_of(markup).split("Incident history", 1)[-1], (
         "the resolved incident is not in the page's incident history"
     )
-    add_evidence(
-        request,
+    evidence.add(
         f"{VICTIM} recovered: what the page showed",
         {
             "incident": {k: resolved.get(k) for k in ("id", "status", "resolved_at")},
             "summary status": body["status"],
             f"{where} text": status_page.headline(markup)[0][:200],
-            "seconds to show it": round(took_up, 1),
         },
     )
+    evidence.timing(f"{VICTIM} shown operational again after", took_up)
     log.info("%s shown down after %.1f s, recovered after %.1f s", VICTIM, took_down, took_up)

@@ -21,6 +21,7 @@ import pytest
 from grader import browser, faults, journeys
 from grader.dashboard_queries import problems, run_dashboards
 from grader.errors import CheckFailed
+from grader.evidence import EvidenceLog
 from grader.grafana_api import GrafanaAPI, GrafanaPrometheus, log_panel_problems
 from grader.loadgen import run_shape
 from grader.metric_movement import (
@@ -69,10 +70,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("monitored_service", services, ids=services)
 
 
-def add_evidence(request: pytest.FixtureRequest, label: str, value: object) -> None:
-    """Evidence for the report: what the check saw, as the report's `evidence` entries."""
-    request.node.user_properties.append(("evidence", {"label": label, "value": value}))
-
 
 @dataclass(frozen=True)
 class Traffic:
@@ -103,8 +100,11 @@ def traffic(target: Target, prometheus: Prometheus, timeouts: Timeouts) -> Traff
     queries = [summed(selector) for selector in mon.business_metrics]
     queries += [query for service in services for _, query in _red_queries(target, service)]
     before = read_all(prometheus.value, queries)
+    declared = target.microservices.requests
     used = journeys.use_the_product(
-        target.url("gateway", "main"), reach=services, timeout=timeouts.get("event")
+        target.url("gateway", "main"),
+        reach={s: declared[s] for s in services if s in declared},
+        timeout=timeouts.get("event"),
     )
     used_at = time.time()
     expectations = []
@@ -152,7 +152,7 @@ def _moved(traffic: Traffic, name: str) -> Movement:
 
 @pytest.mark.checklist("mon-metrics-collected")
 def test_every_prometheus_target_is_up(
-    prometheus: Prometheus, timeouts: Timeouts, request: pytest.FixtureRequest
+    prometheus: Prometheus, timeouts: Timeouts, evidence: EvidenceLog
 ) -> None:
     def down() -> list[str]:
         return [
@@ -163,27 +163,33 @@ def test_every_prometheus_target_is_up(
 
     poll_until(down, "every Prometheus target to be up", timeouts.healthy, until=lambda d: not d)
     jobs = sorted({str(t["labels"].get("job")) for t in prometheus.targets()})
-    add_evidence(request, "Prometheus jobs, every target up", jobs)
+    evidence.add("Prometheus jobs, every target up", jobs)
 
 
 @pytest.mark.checklist("mon-metrics-collected")
 def test_business_metric_moves_by_what_the_grader_did(
-    business_metric: str, traffic: Traffic, request: pytest.FixtureRequest
+    business_metric: str, traffic: Traffic, evidence: EvidenceLog
 ) -> None:
     movement = _moved(traffic, business_metric)
-    add_evidence(request, f"{business_metric} before and after", movement.evidence())
+    evidence.add(f"{business_metric} before and after", movement.evidence())
     problem = movement.problem()
     assert problem is None, problem
 
 
 @pytest.mark.checklist("mon-metrics-collected")
 def test_red_metrics_move_with_the_requests_a_service_was_sent(
-    monitored_service: str, target: Target, traffic: Traffic, request: pytest.FixtureRequest
+    monitored_service: str, target: Target, traffic: Traffic, evidence: EvidenceLog
 ) -> None:
+    if not traffic.used.requests[monitored_service]:
+        raise CheckFailed(
+            f"the grader sent {monitored_service} no request through the gateway: its journey "
+            f"reaches no /api/{monitored_service}/ path, and the target profile gives no "
+            f"request for {monitored_service} under microservices.requests"
+        )
     problems_found = []
     for name, _ in _red_queries(target, monitored_service):
         movement = _moved(traffic, name)
-        add_evidence(request, f"{name} before and after", movement.evidence())
+        evidence.add(f"{name} before and after", movement.evidence())
         if (problem := movement.problem()) is not None:
             problems_found.append(problem)
     assert not problems_found, "\n".join(problems_found)
@@ -347,7 +353,7 @@ def test_alerts_fire_for_real_faults_and_resolve(drills: DrillRecord) -> None:
 
 @pytest.mark.checklist("mon-notifications-sent")
 def test_every_declared_channel_carries_the_firing_and_the_resolution(
-    target: Target, drills: DrillRecord, request: pytest.FixtureRequest
+    target: Target, drills: DrillRecord, evidence: EvidenceLog
 ) -> None:
     """Each channel the profile declares (`monitoring.mail_catcher`, email;
     `monitoring.webhook_receiver`, webhook) received the firing and the resolved notification
@@ -357,11 +363,11 @@ def test_every_declared_channel_carries_the_firing_and_the_resolution(
         "expected at least one notification channel, the target profile declares none "
         "(monitoring.mail_catcher and monitoring.webhook_receiver are both null)"
     )
-    add_evidence(request, f"{mon.down_alert} ({mon.down_service}) drill", drills.seen["fault"])
+    evidence.add(f"{mon.down_alert} ({mon.down_service}) drill", drills.seen["fault"])
     steps = [f"{when} {channel}" for channel in drills.channels for when in ("firing", "resolved")]
     for step in steps:
         if step in drills.seen:
-            add_evidence(request, f"{step} notification", drills.seen[step])
+            evidence.add(f"{step} notification", drills.seen[step])
     drills.require(*steps)
 
 
