@@ -108,7 +108,7 @@ def service_of(path: str) -> str | None:
 @dataclass
 class ProductUse:
     """What the grader did through the gateway, counted: each business action (the names of
-    `grader.target.BusinessAction`) and the requests each service was sent."""
+    `grader.monitoring_section.BusinessAction`) and the requests each service was sent."""
 
     actions: Counter[str] = field(default_factory=Counter)
     requests: Counter[str] = field(default_factory=Counter)
