@@ -32,7 +32,7 @@ from grader.metric_movement import (
     summed,
     wait_for_movement,
 )
-from grader.monitoring import Prometheus, alert_names, now_to_the_second
+from grader.monitoring import Prometheus, alert_names, matches, now_to_the_second
 from grader.notifications import Notifications
 from grader.polling import poll_until
 from grader.session import target_of
@@ -291,14 +291,25 @@ def drills(
     record = DrillRecord(channels=list(notifications.channels))
 
     def steady() -> None:
-        poll_until(
+        # The drill's own alerts must be silent (else their firing proves nothing) and the
+        # watchdog must fire (the pipeline works). Other alerts may fire on a busy machine
+        # (HostHighCpu): they are kept as evidence, not held against the stack.
+        drilled = ((mon.down_alert, mon.down_service), (mon.error_alert, mon.error_service))
+
+        def quiet(alerts: list[dict[str, str]]) -> bool:
+            watchdog = any(matches(a, mon.watchdog_alert) for a in alerts)
+            return watchdog and not any(matches(a, n, s) for a in alerts for n, s in drilled)
+
+        alerts = poll_until(
             prometheus.firing,
-            f"only {mon.watchdog_alert} to fire at steady state",
+            f"{mon.watchdog_alert} to fire and {mon.down_alert} ({mon.down_service}) and "
+            f"{mon.error_alert} ({mon.error_service}) to be silent at steady state",
             alert_timeout,
             interval=2,
-            until=lambda alerts: {a["alertname"] for a in alerts} == {mon.watchdog_alert},
+            until=quiet,
             show=alert_names,
         )
+        record.seen["alerts firing at steady state"] = alert_names(alerts)
 
     def fires(alertname: str, service: str) -> None:
         prometheus.wait_firing(alertname, service, alert_timeout)
@@ -347,7 +358,11 @@ def drills(
 
 
 @pytest.mark.checklist("mon-alerts-trigger")
-def test_alerts_fire_for_real_faults_and_resolve(drills: DrillRecord) -> None:
+def test_alerts_fire_for_real_faults_and_resolve(
+    drills: DrillRecord, evidence: EvidenceLog
+) -> None:
+    if "alerts firing at steady state" in drills.seen:
+        evidence.add("alerts firing at steady state", drills.seen["alerts firing at steady state"])
     drills.require("steady", "load", "down fires", "down resolves", "errors fire", "errors resolve")
 
 
