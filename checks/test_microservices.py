@@ -86,14 +86,24 @@ def all_serving(
     dependent: ServiceRequest | None = None,
     player: journeys.Player | None = None,
     gateway: httpx.Client | None = None,
+    *,
+    rounds: int = 4,
 ) -> None:
-    """Steady state: every service answers its request as expected (caches are warm); and,
-    after an isolation drill, the dependent request succeeds again (its breaker closed)."""
+    """Steady state: every service answers its request as expected, `rounds` times in a row,
+    so that every replica behind the gateway's round robin has served it (its caches, such as
+    the token keys, are warm); and, after an isolation drill, the dependent request succeeds
+    again (its breaker closed)."""
+
+    def answers() -> dict[str, list[int]]:
+        return {s: [call()[0] for _ in range(rounds)] for s, (_, call) in calls.items()}
+
     poll_until(
-        lambda: {s: call()[0] for s, (_, call) in calls.items()},
+        answers,
         "every service to answer its request",
         timeout=timeout,
-        until=lambda seen: all(seen[s] == r.expect_status for s, (r, _) in calls.items()),
+        until=lambda seen: all(
+            set(seen[s]) == {r.expect_status} for s, (r, _) in calls.items()
+        ),
         show=str,
     )
     if dependent is not None and player is not None and gateway is not None:
