@@ -72,12 +72,9 @@ class ServiceRequest(_Model):
 
 def _reference_requests() -> dict[str, ServiceRequest]:
     return {
-        "auth": ServiceRequest(
-            method="POST",
-            path="/api/auth/login",
-            body={"username": "{username}", "password": "{password}"},
-            authenticated=False,
-        ),
+        # auth's public keys, not a login: logins are rate limited (30 a minute per address),
+        # and the checks send these requests in loops.
+        "auth": ServiceRequest(path="/.well-known/jwks.json", authenticated=False),
         "users": ServiceRequest(path="/api/users/me"),
         "games": ServiceRequest(path="/api/games"),
         "status": ServiceRequest(path="/api/v2/status.json", authenticated=False),
