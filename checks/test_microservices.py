@@ -342,6 +342,36 @@ def dependent_problems(target: Target, gateway: httpx.Client, player: journeys.P
     return problems
 
 
+def contained_problems(
+    target: Target,
+    calls: dict[str, tuple[ServiceRequest, Call]],
+    gateway: httpx.Client,
+    player: journeys.Player,
+    what: str,
+) -> list[str]:
+    """While the isolated service is down or hung: the others answer as usual, and the one
+    that depends on it fails fast."""
+    service = target.microservices.isolated_service
+    bound = target.timeouts.get("unaffected")
+    return [
+        *unaffected_problems(calls, service, bound, what),
+        *dependent_problems(target, gateway, player),
+    ]
+
+
+def recovered(
+    problems: list[str],
+    target: Target,
+    calls: dict[str, tuple[ServiceRequest, Call]],
+    gateway: httpx.Client,
+    player: journeys.Player,
+) -> None:
+    """The verdict, then the steady state again (every service, and the dependent request)."""
+    assert not problems, "\n".join(problems)
+    dependent = target.microservices.dependent_request
+    all_serving(calls, target.timeouts.healthy, dependent, player, gateway)
+
+
 @pytest.mark.checklist("ms-failures-isolated")
 def test_a_dead_service_fails_fast_and_the_rest_keep_working(
     control: Any, gateway: httpx.Client, alice: journeys.Player, target: Target, evidence: Any
@@ -368,15 +398,10 @@ def test_a_dead_service_fails_fast_and_the_rest_keep_working(
             for status, took in answers
             if status not in (502, 503) or took > fast
         ]
-        problems += unaffected_problems(
-            calls, service, target.timeouts.get("unaffected"), f"{service} dead"
-        )
-        problems += dependent_problems(target, gateway, alice)
+        problems += contained_problems(target, calls, gateway, alice, f"{service} dead")
     finally:
         control.start(service)
-    assert not problems, "\n".join(problems)
-    dependent = target.microservices.dependent_request
-    all_serving(calls, target.timeouts.healthy, dependent, alice, gateway)
+    recovered(problems, target, calls, gateway, alice)
 
 
 @pytest.mark.checklist("ms-failures-isolated")
@@ -430,15 +455,10 @@ def test_a_hung_service_is_timed_out_and_a_hung_replica_avoided(
                 f"with {service} hung, {request.path} answered {status} after {took:.1f} s, "
                 f"expected a 5xx within {bound:g} s (an upstream timeout)"
             )
-        problems += unaffected_problems(
-            calls, service, target.timeouts.get("unaffected"), f"{service} hung"
-        )
-        problems += dependent_problems(target, gateway, alice)
+        problems += contained_problems(target, calls, gateway, alice, f"{service} hung")
     finally:
         control.resume(service)
-    assert not problems, "\n".join(problems)
-    dependent = target.microservices.dependent_request
-    all_serving(calls, target.timeouts.healthy, dependent, alice, gateway)
+    recovered(problems, target, calls, gateway, alice)
 
 
 # ---- health checks ----------------------------------------------------------------------

@@ -24,6 +24,7 @@ from grader.errors import CheckFailed
 from grader.monitoring import MailCatcher, WebhookReceiver, matches, v4_payload_problems
 from grader.polling import poll_until
 from grader.target import Target
+from grader.timestamps import parse_time
 
 Status = Literal["firing", "resolved"]
 Channel = Literal["email", "webhook"]
@@ -52,15 +53,6 @@ def subject_names(subject: str, *, alertname: str, service: str, status: Status)
     )
 
 
-def _time(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def webhook_sighting(
     item: dict[str, Any],
     *,
@@ -79,7 +71,7 @@ def webhook_sighting(
         labels = alert.get("labels") or {}
         if alert.get("status") != status or not matches(labels, alertname, service):
             continue
-        at = _time(alert.get(stamp))
+        at = parse_time(alert.get(stamp))
         if at is None or at < since - CLOCK_SKEW:
             continue
         if fingerprint is not None and alert.get("fingerprint") != fingerprint:

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from grader.errors import CheckFailed
+from grader.timestamps import parse_time
 
 OUTAGES = ("major_outage", "partial_outage")
 # The target's clock against the grader's: an incident stamped this much before the fault
@@ -75,19 +76,10 @@ def open_incident_for(
     for incident in incidents:
         if not about(incident, name):
             continue
-        created = _time(incident.get("created_at") or incident.get("started_at"))
+        created = parse_time(incident.get("created_at") or incident.get("started_at"))
         if since is None or (created is not None and created >= since - CLOCK_SKEW):
             return incident
     return None
-
-
-def _time(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def shown_down(text: str, name: str) -> bool:
