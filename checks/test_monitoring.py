@@ -29,7 +29,6 @@ from grader.metric_movement import (
     Movement,
     read_all,
     red_selector,
-    summed,
     wait_for_movement,
 )
 from grader.monitoring import Prometheus, alert_names, matches, now_to_the_second
@@ -82,10 +81,11 @@ class Traffic:
 
 
 def _red_queries(target: Target, service: str) -> list[tuple[str, str]]:
-    """(name, query) of a service's request counter and duration histogram, summed."""
+    """(name, query) of a service's request counter and duration histogram (summed over their
+    series by the reading)."""
     mon = target.monitoring
     return [
-        (f"{metric} of {service}", summed(red_selector(metric, service)))
+        (f"{metric} of {service}", red_selector(metric, service))
         for metric in (mon.requests_metric, mon.duration_metric)
     ]
 
@@ -97,9 +97,9 @@ def traffic(target: Target, prometheus: Prometheus, timeouts: Timeouts) -> Traff
     until each has moved by what the grader did (or ten scrape intervals have passed)."""
     mon, services = target.monitoring, target.monitored_services()
     interval = prometheus.scrape_interval()
-    queries = [summed(selector) for selector in mon.business_metrics]
+    queries = list(mon.business_metrics)
     queries += [query for service in services for _, query in _red_queries(target, service)]
-    before = read_all(prometheus.value, queries)
+    before = read_all(prometheus.series, queries)
     declared = target.microservices.requests
     used = journeys.use_the_product(
         target.url("gateway", "main"),
@@ -112,7 +112,7 @@ def traffic(target: Target, prometheus: Prometheus, timeouts: Timeouts) -> Traff
         done = used.actions[metric.moved_by]
         because = f"the grader's {_DONE[metric.moved_by]} through the gateway ({done})"
         expectations.append(
-            Expectation(selector, summed(selector), metric.kind, float(done), because)
+            Expectation(selector, selector, metric.kind, float(done), because)
         )
     for service in services:
         sent = used.requests[service]
@@ -120,7 +120,7 @@ def traffic(target: Target, prometheus: Prometheus, timeouts: Timeouts) -> Traff
         for name, query in _red_queries(target, service):
             expectations.append(Expectation(name, query, "counter", float(sent), because))
     movements = wait_for_movement(
-        prometheus.value, expectations, before, timeout=10 * interval, interval=min(1.0, interval)
+        prometheus.series, expectations, before, timeout=10 * interval, interval=min(1.0, interval)
     )
     return Traffic(used, {m.expectation.name: m for m in movements}, interval, used_at)
 

@@ -3,8 +3,10 @@ again until it has moved enough. A counter that exists but never moves fails; so
 moves by less than the grader's own actions. Other traffic (health probes, scrapes, other
 checks) may add to a counter, so a counter must grow by at least, not exactly, that much.
 
-Every query sums its selector over all series (instances, replicas, label values), so a
-service's replicas count together and a counter created on first use starts from nothing.
+Every query is read series by series and summed (instances, replicas, label values), so a
+service's replicas count together and a counter created on first use starts from nothing. A
+series that went down between the readings restarted (a redeployed replica): like Prometheus'
+`increase()`, its growth is its new value, not a loss.
 """
 
 from __future__ import annotations
@@ -18,11 +20,8 @@ from grader.errors import CheckFailed
 from grader.polling import poll_until
 
 Kind = Literal["counter", "gauge"]
-Read = Callable[[str], float | None]
-
-
-def summed(selector: str) -> str:
-    return f"sum({selector})"
+Series = dict[str, float]  # each series of a query (its labels, as text) and its value
+Read = Callable[[str], Series | None]
 
 
 def red_selector(metric: str, service: str) -> str:
@@ -45,14 +44,27 @@ class Expectation:
 @dataclass(frozen=True)
 class Movement:
     expectation: Expectation
-    before: float | None
-    after: float | None
+    before_series: Series | None
+    after_series: Series | None
+
+    @property
+    def before(self) -> float | None:
+        return None if self.before_series is None else sum(self.before_series.values())
+
+    @property
+    def after(self) -> float | None:
+        return None if self.after_series is None else sum(self.after_series.values())
 
     @property
     def grew_by(self) -> float | None:
-        if self.after is None:
+        """The sum of each series' growth; a series that went down restarted from zero."""
+        if self.after_series is None:
             return None
-        return self.after - (self.before or 0.0)
+        before = self.before_series or {}
+        return sum(
+            now - before.get(labels, 0.0) if now >= before.get(labels, 0.0) else now
+            for labels, now in self.after_series.items()
+        )
 
     def problem(self) -> str | None:
         """What is wrong, expected against seen; None when it moved as expected."""
@@ -67,8 +79,6 @@ class Movement:
         if grew >= e.at_least:
             return None
         seen = f"it went from {_shown(self.before)} to {self.after:g} ({grew:+g})"
-        if grew < 0:
-            seen += "; a counter only goes down when its process restarts"
         return f"{e.name}: expected {self._wanted()}, {seen}"
 
     def _wanted(self) -> str:
@@ -92,14 +102,14 @@ def _shown(value: float | None) -> str:
     return "no series" if value is None else f"{value:g}"
 
 
-def read_all(read: Read, queries: Iterable[str]) -> dict[str, float | None]:
+def read_all(read: Read, queries: Iterable[str]) -> dict[str, Series | None]:
     return {query: read(query) for query in queries}
 
 
 def wait_for_movement(
     read: Read,
     expectations: list[Expectation],
-    before: dict[str, float | None],
+    before: dict[str, Series | None],
     *,
     timeout: float,
     interval: float,

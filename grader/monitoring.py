@@ -64,6 +64,17 @@ class Prometheus(dashboard_queries.Prometheus):
             raise CheckFailed(f"expected one series from {expr!r}, got {len(series)}")
         return float(series[0]["value"][1]) if series else None
 
+    def series(self, expr: str) -> dict[str, float] | None:
+        """Each series a query answers (its labels as sorted `k=v` text) and its value; None
+        when it answers none (a metric that has no series yet)."""
+        found, _ = self.instant(expr)
+        if not found:
+            return None
+        return {
+            ",".join(f"{k}={v}" for k, v in sorted(s["metric"].items())): float(s["value"][1])
+            for s in found
+        }
+
     def targets(self) -> list[dict[str, Any]]:
         active: list[dict[str, Any]] = self._get("/api/v1/targets", {"state": "active"})[
             "activeTargets"

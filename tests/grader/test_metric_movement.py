@@ -11,18 +11,26 @@ from grader.metric_movement import (
     Movement,
     read_all,
     red_selector,
-    summed,
     wait_for_movement,
 )
 
-SIGNUPS = Expectation("signups_total", "sum(signups_total)", "counter", 2, "2 sign-ups")
-SESSIONS = Expectation("active_sessions", "sum(active_sessions)", "gauge", 2, "2 logins")
+SIGNUPS = Expectation("signups_total", "signups_total", "counter", 2, "2 sign-ups")
+SESSIONS = Expectation("active_sessions", "active_sessions", "gauge", 2, "2 logins")
+
+
+def one(value: float | None) -> dict[str, float] | None:
+    return None if value is None else {"instance=a": value}
+
+
+def moved(expectation: Expectation, before: float | None, after: float | None) -> Movement:
+    """A movement of one series."""
+    return Movement(expectation, one(before), one(after))
 
 
 def test_a_counter_that_grows_by_what_the_grader_did_passes() -> None:
-    assert Movement(SIGNUPS, before=5, after=7).problem() is None
-    assert Movement(SIGNUPS, before=5, after=9).problem() is None  # other traffic may add
-    assert Movement(SIGNUPS, before=None, after=2).problem() is None  # created on first use
+    assert moved(SIGNUPS, 5, 7).problem() is None
+    assert moved(SIGNUPS, 5, 9).problem() is None  # other traffic may add
+    assert moved(SIGNUPS, None, 2).problem() is None  # created on first use
 
 
 @pytest.mark.parametrize(
@@ -30,30 +38,30 @@ def test_a_counter_that_grows_by_what_the_grader_did_passes() -> None:
     [
         (5, 5, "it went from 5 to 5 (+0)"),
         (5, 6, "it went from 5 to 6 (+1)"),
-        (None, None, "sum(signups_total) returns no series"),
-        (5, 1, "it went from 5 to 1 (-4); a counter only goes down when its process restarts"),
+        (None, None, "signups_total returns no series"),
+        (5, 1, "it went from 5 to 1 (+1)"),  # went down: restarted, and counted 1 since
     ],
 )
 def test_a_counter_that_does_not_move_enough_says_expected_and_seen(
     before: float | None, after: float | None, seen: str
 ) -> None:
-    problem = Movement(SIGNUPS, before=before, after=after).problem()
+    problem = moved(SIGNUPS, before, after).problem()
     assert problem is not None
     assert problem.startswith("signups_total: expected growth by at least 2 after 2 sign-ups")
     assert seen in problem
 
 
 def test_a_gauge_must_be_above_zero_after_the_action() -> None:
-    assert Movement(SESSIONS, before=0, after=2).problem() is None
-    assert Movement(SESSIONS, before=3, after=1).problem() is None  # a gauge may go down
-    assert Movement(SESSIONS, before=0, after=0).problem() == (
+    assert moved(SESSIONS, 0, 2).problem() is None
+    assert moved(SESSIONS, 3, 1).problem() is None  # a gauge may go down
+    assert moved(SESSIONS, 0, 0).problem() == (
         "active_sessions: expected a value above 0 after 2 logins, it is 0"
     )
 
 
 def test_evidence_names_the_query_and_both_readings() -> None:
-    assert Movement(SIGNUPS, before=5, after=7).evidence() == {
-        "query": "sum(signups_total)",
+    assert moved(SIGNUPS, 5, 7).evidence() == {
+        "query": "signups_total",
         "before": 5,
         "after": 7,
         "grew by": 2,
@@ -61,31 +69,40 @@ def test_evidence_names_the_query_and_both_readings() -> None:
     }
 
 
-def test_red_queries_sum_a_service_by_its_label_or_its_job() -> None:
-    assert summed(red_selector("http_requests_total", "games")) == (
-        'sum(http_requests_total{service="games"} or http_requests_total{job="games"})'
+def test_red_queries_select_a_service_by_its_label_or_its_job() -> None:
+    assert red_selector("http_requests_total", "games") == (
+        'http_requests_total{service="games"} or http_requests_total{job="games"}'
     )
+
+
+def test_a_replica_that_restarted_counts_from_zero_not_as_a_loss() -> None:
+    before = {"instance=games-1": 1000.0, "instance=games-2": 40.0}
+    after = {"instance=games-1": 1002.0, "instance=games-2": 12.0}  # games-2 restarted
+    movement = Movement(SIGNUPS, before, after)
+    assert movement.grew_by == 14
+    assert movement.problem() is None
+    assert (movement.before, movement.after) == (1040, 1014)
 
 
 def test_waiting_stops_as_soon_as_every_metric_moved() -> None:
     values = iter([5.0, 6.0, 7.0])
     reads: list[str] = []
 
-    def read(query: str) -> float | None:
+    def read(query: str) -> dict[str, float] | None:
         reads.append(query)
-        return next(values)
+        return one(next(values))
 
-    before = read_all(lambda _: 5.0, [SIGNUPS.query])
-    moved = wait_for_movement(read, [SIGNUPS], before, timeout=5, interval=0.01)
-    assert [(m.before, m.after) for m in moved] == [(5.0, 7.0)]
+    before = read_all(lambda _: one(5.0), [SIGNUPS.query])
+    found = wait_for_movement(read, [SIGNUPS], before, timeout=5, interval=0.01)
+    assert [(m.before, m.after) for m in found] == [(5.0, 7.0)]
     assert len(reads) == 3
 
 
 def test_waiting_gives_up_with_the_last_readings() -> None:
-    moved = wait_for_movement(
-        lambda _: 5.0, [SIGNUPS], {SIGNUPS.query: 5.0}, timeout=0.05, interval=0.01
+    found = wait_for_movement(
+        lambda _: one(5.0), [SIGNUPS], {SIGNUPS.query: one(5.0)}, timeout=0.05, interval=0.01
     )
-    assert moved[0].problem() == (
+    assert found[0].problem() == (
         "signups_total: expected growth by at least 2 after 2 sign-ups, "
         "it went from 5 to 5 (+0)"
     )
