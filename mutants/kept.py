@@ -1,9 +1,10 @@
 """One mutated copy left up for someone else to grade (`python -m mutants up ID --offset N`),
 and brought down again (`python -m mutants down ID`).
 
-The copy lives at `<workdir>/<id>/`; `mutant.json` there records the offset, and
-`grader.env` the environment the grader needs to grade it with its control driver: the
-copy's STACK_PORT_* (a restarted component is probed at its own ports) and PYTHONPATH.
+The copy lives in a fresh directory under the workdir; `<workdir>/<id>.json` records where and
+at which offset, and `grader.env` in the copy holds the environment a grader needs to grade it
+with its control driver: the copy's STACK_PORT_* (a restarted component is probed at its own
+ports) and PYTHONPATH (the copy's services, for `python -m stack restore`).
 """
 
 from __future__ import annotations
@@ -15,61 +16,57 @@ from pathlib import Path
 from mutants.catalog import Catalog
 from mutants.errors import MutantsError
 from mutants.mutated_stack import MutatedStack
-from mutants.scratch import apply_patch, copy_repository, remove_copy
+from mutants.scratch import apply_patch, copy_repository, new_copy_dir, remove_copy
 from stack.paths import REPO_ROOT
 
-STATE_FILE = "mutant.json"
 GRADER_ENV_FILE = "grader.env"
 
 
-def copy_dir(workdir: Path, mutant_id: str) -> Path:
-    return workdir / mutant_id
+def state_file(workdir: Path, mutant_id: str) -> Path:
+    return workdir / f"{mutant_id}.json"
 
 
 def up(catalog: Catalog, mutant_id: str, *, offset: int, workdir: Path, timeout: float) -> Path:
     """Bring the mutant up and return its target profile; on failure nothing is left."""
     (mutant,) = catalog.select([mutant_id])
-    copy = copy_dir(workdir, mutant.id)
-    if copy.exists():
+    state = state_file(workdir, mutant.id)
+    if state.exists():
         raise MutantsError(
-            f"{copy} exists: mutant {mutant.id} is up already (or was not brought down); "
+            f"{state} exists: mutant {mutant.id} is up already (or was not brought down); "
             f"run `python -m mutants down {mutant.id}` first"
         )
-    stack = MutatedStack(copy, offset)
-    stack.ports  # noqa: B018 (validates the offset before anything is copied)
-    copy.mkdir(parents=True)
-    copy.chmod(0o755)  # PostgreSQL's own user must reach its data directory inside
+    stack = MutatedStack(new_copy_dir(workdir, mutant.id), offset)
     try:
-        copy_repository(REPO_ROOT, copy)
-        apply_patch(copy, catalog.patch_path(mutant))
-        (copy / STATE_FILE).write_text(json.dumps({"id": mutant.id, "offset": offset}) + "\n")
+        stack.ports  # noqa: B018 (validates the offset before anything is copied)
+        copy_repository(REPO_ROOT, stack.copy)
+        apply_patch(stack.copy, catalog.patch_path(mutant))
+        state.write_text(json.dumps({"copy": str(stack.copy), "offset": offset}) + "\n")
         env = stack.grader_env()
         wanted = {k: v for k, v in env.items() if k.startswith("STACK_PORT_")}
         wanted["PYTHONPATH"] = env["PYTHONPATH"]
-        (copy / GRADER_ENV_FILE).write_text(
+        (stack.copy / GRADER_ENV_FILE).write_text(
             "".join(f"{k}={shlex.quote(v)}\n" for k, v in sorted(wanted.items()))
         )
-        stack.up(timeout=timeout, log=copy / "up.log")
+        stack.up(timeout=timeout, log=stack.copy / "up.log")
     except (MutantsError, KeyboardInterrupt):
-        _bring_down(stack)
+        _bring_down(stack, state)
         raise
     return stack.target_file
 
 
 def down(mutant_id: str, *, workdir: Path) -> list[str]:
     """Bring the copy's stack down and delete the copy; the leftovers that had to be ended."""
-    copy = copy_dir(workdir, mutant_id)
-    state = copy / STATE_FILE
+    state = state_file(workdir, mutant_id)
     if not state.is_file():
         raise MutantsError(f"no mutant {mutant_id} is up under {workdir} (no {state})")
-    offset = int(json.loads(state.read_text())["offset"])
-    return _bring_down(MutatedStack(copy, offset))
+    recorded = json.loads(state.read_text())
+    return _bring_down(MutatedStack(Path(recorded["copy"]), int(recorded["offset"])), state)
 
 
-def _bring_down(stack: MutatedStack) -> list[str]:
+def _bring_down(stack: MutatedStack, state: Path) -> list[str]:
     try:
         leftovers = stack.down(log=stack.copy.parent / f"{stack.copy.name}-down.log")
     finally:
         remove_copy(stack.copy)
+        state.unlink(missing_ok=True)
     return leftovers
-

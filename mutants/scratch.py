@@ -68,13 +68,29 @@ def apply_patch(copy: Path, patch: Path) -> None:
             )
 
 
+# The deepest socket a stack puts in its data directory (`<copy>/.stack`), and the limit of a
+# unix socket's path (sun_path, 108 bytes with its NUL): PostgreSQL and supervisord refuse
+# longer ones, so a copy's path is kept short.
+DEEPEST_SOCKET = ".stack/data/postgres/socket/.s.PGSQL.65535"
+SOCKET_PATH_MAX = 107
+
+
 def new_copy_dir(workdir: Path, mutant_id: str) -> Path:
-    """A fresh directory for one copy. World-traversable (0755): the local runtime runs
-    PostgreSQL as the `postgres` user, which must reach its data directory inside."""
+    """A fresh directory for one copy, named after the mutant (cut short, see DEEPEST_SOCKET).
+    World-traversable (0755): the local runtime runs PostgreSQL as the `postgres` user, which
+    must reach its data directory inside."""
+    workdir = workdir.resolve()
+    room = SOCKET_PATH_MAX - len(f"{workdir}/") - len(f"-abcdefgh/{DEEPEST_SOCKET}")
+    if room < 1:
+        raise MutantsError(
+            f"--workdir {workdir} is too long for the unix sockets a stack makes inside it "
+            f"({SOCKET_PATH_MAX} bytes at most); choose a shorter one, e.g. /tmp/mutants"
+        )
     workdir.mkdir(parents=True, exist_ok=True)
-    path = Path(tempfile.mkdtemp(prefix=f"{mutant_id}-", dir=workdir))
+    path = Path(tempfile.mkdtemp(prefix=f"{mutant_id[: min(room, 20)]}-", dir=workdir))
     path.chmod(0o755)
     return path
+
 
 
 def remove_copy(copy: Path) -> None:

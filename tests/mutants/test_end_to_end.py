@@ -25,7 +25,7 @@ MUTANT = "auth-health-checks-nothing"
 
 
 def test_a_mutant_runs_its_copys_code_is_caught_and_leaves_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: dict[str, Any] = {}
     grade = runner.grade_item
@@ -40,7 +40,7 @@ def test_a_mutant_runs_its_copys_code_is_caught_and_leaves_nothing(
     catalog = load_catalog()
     (mutant,) = catalog.select([MUTANT])
     options = Options(
-        runs=1, offset=OFFSET, workdir=tmp_path / "work", report_dir=tmp_path / "reports"
+        runs=1, offset=OFFSET, workdir=workdir, report_dir=tmp_path / "reports"
     )
     result = run_mutant(catalog, mutant, options, lambda line: None)
 

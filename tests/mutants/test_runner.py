@@ -80,8 +80,8 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> Fakes:
 
 
 @pytest.fixture
-def options(tmp_path: Path) -> Options:
-    return Options(runs=2, offset=23400, workdir=tmp_path / "work", report_dir=tmp_path / "r")
+def options(tmp_path: Path, workdir: Path) -> Options:
+    return Options(runs=2, offset=23400, workdir=workdir, report_dir=tmp_path / "r")
 
 
 @pytest.fixture

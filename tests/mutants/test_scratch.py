@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mutants.errors import StalePatch
+from mutants.errors import MutantsError, StalePatch
 from mutants.scratch import apply_patch, copy_repository, new_copy_dir, remove_copy, tracked_files
 from stack.paths import REPO_ROOT
 
@@ -90,11 +90,22 @@ def test_a_stale_patch_changes_nothing(repo: Path, tmp_path: Path) -> None:
     assert (copy / "new.txt").read_text() == "untracked\n"
 
 
-def test_a_copy_dir_is_fresh_reachable_and_removed(tmp_path: Path) -> None:
-    first = new_copy_dir(tmp_path / "work", "m-one")
-    second = new_copy_dir(tmp_path / "work", "m-one")
+def test_a_copy_dir_is_fresh_reachable_and_removed(workdir: Path) -> None:
+    first = new_copy_dir(workdir / "work", "m-one")
+    second = new_copy_dir(workdir / "work", "m-one")
     assert first != second and first.name.startswith("m-one-")
     assert first.stat().st_mode & 0o777 == 0o755
     (first / "a" / "b").mkdir(parents=True)
     remove_copy(first)
     assert not first.exists()
+
+
+def test_a_copy_dir_keeps_the_sockets_of_its_stack_short_enough(
+    tmp_path: Path, workdir: Path
+) -> None:
+    long_id = "a-mutant-with-a-very-long-name-indeed-yes"
+    path = new_copy_dir(workdir, long_id)
+    assert path.name.startswith(long_id[:20] + "-")
+    assert len(f"{path}/.stack/data/postgres/socket/.s.PGSQL.65535") <= 107
+    with pytest.raises(MutantsError, match=r"--workdir .* is too long"):
+        new_copy_dir(tmp_path / ("x" * 80), long_id)
