@@ -42,7 +42,12 @@ def judge(runs: Sequence[RunResult]) -> Judgement:
             f"failed in {len(failed)} of {len(runs)} runs; a run without failure: "
             f"{passed.status} {passed.reason}".strip(),
         )
-    return Judgement("missed", "; ".join(sorted({f"{r.status} {r.reason}".strip() for r in runs})))
+    reasons = sorted({r.reason for r in runs if r.reason})
+    return Judgement(
+        "missed",
+        f"never failed ({', '.join(r.status for r in runs)})" + "".join(f"; {r}" for r in reasons),
+    )
+
 
 
 def score(verdicts: Sequence[Verdict]) -> tuple[int, int]:

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from mutants.grading import RunResult, read_item
-from mutants.verdict import judge, score
+from mutants.verdict import Judgement, judge, score
 
 
 def run(status: str, reason: str = "") -> RunResult:
@@ -19,10 +19,11 @@ def test_failed_in_every_run_is_caught_with_the_first_reason() -> None:
 
 
 def test_passed_or_not_covered_in_every_run_is_missed() -> None:
-    assert judge([run("PASS"), run("PASS")]).verdict == "missed"
+    assert judge([run("PASS"), run("PASS")]) == Judgement("missed", "never failed (PASS, PASS)")
     missed = judge([run("NOT COVERED", "target has no control driver")])
-    assert missed.verdict == "missed"
-    assert "target has no control driver" in missed.detail
+    assert missed == Judgement(
+        "missed", "never failed (NOT COVERED); target has no control driver"
+    )
 
 
 def test_failed_in_some_runs_only_is_flaky() -> None:
