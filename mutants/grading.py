@@ -49,7 +49,10 @@ def grade_item(
     )
     if done.returncode is None:
         return RunResult("NO REPORT", f"the grader ran out of its {timeout:.0f} s", done.seconds)
-    return RunResult(*read_item(report_dir / GRADING_JSON, item, done.tail(8)), done.seconds)
+    # A negative exit status is the signal that ended it (SIGKILL from outside: -9).
+    said = f"(exit status {done.returncode}) {done.tail(8)}"
+    return RunResult(*read_item(report_dir / GRADING_JSON, item, said), done.seconds)
+
 
 
 def read_item(path: Path, item: str, output_tail: str = "") -> tuple[RunStatus, str]:
