@@ -96,7 +96,19 @@ def grade(session: nox.Session) -> None:
 
 
 @nox.session
+def mutants(session: nox.Session) -> None:
+    """The grader's mutation suite: each mutant (mutants/catalog.yaml) is one realistic mistake
+    as a patch; its copy of the stack comes up at a port offset and the grader must fail the
+    mutant's checklist item. `./nox -s mutants -- [--only ID,...] [--runs N]`; reports in
+    reports/mutants/ (docs/grading.md, "Mutation suite")."""
+    _install(session)
+    _browser(session)
+    session.run("python", "-m", "mutants", *session.posargs)
+
+
+@nox.session
 def up(session: nox.Session) -> None:
+
     _install(session)
     _stack(session, "up", *session.posargs)
 
