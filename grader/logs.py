@@ -93,8 +93,10 @@ def store(target: Target, login: str = "credentials") -> LogStore:
             f"{target.source}; the ELK checks need credentials (superuser), viewer (read-only) "
             "and writer (the shipper's user)"
         )
+    # Not a probe's timeout: a snapshot, a restore or a search of every index is real work,
+    # and a busy machine slows it (a 5 s limit timed out a restore once under load).
     return LogStore(
-        target.url(target.logging.store, "main"), credentials, timeout=target.timeouts.probe
+        target.url(target.logging.store, "main"), credentials, timeout=target.timeouts.default
     )
 
 
