@@ -69,7 +69,14 @@ def test_a_paused_component_hangs_until_resumed(stack):
     pid = stack.supervisor.info("rabbitmq").pid
     stack.pause("rabbitmq")
     try:
-        assert psutil.Process(pid).status() == psutil.STATUS_STOPPED
+        # The signal is delivered asynchronously: the state may read "running" for a moment.
+        poll_until(
+            lambda: psutil.Process(pid).status(),
+            "rabbitmq's process to be stopped (SIGSTOP)",
+            timeout=5,
+            interval=0.05,
+            until=lambda status: status == psutil.STATUS_STOPPED,
+        )
         with socket.create_connection(("127.0.0.1", rabbit.port), timeout=2) as conn:
             conn.settimeout(1)
             conn.sendall(b"AMQP\x00\x00\x09\x01")
