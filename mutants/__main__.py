@@ -1,4 +1,5 @@
-"""`python -m mutants [run] [--only ID,...] [--runs N]`: run the mutation suite.
+"""`python -m mutants [run] [--only ID,...] [--runs N] [--baseline]`: run the mutation suite.
+
 `python -m mutants up ID --offset N`: leave one mutated copy up, print its target profile.
 `python -m mutants down ID`: bring it down and delete it. `python -m mutants list`: the catalog.
 """
@@ -13,6 +14,7 @@ from pathlib import Path
 from types import FrameType
 
 from mutants import kept, report
+from mutants.baseline import run_baseline
 from mutants.catalog import load_catalog
 from mutants.runner import (
     DEFAULT_OFFSET,
@@ -43,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help="where copies go")
     run.add_argument(
         "--time-limit", type=float, default=1800.0, help="seconds per mutant (default 1800)"
+    )
+    run.add_argument(
+        "--baseline",
+        action="store_true",
+        help="first grade each item once on an unmutated copy (a catch of an item that fails "
+        "there too proves nothing)",
     )
     up = commands.add_parser("up", help="leave one mutated copy up; print its target profile")
     up.add_argument("id")
@@ -110,12 +118,17 @@ def _dispatch(args: argparse.Namespace) -> int:
     selected = catalog.select([s.strip() for s in args.only.split(",") if s.strip()])
     started = datetime.now(UTC)
     results: list[MutantResult] = []
-    paths: list[Path] = []
+    baseline = None
+    if args.baseline:
+        baseline = run_baseline(list(dict.fromkeys(m.item for m in selected)), options, _say)
+    paths = report.write(results, options, started=started, finished=started, baseline=baseline)
     for result in run_all(catalog, selected, options, _say):
         results.append(result)  # the reports so far: an interrupted run keeps what it found
-        paths = report.write(results, options, started=started, finished=datetime.now(UTC))
+        paths = report.write(
+            results, options, started=started, finished=datetime.now(UTC), baseline=baseline
+        )
     _say(f"reports: {', '.join(str(p) for p in paths)}")
-    sys.stdout.write(report.score_line(results) + "\n")
+    sys.stdout.write(report.score_line(results, baseline) + "\n")
     return 0
 
 

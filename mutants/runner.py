@@ -77,16 +77,18 @@ class Scratch:
 
 
 @contextmanager
-def mutated_copy(catalog: Catalog, mutant: Mutant, options: Options) -> Iterator[Scratch]:
-    """A patched copy, its stack not yet up; on exit its stack is down and the copy deleted."""
-    copy = new_copy_dir(options.workdir, mutant.id)
+def copy_of_repository(name: str, patch: Path | None, options: Options) -> Iterator[Scratch]:
+    """A copy with `patch` applied (none: the repository as it is), its stack not yet up; on
+    exit its stack is down and the copy deleted. `name` names its directory and its logs."""
+    copy = new_copy_dir(options.workdir, name)
     scratch = Scratch(MutatedStack(copy, options.offset))
     try:
         copy_repository(REPO_ROOT, copy)
-        apply_patch(copy, catalog.patch_path(mutant))
+        if patch is not None:
+            apply_patch(copy, patch)
         yield scratch
     finally:
-        down_log = _log(options, mutant, "down")
+        down_log = options.report_dir / name / "down.log"
         _always(lambda: scratch.leftovers.extend(scratch.stack.down(log=down_log)))
         _always(lambda: remove_copy(copy))
 
@@ -104,21 +106,17 @@ def _always(step: Callable[[], object]) -> None:
         raise KeyboardInterrupt
 
 
-def _log(options: Options, mutant: Mutant, name: str) -> Path:
-    return options.report_dir / mutant.id / f"{name}.log"
-
-
 def run_mutant(catalog: Catalog, mutant: Mutant, options: Options, say: Say) -> MutantResult:
     clock = Clock(options.time_limit_s)
     result = MutantResult(mutant, Judgement("error", "not run"))
     scratch: Scratch | None = None
     try:
-        with mutated_copy(catalog, mutant, options) as scratch:
+        with copy_of_repository(mutant.id, catalog.patch_path(mutant), options) as scratch:
             stack = scratch.stack
             say(f"{mutant.id}: patched copy in {stack.copy}; bringing it up at +{options.offset}")
             up = stack.up(
                 timeout=min(options.up_timeout_s, clock.remaining("the stack came up")),
-                log=_log(options, mutant, "up"),
+                log=options.report_dir / mutant.id / "up.log",
             )
             result.up_seconds = up.seconds
             for n in range(1, options.runs + 1):

@@ -52,3 +52,14 @@ def test_the_json_keeps_runs_verdicts_and_the_score(tmp_path: Path) -> None:
     first = data["mutants"][0]
     assert first["verdict"] == "caught" and first["class"] == "one-channel"
     assert first["runs"] == [{"status": "FAIL", "reason": "", "seconds": 40.0}] * 2
+
+
+def test_with_a_baseline_a_catch_of_an_item_failing_unmutated_is_marked() -> None:
+    from mutants.baseline import Baseline
+
+    baseline = Baseline(items={"hc-status-page": RunResult("FAIL", "slow machine", 30.0)})
+    text = report.as_markdown(RESULTS, baseline)
+    assert "| mutant | item | class | unmutated | result per run | verdict | seconds |" in text
+    assert "| one-channel | FAIL | FAIL, FAIL | **caught** |" in text
+    assert "1/2 caught (50%); 1 of them fail unmutated too" in text
+    assert "- `status-polls-every-minute`: unmutated FAIL: slow machine" in text

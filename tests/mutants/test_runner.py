@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mutants import runner
+from mutants import baseline, runner
 from mutants.catalog import Catalog, Mutant
 from mutants.errors import StackDidNotComeUp, StalePatch
 from mutants.grading import RunResult
@@ -76,6 +76,7 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> Fakes:
     monkeypatch.setattr(runner.MutatedStack, "up", up)
     monkeypatch.setattr(runner.MutatedStack, "down", down)
     monkeypatch.setattr(runner, "grade_item", grade_item)
+    monkeypatch.setattr(baseline, "grade_item", grade_item)
     return found
 
 
@@ -167,3 +168,18 @@ def test_run_all_runs_each_mutant_in_turn(fakes: Fakes, options: Options, catalo
     results = list(run_all(catalog, catalog.mutants, options, said()[1]))
     assert [r.judgement.verdict for r in results] == ["caught", "missed"]
     assert len(fakes.copies) == 2 and len(fakes.downs) == 2
+
+
+def test_the_baseline_grades_each_item_once_on_an_unpatched_copy(
+    fakes: Fakes, options: Options
+) -> None:
+    fakes.statuses = ["PASS", "FAIL"]
+    found = baseline.run_baseline(["hc-health-endpoint", "ms-independent"], options, said()[1])
+    assert [g["item"] for g in fakes.graded] == ["hc-health-endpoint", "ms-independent"]
+    assert found.status("hc-health-endpoint") == "PASS"
+    assert found.status("ms-independent") == "FAIL"
+    assert found.status("elk-logs-collected") == "-"
+    assert fakes.graded[1]["report_dir"] == options.report_dir / "unmutated" / "ms-independent"
+    assert fakes.downs == fakes.copies and not fakes.copies[0].exists()
+    assert found.error == "" and found.leftovers == ["4242 python -m uvicorn"]
+
