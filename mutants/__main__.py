@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     up = commands.add_parser("up", help="leave one mutated copy up; print its target profile")
     up.add_argument("id")
-    up.add_argument("--offset", type=int, required=True, help="port offset, e.g. 23400")
+    up.add_argument("--offset", type=int, required=True, help="port offset, e.g. 22300")
     up.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
     up.add_argument("--timeout", type=float, default=600.0, help="seconds for `stack up`")
     down = commands.add_parser("down", help="bring a copy left up down and delete it")

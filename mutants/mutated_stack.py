@@ -46,7 +46,7 @@ def check_offset(offset: int) -> dict[str, str]:
     if default & mine:
         raise MutantsError(
             f"--offset {offset} puts ports {sorted(default & mine)} on ports of the default "
-            "stack; choose another offset (23400 and 1500 collide with no stack of the tests)"
+            "stack; choose another offset (22300 and 1500 collide with no stack of the tests)"
         )
     return moved
 

@@ -38,14 +38,14 @@ def stack_calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 def test_up_keeps_a_patched_copy_and_down_removes_it(
     workdir: Path, stack_calls: dict[str, Any]
 ) -> None:
-    target = kept.up(load_catalog(), MUTANT, offset=23400, workdir=workdir, timeout=60)
+    target = kept.up(load_catalog(), MUTANT, offset=22300, workdir=workdir, timeout=60)
     (copy,) = stack_calls["up"]
     assert target == copy / ".stack" / "target.yaml"
     assert "health_checks=[]" in (copy / "services/auth/auth_service/main.py").read_text()
     grader_env = (copy / kept.GRADER_ENV_FILE).read_text()
-    assert "STACK_PORT_GATEWAY=31480\n" in grader_env and "PYTHONPATH=" in grader_env
+    assert "STACK_PORT_GATEWAY=30380\n" in grader_env and "PYTHONPATH=" in grader_env
     with pytest.raises(MutantsError, match="is up already"):
-        kept.up(load_catalog(), MUTANT, offset=23400, workdir=workdir, timeout=60)
+        kept.up(load_catalog(), MUTANT, offset=22300, workdir=workdir, timeout=60)
     assert kept.down(MUTANT, workdir=workdir) == []
     assert stack_calls["down"] == [copy] and not copy.exists()
     assert not kept.state_file(workdir, MUTANT).exists()
@@ -56,7 +56,7 @@ def test_up_keeps_a_patched_copy_and_down_removes_it(
 def test_an_up_that_fails_leaves_nothing(workdir: Path, stack_calls: dict[str, Any]) -> None:
     stack_calls["fail"] = True
     with pytest.raises(StackDidNotComeUp):
-        kept.up(load_catalog(), MUTANT, offset=23400, workdir=workdir, timeout=60)
+        kept.up(load_catalog(), MUTANT, offset=22300, workdir=workdir, timeout=60)
     assert stack_calls["down"] == stack_calls["up"]
     assert list(workdir.iterdir()) == []
 

@@ -31,7 +31,7 @@ def paths(env: dict[str, str]) -> list[str]:
 
 def test_the_stack_runs_the_copy_first_at_the_offset_with_its_own_data(tmp_path: Path) -> None:
     copy = fake_copy(tmp_path)
-    env = MutatedStack(copy, 23400).stack_env()
+    env = MutatedStack(copy, 22300).stack_env()
     assert paths(env)[:5] == [
         str(copy),
         str(copy / "libs/healthprobe"),
@@ -40,7 +40,7 @@ def test_the_stack_runs_the_copy_first_at_the_offset_with_its_own_data(tmp_path:
         str(copy / "standins/logstore"),
     ]
     assert env["STACK_DATA_DIR"] == str(copy / ".stack")
-    assert env["STACK_PORT_GATEWAY"] == "31480" and env["STACK_PORT_RABBITMQ_METRICS"] == "32592"
+    assert env["STACK_PORT_GATEWAY"] == "30380" and env["STACK_PORT_RABBITMQ_METRICS"] == "31492"
     assert env["STACK_CACHE_DIR"].endswith(".stack-cache")
 
 
@@ -48,14 +48,14 @@ def test_the_grader_gets_the_copys_services_but_never_its_stack_grader_or_libs(
     tmp_path: Path,
 ) -> None:
     copy = fake_copy(tmp_path)
-    env = MutatedStack(copy, 23400).grader_env()
+    env = MutatedStack(copy, 22300).grader_env()
     copied = [p for p in paths(env) if p.startswith(str(copy))]
     assert copied == [
         str(copy / "services/auth"),
         str(copy / "services/chassis"),
         str(copy / "standins/logstore"),
     ]
-    assert env["STACK_PORT_POSTGRES"] == "28832"
+    assert env["STACK_PORT_POSTGRES"] == "27732"
     assert "STACK_DATA_DIR" not in env and "STACK_TARGET" not in env
 
 
@@ -76,7 +76,7 @@ def test_in_the_copys_environment_python_imports_the_copys_services(tmp_path: Pa
     """The proof, without a stack: the editable installs of this checkout lose to the copy."""
     copy = tmp_path / "copy"
     copy_repository(REPO_ROOT, copy)
-    env = MutatedStack(copy, 23400).stack_env()
+    env = MutatedStack(copy, 22300).stack_env()
     modules = "auth_service, chassis, logstore, healthprobe, stack"
     probe = f"import {modules}; print('\\n'.join(m.__file__ for m in ({modules})))"
 

@@ -82,7 +82,7 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> Fakes:
 
 @pytest.fixture
 def options(tmp_path: Path, workdir: Path) -> Options:
-    return Options(runs=2, offset=23400, workdir=workdir, report_dir=tmp_path / "r")
+    return Options(runs=2, offset=22300, workdir=workdir, report_dir=tmp_path / "r")
 
 
 @pytest.fixture
@@ -111,7 +111,7 @@ def test_a_caught_mutant_is_graded_each_run_then_brought_down_and_deleted(
     assert first["item"] == "hc-health-endpoint"
     assert first["target_file"] == copy / ".stack" / "target.yaml"
     assert first["report_dir"] == options.report_dir / "auth-health-checks-nothing" / "run-1"
-    assert first["env"]["STACK_PORT_POSTGRES"] == "28832"  # 5432 + 23400
+    assert first["env"]["STACK_PORT_POSTGRES"] == "27732"  # 5432 + 22300
     assert any("run 2: hc-health-endpoint FAIL" in line for line in lines)
 
 
