@@ -101,9 +101,7 @@ def all_serving(
         answers,
         "every service to answer its request",
         timeout=timeout,
-        until=lambda seen: all(
-            set(seen[s]) == {r.expect_status} for s, (r, _) in calls.items()
-        ),
+        until=lambda seen: all(set(seen[s]) == {r.expect_status} for s, (r, _) in calls.items()),
         show=str,
     )
     if dependent is not None and player is not None and gateway is not None:
@@ -169,10 +167,14 @@ def test_service_login_opens_only_its_own_database(service: str, target: Target)
 def test_each_service_keeps_its_data_in_its_own_database(
     target: Target, alice: journeys.Player, evidence: Any
 ) -> None:
-    """Alice's name, registered through the gateway, is in the own database of every service
-    that keeps users (`microservices.user_data`): found by the grader as PostgreSQL's
-    superuser, not by asking the services."""
+    """No two services share a database, and Alice's name, registered through the gateway, is
+    in the own database of every service that keeps users (`microservices.user_data`): found
+    by the grader as PostgreSQL's superuser, not by asking the services."""
     databases = target.service_databases()
+    shared = target.shared_databases()
+    assert not shared, "expected each service in its own database; shared: " + "; ".join(
+        f"{db} holds {' and '.join(names)}" for db, names in shared.items()
+    )
     superuser = backups.Superuser(target)
     where: dict[str, list[str]] = {}
     for service, dbname in databases.items():

@@ -69,7 +69,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("monitored_service", services, ids=services)
 
 
-
 @dataclass(frozen=True)
 class Traffic:
     """The grader's use of the product and how far each watched metric moved with it."""
@@ -111,9 +110,7 @@ def traffic(target: Target, prometheus: Prometheus, timeouts: Timeouts) -> Traff
     for selector, metric in mon.business_metrics.items():
         done = used.actions[metric.moved_by]
         because = f"the grader's {_DONE[metric.moved_by]} through the gateway ({done})"
-        expectations.append(
-            Expectation(selector, selector, metric.kind, float(done), because)
-        )
+        expectations.append(Expectation(selector, selector, metric.kind, float(done), because))
     for service in services:
         sent = used.requests[service]
         because = f"the grader's requests to {service} through the gateway ({sent})"
@@ -283,7 +280,9 @@ def drills(
 ) -> Iterator[DrillRecord]:
     """At steady state only the watchdog fires. Then, at once: an error spike on one service
     (Locust, `error-spike`) and another service killed and held down until its alert has been
-    notified. Both alerts must fire, be notified, and resolve once the fault is gone."""
+    notified. Both alerts must fire, be notified, and resolve once the fault is gone. Last,
+    the other services (`monitoring.also_down`) are killed at once: each must raise the down
+    alert too."""
     mon = target.monitoring
     alert_timeout = timeouts.get("alert")
     # Made before the fault: it remembers what the webhook receiver had received already.
@@ -353,17 +352,49 @@ def drills(
     if load_error:
         record.failures["load"] = f"the error-spike load failed: {load_error[0]}"
     record.step("errors resolve", lambda: resolves(mon.error_alert, mon.error_service))
+    others = target.also_down()
+    if others:
+        _others_down(others, target, control, record, fires, resolves)
     yield record
     notifications.close()
 
 
+def _others_down(
+    others: list[str],
+    target: Target,
+    control: Any,
+    record: DrillRecord,
+    fires: Callable[[str, str], None],
+    resolves: Callable[[str, str], None],
+) -> None:
+    """The other services killed at once, after the drills (no load runs then, so nothing
+    else is disturbed): each must raise the down alert too, then see it resolve."""
+    alert = target.monitoring.down_alert
+    units = [u for service in others for u in target.units(service)]
+    try:
+        for unit in units:
+            control.kill(unit, hold=True)
+        for service in others:
+            record.step(f"down fires ({service})", partial(fires, alert, service))
+    finally:
+        for unit in units:
+            control.start(unit)
+    for service in others:
+        record.step(f"down resolves ({service})", partial(resolves, alert, service))
+    record.seen["also killed"] = others
+
+
 @pytest.mark.checklist("mon-alerts-trigger")
 def test_alerts_fire_for_real_faults_and_resolve(
-    drills: DrillRecord, evidence: EvidenceLog
+    drills: DrillRecord, evidence: EvidenceLog, target: Target
 ) -> None:
     if "alerts firing at steady state" in drills.seen:
         evidence.add("alerts firing at steady state", drills.seen["alerts firing at steady state"])
-    drills.require("steady", "load", "down fires", "down resolves", "errors fire", "errors resolve")
+    verbs = ("fires", "resolves")
+    others = [f"down {verb} ({service})" for service in target.also_down() for verb in verbs]
+    drills.require(
+        "steady", "load", "down fires", "down resolves", "errors fire", "errors resolve", *others
+    )
 
 
 @pytest.mark.checklist("mon-notifications-sent")

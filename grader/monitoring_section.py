@@ -89,6 +89,12 @@ class Monitoring(_Model):
     # alerts of its own job.
     error_service: str = "games"
     down_service: str = "users"
+    also_down: list[str] | None = Field(
+        default=None,
+        description="services killed together once the drills are over: each must raise "
+        "`down_alert` too, so that a rule written for one service is caught; default: every "
+        "service of the target but `down_service` and `error_service`; []: none",
+    )
     error_spike_seconds: float = Field(default=80.0, gt=0, description="the load's length")
 
     @field_validator("business_metrics", mode="before")

@@ -215,6 +215,13 @@ class Target(_Model):
             databases[service] = owned[0] if owned else service
         return databases
 
+    def shared_databases(self) -> dict[str, list[str]]:
+        """Each database that more than one service keeps its data in, with those services."""
+        holders: dict[str, list[str]] = {}
+        for service, dbname in self.service_databases().items():
+            holders.setdefault(dbname, []).append(service)
+        return {db: names for db, names in holders.items() if len(names) > 1}
+
     def units(self, service: str) -> list[str]:
         """The components that run `service`: every replica of a set, or the one component."""
         found = [n for n, c in self.components.items() if service in (n, c.replica_of)]
@@ -238,6 +245,14 @@ class Target(_Model):
     def monitored_services(self) -> list[str]:
         """Whose RED metrics the monitoring checks require (`monitoring.services`)."""
         return self.monitoring.services or self.service_names()
+
+    def also_down(self) -> list[str]:
+        """The services the down drill kills after its own (`monitoring.also_down`)."""
+        mon = self.monitoring
+        if mon.also_down is not None:
+            return mon.also_down
+        drilled = (mon.down_service, mon.error_service)
+        return [s for s in self.service_names() if s not in drilled]
 
     def component(self, name: str) -> Component:
         try:

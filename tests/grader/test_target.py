@@ -239,6 +239,23 @@ def test_services_come_from_the_profile(tmp_path: Path) -> None:
     assert listed.service_names() == ["web"]
 
 
+def test_services_sharing_a_database_are_named_with_it(tmp_path: Path) -> None:
+    assert load_target(_profile_with(tmp_path)).shared_databases() == {}
+    profile = yaml.safe_load(_profile_with(tmp_path).read_text())
+    profile["components"]["api"]["database"]["dbname"] = "postgres"  # web's
+    (tmp_path / "t.yaml").write_text(yaml.safe_dump(profile))
+    assert load_target(tmp_path / "t.yaml").shared_databases() == {"postgres": ["api", "web"]}
+
+
+def test_the_down_drill_also_kills_every_service_it_does_not_drill_unless_told(
+    tmp_path: Path,
+) -> None:
+    drilled = {"down_service": "api", "error_service": "other"}
+    assert load_target(_profile_with(tmp_path, monitoring=drilled)).also_down() == ["web"]
+    told = {**drilled, "also_down": []}
+    assert load_target(_profile_with(tmp_path, monitoring=told)).also_down() == []
+
+
 def test_offbox_is_a_directory_or_a_command_and_its_directory_resolves(tmp_path: Path) -> None:
     target = load_target(_write(tmp_path, _profile(backups={"offbox": {"directory": "off"}})))
     assert target.backups.offbox is not None
