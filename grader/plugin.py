@@ -13,7 +13,8 @@ import pytest
 
 from grader.checklist import Checklist, load_checklist
 from grader.errors import GraderError
-from grader.evidence import evidence, from_user_properties
+from grader.evidence import PROPERTY, evidence, from_user_properties
+from grader.polling import drain_retried
 from grader.report import JUNIT_NAME, render_text, write_reports
 from grader.scoring import Outcome
 from grader.session import (
@@ -28,6 +29,9 @@ from grader.session import (
 )
 from grader.target import find_target_file, load_target
 from grader.visibility import LEVELS, check_ids, parse_overrides
+
+# The evidence label under which a check's waits that needed more than one attempt are listed.
+RETRIED_LABEL = "needed more than one attempt"
 
 __all__ = ["evidence"]  # the `evidence` fixture, registered with this plugin
 
@@ -174,6 +178,9 @@ def pytest_deselected(items: list[pytest.Item]) -> None:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    retried = drain_retried()  # the waits of this phase, before its report copies the properties
+    if retried:
+        item.user_properties.append((PROPERTY, {"label": RETRIED_LABEL, "value": retried}))
     report = yield
     outcome: Outcome
     message = ""

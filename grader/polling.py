@@ -10,6 +10,16 @@ from grader.errors import CheckFailed
 
 T = TypeVar("T")
 _MAX_SHOWN = 500
+# The waits that succeeded only after more than one attempt, since the last `drain_retried()`:
+# the grader's plugin moves them into the report of the check that waited.
+_retried: list[str] = []
+
+
+def drain_retried() -> list[str]:
+    """The waits that needed more than one attempt since the last call, oldest first."""
+    drained = _retried[:]
+    del _retried[: len(drained)]
+    return drained
 
 
 def poll_until(
@@ -31,7 +41,8 @@ def poll_until(
     __tracebackhide__ = True  # pytest shows the check that waited, not this loop
     if timeout <= 0 or interval <= 0:
         raise ValueError(f"timeout and interval must be positive, got {timeout=} {interval=}")
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
     attempts = 0
     last = "nothing (fn was never called)"
     last_exc: Exception | None = None
@@ -44,6 +55,9 @@ def poll_until(
             last = f"exception {type(exc).__name__}: {_first_line(str(exc))}"
         else:
             if until(value):
+                if attempts > 1:
+                    took = time.monotonic() - started
+                    _retried.append(f"{description}: {attempts} attempts, {took:.1f} s")
                 return value
             last_exc = None
             last = f"value {_clip(show(value))}"

@@ -40,9 +40,11 @@ from grader.polling import poll_until
 
 
 @pytest.mark.checklist("alpha-one")
-def test_passes(target, component, evidence):
+def test_passes(target, component, evidence, timeouts):
     evidence.add("role seen", component("socket").role)
     evidence.add("subjects", ["[FIRING:1] ServiceDown users"])
+    tries = iter([None, "there"])
+    poll_until(lambda: next(tries), "the second try", timeouts.default, interval=0.01)
     assert component("socket").role == "listener"
 
 
@@ -183,10 +185,15 @@ def test_evidence_in_both_spellings_reaches_every_output(project: Path) -> None:
     reports = project / "reports"
     report = json.loads((reports / "grading.json").read_text(encoding="utf-8"))
     items = items_by_id(report)
-    assert items["alpha-one"]["tests"][0]["evidence"] == [
+    evidence = items["alpha-one"]["tests"][0]["evidence"]
+    assert evidence[:2] == [
         {"label": "role seen", "value": "listener"},
         {"label": "subjects", "value": ["[FIRING:1] ServiceDown users"]},
     ]
+    # A wait that needed more than one attempt is said in the check's report, with its count.
+    assert evidence[2]["label"] == "needed more than one attempt"
+    assert evidence[2]["value"][0].startswith("the second try: 2 attempts, ")
+    assert "needed more than one attempt" in (reports / "grading.md").read_text(encoding="utf-8")
     assert items["alpha-two"]["tests"][0]["evidence"] == [
         {"label": "waited", "value": {"s": 0.3}},
         {"label": "rto_s", "value": 12.3},

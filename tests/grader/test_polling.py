@@ -5,7 +5,7 @@ import itertools
 import pytest
 
 from grader.errors import CheckFailed, GraderError
-from grader.polling import poll_until
+from grader.polling import drain_retried, poll_until
 
 
 def test_returns_the_first_truthy_value() -> None:
@@ -57,3 +57,13 @@ def test_long_values_are_clipped() -> None:
 def test_bad_arguments_are_rejected() -> None:
     with pytest.raises(ValueError, match="timeout and interval must be positive"):
         poll_until(lambda: True, "x", timeout=0)
+
+
+def test_a_wait_that_needed_more_than_one_attempt_is_kept_once() -> None:
+    drain_retried()
+    poll_until(lambda: 1, "the first try", 1)
+    tries = iter([0, 0, 1])
+    poll_until(lambda: next(tries), "the third try", 1, interval=0.01)
+    (kept,) = drain_retried()
+    assert kept.startswith("the third try: 3 attempts, ") and kept.endswith(" s")
+    assert drain_retried() == []
