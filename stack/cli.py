@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from stack import ports_record
 from stack import secrets as secrets_mod
 from stack.errors import StackError
 from stack.paths import DataDir, default_data_dir
@@ -51,7 +52,8 @@ def _active_runtime(data: DataDir) -> str:
 
 
 def _local(data: DataDir | None = None) -> LocalRuntime:
-    return LocalRuntime(data or _data(), topology())
+    data = data or _data()
+    return LocalRuntime(data, ports_record.topology_of(data))
 
 
 class _ProgressTable:
@@ -101,6 +103,7 @@ def up(
 
             compose.up(data.root, names or None)
         else:
+            ports_record.record(data)  # this run's ports, for every later command
             table = _ProgressTable([c.name for c in selected])
             with Live(table, console=out, refresh_per_second=8, transient=False):
                 _local(data).up(names or None, progress=table.update)
@@ -218,7 +221,7 @@ def show_secrets(
     table = Table(title=f"secrets in {data.secrets} (mode 600)")
     for column in ("component", "url", "user", "password file"):
         table.add_column(column, overflow="fold")
-    for c in topology():
+    for c in ports_record.topology_of(data):
         # The addresses a person opens: the main port, and the other web ports (the console's
         # Kibana side); a health URL for the rest.
         urls = [c.url(), *(c.url(port) for port in c.web_ports)] if c.web_ports else []

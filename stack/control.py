@@ -12,8 +12,8 @@ from typing import Any, Protocol
 
 from stack.errors import StackError
 from stack.paths import DataDir
+from stack.ports_record import topology_of
 from stack.runtimes.local.runtime import LocalRuntime
-from stack.topology import topology
 
 
 class Controls(Protocol):
@@ -37,7 +37,8 @@ def connect(control: Any) -> Controls:
         data_dir = _field(control, "data_dir")
         if not data_dir:
             raise StackError("control.data_dir is required for the local driver")
-        return LocalRuntime(DataDir(Path(data_dir)), topology())
+        data = DataDir(Path(data_dir))
+        return LocalRuntime(data, topology_of(data))
     if driver == "compose":
         from stack.runtimes import compose
 

@@ -44,6 +44,11 @@ class DataDir:
         return self.root / "run"
 
     @property
+    def ports_file(self) -> Path:
+        """The STACK_PORT_* settings `up` ran with (stack/ports_record.py)."""
+        return self.root / "ports.json"
+
+    @property
     def target_file(self) -> Path:
         return self.root / "target.yaml"
 
