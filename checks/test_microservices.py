@@ -232,6 +232,35 @@ def test_rest_and_events_carry_a_user_from_sign_up_to_stats(
     )
 
 
+@pytest.mark.checklist("ms-communication")
+def test_a_token_edited_after_auth_signed_it_is_refused(
+    target: Target,
+    gateway: httpx.Client,
+    alice: journeys.Player,
+    bob: journeys.Player,
+    evidence: Any,
+) -> None:
+    """Every service that needs a login refuses alice's token with bob's claims written into
+    it (the signature no longer matches), at every replica: a service that reads a token's
+    claims without checking auth's signature serves anyone as anyone."""
+    edited = journeys.with_claims_of(alice, bob)
+    answers: dict[str, list[int]] = {}
+    for service in target.service_names():
+        request = target.service_request(service)
+        if not request.authenticated:
+            continue
+        call = timed(gateway, request, edited)
+        # Twice per replica: the gateway's round robin reaches each of them.
+        answers[service] = [call()[0] for _ in range(2 * len(target.units(service)))]
+    evidence.add("answers to the edited token, per service", answers)
+    assert answers, "no service request of `microservices.requests` is sent logged in"
+    accepted = {s: codes for s, codes in answers.items() if set(codes) - {401, 403}}
+    assert not accepted, (
+        "expected 401 or 403 for a token whose claims were edited after auth signed it; "
+        f"answered: {accepted}"
+    )
+
+
 # ---- separate deployment ----------------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -31,6 +31,15 @@ class Player:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
+
+
+def with_claims_of(player: Player, other: Player) -> Player:
+    """`player` holding a token whose claims are `other`'s and whose signature is still
+    `player`'s own: an edited token, as someone who wants another user's data sends it. Only a
+    service that checks auth's signature tells it from a real one."""
+    header, _, signature = player.token.split(".")
+    _, claims, _ = other.token.split(".")
+    return replace(player, token=f"{header}.{claims}.{signature}")
 
 
 def expect(response: httpx.Response, status: int | tuple[int, ...], what: str) -> Any:
