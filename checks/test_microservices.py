@@ -350,18 +350,20 @@ def gets_traffic(target: Target, unit: str, path: str, when: str) -> None:
 
 def dependent_problems(target: Target, gateway: httpx.Client, player: journeys.Player) -> list[str]:
     """The request another service answers by calling the isolated one: each answer comes
-    with its expected failure status within `hung_upstream` seconds, and after a few calls
-    within `fail_fast` (a breaker or a short timeout, never requests piling up)."""
+    with its expected failure status within `dependent` seconds, and after a few calls within
+    `fail_fast` (a breaker or a short timeout, never requests piling up). `dependent` is
+    shorter than the gateway's read timeout: a caller without a timeout of its own is cut off
+    by the gateway instead, and its answer comes too late."""
     request = target.microservices.dependent_request
     if request is None:
         return []
     call = timed(gateway, request, player)
     answers = [call() for _ in range(10)]
-    bound, fast = target.timeouts.get("hung_upstream"), target.timeouts.get("fail_fast")
+    bound, fast = target.timeouts.get("dependent"), target.timeouts.get("fail_fast")
     shown = ", ".join(f"{s} in {t:.2f} s" for s, t in answers)
     problems = [
         f"{request.path}: answered {status} in {took:.2f} s, expected {request.expect_status} "
-        f"within {bound:g} s"
+        f"within {bound:g} s (timeouts.dependent: the caller's own timeout on the call)"
         for status, took in answers
         if status != request.expect_status or took > bound
     ]

@@ -91,18 +91,26 @@ class Prometheus(dashboard_queries.Prometheus):
         return any(matches(a, alertname, service) for a in self.firing())
 
     def wait_firing(
-        self, alertname: str, service: str, timeout: float, *, firing: bool = True
+        self, alertname: str, service: str | list[str], timeout: float, *, firing: bool = True
     ) -> None:
-        """Poll until `alertname` fires for `service` (or, with firing=False, no longer does);
-        on timeout the error lists what fires instead."""
+        """Poll until `alertname` fires for `service` (or for every service of a list; with
+        firing=False, until it no longer does); on timeout the error lists what fires."""
+        services = [service] if isinstance(service, str) else service
+
+        def left() -> list[str]:
+            alerts = self.firing()
+            return [s for s in services if any(matches(a, alertname, s) for a in alerts) != firing]
+
+        named = ", ".join(services)
         poll_until(
-            lambda: self.is_firing(alertname, service) == firing,
-            f"{alertname} to fire for {service}"
+            left,
+            f"{alertname} to fire for {named}"
             if firing
-            else f"{alertname} of {service} to resolve after the fault was removed",
+            else f"{alertname} of {named} to resolve after the fault was removed",
             timeout,
             interval=1,
-            show=lambda _: f"firing: {alert_names(self.firing())}",
+            until=lambda waiting: not waiting,
+            show=lambda waiting: f"not yet for {waiting}; firing: {alert_names(self.firing())}",
         )
 
     def scrape_interval(self) -> float:

@@ -180,8 +180,12 @@ def target_profile(
             # read timeout, 5 s, twice: one retry on another replica).
             # unaffected: the longest a request to a healthy service may take while another
             # service is dead or hung (a login hashes its password: a few hundred ms).
+            # dependent: the longest the dependent request may take while the service it
+            # calls hangs. Its own timeout on that call (users': 2 s) must end before the
+            # gateway's read timeout (5 s) does, or the gateway answers for it.
             "hung_upstream": 12,
             "unaffected": 2,
+            "dependent": 4,
             "event": 5,
             "alert": 120,
             "notification": 60,

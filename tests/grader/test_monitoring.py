@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.errors import TargetError
-from grader.monitoring import parse_duration, v4_payload_problems
+from grader.errors import CheckFailed, TargetError
+from grader.monitoring import Prometheus, parse_duration, v4_payload_problems
 from grader.target import MetricsAccess
 
 
@@ -30,7 +30,7 @@ def test_bad_durations_are_named(text: str) -> None:
 def payload(**change: object) -> dict[str, object]:
     body: dict[str, object] = {
         "version": "4",
-        "groupKey": "{}:{alertname=\"ServiceDown\"}",
+        "groupKey": '{}:{alertname="ServiceDown"}',
         "status": "firing",
         "receiver": "critical",
         "groupLabels": {"alertname": "ServiceDown"},
@@ -75,6 +75,30 @@ def test_metrics_access_takes_one_login() -> None:
     with pytest.raises(ValueError, match="username and password_file go together"):
         MetricsAccess(url="http://x", username="admin")
     with pytest.raises(ValueError, match="not both"):
-        MetricsAccess(
-            url="http://x", username="a", password_file=Path("p"), bearer_file=Path("t")
-        )
+        MetricsAccess(url="http://x", username="a", password_file=Path("p"), bearer_file=Path("t"))
+
+
+class _ScriptedPrometheus(Prometheus):
+    """Answers `firing()` from a script, one list of alerts per call (the last one repeats)."""
+
+    def __init__(self, *answers: list[dict[str, str]]) -> None:  # no server behind it
+        self.answers = list(answers)
+
+    def firing(self) -> list[dict[str, str]]:
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+
+
+def test_waiting_for_several_services_ends_when_every_one_fires() -> None:
+    auth = {"alertname": "ServiceDown", "job": "auth"}
+    games = {"alertname": "ServiceDown", "job": "games"}
+    prometheus = _ScriptedPrometheus([], [auth], [auth, games])
+    prometheus.wait_firing("ServiceDown", ["auth", "games"], timeout=10)
+    assert prometheus.answers == [[auth, games]]
+
+
+def test_a_service_whose_alert_never_fires_is_named() -> None:
+    prometheus = _ScriptedPrometheus([{"alertname": "ServiceDown", "job": "users"}])
+    with pytest.raises(
+        CheckFailed, match=r"ServiceDown to fire for users, auth.*not yet for \['auth'\]"
+    ):
+        prometheus.wait_firing("ServiceDown", ["users", "auth"], timeout=1.5)

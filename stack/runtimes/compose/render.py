@@ -230,6 +230,7 @@ def target_profile(topo: Topology, *, secrets_dir: Path, project_dir: Path) -> d
             "fail_fast": 0.2,
             "hung_upstream": 12,
             "unaffected": 2,
+            "dependent": 4,
             "event": 15,
             "alert": 600,  # production `for` durations
             "notification": 360,
