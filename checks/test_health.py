@@ -116,11 +116,19 @@ def test_service_health_passes_and_lists_its_checks(service: str, target: Target
 
 
 @pytest.mark.checklist("hc-health-endpoint")
-def test_health_fails_naming_the_database_when_it_is_stopped(
-    control: Any, target: Target, timeouts: Timeouts
+@pytest.mark.parametrize("fault", ["stopped", "hung"])
+def test_health_fails_naming_the_database_when_it_is_stopped_or_hung(
+    fault: str, control: Any, target: Target, timeouts: Timeouts
 ) -> None:
+    """Stopped (connections refused) and hung (SIGSTOP: connections accepted, pooled ones
+    never answered): each service's /health must answer 503 'fail' naming its database within
+    `timeouts.event`. A hung database is what a health check's own timeout is for: without
+    one, /health hangs with it."""
     urls = service_health_urls(target)
-    control.stop("postgres")
+    if fault == "stopped":
+        control.stop("postgres")
+    else:
+        control.pause("postgres")
     try:
         for name, url in urls.items():
             code, content_type, body = poll_until(
@@ -133,7 +141,10 @@ def test_health_fails_naming_the_database_when_it_is_stopped(
             assert body["status"] == "fail", f"{name}: expected status 'fail', got {body}"
             assert not health_json_problems(code, content_type, body), (name, body)
     finally:
-        control.start("postgres")
+        if fault == "stopped":
+            control.start("postgres")
+        else:
+            control.resume("postgres")
     for name, url in urls.items():
         poll_until(
             partial(_health_code, url),

@@ -89,6 +89,25 @@ def test_a_paused_component_hangs_until_resumed(stack):
     poll_until(lambda: run_probe(probe).ok, "rabbitmq to answer after resume", timeout=10)
 
 
+def test_pausing_a_database_stops_its_backends_too(stack):
+    """A client's open connection is served by a backend process, a child of the postmaster:
+    a hung database must hang it too, or pooled connections would go on answering."""
+    with _connect(stack, "auth", "auth") as conn:
+        backend = psutil.Process(conn.info.backend_pid)
+        stack.pause("postgres")
+        try:
+            poll_until(
+                backend.status,
+                "the connection's backend to be stopped with the postmaster",
+                timeout=5,
+                interval=0.05,
+                until=lambda status: status == psutil.STATUS_STOPPED,
+            )
+        finally:
+            stack.resume("postgres")
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
 def _connect(stack, role, db):
     password = (stack.data.secrets / f"db_{role}_password").read_text().strip()
     return psycopg.connect(

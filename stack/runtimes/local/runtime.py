@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -35,6 +36,12 @@ ALIVE = {"RUNNING", "STARTING", "BACKOFF"}
 
 def _quiet(name: str, state: str, detail: str) -> None:
     """The default progress reporter: says nothing."""
+
+
+def _signal_quietly(process: psutil.Process, signum: signal.Signals) -> None:
+    """Signal a process that may have exited meanwhile (a backend whose client left)."""
+    with contextlib.suppress(psutil.NoSuchProcess):
+        process.send_signal(signum)
 
 
 @dataclass(frozen=True)
@@ -243,14 +250,33 @@ class LocalRuntime:
     def pause(self, name: str) -> None:
         """SIGSTOP: the process keeps its sockets open but answers nothing, a hang (a deadlock,
         a stuck GC, a full disk). Its kernel still accepts connections, so callers see a
-        timeout, not a refused connection: the failure a timeout setting must catch."""
+        timeout, not a refused connection: the failure a timeout setting must catch. Every
+        process under it is stopped too (a database's backends, which hold the clients'
+        pooled connections), as `docker pause` freezes a whole container."""
         for unit in self._require_running(name):
-            self.supervisor.signal(unit.name, "STOP")
+            root = self._process(unit.name)
+            if root is None:
+                continue
+            _signal_quietly(root, signal.SIGSTOP)  # first: a stopped parent forks no more
+            for child in root.children(recursive=True):
+                _signal_quietly(child, signal.SIGSTOP)
 
     def resume(self, name: str) -> None:
-        """SIGCONT: a paused component carries on where it stopped."""
+        """SIGCONT: a paused component, and every process under it, carries on where it
+        stopped."""
         for unit in self._require_running(name):
-            self.supervisor.signal(unit.name, "CONT")
+            root = self._process(unit.name)
+            if root is None:
+                continue
+            for process in [*root.children(recursive=True), root]:
+                _signal_quietly(process, signal.SIGCONT)
+
+    def _process(self, unit: str) -> psutil.Process | None:
+        pid = self.supervisor.info(unit).pid
+        try:
+            return psutil.Process(pid) if pid else None
+        except psutil.NoSuchProcess:
+            return None
 
     def start(self, name: str, progress: Progress = _quiet) -> None:
         units = self._require_running(name)
