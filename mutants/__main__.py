@@ -2,6 +2,7 @@
 
 `python -m mutants up ID --offset N`: leave one mutated copy up, print its target profile.
 `python -m mutants down ID`: bring it down and delete it. `python -m mutants list`: the catalog.
+`python -m mutants combine RUN.json...`: the reports of the whole from runs made in parts.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from types import FrameType
 
 from mutants import kept, report
 from mutants.baseline import run_baseline
-from mutants.catalog import load_catalog
+from mutants.catalog import Catalog, load_catalog
+from mutants.combine import combine
 from mutants.runner import (
     DEFAULT_OFFSET,
     DEFAULT_REPORT_DIR,
@@ -26,7 +28,7 @@ from mutants.runner import (
 )
 from stack.errors import StackError
 
-COMMANDS = ("run", "up", "down", "list")
+COMMANDS = ("run", "up", "down", "list", "combine")
 
 
 def _say(line: str) -> None:
@@ -61,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     down.add_argument("id")
     down.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
     commands.add_parser("list", help="the catalog: id, item, class")
+    joined = commands.add_parser(
+        "combine", help="one report from several runs' mutants.json (later ones win)"
+    )
+    joined.add_argument("runs", nargs="+", type=Path, help="mutants.json files, oldest first")
+    joined.add_argument("--report-dir", type=Path, default=DEFAULT_REPORT_DIR)
     return parser
 
 
@@ -102,6 +109,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         )
         sys.stdout.write(f"{target}\n")
         return 0
+    if args.command == "combine":
+        return _combine(catalog, args.runs, args.report_dir)
     if args.command == "down":
         leftovers = kept.down(args.id, workdir=args.workdir)
         _say(f"{args.id}: down and deleted" + (f"; ended {leftovers}" if leftovers else ""))
@@ -127,6 +136,18 @@ def _dispatch(args: argparse.Namespace) -> int:
         paths = report.write(
             results, options, started=started, finished=datetime.now(UTC), baseline=baseline
         )
+    _say(f"reports: {', '.join(str(p) for p in paths)}")
+    sys.stdout.write(report.score_line(results, baseline) + "\n")
+    return 0
+
+
+def _combine(catalog: Catalog, runs: list[Path], report_dir: Path) -> int:
+    results, baseline, missing, (started, finished) = combine(catalog, runs)
+    per_mutant = max((len(r.runs) for r in results), default=0) or 1
+    options = Options(runs=per_mutant, report_dir=report_dir)
+    paths = report.write(results, options, started=started, finished=finished, baseline=baseline)
+    if missing:
+        _say(f"not run in any part: {', '.join(missing)}")
     _say(f"reports: {', '.join(str(p) for p in paths)}")
     sys.stdout.write(report.score_line(results, baseline) + "\n")
     return 0
