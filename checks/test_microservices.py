@@ -34,7 +34,7 @@ def gateway(target: Target) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture(scope="module")
-def alice(gateway: httpx.Client, timeouts: Timeouts) -> journeys.Player:
+def alice_account(gateway: httpx.Client, timeouts: Timeouts) -> journeys.Player:
     """A user whose profile exists (users made it from auth's event) before any check runs."""
     player = journeys.register(gateway, "alice")
     poll_until(
@@ -48,8 +48,20 @@ def alice(gateway: httpx.Client, timeouts: Timeouts) -> journeys.Player:
 
 
 @pytest.fixture(scope="module")
-def bob(gateway: httpx.Client) -> journeys.Player:
+def bob_account(gateway: httpx.Client) -> journeys.Player:
     return journeys.register(gateway, "bob")
+
+
+# Logged in again for each check: access tokens expire after minutes, and on a slow machine
+# this module's checks together take longer than that.
+@pytest.fixture
+def alice(gateway: httpx.Client, alice_account: journeys.Player) -> journeys.Player:
+    return journeys.login(gateway, alice_account)
+
+
+@pytest.fixture
+def bob(gateway: httpx.Client, bob_account: journeys.Player) -> journeys.Player:
+    return journeys.login(gateway, bob_account)
 
 
 Call = Callable[[], tuple[int, float]]

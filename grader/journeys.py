@@ -58,9 +58,15 @@ def register(client: httpx.Client, prefix: str = "grader") -> Player:
     name = f"{prefix}-{uuid.uuid4().hex[:10]}"
     body = {"username": name, "email": f"{name}@example.org", "password": PASSWORD}
     user = expect(client.post("/api/auth/register", json=body), 201, "register through the gateway")
-    login = {"username": name, "password": PASSWORD}
-    tokens = expect(client.post("/api/auth/login", json=login), 200, "log in through the gateway")
-    return Player(username=name, user_id=str(user["id"]), token=str(tokens["access_token"]))
+    return login(client, Player(username=name, user_id=str(user["id"]), token=""))
+
+
+def login(client: httpx.Client, player: Player) -> Player:
+    """`player` with a fresh access token (tokens expire: a check that runs for minutes on a
+    slow machine must not carry an old one into its requests)."""
+    body = {"username": player.username, "password": PASSWORD}
+    tokens = expect(client.post("/api/auth/login", json=body), 200, "log in through the gateway")
+    return replace(player, token=str(tokens["access_token"]))
 
 
 def send(client: httpx.Client, request: ServiceRequest, player: Player) -> httpx.Response:
