@@ -360,7 +360,9 @@ def gets_traffic(target: Target, unit: str, path: str, when: str) -> None:
 # ---- isolated failures ------------------------------------------------------------------
 
 
-def dependent_problems(target: Target, gateway: httpx.Client, player: journeys.Player) -> list[str]:
+def dependent_problems(
+    target: Target, gateway: httpx.Client, player: journeys.Player, evidence: Any = None
+) -> list[str]:
     """The request another service answers by calling the isolated one: each answer comes
     with its expected failure status within `dependent` seconds, and after a few calls within
     `fail_fast` (a breaker or a short timeout, never requests piling up). `dependent` is
@@ -371,6 +373,9 @@ def dependent_problems(target: Target, gateway: httpx.Client, player: journeys.P
         return []
     call = timed(gateway, request, player)
     answers = [call() for _ in range(10)]
+    if evidence is not None:
+        shown_ms = [[status, round(took * 1000)] for status, took in answers]
+        evidence.add(f"{request.path} (status, ms)", shown_ms)
     bound, fast = target.timeouts.get("dependent"), target.timeouts.get("fail_fast")
     shown = ", ".join(f"{s} in {t:.2f} s" for s, t in answers)
     problems = [
@@ -493,14 +498,19 @@ def test_a_hung_service_is_timed_out_and_a_hung_replica_avoided(
         all_serving(calls, target.timeouts.healthy)
     control.pause(service)
     try:
+        what = f"{service} hung"
+        problems += unaffected_problems(calls, service, target.timeouts.get("unaffected"), what)
+        # The dependent request before the hung service's own route: once the gateway has
+        # timed the hung replicas out it marks them down and answers for them at once, and
+        # then nothing would show whether the caller has a timeout and a breaker of its own.
+        problems += dependent_problems(target, gateway, alice, evidence)
         status, took = call()
-        evidence.add(f"{service} hung: its route (status, s)", [status, round(took, 2)])
+        evidence.add(f"{what}: its route (status, s)", [status, round(took, 2)])
         if status < 500 or took > bound:
             problems.append(
-                f"with {service} hung, {request.path} answered {status} after {took:.1f} s, "
+                f"with {what}, {request.path} answered {status} after {took:.1f} s, "
                 f"expected a 5xx within {bound:g} s (an upstream timeout)"
             )
-        problems += contained_problems(target, calls, gateway, alice, f"{service} hung")
     finally:
         control.resume(service)
     recovered(problems, target, calls, gateway, alice)

@@ -140,9 +140,9 @@ def run_shape(
             if shape in SHAPES_WITH_FAULTS:
                 clear_faults(target, FAULT_COMPONENT)
         if done.returncode != 0 or not out.is_file():
-            raise GraderError(
-                f"`{' '.join(command)}` exited with {done.returncode}: {_tail(done.stderr)}"
-            )
+            # Its summary, with an ERROR line per problem, is on stdout; a crash is on stderr.
+            said = "\n".join(t for t in (done.stdout.strip(), done.stderr.strip()) if t)
+            raise GraderError(f"`{' '.join(command)}` exited with {done.returncode}: {_tail(said)}")
         return LoadSummary.from_json(out.read_text(encoding="utf-8"))
 
 
