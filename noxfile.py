@@ -99,7 +99,8 @@ def grade(session: nox.Session) -> None:
 def mutants(session: nox.Session) -> None:
     """The grader's mutation suite: each mutant (mutants/catalog.yaml) is one realistic mistake
     as a patch; its copy of the stack comes up at a port offset and the grader must fail the
-    mutant's checklist item. `./nox -s mutants -- [--only ID,...] [--runs N]`; reports in
+    mutant's checklist item. `./nox -s mutants -- [--only ID,...] [--runs N] [--baseline]`,
+    `./nox -s mutants -- combine RUN.json...` for a suite run in parts; reports in
     reports/mutants/ (docs/grading.md, "Mutation suite")."""
     _install(session)
     _browser(session)
