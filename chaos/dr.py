@@ -90,7 +90,8 @@ def run(
         output = stack_command(target, "restore", service, "--backup", "latest")
         poll_until(
             lambda: can_log_in(gateway, player),
-            f"{player.username} to log in again after the restore",
+            f"{player.username} (registered before {backup['id']}, the newest verified "
+            f"backup) to log in again after `restore {service} --backup latest`",
             timeout=timeout,
         )
         rto = time.monotonic() - started

@@ -144,19 +144,42 @@ def test_latest_backup_restores_and_matches_its_manifest(
 @pytest.mark.checklist("hc-recovery-tested")
 def test_dr_drill_restores_a_dropped_database(
     target: Target,
+    api: backups.BackupApi,
     gateway: httpx.Client,
     fresh: dict[str, dict[str, Any]],
     written: tuple[journeys.Player, datetime],
     request: pytest.FixtureRequest,
+    evidence: Any,
 ) -> None:
     """Drop the accounts' database, restore it with `python -m stack restore <service>`: the
-    user registered before the backup logs in again, the service is healthy, and the RTO is
-    reported."""
-    player, _ = written
+    user registered before the newest backup logs in again, and so does the one before the
+    backup earlier; the service is healthy, and the RTO is reported.
+
+    A second user is registered after the first fresh backup, and the drill waits for the next
+    one: with two verified backups side by side, a restore that takes the wrong one (the
+    oldest, say) brings back data without the later user."""
+    first, _ = written
     service, database = accounts(target)
-    result = dr.run(target, gateway, player, fresh[database], service=service)
+    later = journeys.register(gateway, "backup-later")
+    since = backups.now()
+    newest = poll_until(
+        lambda: backups.verified_since(api, database, since),
+        f"a verified backup of {database} taken after {later.username} registered "
+        f"({since:%H:%M:%S} UTC), to stand beside {fresh[database]['id']}",
+        timeout=target.timeouts.get("backup"),
+        interval=2,
+        show=lambda b: str(b and b["id"]),
+    )
+    assert newest is not None  # poll_until returned a truthy value; this tells mypy
+    evidence.add("backups of the drill", {"earlier": fresh[database]["id"], "newest": newest["id"]})
+    result = dr.run(target, gateway, later, newest, service=service)
     # Kept on the test's report (pytest's user_properties) for plugins and the log below.
     request.node.user_properties.append(("rto_s", round(result.rto_s, 1)))
+    evidence.add("restore output", result.restore_output[-800:])
+    assert dr.can_log_in(gateway, first), (
+        f"{first.username} (registered before {fresh[database]['id']}) cannot log in after "
+        f"the restore of {newest['id']}"
+    )
     health = run_probe(target.component(target.units(service)[0]).probe)
     assert health.ok, f"{service}'s health after the restore: {health.detail}"
     assert "RPO" in result.restore_output, result.restore_output

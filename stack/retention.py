@@ -43,6 +43,7 @@ class BackupKeep(_Model):
     daily: int = Field(ge=1)
     weekly: int = Field(ge=0)
     monthly: int = Field(ge=0)
+    last: int = Field(ge=1)  # the newest N verified backups, whatever their age
 
 
 class Backups(_Model):

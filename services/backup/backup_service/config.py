@@ -22,6 +22,7 @@ class KeepPolicy(BaseModel):
     daily: int = Field(ge=1)
     weekly: int = Field(ge=0)
     monthly: int = Field(ge=0)
+    last: int = Field(ge=1)  # the newest N verified backups, whatever their age
 
 
 class BackupPolicy(BaseModel):

@@ -32,7 +32,7 @@ def create_app(settings: Settings) -> FastAPI:
         root=settings.backup_dir,
         offbox=offbox,
         cron=settings.cron,
-        keep=Keep(hourly=keep.hourly, daily=keep.daily, weekly=keep.weekly, monthly=keep.monthly),
+        keep=Keep(**keep.model_dump()),
     )
 
     @asynccontextmanager

@@ -2,8 +2,11 @@
 stack's retention.yaml). Hand-written: rotation tools (rotate-backups and the like) judge files
 by name and age, not by whether a backup was verified, which decides here what may go.
 
-A verified backup is kept when it is the newest of one of the last `hourly` hours, `daily`
-days, `weekly` ISO weeks or `monthly` months that have a verified backup. Nothing is pruned
+A verified backup is kept when it is one of the `last` newest verified backups (restic's and
+borg's keep-last), or the newest of one of the last `hourly` hours, `daily` days, `weekly` ISO
+weeks or `monthly` months that have a verified backup. `last` matters within the hour: the
+newest backup may already hold a mistake (a table dropped by hand a minute before it ran),
+and the one before it is the way back. Nothing is pruned
 unless a newer verified backup exists, so the newest verified backup is never deleted, nor
 any backup taken after it (still to be verified, or a failure worth a look)."""
 
@@ -22,6 +25,7 @@ class Keep:
     daily: int
     weekly: int
     monthly: int
+    last: int = 1
 
 
 _PERIODS: list[tuple[str, Callable[[datetime], tuple[int, ...]]]] = [
@@ -39,7 +43,7 @@ def to_prune(backups: list[Backup], keep: Keep) -> list[Backup]:
     if not verified:
         return []
     newest_verified = verified[-1]
-    kept: set[str] = {newest_verified.id}
+    kept: set[str] = {newest_verified.id} | {b.id for b in verified[-keep.last :]}
     for period, key in _PERIODS:
         count = getattr(keep, period)
         seen: list[tuple[int, ...]] = []

@@ -121,3 +121,19 @@ def test_failed_backups_older_than_a_verified_one_are_pruned() -> None:
     failed = backup(NOW - timedelta(hours=1), ok=False)
     good = backup(NOW)
     assert to_prune([failed, good], KEEP) == [failed]
+
+
+def test_the_last_n_verified_backups_stay_within_one_hour() -> None:
+    # every 2 minutes within hour 12: the hourly rule alone would keep only the newest
+    backups = [backup(NOW - timedelta(minutes=2 * i)) for i in range(10)]
+    pruned = to_prune(backups, Keep(hourly=24, daily=7, weekly=4, monthly=6, last=3))
+    kept = [b for b in backups if b not in pruned]
+    assert [b.id for b in kept] == [b.id for b in backups[:3]]
+
+
+def test_last_counts_verified_backups_only() -> None:
+    good = [backup(NOW - timedelta(minutes=m)) for m in (10, 8)]
+    failed = backup(NOW - timedelta(minutes=6), ok=False)
+    newest = backup(NOW - timedelta(minutes=4))
+    pruned = to_prune([*good, failed, newest], Keep(hourly=0, daily=1, weekly=0, monthly=0, last=2))
+    assert [b.id for b in pruned] == [good[0].id, failed.id]
