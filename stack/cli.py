@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import ClassVar, NoReturn
+from typing import Any, ClassVar, NoReturn
 
 import typer
 from rich.console import Console
@@ -272,6 +272,39 @@ def pause(name: str) -> None:
 def resume(name: str) -> None:
     """SIGCONT a paused component."""
     _control("resume", name)
+
+
+@app.command()
+def heal(
+    fault: str = typer.Option("", help="only this fault of the ledger (its id)"),
+    at: float = typer.Option(0.0, help="wait until this Unix time first (a fault's expiry)"),
+) -> None:
+    """Undo every fault a chaos drill left in the ledger: start what was stopped, clear fault
+    flags, stop CPU hogs, remove disk fillers. Safe to run at any time, and twice."""
+    from stack.ledger import Ledger, ledger_file
+
+    data = _data()
+    if at:
+        time.sleep(max(0.0, at - time.time()))
+    if _active_runtime(data) == "compose":
+        from stack.runtimes import compose
+
+        controls: Any = compose.Controls(data.root.parent)
+    else:
+        controls = _local(data)
+    try:
+        done = Ledger(data).heal(controls, fault or None)
+    except StackError as exc:
+        _fail(str(exc))
+    for line in done:
+        out.print(line, highlight=False)
+    left = Ledger(data).open_faults()
+    out.print(
+        f"no fault left in {ledger_file(data)}"
+        if not left
+        else f"{len(left)} fault(s) still open: " + ", ".join(f.what for f in left),
+        highlight=False,
+    )
 
 
 @app.command()

@@ -1,0 +1,191 @@
+"""The fault ledger: every fault a chaos drill injects is written here *before* it is injected,
+with how to undo it and when it must undo itself, and struck off once undone.
+
+Chaos Toolkit's rollbacks run only while the runner lives; a drill killed half-way (SIGKILL,
+a closed laptop) would leave a service down or a flag on. `python -m stack heal` undoes
+whatever the ledger still holds, and every fault has a watcher process that heals it at its
+`expires_at`, runner or no runner.
+
+The ledger is one JSON file in the stack's data directory (`chaos/ledger.json`), written
+whole (temporary file, then rename) under an exclusive lock, so two healers never undo one
+fault at once and a reader never sees half a file. Every undo is safe to repeat.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+import psutil
+
+from stack.errors import StackError
+from stack.paths import DataDir
+
+UndoKind = Literal["start", "resume", "http-put", "kill-process", "remove-file"]
+UNDO_KINDS: tuple[str, ...] = UndoKind.__args__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Undo:
+    """One step back. `start` / `resume`: `units`; `http-put`: `url`, `body`, `token_file` (a
+    bearer token); `kill-process`: `pid`, `created` (psutil's create_time, so a reused pid is
+    never killed); `remove-file`: `path`."""
+
+    kind: UndoKind
+    args: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Fault:
+    id: str
+    what: str
+    injected_at: float
+    expires_at: float
+    undo: list[Undo] = field(default_factory=list)
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Fault:
+        return cls(
+            id=raw["id"],
+            what=raw["what"],
+            injected_at=float(raw["injected_at"]),
+            expires_at=float(raw["expires_at"]),
+            undo=[Undo(u["kind"], u["args"]) for u in raw["undo"]],
+        )
+
+
+def ledger_file(data: DataDir) -> Path:
+    return data.root / "chaos" / "ledger.json"
+
+
+class Ledger:
+    def __init__(self, data: DataDir) -> None:
+        self.data = data
+        self.path = ledger_file(data)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[list[Fault]]:
+        """The open faults, under the lock; what the block leaves in the list is written back."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_suffix(".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            faults = self._read()
+            before = list(faults)
+            yield faults
+            if faults != before:
+                tmp = self.path.with_suffix(".tmp")
+                tmp.write_text(json.dumps([asdict(f) for f in faults], indent=2))
+                os.replace(tmp, self.path)
+
+    def _read(self) -> list[Fault]:
+        if not self.path.exists():
+            return []
+        try:
+            return [Fault.from_json(raw) for raw in json.loads(self.path.read_text())]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StackError(
+                f"{self.path} is not a fault ledger this stack wrote ({exc}); undo what it "
+                "lists by hand (`python -m stack start NAME`), then delete it"
+            ) from None
+
+    def open_faults(self) -> list[Fault]:
+        with self._locked() as faults:
+            return list(faults)
+
+    def record(self, what: str, undo: list[Undo], max_s: float, *, watch: bool = True) -> Fault:
+        """Write the fault down (call it before injecting it) and start its expiry watcher."""
+        unknown = [u.kind for u in undo if u.kind not in UNDO_KINDS]
+        if unknown or not undo:
+            raise StackError(f"undo kinds {unknown or 'none'}: expected some of {UNDO_KINDS}")
+        if max_s <= 0:
+            raise StackError(f"a fault's maximum duration must be positive, got {max_s}")
+        now = time.time()
+        fault = Fault(uuid.uuid4().hex[:12], what, now, now + max_s, undo)
+        with self._locked() as faults:
+            faults.append(fault)
+        if watch:
+            _start_watcher(self.data, fault)
+        return fault
+
+    def heal(self, controls: Any, fault_id: str | None = None) -> list[str]:
+        """Undo every open fault (or the one named), strike each off once undone; returns what
+        was done. A fault whose undo fails stays in the ledger, and the error names it.
+        `controls` are the runtime's (stack.control's verbs), to start what was stopped."""
+        done: list[str] = []
+        errors: list[str] = []
+        with self._locked() as faults:
+            for fault in [f for f in faults if fault_id in (None, f.id)]:
+                try:
+                    for step in fault.undo:
+                        undo_step(step, controls)
+                except Exception as exc:  # every fault is tried, and each error named
+                    errors.append(f"{fault.what} ({fault.id}): {type(exc).__name__}: {exc}")
+                    continue
+                faults.remove(fault)
+                done.append(f"undone: {fault.what} ({fault.id})")
+        if errors:
+            raise StackError("could not undo " + "; ".join(errors) + "; run `heal` again")
+        return done
+
+
+def _put(args: dict[str, Any]) -> None:
+    token = Path(args["token_file"]).read_text().strip()
+    response = httpx.put(
+        args["url"], json=args["body"], headers={"Authorization": f"Bearer {token}"}, timeout=5
+    )
+    if response.status_code >= 300:
+        raise StackError(f"PUT {args['url']}: HTTP {response.status_code} {response.text[:200]}")
+
+
+def _kill_process(args: dict[str, Any]) -> None:
+    try:
+        process = psutil.Process(int(args["pid"]))
+        if abs(process.create_time() - float(args["created"])) > 1:
+            return  # the pid now belongs to another process: ours is long gone
+        for child in process.children(recursive=True):
+            child.kill()
+        process.kill()
+    except psutil.NoSuchProcess:
+        return
+
+
+def undo_step(step: Undo, controls: Any) -> None:
+    if step.kind == "start":
+        for unit in step.args["units"]:
+            controls.start(unit)  # starting a running unit does nothing
+    elif step.kind == "resume":
+        for unit in step.args["units"]:
+            controls.resume(unit)
+    elif step.kind == "http-put":
+        _put(step.args)
+    elif step.kind == "kill-process":
+        _kill_process(step.args)
+    else:
+        Path(step.args["path"]).unlink(missing_ok=True)
+
+
+def _start_watcher(data: DataDir, fault: Fault) -> None:
+    """A detached `python -m stack heal --fault ID --at T`: it outlives the runner. Its output
+    goes to the stack's logs (`chaos-heal.log`)."""
+    data.logs.mkdir(parents=True, exist_ok=True)
+    log = (data.logs / "chaos-heal.log").open("ab")
+    subprocess.Popen(
+        [sys.executable, "-m", "stack", "heal", "--fault", fault.id, "--at", f"{fault.expires_at}"],
+        env={**os.environ, "STACK_DATA_DIR": str(data.root)},
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
+    log.close()
