@@ -130,6 +130,16 @@ def load(session: nox.Session) -> None:
     session.run("python", "-m", "load", *session.posargs)
 
 
+@nox.session
+def chaos(session: nox.Session) -> None:
+    """Chaos Toolkit experiments under Locust load against the running stack:
+    `./nox -s chaos -- list | run NAME... | all | heal [--target PATH]` (docs/chaos.md)."""
+    _install(session)
+    if not session.posargs:
+        session.error("say what to do: ./nox -s chaos -- list | run NAME... | all | heal")
+    session.run("python", "-m", "chaos", *session.posargs)
+
+
 DRILLS = {"dr": "chaos.dr", "backup-corrupt": "chaos.backup_corrupt"}
 
 

@@ -77,6 +77,8 @@ class LoadSummary:
     phases: list[PhaseStats]
     errors: list[str]  # the run itself went wrong (fault switch, deadline): not load results
     failure_reasons: dict[str, int] = field(default_factory=dict)  # "POST /x: 409 ...": count
+    # Per second (Unix time `t`): requests, failed (5xx or no answer), mean_ms, max_ms.
+    timeline: list[dict[str, float]] = field(default_factory=list)
 
     def phase(self, name: str) -> PhaseStats:
         for phase in self.phases:

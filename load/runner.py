@@ -62,6 +62,9 @@ class PhaseRecorder:
     def __init__(self, ticker: schedule.Ticker) -> None:
         self.ticker = ticker
         self.counts: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
+        # Per second of wall time: [requests, failed (5xx or no answer), total ms, max ms], for
+        # timelines that line the load up with a fault (chaos drills).
+        self.seconds: dict[int, list[float]] = defaultdict(lambda: [0, 0, 0.0, 0.0])
 
     def on_request(
         self,
@@ -76,6 +79,17 @@ class PhaseRecorder:
         status = f"{code // 100}xx" if code else "error"
         phase = self.ticker.phase_of(start_time, start_time + response_time / 1000) or "start"
         self.counts[phase][f"{request_type} {name}"][status] += 1
+        second = self.seconds[int(start_time)]
+        second[0] += 1
+        second[1] += status in ("5xx", "error")
+        second[2] += response_time
+        second[3] = max(second[3], response_time)
+
+    def timeline(self) -> list[dict[str, float]]:
+        return [
+            {"t": t, "requests": n, "failed": failed, "mean_ms": round(total / n, 1), "max_ms": top}
+            for t, (n, failed, total, top) in sorted(self.seconds.items())
+        ]
 
     def phases(self) -> list[PhaseStats]:
         faults = {p.name: dict(p.faults) for p in self.ticker.phases}
@@ -160,6 +174,7 @@ def run(target: Target, host: str, shape_name: str, options: schedule.Options) -
         rps=round(float(total.total_rps), 2),
         endpoints=[_endpoint(e) for _, e in sorted(env.stats.entries.items())],
         phases=recorder.phases(),
+        timeline=recorder.timeline(),
         errors=[*shape.ticker.errors, *errors],
         failure_reasons={
             f"{e.method} {e.name}: {e.error}"[:300]: e.occurrences

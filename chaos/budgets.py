@@ -1,0 +1,32 @@
+"""How long each link of a drill's chain may take, from the runtime's monitoring profile
+(stack/monitoring_profiles.py), so the budgets move with the alert rules they time.
+
+- detect: a failed scrape is seen within one scrape interval, the rule is evaluated within
+  another, then it must hold for `for_down`;
+- notify: detect, plus Alertmanager's `group_wait` before the first email;
+- resolve: the recovery scraped and evaluated (two intervals, one more for slack), plus
+  `group_interval`, Alertmanager's pace for follow-up notifications;
+- show: the status page polls every 5 s; three polls, so one slow probe does not count;
+- detect errors: the error ratio is a rate over a minute; it needs about half of it to climb
+  over the threshold, then `for_errors`.
+"""
+
+from __future__ import annotations
+
+from stack.monitoring_profiles import profile, seconds
+
+STATUS_POLL_S = 5.0
+
+
+def budgets(runtime: str) -> dict[str, float]:
+    """The budgets of one runtime, as the experiments' configuration keys."""
+    p = profile(runtime)
+    scrape = seconds(p.scrape_interval)
+    detect = 2 * scrape + seconds(p.for_down)
+    return {
+        "budget_detect_s": float(detect),
+        "budget_notify_s": float(detect + seconds(p.group_wait)),
+        "budget_resolve_s": float(3 * scrape + seconds(p.group_interval)),
+        "budget_show_s": 3 * STATUS_POLL_S,
+        "budget_detect_errors_s": float(2 * scrape + 30 + seconds(p.for_errors)),
+    }

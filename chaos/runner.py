@@ -1,0 +1,233 @@
+"""`python -m chaos list | run NAME... | all | heal`: the chaos drills of `chaos/experiments/`,
+each run by Chaos Toolkit (`chaos run`) under Locust load, judged from its journal.
+
+For each experiment: validate it (Chaos Toolkit's own validation, before any fault), start the
+steady load, run it with `--rollback-strategy always`, stop the load, heal whatever the fault
+ledger still holds, probe that no fault is left, and judge. A SIGINT or SIGTERM stops the
+drill the same way: the `chaos` child gets a SIGINT (its rollbacks run), then the ledger is
+healed. A SIGKILL leaves the ledger for `python -m stack heal`, or for each fault's expiry.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from chaos import activities
+from chaos.budgets import budgets
+from chaos.judge import Judgement, judge
+from grader.loadgen import LoadSummary
+from grader.target import Target, load_target
+from stack.paths import REPO_ROOT
+
+EXPERIMENTS = Path(__file__).parent / "experiments"
+LOAD_WARMUP_S = 10.0  # users signed up and playing before the fault
+LOAD_MAX_S = 1800  # the load stops with the experiment; this only bounds a forgotten one
+
+
+class ChaosError(Exception):
+    """Bad input (an unknown experiment, an invalid file, an unhealthy stack): nothing broken."""
+
+
+def catalog() -> dict[str, Path]:
+    return {path.stem: path for path in sorted(EXPERIMENTS.glob("*.json"))}
+
+
+def select(names: list[str]) -> dict[str, Path]:
+    known = catalog()
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ChaosError(
+            f"unknown experiment(s) {', '.join(unknown)}; the catalog has: {', '.join(known)}"
+        )
+    return {n: known[n] for n in names}
+
+
+def validate(path: Path) -> dict[str, Any]:
+    """Chaos Toolkit's validation of one experiment file (it imports our providers too)."""
+    from chaoslib.exceptions import ChaosException
+    from chaoslib.experiment import ensure_experiment_is_valid
+
+    try:
+        experiment: dict[str, Any] = json.loads(path.read_text())
+        ensure_experiment_is_valid(experiment)
+    except (ValueError, ChaosException) as exc:
+        raise ChaosError(f"{path.name} is not a valid experiment: {exc}") from None
+    return experiment
+
+
+def description(path: Path) -> str:
+    return str(json.loads(path.read_text())["description"])
+
+
+def _env() -> dict[str, str]:
+    path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "PYTHONPATH": path}
+
+
+@dataclass
+class Run:
+    judgement: Judgement
+    load: LoadSummary | None
+    run_dir: Path
+    fault_at: float | None
+
+
+class Interrupted(Exception):
+    pass
+
+
+def _raise_interrupted(signum: int, _frame: Any) -> None:
+    raise Interrupted(signal.Signals(signum).name)
+
+
+def _stop(process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)  # chaos: rollbacks run; load: summary written
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def run_one(name: str, path: Path, target_file: Path, out: Path, runtime: str) -> Run:
+    run_dir = out / name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    variables = {
+        "configuration": {
+            "target_file": str(target_file),
+            "run_dir": str(run_dir),
+            **budgets(runtime),
+        }
+    }
+    (run_dir / "vars.json").write_text(json.dumps(variables, indent=2))
+    journal_path = run_dir / "journal.json"
+    load = subprocess.Popen(
+        [sys.executable, "-m", "load", "steady", "--duration", str(LOAD_MAX_S),
+         "--target", str(target_file), "--json", str(run_dir / "load.json")],
+        cwd=REPO_ROOT, env=_env(), stdout=(run_dir / "load.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    chaos: subprocess.Popen[bytes] | None = None
+    why_missing = ""
+    try:
+        time.sleep(LOAD_WARMUP_S)
+        chaos = subprocess.Popen(
+            ["chaos", "--no-version-check", "--log-file", str(run_dir / "chaos.log"), "run",
+             "--rollback-strategy", "always", "--journal-path", str(journal_path),
+             "--var-file", str(run_dir / "vars.json"), str(path)],
+            cwd=REPO_ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        code = chaos.wait()
+        why_missing = f"`chaos run` exited {code}; see {run_dir / 'chaos.log'}"
+    finally:
+        # The cleanup runs to its end: a second Ctrl-C must not leave it half-done.
+        previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            if chaos is not None:
+                _stop(chaos)
+            _stop(load)
+            healed = heal_and_probe(target_file)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+    raw = _read_json(journal_path)
+    judgement = judge(name, raw, why_missing=why_missing)
+    if healed:
+        judgement.verdict = "deviated" if judgement.verdict == "passed" else judgement.verdict
+        judgement.reasons.append(f"after the rollbacks: {healed}")
+    summary_text = (run_dir / "load.json").read_text() if (run_dir / "load.json").exists() else ""
+    summary = LoadSummary.from_json(summary_text) if summary_text else None
+    judge_load(judgement, json.loads(path.read_text()), summary)
+    clock = _read_json(run_dir / "clock.json") or {}
+    return Run(judgement, summary, run_dir, clock.get("fault", {}).get("at"))
+
+
+def heal_and_probe(target_file: Path) -> str:
+    """Heal the ledger, then the final probe; returns what is still wrong ("" when nothing)."""
+    configuration = {"target_file": str(target_file)}
+    try:
+        activities.heal(configuration)
+        activities.no_fault_left(configuration)
+    except Exception as exc:  # what is left is reported on the run, never raised past it
+        return f"{type(exc).__name__}: {exc}"
+    return ""
+
+
+def load_expectation(experiment: dict[str, Any]) -> float | None:
+    for extension in experiment.get("extensions", []):
+        if extension.get("name") == "load":
+            return float(extension["min_success_ratio"])
+    return None
+
+
+def judge_load(judgement: Judgement, experiment: dict[str, Any], load: LoadSummary | None) -> None:
+    wanted = load_expectation(experiment)
+    if wanted is None:
+        return
+    if load is None or load.requests == 0:
+        judgement.verdict = "deviated" if judgement.verdict == "passed" else judgement.verdict
+        judgement.reasons.append("the load wrote no summary: its success ratio is unknown")
+        return
+    failed = sum(int(s["failed"]) for s in load.timeline)
+    ratio = 1 - failed / max(1, sum(int(s["requests"]) for s in load.timeline))
+    if ratio < wanted:
+        judgement.verdict = "deviated" if judgement.verdict == "passed" else judgement.verdict
+        judgement.reasons.append(
+            f"the load's success ratio was {ratio:.4%}, expected at least {wanted:.1%} "
+            f"({failed} of {load.requests} requests failed with a 5xx or no answer)"
+        )
+
+
+def preflight(target: Target, target_file: Path) -> None:
+    """Refuse to break a stack that is already broken (or has a fault left)."""
+    try:
+        activities.stack_is_healthy({"target_file": str(target_file)})
+    except Exception as exc:
+        raise ChaosError(
+            f"the stack is not in its steady state, nothing was broken: {exc}. "
+            "Run `python -m stack heal` and `python -m stack status`, then try again"
+        ) from None
+
+
+def run_all(names: list[str], target_file: Path, out: Path) -> list[Run]:
+    chosen = select(names)
+    for path in chosen.values():  # every file, before any fault
+        validate(path)
+    target = load_target(target_file)
+    runtime = target.control.driver
+    out.mkdir(parents=True, exist_ok=True)
+    runs: list[Run] = []
+    previous = {s: signal.signal(s, _raise_interrupted) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for name, path in chosen.items():
+            preflight(target, target_file)
+            started = datetime.now(UTC)
+            sys.stdout.write(f"{started:%H:%M:%S} {name}: running\n")
+            sys.stdout.flush()
+            runs.append(run_one(name, path, target_file, out, runtime))
+            verdict = runs[-1].judgement
+            sys.stdout.write(f"{datetime.now(UTC):%H:%M:%S} {name}: {verdict.verdict}\n")
+            for reason in verdict.reasons:
+                sys.stdout.write(f"  - {reason}\n")
+            sys.stdout.flush()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return runs
