@@ -129,9 +129,10 @@ def run_one(name: str, path: Path, target_file: Path, out: Path, runtime: str) -
     try:
         time.sleep(LOAD_WARMUP_S)
         chaos = subprocess.Popen(
-            ["chaos", "--no-version-check", "--log-file", str(run_dir / "chaos.log"), "run",
-             "--rollback-strategy", "always", "--journal-path", str(journal_path),
-             "--var-file", str(run_dir / "vars.json"), str(path)],
+            [sys.executable, "-m", "chaostoolkit", "--no-version-check",
+             "--log-file", str(run_dir / "chaos.log"), "run", "--rollback-strategy", "always",
+             "--journal-path", str(journal_path), "--var-file", str(run_dir / "vars.json"),
+             str(path)],
             cwd=REPO_ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         code = chaos.wait()
