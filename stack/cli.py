@@ -176,11 +176,23 @@ def status() -> None:
             _compose_status(data)
             return
         rows = _local(data).status()
+        faults = _open_faults(data)
     except StackError as exc:
         _fail(str(exc))
     out.print(_status_table(rows))
-    if any(r.health is None or not r.health.ok for r in rows):
+    out.print(faults, highlight=False)
+    if any(r.health is None or not r.health.ok for r in rows) or faults.startswith("open"):
         raise typer.Exit(3)
+
+
+def _open_faults(data: DataDir) -> str:
+    """One line about the chaos fault ledger: what a drill broke and has not undone yet."""
+    from stack.ledger import Ledger
+
+    left = Ledger(data).open_faults()
+    if not left:
+        return "fault ledger: empty (no chaos fault is active)"
+    return f"open faults (undo with `python -m stack heal`): {', '.join(f.what for f in left)}"
 
 
 @app.command()

@@ -100,6 +100,8 @@ class Ledger:
             ) from None
 
     def open_faults(self) -> list[Fault]:
+        if not self.path.exists():
+            return []  # nothing was ever recorded: no need for a lock file either
         with self._locked() as faults:
             return list(faults)
 
