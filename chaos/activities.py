@@ -364,3 +364,67 @@ def alerts_firing_besides(allowed: list[str], configuration: Configuration) -> l
     if others:
         raise ChaosFailed(f"alerts firing besides {sorted(ignored)}: {others}")
     return others
+
+
+def stop_component(name: str, configuration: Configuration) -> dict[str, Any]:
+    """Stop a component (PostgreSQL, RabbitMQ, the log store...) until the repair."""
+    target = _target(configuration)
+    fault = _ledger(target).record(
+        f"{name} stopped", [Undo("start", {"units": [name]})], FAULT_MAX_S
+    )
+    mark = _mark(configuration, "fault", fault=fault.id)
+    _controls(target).stop(name)
+    return {"fault": fault.id, "stopped": name, "at": mark["at"]}
+
+
+def _health(url: str) -> dict[str, Any]:
+    response = httpx.get(url, timeout=5)
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def health_reports(
+    services: list[str],
+    dependency: str,
+    status: str,
+    budget_s: float,
+    configuration: Configuration,
+) -> dict[str, Any]:
+    """Every unit of each service answers `/health` with `status` (fail | pass) overall and for
+    its `dependency` check: with `fail`, timed from the fault (the outage named where it is);
+    with `pass`, from the repair (the services reconnected by themselves)."""
+    target = _target(configuration)
+    urls = {
+        unit: str(getattr(target.component(unit).probe, "url", ""))
+        for service in services
+        for unit in target.units(service)
+    }
+
+    def says() -> dict[str, str]:
+        seen = {}
+        for unit, url in urls.items():
+            try:
+                body = _health(url)
+            except (httpx.HTTPError, ValueError) as exc:
+                seen[unit] = f"no health+json answer: {type(exc).__name__}"
+                continue
+            check = body.get("checks", {}).get(f"{dependency}:responseTime", [{}])[0]
+            seen[unit] = f"{body.get('status')}, {dependency} {check.get('status')}"
+        return seen
+
+    wanted = f"{status}, {dependency} {status}"
+    mark = "fault" if status == "fail" else "repair"
+    return _timed(
+        configuration,
+        "show" if status == "fail" else "recover",
+        mark,
+        f"/health of {', '.join(urls)} says {wanted!r}",
+        lambda: poll_until(
+            says,
+            f"every unit's /health to say {wanted!r}",
+            max(3 * budget_s, 60),
+            interval=0.5,
+            until=lambda seen: all(v == wanted for v in seen.values()),
+        ),
+        budget_s,
+    )

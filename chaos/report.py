@@ -7,7 +7,7 @@ from xml.etree import ElementTree as ET
 
 from chaos.judge import Judgement
 
-COLUMNS = ("detect", "notify", "show", "resolve", "notify resolved", "show recovered")
+COLUMNS = ("detect", "notify", "show", "recover", "resolve", "notify resolved", "show recovered")
 
 
 def _cell(judgement: Judgement, timing: str) -> str:
