@@ -15,6 +15,7 @@ from rich.table import Table
 from stack import ports_record
 from stack import secrets as secrets_mod
 from stack.errors import StackError
+from stack.ledger import Ledger, ledger_file
 from stack.paths import DataDir, default_data_dir
 from stack.runtimes.local.runtime import ComponentStatus, LocalRuntime
 from stack.topology import topology
@@ -129,8 +130,11 @@ def down(purge: bool = typer.Option(False, help="also delete all data and secret
             out.print("down (compose)")
             return
         pids = _local(data).down(purge=purge)
+        forgotten = Ledger(data).forget()
     except StackError as exc:
         _fail(str(exc))
+    if forgotten:  # a fault lives in the processes `down` just stopped: nothing is left to undo
+        out.print(f"forgot the open chaos faults: {', '.join(f.what for f in forgotten)}")
     what = f"stopped {len(pids)} processes" if pids else "nothing was running"
     out.print(f"down: {what}{'; data deleted' if purge else ''}.")
 
@@ -187,8 +191,6 @@ def status() -> None:
 
 def _open_faults(data: DataDir) -> str:
     """One line about the chaos fault ledger: what a drill broke and has not undone yet."""
-    from stack.ledger import Ledger
-
     left = Ledger(data).open_faults()
     if not left:
         return "fault ledger: empty (no chaos fault is active)"
@@ -293,8 +295,6 @@ def heal(
 ) -> None:
     """Undo every fault a chaos drill left in the ledger: start what was stopped, clear fault
     flags, stop CPU hogs, remove disk fillers. Safe to run at any time, and twice."""
-    from stack.ledger import Ledger, ledger_file
-
     data = _data()
     if at:
         time.sleep(max(0.0, at - time.time()))

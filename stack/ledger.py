@@ -120,6 +120,16 @@ class Ledger:
             _start_watcher(self.data, fault)
         return fault
 
+    def forget(self) -> list[Fault]:
+        """Strike every fault off without undoing it (after `down`, which ended them all);
+        their watchers then find nothing to do."""
+        if not self.path.exists():
+            return []
+        with self._locked() as faults:
+            gone = list(faults)
+            faults.clear()
+        return gone
+
     def heal(self, controls: Any, fault_id: str | None = None) -> list[str]:
         """Undo every open fault (or the one named), strike each off once undone; returns what
         was done. A fault whose undo fails stays in the ledger, and the error names it.

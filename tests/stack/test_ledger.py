@@ -146,3 +146,9 @@ def test_a_fault_undoes_itself_at_its_expiry(tmp_path: Path) -> None:
     assert not filler.exists(), (data.logs / "chaos-heal.log").read_text()
     assert Ledger(data).open_faults() == []
     assert not ledger_file(data).read_text().count(fault.id)
+
+
+def test_forget_strikes_everything_off_without_undoing(ledger: Ledger) -> None:
+    ledger.record("users killed", [Undo("start", {"units": ["users"]})], 60, watch=False)
+    assert [f.what for f in ledger.forget()] == ["users killed"]
+    assert ledger.open_faults() == []
