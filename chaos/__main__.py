@@ -46,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     judgements = [r.judgement for r in runs]
     table = report.markdown(judgements)
-    (out / "report.md").write_text(table)
+    pictures = "".join(f"\n![{r.run_dir.name}]({r.run_dir.name}/timeline.svg)\n" for r in runs)
+    (out / "report.md").write_text(table + pictures)
     report.junit(judgements, out / "junit.xml")
     sys.stdout.write(f"\n{table}\nreports: {out / 'report.md'}, {out / 'junit.xml'}\n")
     return 0 if all(j.verdict == "passed" for j in judgements) else 1

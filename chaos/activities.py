@@ -103,6 +103,7 @@ def _timed(
     seconds = round(time.time() - at, 1)
     result = {
         "timing": timing,
+        "from": mark,
         "what": what,
         "seconds": seconds,
         "budget_s": budget_s,

@@ -20,6 +20,7 @@ class Timing:
     what: str
     seconds: float
     budget_s: float
+    mark: str = "fault"  # what it is timed from: fault | repair
 
 
 @dataclass
@@ -65,6 +66,7 @@ def timings_of(journal: dict[str, Any]) -> list[Timing]:
                     str(output["what"]),
                     float(output["seconds"]),
                     float(output["budget_s"]),
+                    str(output.get("from", "fault")),
                 )
             )
     return found

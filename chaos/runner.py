@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from chaos import activities
+from chaos import activities, timeline
 from chaos.budgets import budgets
 from chaos.judge import Judgement, judge
 from grader.loadgen import LoadSummary
@@ -78,7 +78,7 @@ class Run:
     judgement: Judgement
     load: LoadSummary | None
     run_dir: Path
-    fault_at: float | None
+    marks: dict[str, float]  # Unix times of the fault and the repair
 
 
 class Interrupted(Exception):
@@ -157,7 +157,10 @@ def run_one(name: str, path: Path, target_file: Path, out: Path, runtime: str) -
     summary = LoadSummary.from_json(summary_text) if summary_text else None
     judge_load(judgement, json.loads(path.read_text()), summary)
     clock = _read_json(run_dir / "clock.json") or {}
-    return Run(judgement, summary, run_dir, clock.get("fault", {}).get("at"))
+    marks = {name: float(mark["at"]) for name, mark in clock.items()}
+    seconds = summary.timeline if summary else []
+    timeline.write(run_dir / "timeline.svg", name, seconds, marks, judgement.timings)
+    return Run(judgement, summary, run_dir, marks)
 
 
 def heal_and_probe(target_file: Path) -> str:
