@@ -25,7 +25,8 @@ from typing import Any
 import httpx
 from healthprobe import run_probe
 
-from grader import status_page
+from chaos import dr
+from grader import backups, journeys, status_page
 from grader.faults import FIELDS, Faults, admin_token_file, set_faults, units
 from grader.monitoring import Prometheus, alert_names
 from grader.notifications import Notifications
@@ -429,3 +430,63 @@ def health_reports(
         ),
         budget_s,
     )
+
+
+def _gateway(target: Target) -> httpx.Client:
+    return httpx.Client(base_url=target.url("gateway", "main"), timeout=5)
+
+
+def backed_up_marker(service: str, configuration: Configuration) -> dict[str, Any]:
+    """A user registered through the gateway (the marker), then a verified backup of
+    `service`'s database taken after it: what a restore must bring back."""
+    target = _target(configuration)
+    database = target.service_databases()[service]
+    with _gateway(target) as gateway:
+        player = journeys.register(gateway, "chaos")
+    since = backups.now()
+    api = backups.BackupApi(target)
+    backup = poll_until(
+        lambda: backups.verified_since(api, database, since),
+        f"a verified backup of {database} taken after {player.username} registered",
+        target.timeouts.get("backup"),
+        interval=2,
+    )
+    if backup is None:  # poll_until returned a truthy value; this tells mypy
+        raise ChaosFailed(f"no verified backup of {database}")
+    marks = _marks(configuration)
+    marks["marker"] = {"at": time.time(), "username": player.username, "backup": backup["id"]}
+    _clock_file(configuration).write_text(json.dumps(marks))
+    return {"username": player.username, "backup": backup["id"]}
+
+
+def drop_database(service: str, configuration: Configuration) -> dict[str, Any]:
+    """DROP DATABASE of `service` (its data is lost). The ledger's undo is a restore."""
+    target = _target(configuration)
+    database = target.service_databases()[service]
+    fault = _ledger(target).record(
+        f"database {database} dropped",
+        [Undo("restore", {"service": service})],
+        FAULT_MAX_S,
+    )
+    mark = _mark(configuration, "fault", fault=fault.id)
+    dr.drop_database(target, database)
+    return {"fault": fault.id, "dropped": database, "at": mark["at"]}
+
+
+def marker_is_back(budget_s: float, configuration: Configuration) -> dict[str, Any]:
+    """The marker user logs in through the gateway again: the data is served (the RTO, from
+    the fault)."""
+    target = _target(configuration)
+    username = _marks(configuration)["marker"]["username"]
+    player = journeys.Player(username=username, user_id="", token="")
+
+    def back() -> bool:
+        with _gateway(target) as gateway:
+            return poll_until(
+                lambda: dr.can_log_in(gateway, player),
+                f"{username} to log in again",
+                max(3 * budget_s, 60),
+                interval=0.5,
+            )
+
+    return _timed(configuration, "recover", "fault", f"{username} logs in again", back, budget_s)

@@ -32,7 +32,7 @@ import psutil
 from stack.errors import StackError
 from stack.paths import DataDir
 
-UndoKind = Literal["start", "resume", "http-put", "kill-process", "remove-file"]
+UndoKind = Literal["start", "resume", "http-put", "kill-process", "remove-file", "restore"]
 UNDO_KINDS: tuple[str, ...] = UndoKind.__args__  # type: ignore[attr-defined]
 
 
@@ -40,7 +40,8 @@ UNDO_KINDS: tuple[str, ...] = UndoKind.__args__  # type: ignore[attr-defined]
 class Undo:
     """One step back. `start` / `resume`: `units`; `http-put`: `url`, `body`, `token_file` (a
     bearer token); `kill-process`: `pid`, `created` (psutil's create_time, so a reused pid is
-    never killed); `remove-file`: `path`."""
+    never killed); `remove-file`: `path`; `restore`: `service` (its database from the newest
+    verified backup, as `python -m stack restore SERVICE` does)."""
 
     kind: UndoKind
     args: dict[str, Any]
@@ -172,6 +173,16 @@ def _kill_process(args: dict[str, Any]) -> None:
         return
 
 
+def _restore(service: str, controls: Any) -> None:
+    from stack.restore import restore, restore_compose
+    from stack.runtimes.local.runtime import LocalRuntime
+
+    if isinstance(controls, LocalRuntime):
+        restore(controls, service)
+    else:
+        restore_compose(controls.data_dir, service)
+
+
 def undo_step(step: Undo, controls: Any) -> None:
     if step.kind == "start":
         for unit in step.args["units"]:
@@ -183,6 +194,8 @@ def undo_step(step: Undo, controls: Any) -> None:
         _put(step.args)
     elif step.kind == "kill-process":
         _kill_process(step.args)
+    elif step.kind == "restore":
+        _restore(step.args["service"], controls)
     else:
         Path(step.args["path"]).unlink(missing_ok=True)
 
