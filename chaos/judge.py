@@ -36,7 +36,8 @@ def _last_line(entry: dict[str, Any]) -> str:
     lines = [line.strip() for line in entry.get("exception") or [] if line.strip()]
     text = lines[-1] if lines else "no exception recorded"
     # chaoslib wraps what a provider raised as "chaoslib.exceptions.ActivityFailed: Type: msg"
-    return text.removeprefix("chaoslib.exceptions.ActivityFailed: ")
+    text = text.removeprefix("chaoslib.exceptions.ActivityFailed: ")
+    return text.removeprefix("chaos.activities.")
 
 
 def _name(entry: dict[str, Any]) -> str:

@@ -46,7 +46,7 @@ def render(
     latency = [
         (x(s["t"] + 0.5), latency_top + PANEL * (1 - s["mean_ms"] / top_ms)) for s in seconds
     ]
-    height = latency_top + PANEL + 40
+    height = latency_top + PANEL + 64
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
         'font-family="sans-serif" font-size="11">',
@@ -78,7 +78,7 @@ def render(
             f'<line x1="{ex:.1f}" y1="{TOP}" x2="{ex:.1f}" y2="{bottom}" stroke="{colour}" '
             'stroke-dasharray="4 3"/>'
         )
-        label_y = bottom + 14 + 12 * (index % 2)
+        label_y = bottom + 14 + 12 * (index % 4)  # four rows: close events stay readable
         parts.append(
             f'<text x="{ex:.1f}" y="{label_y}" fill="{colour}" text-anchor="middle">'
             f"{escape(name)} +{at - start:.0f}s</text>"
