@@ -30,6 +30,7 @@ class Judgement:
     reasons: list[str] = field(default_factory=list)
     timings: list[Timing] = field(default_factory=list)
     duration_s: float = 0.0
+    load_success: float | None = None  # the share of load requests answered without a 5xx
 
 
 def _last_line(entry: dict[str, Any]) -> str:

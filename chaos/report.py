@@ -20,11 +20,12 @@ def _cell(judgement: Judgement, timing: str) -> str:
 
 
 def markdown(judgements: list[Judgement]) -> str:
-    head = ["experiment", "verdict", *(f"{c} (s / budget)" for c in COLUMNS), "took"]
+    head = ["experiment", "verdict", *(f"{c} (s / budget)" for c in COLUMNS), "load ok", "took"]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for j in judgements:
         cells = [f"`{j.experiment}`", f"**{j.verdict}**", *(_cell(j, c) for c in COLUMNS)]
-        rows.append("| " + " | ".join([*cells, f"{j.duration_s:.0f} s"]) + " |")
+        load = "-" if j.load_success is None else f"{j.load_success:.2%}"
+        rows.append("| " + " | ".join([*cells, load, f"{j.duration_s:.0f} s"]) + " |")
     notes = [
         f"- `{j.experiment}` ({j.verdict}): {reason}" for j in judgements for reason in j.reasons
     ]
