@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -156,7 +157,8 @@ def set_fault_flags(
         for url in units(target, service).values()
     ]
     flags = Faults.of({"error_rate": error_rate, "latency_ms": latency_ms})
-    fault = _ledger(target).record(f"{service} fault flags {flags}", undo, FAULT_MAX_S)
+    named = ", ".join(f"{k}={v}" for k, v in asdict(flags).items() if v)
+    fault = _ledger(target).record(f"{service} fault flags {named}", undo, FAULT_MAX_S)
     mark = _mark(configuration, "fault", fault=fault.id)
     set_faults(target, service, flags)
     return {"fault": fault.id, "flags": str(flags), "at": mark["at"]}
