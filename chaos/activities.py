@@ -134,14 +134,15 @@ def kill_service(service: str, configuration: Configuration) -> dict[str, Any]:
 
 
 def kill_one_replica(service: str, configuration: Configuration) -> dict[str, Any]:
-    """SIGKILL the first replica of `service`; its supervisor brings it back."""
+    """SIGKILL the first replica of `service` and hold it down until the repair: a replica
+    restarted within a second would hide whether the gateway moves on to the others."""
     target = _target(configuration)
     name = target.units(service)[0]
     fault = _ledger(target).record(
         f"{name} killed (one replica of {service})", [Undo("start", {"units": [name]})], FAULT_MAX_S
     )
     mark = _mark(configuration, "fault", fault=fault.id)
-    _controls(target).kill(name)
+    _controls(target).kill(name, hold=True)
     return {"fault": fault.id, "unit": name, "at": mark["at"]}
 
 

@@ -24,12 +24,16 @@ from typing import Any
 from chaos import activities, timeline
 from chaos.budgets import budgets
 from chaos.judge import Judgement, judge
+from grader.errors import CheckFailed
 from grader.loadgen import LoadSummary
+from grader.monitoring import Prometheus
+from grader.polling import poll_until
 from grader.target import Target, load_target
 from stack.paths import REPO_ROOT
 
 EXPERIMENTS = Path(__file__).parent / "experiments"
 LOAD_WARMUP_S = 10.0  # users signed up and playing before the fault
+QUIET_WAIT_S = 240.0  # an error alert resolves about 70 s after its drill (docs/chaos.md)
 LOAD_MAX_S = 1800  # the load stops with the experiment; this only bounds a forgotten one
 
 
@@ -206,7 +210,8 @@ def judge_load(judgement: Judgement, experiment: dict[str, Any], load: LoadSumma
 
 
 def preflight(target: Target, target_file: Path) -> None:
-    """Refuse to break a stack that is already broken (or has a fault left)."""
+    """Refuse to break a stack that is already broken (or has a fault left), and wait for the
+    alerts of an earlier drill to resolve: a drill times its own alerts from a quiet stack."""
     try:
         activities.stack_is_healthy({"target_file": str(target_file)})
     except Exception as exc:
@@ -214,6 +219,20 @@ def preflight(target: Target, target_file: Path) -> None:
             f"the stack is not in its steady state, nothing was broken: {exc}. "
             "Run `python -m stack heal` and `python -m stack status`, then try again"
         ) from None
+    prom = Prometheus.of(target)
+    quiet = target.monitoring.watchdog_alert
+    try:
+        poll_until(
+            lambda: sorted({a["alertname"] for a in prom.firing()} - {quiet}),
+            f"every alert but the {quiet} to resolve before the next drill",
+            QUIET_WAIT_S,
+            interval=2,
+            until=lambda firing: not firing,
+        )
+    except CheckFailed as exc:
+        raise ChaosError(f"the stack is not quiet, nothing was broken: {exc}") from None
+    finally:
+        prom.close()
 
 
 def run_all(names: list[str], target_file: Path, out: Path) -> list[Run]:
