@@ -79,8 +79,10 @@ def render(
             'stroke-dasharray="4 3"/>'
         )
         label_y = bottom + 14 + 12 * (index % 4)  # four rows: close events stay readable
+        # Anchored so that a label near either edge stays inside the picture.
+        anchor = "end" if ex > WIDTH - 90 else "start" if ex < LEFT + 40 else "middle"
         parts.append(
-            f'<text x="{ex:.1f}" y="{label_y}" fill="{colour}" text-anchor="middle">'
+            f'<text x="{ex:.1f}" y="{label_y}" fill="{colour}" text-anchor="{anchor}">'
             f"{escape(name)} +{at - start:.0f}s</text>"
         )
     parts.append("</svg>")
