@@ -38,7 +38,7 @@ def _last_line(entry: dict[str, Any]) -> str:
     text = lines[-1] if lines else "no exception recorded"
     # chaoslib wraps what a provider raised as "chaoslib.exceptions.ActivityFailed: Type: msg"
     text = text.removeprefix("chaoslib.exceptions.ActivityFailed: ")
-    return text.removeprefix("chaos.activities.")
+    return text.removeprefix("chaos.context.")
 
 
 def _name(entry: dict[str, Any]) -> str:

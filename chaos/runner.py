@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from chaos import activities, timeline
+from chaos import actions, probes, timeline
 from chaos.budgets import budgets
 from chaos.judge import Judgement, judge
 from grader.errors import CheckFailed
@@ -171,8 +171,8 @@ def heal_and_probe(target_file: Path) -> str:
     """Heal the ledger, then the final probe; returns what is still wrong ("" when nothing)."""
     configuration = {"target_file": str(target_file)}
     try:
-        activities.heal(configuration)
-        activities.no_fault_left(configuration)
+        actions.heal(configuration)
+        probes.no_fault_left(configuration)
     except Exception as exc:  # what is left is reported on the run, never raised past it
         return f"{type(exc).__name__}: {exc}"
     return ""
@@ -213,7 +213,7 @@ def preflight(target: Target, target_file: Path) -> None:
     """Refuse to break a stack that is already broken (or has a fault left), and wait for the
     alerts of an earlier drill to resolve: a drill times its own alerts from a quiet stack."""
     try:
-        activities.stack_is_healthy({"target_file": str(target_file)})
+        probes.stack_is_healthy({"target_file": str(target_file)})
     except Exception as exc:
         raise ChaosError(
             f"the stack is not in its steady state, nothing was broken: {exc}. "

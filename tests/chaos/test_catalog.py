@@ -32,7 +32,7 @@ def test_an_invalid_file_is_refused_with_chaos_toolkits_reason(tmp_path: Path) -
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"title": "t", "description": "d", "method": [
         {"type": "action", "name": "a", "provider": {
-            "type": "python", "module": "chaos.activities", "func": "kill_service",
+            "type": "python", "module": "chaos.actions", "func": "kill_service",
             "arguments": {"servce": "users"}}}]}))  # fmt: skip
     with pytest.raises(runner.ChaosError, match="required argument 'service' is missing"):
         runner.validate(bad)

@@ -1,0 +1,129 @@
+"""The actions of the chaos experiments (`chaos/experiments/*.json`), called by Chaos Toolkit
+as `python` providers: they break things, and repair them.
+
+Every action writes its fault in the stack's fault ledger (stack/ledger.py) *before* injecting
+it, with its undo and its maximum duration, so `python -m stack heal` (and the fault's own
+expiry) can undo it whatever happens to the runner. `repair` undoes the run's fault through
+the ledger; the rollbacks call `heal`. Each marks the run's clock (chaos/context.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from chaos import context, dr
+from chaos.context import FAULT_MAX_S, ChaosFailed, Configuration
+from grader import backups, journeys
+from grader.faults import Faults, admin_token_file, set_faults, units
+from grader.polling import poll_until
+from stack.ledger import Undo
+
+
+def kill_service(service: str, configuration: Configuration) -> dict[str, Any]:
+    """SIGKILL every unit of `service` and hold it down (a crash nobody restarts)."""
+    target = context.target_of(configuration)
+    names = target.units(service)
+    fault = context.ledger_of(target).record(
+        f"{service} killed ({', '.join(names)})", [Undo("start", {"units": names})], FAULT_MAX_S
+    )
+    controls = context.controls_of(target)
+    mark = context.set_mark(configuration, "fault", fault=fault.id)
+    for name in names:
+        controls.kill(name, hold=True)
+    return {"fault": fault.id, "units": names, "at": mark["at"]}
+
+
+def kill_one_replica(service: str, configuration: Configuration) -> dict[str, Any]:
+    """SIGKILL the first replica of `service` and hold it down until the repair: a replica
+    restarted within a second would hide whether the gateway moves on to the others."""
+    target = context.target_of(configuration)
+    name = target.units(service)[0]
+    fault = context.ledger_of(target).record(
+        f"{name} killed (one replica of {service})", [Undo("start", {"units": [name]})], FAULT_MAX_S
+    )
+    mark = context.set_mark(configuration, "fault", fault=fault.id)
+    context.controls_of(target).kill(name, hold=True)
+    return {"fault": fault.id, "unit": name, "at": mark["at"]}
+
+
+def set_fault_flags(
+    service: str, configuration: Configuration, error_rate: float = 0.0, latency_ms: int = 0
+) -> dict[str, Any]:
+    """Turn on `service`'s fault flags on every unit (chassis `PUT /admin/faults`)."""
+    target = context.target_of(configuration)
+    off = {"error_rate": 0.0, "latency_ms": 0, "fail_health": False}
+    token = str(admin_token_file(target))
+    undo = [
+        Undo("http-put", {"url": f"{url}/admin/faults", "body": off, "token_file": token})
+        for url in units(target, service).values()
+    ]
+    flags = Faults.of({"error_rate": error_rate, "latency_ms": latency_ms})
+    named = ", ".join(f"{k}={v}" for k, v in asdict(flags).items() if v)
+    fault = context.ledger_of(target).record(f"{service} fault flags {named}", undo, FAULT_MAX_S)
+    mark = context.set_mark(configuration, "fault", fault=fault.id)
+    set_faults(target, service, flags)
+    return {"fault": fault.id, "flags": str(flags), "at": mark["at"]}
+
+
+def stop_component(name: str, configuration: Configuration) -> dict[str, Any]:
+    """Stop a component (PostgreSQL, RabbitMQ, the log store...) until the repair."""
+    target = context.target_of(configuration)
+    fault = context.ledger_of(target).record(
+        f"{name} stopped", [Undo("start", {"units": [name]})], FAULT_MAX_S
+    )
+    mark = context.set_mark(configuration, "fault", fault=fault.id)
+    context.controls_of(target).stop(name)
+    return {"fault": fault.id, "stopped": name, "at": mark["at"]}
+
+
+def backed_up_marker(service: str, configuration: Configuration) -> dict[str, Any]:
+    """A user registered through the gateway (the marker), then a verified backup of
+    `service`'s database taken after it: what a restore must bring back."""
+    target = context.target_of(configuration)
+    database = target.service_databases()[service]
+    with context.gateway_of(target) as gateway:
+        player = journeys.register(gateway, "chaos")
+    since = backups.now()
+    api = backups.BackupApi(target)
+    backup = poll_until(
+        lambda: backups.verified_since(api, database, since),
+        f"a verified backup of {database} taken after {player.username} registered",
+        target.timeouts.get("backup"),
+        interval=2,
+    )
+    if backup is None:  # poll_until returned a truthy value; this tells mypy
+        raise ChaosFailed(f"no verified backup of {database}")
+    context.set_mark(configuration, "marker", username=player.username, backup=backup["id"])
+    return {"username": player.username, "backup": backup["id"]}
+
+
+def drop_database(service: str, configuration: Configuration) -> dict[str, Any]:
+    """DROP DATABASE of `service` (its data is lost). The ledger's undo is a restore."""
+    target = context.target_of(configuration)
+    database = target.service_databases()[service]
+    fault = context.ledger_of(target).record(
+        f"database {database} dropped",
+        [Undo("restore", {"service": service})],
+        FAULT_MAX_S,
+    )
+    mark = context.set_mark(configuration, "fault", fault=fault.id)
+    dr.drop_database(target, database)
+    return {"fault": fault.id, "dropped": database, "at": mark["at"]}
+
+
+def repair(configuration: Configuration) -> dict[str, Any]:
+    """Undo the run's fault (through the ledger, as `heal` would) and mark the repair."""
+    target = context.target_of(configuration)
+    fault_id = context.read_marks(configuration).get("fault", {}).get("fault")
+    if fault_id is None:
+        raise ChaosFailed("nothing to repair: no fault was marked on the clock")
+    mark = context.set_mark(configuration, "repair")
+    done = context.ledger_of(target).heal(context.controls_of(target), fault_id)
+    return {"undone": done, "at": mark["at"]}
+
+
+def heal(configuration: Configuration) -> list[str]:
+    """The rollback of every experiment: undo whatever the ledger still holds."""
+    target = context.target_of(configuration)
+    return context.ledger_of(target).heal(context.controls_of(target))

@@ -1,0 +1,280 @@
+"""The probes of the chaos experiments (`chaos/experiments/*.json`), called by Chaos Toolkit
+as `python` providers: the steady state, and the timed consequences of a fault (an alert
+fires, an email arrives, the status page shows it, health says so, data comes back). Each
+timed probe returns its delay from the fault or the repair with its budget, and raises when
+it came late or never (chaos/context.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+from healthprobe import run_probe
+
+from chaos import context, dr
+from chaos.context import ChaosFailed, Configuration
+from grader import journeys, status_page
+from grader.faults import FIELDS, Faults, admin_token_file, units
+from grader.monitoring import Prometheus, alert_names
+from grader.notifications import Notifications
+from grader.polling import poll_until
+
+
+def stack_is_healthy(configuration: Configuration) -> bool:
+    """Every component's health probe passes, and the ledger holds no fault."""
+    target = context.target_of(configuration)
+    unhealthy = {}
+    for name, component in target.components.items():
+        if component.probe is None:
+            continue
+        result = run_probe(component.probe)
+        if not result.ok:
+            unhealthy[name] = result.detail
+    left = [f.what for f in context.ledger_of(target).open_faults()]
+    if unhealthy or left:
+        raise ChaosFailed(f"unhealthy: {unhealthy or 'none'}; faults still open: {left or 'none'}")
+    return True
+
+
+def no_fault_left(configuration: Configuration) -> bool:
+    """The final probe: nothing in the ledger, and every service's fault flags off."""
+    target = context.target_of(configuration)
+    left = [f.what for f in context.ledger_of(target).open_faults()]
+    token = Path(admin_token_file(target)).read_text().strip()
+    flagged = {}
+    for service in target.service_databases():
+        for unit, url in units(target, service).items():
+            body = httpx.get(
+                f"{url}/admin/faults", headers={"Authorization": f"Bearer {token}"}, timeout=5
+            ).json()
+            if Faults.of({k: v for k, v in body.items() if k in FIELDS}).off:
+                continue
+            flagged[unit] = body
+    if left or flagged:
+        raise ChaosFailed(f"faults left: ledger {left or 'empty'}; flags on {flagged or 'none'}")
+    return True
+
+
+def alert_fires(
+    alertname: str, service: str, budget_s: float, configuration: Configuration
+) -> dict[str, Any]:
+    """`alertname` fires for `service` within `budget_s` of the fault (time to detect)."""
+    prom = Prometheus.of(context.target_of(configuration))
+
+    def fired() -> str:
+        prom.wait_firing(alertname, service, timeout=max(3 * budget_s, 60))
+        return alert_names(prom.firing())
+
+    try:
+        return context.timed(
+            configuration, "detect", "fault", f"{alertname} fires for {service}", fired, budget_s
+        )
+    finally:
+        prom.close()
+
+
+def alert_resolves(
+    alertname: str, service: str, budget_s: float, configuration: Configuration
+) -> dict[str, Any]:
+    prom = Prometheus.of(context.target_of(configuration))
+
+    def resolved() -> str:
+        prom.wait_firing(alertname, service, timeout=max(3 * budget_s, 60), firing=False)
+        return alert_names(prom.firing())
+
+    try:
+        return context.timed(
+            configuration,
+            "resolve",
+            "repair",
+            f"{alertname} of {service} resolves",
+            resolved,
+            budget_s,
+        )
+    finally:
+        prom.close()
+
+
+def email_arrives(
+    service: str, status: str, budget_s: float, configuration: Configuration
+) -> dict[str, Any]:
+    """The `status` (firing | resolved) email of the down alert naming `service` reaches the
+    mail catcher within `budget_s` of the fault (firing) or the repair (resolved)."""
+    target = context.target_of(configuration)
+    mark = "fault" if status == "firing" else "repair"
+    _, since = context.mark_time(configuration, mark)
+    notifications = Notifications(target, timeout=max(3 * budget_s, 60))
+    try:
+        return context.timed(
+            configuration,
+            "notify" if status == "firing" else "notify resolved",
+            mark,
+            f"the {status} email of {target.monitoring.down_alert} ({service})",
+            lambda: notifications.email(since, status, service=service),  # type: ignore[arg-type]
+            budget_s,
+        )
+    finally:
+        notifications.close()
+
+
+def status_page_shows_outage(
+    service: str, budget_s: float, configuration: Configuration
+) -> dict[str, Any]:
+    """The public summary.json shows `service` in an outage, with an incident opened after the
+    fault (time to show)."""
+    target = context.target_of(configuration)
+    _, since = context.mark_time(configuration, "fault")
+
+    def shown() -> dict[str, Any]:
+        with context.gateway_of(target) as public:
+
+            def look() -> dict[str, Any]:
+                body = status_page.summary(public)
+                incident = status_page.open_incident_for(body, service, since=since)
+                down = status_page.statuses(body).get(service) in status_page.OUTAGES
+                return {
+                    "status": status_page.statuses(body).get(service),
+                    "incident": incident,
+                    "ok": down and incident is not None,
+                }
+
+            seen = poll_until(
+                look,
+                f"the status page to show {service} down with an incident",
+                max(3 * budget_s, 60),
+                interval=0.5,
+                until=lambda s: s["ok"],
+            )
+            return {"status": seen["status"], "incident": seen["incident"]["name"]}
+
+    return context.timed(
+        configuration, "show", "fault", f"the status page shows {service} down", shown, budget_s
+    )
+
+
+def status_page_recovers(
+    service: str, budget_s: float, configuration: Configuration
+) -> dict[str, Any]:
+    """summary.json shows `service` operational again, and the incident the fault opened
+    resolved (an older one left open is the status page's own matter, not this drill's)."""
+    target = context.target_of(configuration)
+    _, since = context.mark_time(configuration, "fault")
+
+    def recovered() -> str:
+        with context.gateway_of(target) as public:
+
+            def look() -> dict[str, Any]:
+                body = status_page.summary(public)
+                return {
+                    "status": status_page.statuses(body).get(service),
+                    "open": status_page.open_incident_for(body, service, since=since),
+                }
+
+            seen = poll_until(
+                look,
+                f"the status page to show {service} operational again",
+                max(3 * budget_s, 60),
+                interval=0.5,
+                until=lambda s: s["status"] == "operational" and not s["open"],
+            )
+            return str(seen["status"])
+
+    return context.timed(
+        configuration,
+        "show recovered",
+        "repair",
+        f"the status page shows {service} operational, its incident resolved",
+        recovered,
+        budget_s,
+    )
+
+
+def alerts_firing_besides(allowed: list[str], configuration: Configuration) -> list[str]:
+    """The alerts firing now other than `allowed` and the Watchdog: an alert storm shows here.
+    Raises when there is any."""
+    target = context.target_of(configuration)
+    prom = Prometheus.of(target)
+    ignored = {*allowed, target.monitoring.watchdog_alert}
+    try:
+        others = sorted({a["alertname"] for a in prom.firing() if a["alertname"] not in ignored})
+    finally:
+        prom.close()
+    if others:
+        raise ChaosFailed(f"alerts firing besides {sorted(ignored)}: {others}")
+    return others
+
+
+def _health(url: str) -> dict[str, Any]:
+    response = httpx.get(url, timeout=5)
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def health_reports(
+    services: list[str],
+    dependency: str,
+    status: str,
+    budget_s: float,
+    configuration: Configuration,
+) -> dict[str, Any]:
+    """Every unit of each service answers `/health` with `status` (fail | pass) overall and for
+    its `dependency` check: with `fail`, timed from the fault (the outage named where it is);
+    with `pass`, from the repair (the services reconnected by themselves)."""
+    target = context.target_of(configuration)
+    urls = {
+        unit: str(getattr(target.component(unit).probe, "url", ""))
+        for service in services
+        for unit in target.units(service)
+    }
+
+    def says() -> dict[str, str]:
+        seen = {}
+        for unit, url in urls.items():
+            try:
+                body = _health(url)
+            except (httpx.HTTPError, ValueError) as exc:
+                seen[unit] = f"no health+json answer: {type(exc).__name__}"
+                continue
+            check = body.get("checks", {}).get(f"{dependency}:responseTime", [{}])[0]
+            seen[unit] = f"{body.get('status')}, {dependency} {check.get('status')}"
+        return seen
+
+    wanted = f"{status}, {dependency} {status}"
+    mark = "fault" if status == "fail" else "repair"
+    return context.timed(
+        configuration,
+        "show" if status == "fail" else "recover",
+        mark,
+        f"/health of {', '.join(urls)} says {wanted!r}",
+        lambda: poll_until(
+            says,
+            f"every unit's /health to say {wanted!r}",
+            max(3 * budget_s, 60),
+            interval=0.5,
+            until=lambda seen: all(v == wanted for v in seen.values()),
+        ),
+        budget_s,
+    )
+
+
+def marker_is_back(budget_s: float, configuration: Configuration) -> dict[str, Any]:
+    """The marker user logs in through the gateway again: the data is served (the RTO, from
+    the fault)."""
+    target = context.target_of(configuration)
+    username = context.read_marks(configuration)["marker"]["username"]
+    player = journeys.Player(username=username, user_id="", token="")
+
+    def back() -> bool:
+        with context.gateway_of(target) as gateway:
+            return poll_until(
+                lambda: dr.can_log_in(gateway, player),
+                f"{username} to log in again",
+                max(3 * budget_s, 60),
+                interval=0.5,
+            )
+
+    return context.timed(
+        configuration, "recover", "fault", f"{username} logs in again", back, budget_s
+    )
