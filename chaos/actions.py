@@ -127,3 +127,38 @@ def heal(configuration: Configuration) -> list[str]:
     """The rollback of every experiment: undo whatever the ledger still holds."""
     target = context.target_of(configuration)
     return context.ledger_of(target).heal(context.controls_of(target))
+
+
+def damage_next_backup(database: str, configuration: Configuration) -> dict[str, Any]:
+    """Arm the backup service's fault flag: the next dump of `database` is damaged after it
+    is written (and re-signed, so its sha256 still matches), then a run is requested. Returns
+    that run's backup. The ledger's undo clears the flag."""
+    target = context.target_of(configuration)
+    component = target.component(target.backups.component)
+    if component.admin_token_file is None:
+        raise ChaosFailed(f"{target.backups.component} has no admin_token_file in the profile")
+    url = f"{target.url(target.backups.component, 'main')}/api/v1/backups/faults"
+    undo = Undo(
+        "http-put",
+        {
+            "url": url,
+            "body": {"corrupt_next_dump": None},
+            "token_file": str(component.admin_token_file),
+        },
+    )
+    fault = context.ledger_of(target).record(
+        f"the next backup of {database} damaged", [undo], FAULT_MAX_S
+    )
+    mark = context.set_mark(configuration, "fault", fault=fault.id)
+    api = backups.BackupApi(target)
+    try:
+        bad = api.damage_next(database)
+    finally:
+        api.client.close()
+    context.set_mark(configuration, "damaged", backup=bad["id"])
+    return {
+        "fault": fault.id,
+        "backup": bad["id"],
+        "verified": bad.get("verified"),
+        "at": mark["at"],
+    }

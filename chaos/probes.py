@@ -7,6 +7,7 @@ it came late or never (chaos/context.py).
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,9 @@ from healthprobe import run_probe
 
 from chaos import context, dr
 from chaos.context import ChaosFailed, Configuration
-from grader import journeys, status_page
+from grader import backups, journeys, status_page
 from grader.faults import FIELDS, Faults, admin_token_file, units
-from grader.monitoring import Prometheus, alert_names
+from grader.monitoring import MailCatcher, Prometheus, alert_names
 from grader.notifications import Notifications
 from grader.polling import poll_until
 
@@ -278,3 +279,87 @@ def marker_is_back(budget_s: float, configuration: Configuration) -> dict[str, A
     return context.timed(
         configuration, "recover", "fault", f"{username} logs in again", back, budget_s
     )
+
+
+def damaged_backup_is_caught(database: str, configuration: Configuration) -> dict[str, Any]:
+    """The damaged backup came out unverified, and the drill's own pg_restore of it fails too
+    (the damage took: its sha256 still matches the manifest)."""
+    target = context.target_of(configuration)
+    bad_id = context.read_marks(configuration)["damaged"]["backup"]
+    api = backups.BackupApi(target)
+    try:
+        bad = next((b for b in api.backups(database) if b["id"] == bad_id), None)
+        if bad is None:
+            raise ChaosFailed(f"{bad_id} is not listed any more")
+        with tempfile.TemporaryDirectory(prefix="chaos-damaged-") as tmp:
+            dump = Path(tmp) / "bad.dump"
+            api.download(bad, dump)
+            signed = backups.sha256_of(dump) == bad["sha256"]
+            error = backups.restore_error(target, dump)
+    finally:
+        api.client.close()
+    if not signed or error is None:
+        raise ChaosFailed(
+            f"{bad_id}: sha256 matches the manifest {signed}, pg_restore error {error!r}: "
+            "the damage did not take as the drill expects, nothing to judge"
+        )
+    if bad.get("verified"):
+        raise ChaosFailed(f"{bad_id} was marked verified, yet pg_restore of it fails: {error}")
+    return {"backup": bad_id, "verified": bad.get("verified"), "pg_restore": error}
+
+
+def an_older_verified_backup_restores(
+    database: str, configuration: Configuration
+) -> dict[str, Any]:
+    """A verified backup older than the damaged one is kept, intact, and is what `restore`
+    would pick now (never the damaged one): restored into a scratch database here."""
+    target = context.target_of(configuration)
+    bad_id = context.read_marks(configuration)["damaged"]["backup"]
+    api = backups.BackupApi(target)
+    try:
+        verified = [b for b in api.backups(database) if b.get("verified")]
+        older = [b for b in verified if b["id"] < bad_id]
+        if not older:
+            raise ChaosFailed(f"no verified backup of {database} older than {bad_id} was kept")
+        if verified[-1]["id"] == bad_id:
+            raise ChaosFailed(f"the newest verified backup is the damaged {bad_id}")
+        observed, _ = backups.restore_and_inspect(target, api, older[-1])
+        problems = backups.differences(older[-1]["tables"], observed)
+    finally:
+        api.client.close()
+    if problems:
+        raise ChaosFailed(f"{older[-1]['id']} restored, but differs from its manifest: {problems}")
+    return {"restored": older[-1]["id"], "newest_verified": verified[-1]["id"]}
+
+
+def alert_email_arrives(
+    alertname: str, about: str, budget_s: float, configuration: Configuration
+) -> dict[str, Any]:
+    """An email whose subject names `alertname` and `about` (a service, a database) reaches
+    the mail catcher after the fault, within `budget_s`."""
+    target = context.target_of(configuration)
+    _, since = context.mark_time(configuration, "fault")
+    mail = MailCatcher(target)
+
+    def arrived() -> str:
+        found = poll_until(
+            lambda: [m.subject for m in mail.messages() if m.created >= since],
+            f"the email of {alertname} ({about}) in the mail catcher",
+            max(3 * budget_s, 60),
+            interval=1,
+            until=lambda subjects: any(alertname in s and about in s for s in subjects),
+            show=lambda subjects: f"subjects since the fault: {subjects}",
+        )
+        return next(s for s in found if alertname in s and about in s)
+
+    try:
+        return context.timed(
+            configuration,
+            "notify",
+            "fault",
+            f"the email of {alertname} ({about})",
+            arrived,
+            budget_s,
+        )
+    finally:
+        mail.close()
