@@ -162,3 +162,21 @@ def damage_next_backup(database: str, configuration: Configuration) -> dict[str,
         "verified": bad.get("verified"),
         "at": mark["at"],
     }
+
+
+def play_while_broken(games: int, configuration: Configuration) -> dict[str, Any]:
+    """Two players registered and `games` games played through the gateway while the fault
+    holds: every one is an event (user.registered, game.finished) that must wait in its
+    service's outbox. The players are kept on the clock, for the count afterwards."""
+    target = context.target_of(configuration)
+    with context.gateway_of(target) as gateway:
+        x, o = journeys.register(gateway, "chaos-x"), journeys.register(gateway, "chaos-o")
+        for _ in range(games):
+            journeys.play_to_a_win(gateway, x, o)
+    context.set_mark(
+        configuration,
+        "played",
+        games=games,
+        players=[{"username": p.username, "user_id": p.user_id} for p in (x, o)],
+    )
+    return {"games": games, "players": [x.username, o.username]}

@@ -8,6 +8,7 @@ it came late or never (chaos/context.py).
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ from healthprobe import run_probe
 
 from chaos import context, dr
 from chaos.context import ChaosFailed, Configuration
+
+SETTLE_S = 5.0  # the outbox relays poll every second or so (services/chassis)
 from grader import backups, journeys, status_page
 from grader.faults import FIELDS, Faults, admin_token_file, units
 from grader.monitoring import MailCatcher, Prometheus, alert_names
@@ -363,3 +366,47 @@ def alert_email_arrives(
         )
     finally:
         mail.close()
+
+
+def events_delivered_exactly_once(budget_s: float, configuration: Configuration) -> dict[str, Any]:
+    """After the repair, the games played during the fault reach users' stats exactly once:
+    each player's `games_played` equals the games played (fewer: events lost or still
+    waiting; more: events delivered twice). Timed from the repair."""
+    target = context.target_of(configuration)
+    played = context.read_marks(configuration)["played"]
+    wanted = int(played["games"])
+
+    def counted() -> dict[str, int]:
+        with context.gateway_of(target) as gateway:
+            players = []
+            for p in played["players"]:
+                player = journeys.Player(username=p["username"], user_id=p["user_id"], token="")
+                players.append(journeys.login(gateway, player))
+
+            def look() -> dict[str, int]:
+                return {
+                    p.username: int(journeys.stats(gateway, p).get("games_played", -1))
+                    for p in players
+                }
+
+            seen = poll_until(
+                look,
+                f"users' stats to count {wanted} games for each player",
+                max(3 * budget_s, 60),
+                interval=1,
+                until=lambda counts: all(n >= wanted for n in counts.values()),
+            )
+            time.sleep(SETTLE_S)  # a duplicate would come in the next relay round or two
+            seen = look()
+        if any(n != wanted for n in seen.values()):
+            raise ChaosFailed(f"expected {wanted} games per player, users counts {seen}")
+        return seen
+
+    return context.timed(
+        configuration,
+        "recover",
+        "repair",
+        f"{wanted} games counted once each",
+        counted,
+        budget_s,
+    )
