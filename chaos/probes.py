@@ -17,13 +17,13 @@ from healthprobe import run_probe
 
 from chaos import context, dr
 from chaos.context import ChaosFailed, Configuration
-
-SETTLE_S = 5.0  # the outbox relays poll every second or so (services/chassis)
 from grader import backups, journeys, status_page
 from grader.faults import FIELDS, Faults, admin_token_file, units
 from grader.monitoring import MailCatcher, Prometheus, alert_names
 from grader.notifications import Notifications
 from grader.polling import poll_until
+
+SETTLE_S = 5.0  # the outbox relays poll every second or so (services/chassis)
 
 
 def stack_is_healthy(configuration: Configuration) -> bool:
