@@ -23,7 +23,7 @@ from grader.monitoring import MailCatcher, Prometheus, alert_names
 from grader.notifications import Notifications
 from grader.polling import poll_until
 
-SETTLE_S = 5.0  # the outbox relays poll every second or so (services/chassis)
+SETTLE_S = 5.0  # the outbox relay publishes every 0.5 s (chassis/outbox.py): ten rounds
 
 
 def stack_is_healthy(configuration: Configuration) -> bool:
