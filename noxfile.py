@@ -140,14 +140,14 @@ def chaos(session: nox.Session) -> None:
     session.run("python", "-m", "chaos", *session.posargs)
 
 
-DRILLS = {"dr": "chaos.dr", "backup-corrupt": "chaos.backup_corrupt"}
+DRILLS = {"dr": "chaos.dr"}
 
 
 @nox.session
 def drill(session: nox.Session) -> None:
-    """A chaos drill against the running stack: `./nox -s drill -- dr [--full] [--target PATH]`
-    (dr: drop a service database, restore it, report the RTO; backup-corrupt: damage a backup,
-    see BackupVerificationFailed fire and be notified; docs/backups.md)."""
+    """The disaster-recovery drill against the running stack: `./nox -s drill -- dr [--full]
+    [--target PATH]` (drop a service database, or lose the whole server, restore, report the
+    RTO; docs/backups.md). The other drills are chaos experiments: `./nox -s chaos`."""
     _install(session)
     if not session.posargs or session.posargs[0] not in DRILLS:
         session.error(f"name a drill: ./nox -s drill -- {'|'.join(DRILLS)}")
