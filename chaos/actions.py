@@ -16,7 +16,6 @@ from chaos import context, dr
 from chaos.context import FAULT_MAX_S, ChaosFailed, Configuration
 from grader import backups, journeys
 from grader.faults import Faults, admin_token_file, set_faults, units
-from grader.polling import poll_until
 from stack.ledger import Undo
 
 
@@ -86,14 +85,12 @@ def backed_up_marker(service: str, configuration: Configuration) -> dict[str, An
         player = journeys.register(gateway, "chaos")
     since = backups.now()
     api = backups.BackupApi(target)
-    backup = poll_until(
-        lambda: backups.verified_since(api, database, since),
-        f"a verified backup of {database} taken after {player.username} registered",
-        target.timeouts.get("backup"),
-        interval=2,
-    )
-    if backup is None:  # poll_until returned a truthy value; this tells mypy
-        raise ChaosFailed(f"no verified backup of {database}")
+    try:
+        backup = backups.wait_verified_since(
+            api, [database], since, target.timeouts.get("backup"), after=player.username
+        )[database]
+    finally:
+        api.client.close()
     context.set_mark(configuration, "marker", username=player.username, backup=backup["id"])
     return {"username": player.username, "backup": backup["id"]}
 

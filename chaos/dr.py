@@ -122,22 +122,15 @@ def main(argv: list[str] | None = None) -> int:
         since = backups.now()
         databases = list(target.service_databases().values()) if args.full else [SERVICE]
         sys.stdout.write(f"registered {player.username}; waiting for verified backups\n")
-        fresh = poll_until(
-            lambda: [backups.verified_since(api, db, since) for db in databases],
-            f"a verified backup of each of {list(databases)} taken after the registration",
-            timeout=target.timeouts.get("backup"),
-            interval=2,
-            until=all,
+        fresh = backups.wait_verified_since(
+            api, databases, since, target.timeouts.get("backup"), after="the registration"
         )
         if args.full:
             from chaos.dr_full import run_full  # imports the local runtime
 
             result = run_full(target, gateway, player)
         else:
-            backup = fresh[0]
-            if backup is None:  # `until=all` rules it out; this satisfies mypy
-                raise CheckFailed(f"no verified backup of {SERVICE}")
-            result = run(target, gateway, player, backup)
+            result = run(target, gateway, player, fresh[SERVICE])
     what = "the PostgreSQL server rebuilt and every database" if args.full else SERVICE
     sys.stdout.write(
         f"{result.restore_output}\nDR drill passed: {what} restored from "

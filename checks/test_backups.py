@@ -21,7 +21,6 @@ from healthprobe import run_probe
 from chaos import dr
 from grader import backups, journeys
 from grader.errors import CheckFailed
-from grader.polling import poll_until
 from grader.target import Target
 
 
@@ -60,19 +59,7 @@ def fresh(
     """For every database, a backup taken after `written` that the service marked verified."""
     _, since = written
     databases = list(target.service_databases().values())
-
-    def newest() -> dict[str, dict[str, Any] | None]:
-        return {db: backups.verified_since(api, db, since) for db in databases}
-
-    found = poll_until(
-        newest,
-        f"a new verified backup of each of {databases}, taken after {since:%H:%M:%S} UTC",
-        timeout=target.timeouts.get("backup"),
-        interval=2,
-        until=lambda seen: all(seen.values()),
-        show=lambda seen: str({db: b["id"] if b else None for db, b in seen.items()}),
-    )
-    return {db: b for db, b in found.items() if b is not None}
+    return backups.wait_verified_since(api, databases, since, target.timeouts.get("backup"))
 
 
 def metric(text: str, name: str, database: str) -> float | None:
@@ -162,15 +149,13 @@ def test_dr_drill_restores_a_dropped_database(
     service, database = accounts(target)
     later = journeys.register(gateway, "backup-later")
     since = backups.now()
-    newest = poll_until(
-        lambda: backups.verified_since(api, database, since),
-        f"a verified backup of {database} taken after {later.username} registered "
-        f"({since:%H:%M:%S} UTC), to stand beside {fresh[database]['id']}",
-        timeout=target.timeouts.get("backup"),
-        interval=2,
-        show=lambda b: str(b and b["id"]),
-    )
-    assert newest is not None  # poll_until returned a truthy value; this tells mypy
+    newest = backups.wait_verified_since(
+        api,
+        [database],
+        since,
+        target.timeouts.get("backup"),
+        after=f"{later.username} registered, to stand beside {fresh[database]['id']}",
+    )[database]
     evidence.add("backups of the drill", {"earlier": fresh[database]["id"], "newest": newest["id"]})
     result = dr.run(target, gateway, later, newest, service=service)
     # Kept on the test's report (pytest's user_properties) for plugins and the log below.

@@ -25,6 +25,7 @@ import psycopg
 from psycopg import sql
 
 from grader.errors import CheckFailed, GraderError
+from grader.polling import poll_until
 from grader.target import Target
 
 
@@ -123,6 +124,23 @@ def verified_since(api: BackupApi, database: str, since: datetime) -> dict[str, 
     """The newest backup of `database` taken after `since` that the service marked verified."""
     fresh = [b for b in api.backups(database) if created(b) > since and b.get("verified")]
     return fresh[-1] if fresh else None
+
+
+def wait_verified_since(
+    api: BackupApi, databases: list[str], since: datetime, timeout: float, *, after: str = ""
+) -> dict[str, dict[str, Any]]:
+    """Wait until each of `databases` has a verified backup taken after `since` (`after` says
+    what happened then, for the message); returns the newest of each."""
+    what = after or f"{since:%H:%M:%S} UTC"
+    found = poll_until(
+        lambda: {db: verified_since(api, db, since) for db in databases},
+        f"a new verified backup of each of {databases}, taken after {what}",
+        timeout,
+        interval=2,
+        until=lambda seen: all(seen.values()),
+        show=lambda seen: str({db: b["id"] if b else None for db, b in seen.items()}),
+    )
+    return {db: b for db, b in found.items() if b is not None}
 
 
 def sha256_of(path: Path) -> str:
