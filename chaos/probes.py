@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from healthprobe import run_probe
 
 from chaos import context, dr
 from chaos.context import ChaosFailed, Configuration
 from grader import backups, journeys, status_page
-from grader.faults import FIELDS, Faults, admin_token_file, units
+from grader.faults import read_faults
 from grader.monitoring import MailCatcher, Prometheus, alert_names
 from grader.notifications import Notifications
 from grader.polling import poll_until
@@ -29,13 +28,7 @@ SETTLE_S = 5.0  # the outbox relay publishes every 0.5 s (chassis/outbox.py): te
 def stack_is_healthy(configuration: Configuration) -> bool:
     """Every component's health probe passes, and the ledger holds no fault."""
     target = context.target_of(configuration)
-    unhealthy = {}
-    for name, component in target.components.items():
-        if component.probe is None:
-            continue
-        result = run_probe(component.probe)
-        if not result.ok:
-            unhealthy[name] = result.detail
+    unhealthy = target.unhealthy()
     left = [f.what for f in context.ledger_of(target).open_faults()]
     if unhealthy or left:
         raise ChaosFailed(f"unhealthy: {unhealthy or 'none'}; faults still open: {left or 'none'}")
@@ -46,16 +39,12 @@ def no_fault_left(configuration: Configuration) -> bool:
     """The final probe: nothing in the ledger, and every service's fault flags off."""
     target = context.target_of(configuration)
     left = [f.what for f in context.ledger_of(target).open_faults()]
-    token = Path(admin_token_file(target)).read_text().strip()
-    flagged = {}
-    for service in target.service_databases():
-        for unit, url in units(target, service).items():
-            body = httpx.get(
-                f"{url}/admin/faults", headers={"Authorization": f"Bearer {token}"}, timeout=5
-            ).json()
-            if Faults.of({k: v for k, v in body.items() if k in FIELDS}).off:
-                continue
-            flagged[unit] = body
+    flagged = {
+        unit: str(flags)
+        for service in target.service_databases()
+        for unit, flags in read_faults(target, service).items()
+        if not flags.off
+    }
     if left or flagged:
         raise ChaosFailed(f"faults left: ledger {left or 'empty'}; flags on {flagged or 'none'}")
     return True

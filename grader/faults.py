@@ -97,6 +97,31 @@ def _token(target: Target, token_file: Path | None) -> str:
         raise TargetError(f"cannot read the admin token from {path}: {exc.strerror}") from None
 
 
+def _on_every_unit(
+    target: Target, component: str, body: Faults | None, token_file: Path | None
+) -> tuple[dict[str, Faults], list[str]]:
+    """`PUT /admin/faults` with `body` (or `GET` without) on every unit of `component`: what
+    each answered, and an error line for each that did not. Every unit is tried."""
+    headers = {"Authorization": f"Bearer {_token(target, token_file)}"}
+    answered: dict[str, Faults] = {}
+    errors: list[str] = []
+    with httpx.Client(timeout=target.timeouts.probe, headers=headers) as client:
+        for unit, url in units(target, component).items():
+            try:
+                if body is None:
+                    response = client.get(f"{url}/admin/faults")
+                else:
+                    response = client.put(f"{url}/admin/faults", json=asdict(body))
+            except httpx.HTTPError as exc:
+                errors.append(f"{unit} ({url}): {type(exc).__name__}: {exc}")
+                continue
+            if response.status_code != 200:
+                errors.append(f"{unit} ({url}): HTTP {response.status_code} {response.text[:200]}")
+                continue
+            answered[unit] = Faults.of({k: v for k, v in response.json().items() if k in FIELDS})
+    return answered, errors
+
+
 def set_faults(
     target: Target,
     component: str,
@@ -108,26 +133,22 @@ def set_faults(
     unit answered. Every unit is tried even when one fails, so a clear is never half-done
     silently: the error names each unit that did not take the flags."""
     wanted = flags if isinstance(flags, Faults) else Faults.of(flags)
-    headers = {"Authorization": f"Bearer {_token(target, token_file)}"}
-    applied: dict[str, Faults] = {}
-    errors: list[str] = []
-    with httpx.Client(timeout=target.timeouts.probe, headers=headers) as client:
-        for unit, url in units(target, component).items():
-            try:
-                response = client.put(f"{url}/admin/faults", json=asdict(wanted))
-            except httpx.HTTPError as exc:
-                errors.append(f"{unit} ({url}): {type(exc).__name__}: {exc}")
-                continue
-            if response.status_code != 200:
-                errors.append(f"{unit} ({url}): HTTP {response.status_code} {response.text[:200]}")
-                continue
-            body = response.json()
-            applied[unit] = Faults.of({k: v for k, v in body.items() if k in FIELDS})
-            if applied[unit] != wanted:
-                errors.append(f"{unit}: expected {wanted}, it answered {applied[unit]}")
+    applied, errors = _on_every_unit(target, component, wanted, token_file)
+    errors += [f"{u}: expected {wanted}, it answered {got}" for u, got in applied.items()
+               if got != wanted]  # fmt: skip
     if errors:
         raise FaultsError(f"setting {wanted} on {component!r} failed: " + "; ".join(errors))
     return applied
+
+
+def read_faults(
+    target: Target, component: str, *, token_file: Path | None = None
+) -> dict[str, Faults]:
+    """The flags every unit of `component` has on now (`GET /admin/faults`)."""
+    seen, errors = _on_every_unit(target, component, None, token_file)
+    if errors:
+        raise FaultsError(f"reading the fault flags of {component!r} failed: " + "; ".join(errors))
+    return seen
 
 
 def clear_faults(

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from healthprobe import PostgresProbe, Probe, read_secret
+from healthprobe import PostgresProbe, Probe, read_secret, run_probe
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -253,6 +253,15 @@ class Target(_Model):
             return mon.also_down
         drilled = (mon.down_service, mon.error_service)
         return [s for s in self.service_names() if s not in drilled]
+
+    def unhealthy(self) -> dict[str, str]:
+        """Each component whose health probe fails now, with what it saw ({}: all healthy)."""
+        failing = {}
+        for name, component in self.components.items():
+            result = run_probe(component.probe, timeout=self.timeouts.probe)
+            if not result.ok:
+                failing[name] = result.detail
+        return failing
 
     def component(self, name: str) -> Component:
         try:

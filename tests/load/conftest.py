@@ -15,7 +15,8 @@ TOKEN = "t" * 32
 
 class StandIn(BaseHTTPRequestHandler):
     """`PUT /admin/faults` echoes the flags (or fails with `server.status`) and is recorded
-    in `server.seen`; anything else is a JSON 404, enough for a gateway stand-in."""
+    in `server.seen`; `GET /admin/faults` answers the last flags put (all off at first);
+    anything else is a JSON 404, enough for a gateway stand-in."""
 
     def do_PUT(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
@@ -26,7 +27,11 @@ class StandIn(BaseHTTPRequestHandler):
         self._answer(self.server.status, body if ok else b'{"detail":"no"}')
 
     def do_GET(self):
-        self._answer(404, b'{"detail":"not found"}')
+        if self.path != "/admin/faults":
+            return self._answer(404, b'{"detail":"not found"}')
+        last = self.server.seen[-1][2] if self.server.seen else {}
+        self._answer(200, json.dumps({"error_rate": 0.0, "latency_ms": 0, "fail_health": False,
+                                      **last}).encode())  # fmt: skip
 
     def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length") or 0))

@@ -4,7 +4,15 @@ every unit of a replica set gets the flags, and a unit that refuses is named."""
 import pytest
 
 from grader.errors import TargetError
-from grader.faults import Faults, FaultsError, admin_token_file, clear_faults, set_faults, units
+from grader.faults import (
+    Faults,
+    FaultsError,
+    admin_token_file,
+    clear_faults,
+    read_faults,
+    set_faults,
+    units,
+)
 
 
 def test_units_of_a_replica_set_and_of_a_single_service(stand_in_target, stand_ins):
@@ -28,6 +36,16 @@ def test_flags_go_to_every_unit_with_the_admin_token(stand_in_target, stand_ins,
         assert server.seen == [("/admin/faults", f"Bearer {admin_token}", body)]
     clear_faults(target, "games")
     assert [s.seen[-1][2]["error_rate"] for s in stand_ins[:2]] == [0.0, 0.0]
+
+
+def test_read_faults_sees_what_every_unit_has_on(stand_in_target, stand_ins):
+    target = stand_in_target()
+    assert read_faults(target, "games") == {"games-1": Faults(), "games-2": Faults()}
+    set_faults(target, "games", {"latency_ms": 300})
+    assert read_faults(target, "games") == {
+        "games-1": Faults(latency_ms=300),
+        "games-2": Faults(latency_ms=300),
+    }
 
 
 def test_a_refusing_unit_is_named_and_the_others_still_get_the_flags(stand_in_target, stand_ins):
