@@ -13,7 +13,7 @@ from dataclasses import asdict
 from typing import Any
 
 from chaos import context, dr
-from chaos.context import FAULT_MAX_S, ChaosFailed, Configuration
+from chaos.context import ChaosFailed, Configuration
 from grader import backups, journeys
 from grader.faults import Faults, admin_token_file, set_faults, units
 from stack.ledger import Undo
@@ -23,14 +23,12 @@ def kill_service(service: str, configuration: Configuration) -> dict[str, Any]:
     """SIGKILL every unit of `service` and hold it down (a crash nobody restarts)."""
     target = context.target_of(configuration)
     names = target.units(service)
-    fault = context.ledger_of(target).record(
-        f"{service} killed ({', '.join(names)})", [Undo("start", {"units": names})], FAULT_MAX_S
-    )
     controls = context.controls_of(target)
-    mark = context.set_mark(configuration, "fault", fault=fault.id)
+    what = f"{service} killed ({', '.join(names)})"
+    injected = context.record_fault(configuration, target, what, [Undo("start", {"units": names})])
     for name in names:
         controls.kill(name, hold=True)
-    return {"fault": fault.id, "units": names, "at": mark["at"]}
+    return {**injected, "units": names}
 
 
 def kill_one_replica(service: str, configuration: Configuration) -> dict[str, Any]:
@@ -38,12 +36,10 @@ def kill_one_replica(service: str, configuration: Configuration) -> dict[str, An
     restarted within a second would hide whether the gateway moves on to the others."""
     target = context.target_of(configuration)
     name = target.units(service)[0]
-    fault = context.ledger_of(target).record(
-        f"{name} killed (one replica of {service})", [Undo("start", {"units": [name]})], FAULT_MAX_S
-    )
-    mark = context.set_mark(configuration, "fault", fault=fault.id)
+    what = f"{name} killed (one replica of {service})"
+    injected = context.record_fault(configuration, target, what, [Undo("start", {"units": [name]})])
     context.controls_of(target).kill(name, hold=True)
-    return {"fault": fault.id, "unit": name, "at": mark["at"]}
+    return {**injected, "unit": name}
 
 
 def set_fault_flags(
@@ -51,7 +47,7 @@ def set_fault_flags(
 ) -> dict[str, Any]:
     """Turn on `service`'s fault flags on every unit (chassis `PUT /admin/faults`)."""
     target = context.target_of(configuration)
-    off = {"error_rate": 0.0, "latency_ms": 0, "fail_health": False}
+    off = asdict(Faults())
     token = str(admin_token_file(target))
     undo = [
         Undo("http-put", {"url": f"{url}/admin/faults", "body": off, "token_file": token})
@@ -59,21 +55,18 @@ def set_fault_flags(
     ]
     flags = Faults.of({"error_rate": error_rate, "latency_ms": latency_ms})
     named = ", ".join(f"{k}={v}" for k, v in asdict(flags).items() if v)
-    fault = context.ledger_of(target).record(f"{service} fault flags {named}", undo, FAULT_MAX_S)
-    mark = context.set_mark(configuration, "fault", fault=fault.id)
+    injected = context.record_fault(configuration, target, f"{service} fault flags {named}", undo)
     set_faults(target, service, flags)
-    return {"fault": fault.id, "flags": str(flags), "at": mark["at"]}
+    return {**injected, "flags": named}
 
 
 def stop_component(name: str, configuration: Configuration) -> dict[str, Any]:
     """Stop a component (PostgreSQL, RabbitMQ, the log store...) until the repair."""
     target = context.target_of(configuration)
-    fault = context.ledger_of(target).record(
-        f"{name} stopped", [Undo("start", {"units": [name]})], FAULT_MAX_S
-    )
-    mark = context.set_mark(configuration, "fault", fault=fault.id)
+    undo = [Undo("start", {"units": [name]})]
+    injected = context.record_fault(configuration, target, f"{name} stopped", undo)
     context.controls_of(target).stop(name)
-    return {"fault": fault.id, "stopped": name, "at": mark["at"]}
+    return {**injected, "stopped": name}
 
 
 def backed_up_marker(service: str, configuration: Configuration) -> dict[str, Any]:
@@ -99,14 +92,10 @@ def drop_database(service: str, configuration: Configuration) -> dict[str, Any]:
     """DROP DATABASE of `service` (its data is lost). The ledger's undo is a restore."""
     target = context.target_of(configuration)
     database = target.service_databases()[service]
-    fault = context.ledger_of(target).record(
-        f"database {database} dropped",
-        [Undo("restore", {"service": service})],
-        FAULT_MAX_S,
-    )
-    mark = context.set_mark(configuration, "fault", fault=fault.id)
+    undo = [Undo("restore", {"service": service})]
+    injected = context.record_fault(configuration, target, f"database {database} dropped", undo)
     dr.drop_database(target, database)
-    return {"fault": fault.id, "dropped": database, "at": mark["at"]}
+    return {**injected, "dropped": database}
 
 
 def repair(configuration: Configuration) -> dict[str, Any]:
@@ -143,22 +132,16 @@ def damage_next_backup(database: str, configuration: Configuration) -> dict[str,
             "token_file": str(component.admin_token_file),
         },
     )
-    fault = context.ledger_of(target).record(
-        f"the next backup of {database} damaged", [undo], FAULT_MAX_S
+    injected = context.record_fault(
+        configuration, target, f"the next backup of {database} damaged", [undo]
     )
-    mark = context.set_mark(configuration, "fault", fault=fault.id)
     api = backups.BackupApi(target)
     try:
         bad = api.damage_next(database)
     finally:
         api.client.close()
     context.set_mark(configuration, "damaged", backup=bad["id"])
-    return {
-        "fault": fault.id,
-        "backup": bad["id"],
-        "verified": bad.get("verified"),
-        "at": mark["at"],
-    }
+    return {**injected, "backup": bad["id"], "verified": bad.get("verified")}
 
 
 def play_while_broken(games: int, configuration: Configuration) -> dict[str, Any]:

@@ -22,7 +22,7 @@ import httpx
 
 from grader.target import Target, load_target
 from stack.control import Controls, connect
-from stack.ledger import Ledger
+from stack.ledger import Ledger, Undo
 from stack.paths import DataDir
 
 Configuration = dict[str, Any]
@@ -47,6 +47,21 @@ def ledger_of(target: Target) -> Ledger:
 
 def controls_of(target: Target) -> Controls:
     return connect(target.control)
+
+
+def record_fault(
+    configuration: Configuration, target: Target, what: str, undo: list[Undo]
+) -> dict[str, Any]:
+    """Write the fault in the ledger, then mark it on the run's clock: call it just before
+    injecting the fault. Returns the fault's id and the mark's time."""
+    fault = ledger_of(target).record(what, undo, FAULT_MAX_S)
+    return {"fault": fault.id, "at": set_mark(configuration, "fault", fault=fault.id)["at"]}
+
+
+def patience(budget_s: float) -> float:
+    """How long a probe waits for what it times: well past the budget (a late event is
+    reported with its delay), never under a minute (a slow machine is not a missing alert)."""
+    return max(3 * budget_s, 60.0)
 
 
 def clock_file(configuration: Configuration) -> Path:

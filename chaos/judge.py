@@ -32,6 +32,12 @@ class Judgement:
     duration_s: float = 0.0
     load_success: float | None = None  # the share of load requests answered without a 5xx
 
+    def deviate(self, reason: str) -> None:
+        """Add a reason; a pass becomes a deviation (a refusal or an error stays what it is)."""
+        if self.verdict == "passed":
+            self.verdict = "deviated"
+        self.reasons.append(reason)
+
 
 def _last_line(entry: dict[str, Any]) -> str:
     lines = [line.strip() for line in entry.get("exception") or [] if line.strip()]

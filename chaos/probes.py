@@ -57,7 +57,7 @@ def alert_fires(
     prom = Prometheus.of(context.target_of(configuration))
 
     def fired() -> str:
-        prom.wait_firing(alertname, service, timeout=max(3 * budget_s, 60))
+        prom.wait_firing(alertname, service, timeout=context.patience(budget_s))
         return alert_names(prom.firing())
 
     try:
@@ -74,7 +74,7 @@ def alert_resolves(
     prom = Prometheus.of(context.target_of(configuration))
 
     def resolved() -> str:
-        prom.wait_firing(alertname, service, timeout=max(3 * budget_s, 60), firing=False)
+        prom.wait_firing(alertname, service, timeout=context.patience(budget_s), firing=False)
         return alert_names(prom.firing())
 
     try:
@@ -98,7 +98,7 @@ def email_arrives(
     target = context.target_of(configuration)
     mark = "fault" if status == "firing" else "repair"
     _, since = context.mark_time(configuration, mark)
-    notifications = Notifications(target, timeout=max(3 * budget_s, 60))
+    notifications = Notifications(target, timeout=context.patience(budget_s))
     try:
         return context.timed(
             configuration,
@@ -136,7 +136,7 @@ def status_page_shows_outage(
             seen = poll_until(
                 look,
                 f"the status page to show {service} down with an incident",
-                max(3 * budget_s, 60),
+                context.patience(budget_s),
                 interval=0.5,
                 until=lambda s: s["ok"],
             )
@@ -168,7 +168,7 @@ def status_page_recovers(
             seen = poll_until(
                 look,
                 f"the status page to show {service} operational again",
-                max(3 * budget_s, 60),
+                context.patience(budget_s),
                 interval=0.5,
                 until=lambda s: s["status"] == "operational" and not s["open"],
             )
@@ -244,7 +244,7 @@ def health_reports(
         lambda: poll_until(
             says,
             f"every unit's /health to say {wanted!r}",
-            max(3 * budget_s, 60),
+            context.patience(budget_s),
             interval=0.5,
             until=lambda seen: all(v == wanted for v in seen.values()),
         ),
@@ -264,7 +264,7 @@ def marker_is_back(budget_s: float, configuration: Configuration) -> dict[str, A
             return poll_until(
                 lambda: dr.can_log_in(gateway, player),
                 f"{username} to log in again",
-                max(3 * budget_s, 60),
+                context.patience(budget_s),
                 interval=0.5,
             )
 
@@ -337,7 +337,7 @@ def alert_email_arrives(
         found = poll_until(
             lambda: [m.subject for m in mail.messages() if m.created >= since],
             f"the email of {alertname} ({about}) in the mail catcher",
-            max(3 * budget_s, 60),
+            context.patience(budget_s),
             interval=1,
             until=lambda subjects: any(alertname in s and about in s for s in subjects),
             show=lambda subjects: f"subjects since the fault: {subjects}",
@@ -381,7 +381,7 @@ def events_delivered_exactly_once(budget_s: float, configuration: Configuration)
             seen = poll_until(
                 look,
                 f"users' stats to count {wanted} games for each player",
-                max(3 * budget_s, 60),
+                context.patience(budget_s),
                 interval=1,
                 until=lambda counts: all(n >= wanted for n in counts.values()),
             )

@@ -87,12 +87,10 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": path}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Run:
     judgement: Judgement
-    load: LoadSummary | None
-    run_dir: Path
-    marks: dict[str, float]  # Unix times of the fault and the repair
+    run_dir: Path  # its journal, logs, load summary and timeline
 
 
 class Interrupted(Exception):
@@ -165,16 +163,15 @@ def run_one(name: str, path: Path, target_file: Path, out: Path, runtime: str) -
     raw = _read_json(journal_path)
     judgement = judge(name, raw, why_missing=why_missing)
     if healed:
-        judgement.verdict = "deviated" if judgement.verdict == "passed" else judgement.verdict
-        judgement.reasons.append(f"after the rollbacks: {healed}")
-    summary_text = (run_dir / "load.json").read_text() if (run_dir / "load.json").exists() else ""
-    summary = LoadSummary.from_json(summary_text) if summary_text else None
+        judgement.deviate(f"after the rollbacks: {healed}")
+    load_file = run_dir / "load.json"
+    summary = LoadSummary.from_json(load_file.read_text()) if load_file.exists() else None
     judge_load(judgement, json.loads(path.read_text()), summary)
     clock = _read_json(run_dir / "clock.json") or {}
     marks = {name: float(mark["at"]) for name, mark in clock.items()}
     seconds = summary.timeline if summary else []
     timeline.write(run_dir / "timeline.svg", name, seconds, marks, judgement.timings)
-    return Run(judgement, summary, run_dir, marks)
+    return Run(judgement, run_dir)
 
 
 def heal_and_probe(target_file: Path) -> str:
@@ -210,11 +207,9 @@ def judge_load(judgement: Judgement, experiment: dict[str, Any], load: LoadSumma
         return
     ratio = judgement.load_success
     if ratio is None:
-        judgement.verdict = "deviated" if judgement.verdict == "passed" else judgement.verdict
-        judgement.reasons.append("the load wrote no summary: its success ratio is unknown")
+        judgement.deviate("the load wrote no summary: its success ratio is unknown")
     elif ratio < wanted:
-        judgement.verdict = "deviated" if judgement.verdict == "passed" else judgement.verdict
-        judgement.reasons.append(
+        judgement.deviate(
             f"the load's success ratio was {ratio:.4%}, expected at least {wanted:.1%}"
         )
 

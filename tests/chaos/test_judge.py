@@ -95,3 +95,11 @@ def test_no_journal_is_an_error_saying_why() -> None:
     result = judge("latency", None, why_missing="`chaos run` exited 1; see chaos.log")
     assert (result.verdict, result.reasons) == (
         "error", ["no journal was written: `chaos run` exited 1; see chaos.log"])  # fmt: skip
+
+
+def test_a_later_reason_turns_a_pass_into_a_deviation_but_keeps_a_refusal() -> None:
+    passed, refused = judge("x", journal()), judge("x", None, why_missing="no chaos")
+    passed.deviate("after the rollbacks: games flags on")
+    refused.deviate("the load wrote no summary")
+    assert (passed.verdict, passed.reasons) == ("deviated", ["after the rollbacks: games flags on"])
+    assert refused.verdict == "error"
