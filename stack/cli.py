@@ -180,21 +180,17 @@ def status() -> None:
             _compose_status(data)
             return
         rows = _local(data).status()
-        faults = _open_faults(data)
+        open_faults = Ledger(data).open_faults()  # what a chaos drill broke and left broken
     except StackError as exc:
         _fail(str(exc))
     out.print(_status_table(rows))
-    out.print(faults, highlight=False)
-    if any(r.health is None or not r.health.ok for r in rows) or faults.startswith("open"):
+    if open_faults:
+        names = ", ".join(f.what for f in open_faults)
+        out.print(f"open faults (undo with `python -m stack heal`): {names}", highlight=False)
+    else:
+        out.print("fault ledger: empty (no chaos fault is active)")
+    if any(r.health is None or not r.health.ok for r in rows) or open_faults:
         raise typer.Exit(3)
-
-
-def _open_faults(data: DataDir) -> str:
-    """One line about the chaos fault ledger: what a drill broke and has not undone yet."""
-    left = Ledger(data).open_faults()
-    if not left:
-        return "fault ledger: empty (no chaos fault is active)"
-    return f"open faults (undo with `python -m stack heal`): {', '.join(f.what for f in left)}"
 
 
 @app.command()
@@ -293,8 +289,8 @@ def heal(
     fault: str = typer.Option("", help="only this fault of the ledger (its id)"),
     at: float = typer.Option(0.0, help="wait until this Unix time first (a fault's expiry)"),
 ) -> None:
-    """Undo every fault a chaos drill left in the ledger: start what was stopped, clear fault
-    flags, stop CPU hogs, remove disk fillers. Safe to run at any time, and twice."""
+    """Undo every fault a chaos drill left in the ledger: start what was killed or stopped,
+    clear fault flags, restore a dropped database. Safe to run at any time, and twice."""
     data = _data()
     if at:
         time.sleep(max(0.0, at - time.time()))

@@ -27,21 +27,20 @@ from pathlib import Path
 from typing import Any, Literal
 
 import httpx
-import psutil
 
 from stack.errors import StackError
 from stack.paths import DataDir
 
-UndoKind = Literal["start", "resume", "http-put", "kill-process", "remove-file", "restore"]
+UndoKind = Literal["start", "http-put", "restore"]
 UNDO_KINDS: tuple[str, ...] = UndoKind.__args__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
 class Undo:
-    """One step back. `start` / `resume`: `units`; `http-put`: `url`, `body`, `token_file` (a
-    bearer token); `kill-process`: `pid`, `created` (psutil's create_time, so a reused pid is
-    never killed); `remove-file`: `path`; `restore`: `service` (its database from the newest
-    verified backup, as `python -m stack restore SERVICE` does)."""
+    """One step back, of a kind the chaos actions need: `start` (`units`, what was killed or
+    stopped), `http-put` (`url`, `body`, `token_file` holding a bearer token: a fault flag
+    cleared), `restore` (`service`: its database from the newest verified backup, as
+    `python -m stack restore SERVICE` does)."""
 
     kind: UndoKind
     args: dict[str, Any]
@@ -161,18 +160,6 @@ def _put(args: dict[str, Any]) -> None:
         raise StackError(f"PUT {args['url']}: HTTP {response.status_code} {response.text[:200]}")
 
 
-def _kill_process(args: dict[str, Any]) -> None:
-    try:
-        process = psutil.Process(int(args["pid"]))
-        if abs(process.create_time() - float(args["created"])) > 1:
-            return  # the pid now belongs to another process: ours is long gone
-        for child in process.children(recursive=True):
-            child.kill()
-        process.kill()
-    except psutil.NoSuchProcess:
-        return
-
-
 def _restore(service: str, controls: Any) -> None:
     from stack.restore import restore, restore_compose
     from stack.runtimes.local.runtime import LocalRuntime
@@ -187,17 +174,10 @@ def undo_step(step: Undo, controls: Any) -> None:
     if step.kind == "start":
         for unit in step.args["units"]:
             controls.start(unit)  # starting a running unit does nothing
-    elif step.kind == "resume":
-        for unit in step.args["units"]:
-            controls.resume(unit)
     elif step.kind == "http-put":
         _put(step.args)
-    elif step.kind == "kill-process":
-        _kill_process(step.args)
-    elif step.kind == "restore":
-        _restore(step.args["service"], controls)
     else:
-        Path(step.args["path"]).unlink(missing_ok=True)
+        _restore(step.args["service"], controls)
 
 
 def _start_watcher(data: DataDir, fault: Fault) -> None:

@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
-import psutil
 import pytest
 
 from stack.errors import StackError
 from stack.ledger import Ledger, Undo, ledger_file
 from stack.paths import DataDir
+
+OFF = {"error_rate": 0.0, "latency_ms": 0, "fail_health": False}
 
 
 class FakeControls:
@@ -31,8 +31,27 @@ class FakeControls:
             raise StackError(f"{name} did not become healthy")
         self.calls.append(("start", name))
 
-    def resume(self, name: str) -> None:
-        self.calls.append(("resume", name))
+
+class FlagServer(HTTPServer):
+    """Answers `PUT /admin/faults` as a chassis service does, and records each request."""
+
+    seen: list[tuple[str, str, Any]]
+
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_port}/admin/faults"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: FlagServer
+
+    def do_PUT(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.server.seen.append((self.path, self.headers["Authorization"], body))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
 
 
 @pytest.fixture
@@ -40,26 +59,47 @@ def ledger(tmp_path: Path) -> Ledger:
     return Ledger(DataDir(tmp_path))
 
 
-def test_heal_undoes_each_recorded_fault_once(ledger: Ledger, tmp_path: Path) -> None:
-    filler = tmp_path / "filler"
-    filler.write_bytes(b"x" * 10)
+@pytest.fixture
+def flags(tmp_path: Path) -> Iterator[tuple[FlagServer, Path]]:
+    server = FlagServer(("127.0.0.1", 0), _Handler)
+    server.seen = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    token = tmp_path / "admin_token"
+    token.write_text("s3cret\n")
+    yield server, token
+    server.shutdown()
+
+
+def clear_flags(server: FlagServer, token: Path) -> Undo:
+    return Undo("http-put", {"url": server.url(), "body": OFF, "token_file": str(token)})
+
+
+def test_heal_undoes_each_recorded_fault_once(
+    ledger: Ledger, flags: tuple[FlagServer, Path]
+) -> None:
+    server, token = flags
     ledger.record("users killed", [Undo("start", {"units": ["users", "users-2"]})], 60, watch=False)
-    ledger.record("disk filled", [Undo("remove-file", {"path": str(filler)})], 60, watch=False)
+    ledger.record("games error_rate=0.5", [clear_flags(server, token)], 60, watch=False)
     controls = FakeControls()
     done = ledger.heal(controls)
-    assert [line.split(" (")[0] for line in done] == ["undone: users killed", "undone: disk filled"]
+    assert [line.split(" (")[0] for line in done] == [
+        "undone: users killed",
+        "undone: games error_rate=0.5",
+    ]
     assert controls.calls == [("start", "users"), ("start", "users-2")]
-    assert not filler.exists()
+    assert server.seen == [("/admin/faults", "Bearer s3cret", OFF)]
     assert ledger.open_faults() == []
     assert ledger.heal(controls) == []  # nothing twice
-    assert controls.calls == [("start", "users"), ("start", "users-2")]
+    assert len(controls.calls) == 2 and len(server.seen) == 1
 
 
 def test_heal_of_one_fault_leaves_the_others(ledger: Ledger) -> None:
-    first = ledger.record("a paused", [Undo("resume", {"units": ["a"]})], 60, watch=False)
-    ledger.record("b paused", [Undo("resume", {"units": ["b"]})], 60, watch=False)
-    ledger.heal(FakeControls(), first.id)
-    assert [f.what for f in ledger.open_faults()] == ["b paused"]
+    first = ledger.record("a killed", [Undo("start", {"units": ["a"]})], 60, watch=False)
+    ledger.record("b killed", [Undo("start", {"units": ["b"]})], 60, watch=False)
+    controls = FakeControls()
+    ledger.heal(controls, first.id)
+    assert [f.what for f in ledger.open_faults()] == ["b killed"]
+    assert controls.calls == [("start", "a")]
 
 
 def test_a_failed_undo_stays_recorded_and_is_named(ledger: Ledger) -> None:
@@ -69,57 +109,13 @@ def test_a_failed_undo_stays_recorded_and_is_named(ledger: Ledger) -> None:
     assert [f.what for f in ledger.open_faults()] == ["games killed"]
 
 
-def test_kill_process_kills_the_hog_and_spares_a_reused_pid(ledger: Ledger) -> None:
-    hog = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    created = psutil.Process(hog.pid).create_time()
-    stale = ledger.record(
-        "old hog", [Undo("kill-process", {"pid": hog.pid, "created": created - 100})], 60,
-        watch=False,
-    )
-    ledger.heal(FakeControls(), stale.id)
-    assert hog.poll() is None, "a process with another start time was killed"
-    ledger.record(
-        "cpu hog", [Undo("kill-process", {"pid": hog.pid, "created": created})], 60, watch=False
-    )
-    ledger.heal(FakeControls())
-    assert hog.wait(timeout=10) != 0
-
-
-def test_http_put_replays_the_clearing_request(ledger: Ledger, tmp_path: Path) -> None:
-    seen: list[tuple[str, str, Any]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_PUT(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            seen.append((self.path, self.headers["Authorization"], body))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    token = tmp_path / "admin_token"
-    token.write_text("s3cret\n")
-    url = f"http://127.0.0.1:{server.server_port}/admin/faults"
-    body = {"error_rate": 0.0, "latency_ms": 0, "fail_health": False}
-    ledger.record(
-        "games error_rate 0.5",
-        [Undo("http-put", {"url": url, "body": body, "token_file": str(token)})],
-        60,
-        watch=False,
-    )
-    ledger.heal(FakeControls())
-    server.shutdown()
-    assert seen == [("/admin/faults", "Bearer s3cret", body)]
-
-
 def test_bad_input_is_refused_before_anything_is_written(ledger: Ledger) -> None:
     with pytest.raises(StackError, match="undo kinds"):
         ledger.record("nothing to undo", [], 60, watch=False)
+    with pytest.raises(StackError, match="undo kinds"):
+        ledger.record("x", [Undo("resume", {"units": ["a"]})], 60, watch=False)  # type: ignore[arg-type]
     with pytest.raises(StackError, match="maximum duration must be positive"):
-        ledger.record("x", [Undo("resume", {"units": ["a"]})], 0, watch=False)
+        ledger.record("x", [Undo("start", {"units": ["a"]})], 0, watch=False)
     assert ledger.open_faults() == []
 
 
@@ -130,22 +126,24 @@ def test_a_ledger_that_is_not_ours_is_named(ledger: Ledger) -> None:
         ledger.open_faults()
 
 
-def test_a_fault_undoes_itself_at_its_expiry(tmp_path: Path) -> None:
+def test_a_fault_undoes_itself_at_its_expiry(
+    tmp_path: Path, flags: tuple[FlagServer, Path]
+) -> None:
     """The watcher is a real `python -m stack heal --fault ID --at T`, detached."""
+    server, token = flags
     data = DataDir(tmp_path)
-    filler = tmp_path / "filler"
-    filler.write_bytes(b"x")
     os.environ["STACK_DATA_DIR"] = str(tmp_path)  # what the watcher inherits
     try:
-        fault = Ledger(data).record("disk filled", [Undo("remove-file", {"path": str(filler)})], 1)
+        fault = Ledger(data).record("games error_rate=0.5", [clear_flags(server, token)], 1)
     finally:
         del os.environ["STACK_DATA_DIR"]
     deadline = time.monotonic() + 60
-    while filler.exists() and time.monotonic() < deadline:
+    while not server.seen and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not filler.exists(), (data.logs / "chaos-heal.log").read_text()
+    log = data.logs / "chaos-heal.log"
+    assert server.seen == [("/admin/faults", "Bearer s3cret", OFF)], log.read_text()
     assert Ledger(data).open_faults() == []
-    assert not ledger_file(data).read_text().count(fault.id)
+    assert fault.id not in ledger_file(data).read_text()
 
 
 def test_forget_strikes_everything_off_without_undoing(ledger: Ledger) -> None:
