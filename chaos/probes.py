@@ -19,7 +19,7 @@ from chaos.context import ChaosFailed, Configuration
 from grader import backups, journeys, status_page
 from grader.faults import read_faults
 from grader.monitoring import MailCatcher, Prometheus, alert_names
-from grader.notifications import Notifications
+from grader.notifications import Notifications, subject_names
 from grader.polling import poll_until
 
 SETTLE_S = 5.0  # the outbox relay publishes every 0.5 s (chassis/outbox.py): ten rounds
@@ -333,16 +333,19 @@ def alert_email_arrives(
     _, since = context.mark_time(configuration, "fault")
     mail = MailCatcher(target)
 
+    def names(subject: str) -> bool:  # as words: BackupVerificationFailedX is another alert
+        return subject_names(subject, alertname=alertname, service=about, status="firing")
+
     def arrived() -> str:
         found = poll_until(
             lambda: [m.subject for m in mail.messages() if m.created >= since],
             f"the email of {alertname} ({about}) in the mail catcher",
             context.patience(budget_s),
             interval=1,
-            until=lambda subjects: any(alertname in s and about in s for s in subjects),
+            until=lambda subjects: any(names(s) for s in subjects),
             show=lambda subjects: f"subjects since the fault: {subjects}",
         )
-        return next(s for s in found if alertname in s and about in s)
+        return next(s for s in found if names(s))
 
     try:
         return context.timed(
