@@ -216,7 +216,8 @@ def judge_load(judgement: Judgement, experiment: dict[str, Any], load: LoadSumma
 
 def preflight(target: Target, target_file: Path) -> None:
     """Refuse to break a stack that is already broken (or has a fault left), and wait for the
-    alerts of an earlier drill to resolve: a drill times its own alerts from a quiet stack."""
+    alerts of an earlier drill to resolve, pending ones too: a drill times its own alerts from
+    a quiet stack."""
     try:
         probes.stack_is_healthy({"target_file": str(target_file)})
     except Exception as exc:
@@ -228,8 +229,10 @@ def preflight(target: Target, target_file: Path) -> None:
     quiet = target.monitoring.watchdog_alert
     try:
         poll_until(
-            lambda: sorted({a["alertname"] for a in prom.firing()} - {quiet}),
-            f"every alert but the {quiet} to resolve before the next drill",
+            # Pending counts: an alert of an earlier drill still in its `for` would fire during
+            # this one, and be timed (and mailed) as if this drill had caused it.
+            lambda: sorted({a["alertname"] for a in prom.firing(pending_too=True)} - {quiet}),
+            f"every alert but the {quiet} to resolve (or stop pending) before the next drill",
             QUIET_WAIT_S,
             interval=2,
             until=lambda firing: not firing,

@@ -81,10 +81,11 @@ class Prometheus(dashboard_queries.Prometheus):
         ]
         return active
 
-    def firing(self) -> list[dict[str, str]]:
-        """The labels of every firing alert (pending ones are left out)."""
+    def firing(self, *, pending_too: bool = False) -> list[dict[str, str]]:
+        """The labels of every firing alert (and of the pending ones, with `pending_too`)."""
+        states = ("firing", "pending") if pending_too else ("firing",)
         alerts = self._get("/api/v1/alerts", {})["alerts"]
-        return [dict(a["labels"]) for a in alerts if a["state"] == "firing"]
+        return [dict(a["labels"]) for a in alerts if a["state"] in states]
 
     def is_firing(self, alertname: str, service: str | None = None) -> bool:
         """Whether `alertname` fires (for `service`: any label of the alert equal to it)."""
