@@ -12,20 +12,25 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from chaos import context, dr
+from chaos import context, cpu, disk, dr, log_events
 from chaos.context import ChaosFailed, Configuration
 from grader import backups, journeys
 from grader.faults import Faults, admin_token_file, set_faults, units
 from stack.ledger import Undo
 
 
-def kill_service(service: str, configuration: Configuration) -> dict[str, Any]:
-    """SIGKILL every unit of `service` and hold it down (a crash nobody restarts)."""
+def kill_service(
+    service: str, configuration: Configuration, mark: str = "fault"
+) -> dict[str, Any]:
+    """SIGKILL every unit of `service` (a service's replicas, or one component such as
+    Prometheus) and hold it down: a crash nobody restarts. `mark`: the clock mark of this
+    fault, when it is the experiment's second."""
     target = context.target_of(configuration)
     names = target.units(service)
     controls = context.controls_of(target)
     what = f"{service} killed ({', '.join(names)})"
-    injected = context.record_fault(configuration, target, what, [Undo("start", {"units": names})])
+    undo = [Undo("start", {"units": names})]
+    injected = context.record_fault(configuration, target, what, undo, mark)
     for name in names:
         controls.kill(name, hold=True)
     return {**injected, "units": names}
@@ -98,15 +103,18 @@ def drop_database(service: str, configuration: Configuration) -> dict[str, Any]:
     return {**injected, "dropped": database}
 
 
-def repair(configuration: Configuration) -> dict[str, Any]:
-    """Undo the run's fault (through the ledger, as `heal` would) and mark the repair."""
+def repair(
+    configuration: Configuration, fault: str = "fault", mark: str = "repair"
+) -> dict[str, Any]:
+    """Undo the fault marked `fault` on the clock (through the ledger, as `heal` would) and
+    mark the repair as `mark`."""
     target = context.target_of(configuration)
-    fault_id = context.read_marks(configuration).get("fault", {}).get("fault")
+    fault_id = context.read_marks(configuration).get(fault, {}).get("fault")
     if fault_id is None:
-        raise ChaosFailed("nothing to repair: no fault was marked on the clock")
-    mark = context.set_mark(configuration, "repair")
+        raise ChaosFailed(f"nothing to repair: no `{fault}` fault was marked on the clock")
+    done_at = context.set_mark(configuration, mark)
     done = context.ledger_of(target).heal(context.controls_of(target), fault_id)
-    return {"undone": done, "at": mark["at"]}
+    return {"undone": done, "at": done_at["at"]}
 
 
 def heal(configuration: Configuration) -> list[str]:
@@ -160,3 +168,65 @@ def play_while_broken(games: int, configuration: Configuration) -> dict[str, Any
         players=[{"username": p.username, "user_id": p.user_id} for p in (x, o)],
     )
     return {"games": games, "players": [x.username, o.username]}
+
+
+def fill_backup_disk(database: str, configuration: Configuration) -> dict[str, Any]:
+    """Put the backup directory of `database` on a full filesystem (chaos/disk.py), then
+    request a backup run. What the directory held, the newest verified backup and the run's
+    outcome go on the clock, for the probes to compare."""
+    target = context.target_of(configuration)
+    directory = disk.backup_directory(target, database)
+    api = backups.BackupApi(target)
+    try:
+        verified = [b["id"] for b in api.backups(database) if b.get("verified")]
+        before = disk.listing(directory)
+        undo = [Undo("unmount", {"path": str(directory)})]
+        what = f"the backup filesystem of {database} full ({directory})"
+        injected = context.record_fault(configuration, target, what, undo)
+        free = disk.mount_full(directory)
+        outcome = api.run_now()
+    finally:
+        api.client.close()
+    context.set_mark(
+        configuration,
+        "ran",
+        failed=outcome["failed"],
+        files=before,
+        newest_verified=verified[-1] if verified else None,
+    )
+    return {**injected, "free_bytes": free, "failed": outcome["failed"]}
+
+
+def hog_cpu(seconds: int, configuration: Configuration) -> dict[str, Any]:
+    """`stress-ng` on every core for `seconds` (its own timeout: the hog ends by itself), at
+    the default priority, as a runaway process would be. Installed from Debian if missing."""
+    target = context.target_of(configuration)
+    program = cpu.stress_ng()
+    pidfile = cpu.pidfile(target)
+    undo = [Undo("kill-process", {"pidfile": str(pidfile), "program": "stress-ng"})]
+    what = f"CPU hog: stress-ng on every core for {seconds} s"
+    injected = context.record_fault(configuration, target, what, undo, max_s=seconds + 60.0)
+    pid = cpu.start_hog(program, seconds, pidfile)
+    return {**injected, "pid": pid}
+
+
+def send_marked_requests(count: int, configuration: Configuration) -> dict[str, Any]:
+    """`count` requests through the gateway, each with its own X-Request-ID (a marker): each
+    one leaves a line in the app log of the service and in the gateway's access log, which
+    must reach the log store exactly once however the pipeline is broken meanwhile."""
+    target = context.target_of(configuration)
+    with context.gateway_of(target) as gateway:
+        sent = log_events.send(gateway, target, count)
+    context.set_mark(configuration, "sent", markers=sent)
+    return {"sent": len(sent), "first": sent[0], "last": sent[-1]}
+
+
+def log_baseline(configuration: Configuration) -> dict[str, Any]:
+    """One marked request before any fault, found in the log store: how many lines of each
+    dataset one request makes on this stack (what every marker is counted against)."""
+    target = context.target_of(configuration)
+    with context.gateway_of(target) as gateway:
+        marker = log_events.send(gateway, target, 1)[0]
+    counts = log_events.wait_counts(target, [marker], wanted=None, timeout=60.0)[marker]
+    context.set_mark(configuration, "baseline", marker=marker, counts=counts)
+    return {"marker": marker, "counts": counts}

@@ -12,16 +12,31 @@
 - resolve errors: the minute of bad requests must leave the rate window (60 s), then be
   scraped and evaluated;
 - rto: from a database dropped to its data served again; a restore of the reference
-  databases takes seconds (docs/benchmarks.md), a minute is the objective.
+  databases takes seconds (docs/benchmarks.md), a minute is the objective;
+- detect stale: the shipper's statistics must be older than the rule's minute, come up to one
+  stats interval late, then hold for `for_down`;
+- detect backups: a failed run's counter is scraped and evaluated, then `for_backups`;
+- detect cpu: HostHighCpu averages over `cpu_window`, so a hog on an idle-ish machine needs
+  most of the window, then `for_saturation`;
+- resolve cpu: the window's busy share must fall under the threshold: with the machine half
+  busy after the hog, twice the window's idle allowance;
+- redeliver: an alert that fired while Alertmanager was down is sent again by Prometheus
+  after its resend delay (one minute by default), then `group_wait`;
+- logs: every line held back during a log pipeline outage is searchable after the repair
+  (the shipper retries every second; the services' RELP senders reconnect within one).
 """
 
 from __future__ import annotations
 
 from stack.monitoring_profiles import profile, seconds
+from stack.runtimes.local.shipper import STATS_INTERVAL_SECONDS
 
 STATUS_POLL_S = 5.0
 RTO_S = 60.0
 RATE_WINDOW_S = 60  # the error and latency rules' rates are over one minute (rules/services.yml)
+STATS_STALE_S = 60  # LogShipperStatsStale's threshold (rules/shipper.yml)
+RESEND_DELAY_S = 60  # Prometheus' --rules.alert.resend-delay, left at its default
+LOGS_AFTER_REPAIR_S = 30.0
 
 
 def budgets(runtime: str) -> dict[str, float]:
@@ -37,4 +52,16 @@ def budgets(runtime: str) -> dict[str, float]:
         "budget_detect_errors_s": float(2 * scrape + 30 + seconds(p.for_errors)),
         "budget_resolve_errors_s": float(RATE_WINDOW_S + 2 * scrape),
         "budget_rto_s": RTO_S,
+        "budget_detect_stale_s": float(
+            STATS_STALE_S + STATS_INTERVAL_SECONDS + 2 * scrape + seconds(p.for_down)
+        ),
+        "budget_detect_backups_s": float(2 * scrape + seconds(p.for_backups)),
+        "budget_detect_cpu_s": float(
+            seconds(p.cpu_window) + 2 * scrape + seconds(p.for_saturation)
+        ),
+        "budget_resolve_cpu_s": float(
+            round(2 * seconds(p.cpu_window) * (1 - p.cpu_busy_ratio)) + 2 * scrape
+        ),
+        "budget_redeliver_s": float(RESEND_DELAY_S + 2 * scrape + seconds(p.group_wait)),
+        "budget_logs_s": LOGS_AFTER_REPAIR_S,
     }

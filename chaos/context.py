@@ -50,12 +50,18 @@ def controls_of(target: Target) -> Controls:
 
 
 def record_fault(
-    configuration: Configuration, target: Target, what: str, undo: list[Undo]
+    configuration: Configuration,
+    target: Target,
+    what: str,
+    undo: list[Undo],
+    mark: str = "fault",
+    max_s: float = FAULT_MAX_S,
 ) -> dict[str, Any]:
-    """Write the fault in the ledger, then mark it on the run's clock: call it just before
-    injecting the fault. Returns the fault's id and the mark's time."""
-    fault = ledger_of(target).record(what, undo, FAULT_MAX_S)
-    return {"fault": fault.id, "at": set_mark(configuration, "fault", fault=fault.id)["at"]}
+    """Write the fault in the ledger, then mark it on the run's clock (`fault`, or another
+    name when an experiment injects a second fault): call it just before injecting the fault.
+    Returns the fault's id and the mark's time."""
+    fault = ledger_of(target).record(what, undo, max_s)
+    return {"fault": fault.id, "at": set_mark(configuration, mark, fault=fault.id)["at"]}
 
 
 def patience(budget_s: float) -> float:

@@ -31,6 +31,8 @@ class Judgement:
     timings: list[Timing] = field(default_factory=list)
     duration_s: float = 0.0
     load_success: float | None = None  # the share of load requests answered without a 5xx
+    # (items lost, items counted) where the experiment counts data (events, log lines, users)
+    lost: tuple[int, int] | None = None
 
     def deviate(self, reason: str) -> None:
         """Add a reason; a pass becomes a deviation (a refusal or an error stays what it is)."""
@@ -80,11 +82,29 @@ def timings_of(journal: dict[str, Any]) -> list[Timing]:
     return found
 
 
+def lost_of(journal: dict[str, Any]) -> tuple[int, int] | None:
+    """What the counting probes counted (`counted`) and found lost (`lost`), summed; a count
+    that never finished is in the deviation's reason instead."""
+    lost = counted = 0
+    found = False
+    for entry in journal.get("run", []):
+        detail = (entry.get("output") or {}).get("detail") if entry.get("output") else None
+        if isinstance(detail, dict) and "counted" in detail and "lost" in detail:
+            found = True
+            lost += int(detail["lost"])
+            counted += int(detail["counted"])
+    return (lost, counted) if found else None
+
+
 def judge(name: str, journal: dict[str, Any] | None, *, why_missing: str = "") -> Judgement:
     if journal is None:
         return Judgement(name, "error", [f"no journal was written: {why_missing}"])
     result = Judgement(
-        name, "passed", timings=timings_of(journal), duration_s=float(journal.get("duration", 0))
+        name,
+        "passed",
+        timings=timings_of(journal),
+        duration_s=float(journal.get("duration", 0)),
+        lost=lost_of(journal),
     )
     before = (journal.get("steady_states") or {}).get("before")
     if before is not None and not before.get("steady_state_met"):

@@ -14,11 +14,11 @@ from typing import Any
 
 import httpx
 
-from chaos import context, dr
+from chaos import context, disk, dr, log_events
 from chaos.context import ChaosFailed, Configuration
 from grader import backups, journeys, status_page
 from grader.faults import read_faults
-from grader.monitoring import MailCatcher, Prometheus, alert_names
+from grader.monitoring import MailCatcher, Prometheus, alert_names, alertmanager_alerts
 from grader.notifications import Notifications, subject_names
 from grader.polling import poll_until
 
@@ -51,9 +51,14 @@ def no_fault_left(configuration: Configuration) -> bool:
 
 
 def alert_fires(
-    alertname: str, service: str, budget_s: float, configuration: Configuration
+    alertname: str,
+    service: str,
+    budget_s: float,
+    configuration: Configuration,
+    mark: str = "fault",
 ) -> dict[str, Any]:
-    """`alertname` fires for `service` within `budget_s` of the fault (time to detect)."""
+    """`alertname` fires for `service` within `budget_s` of the fault marked `mark` (time to
+    detect)."""
     prom = Prometheus.of(context.target_of(configuration))
 
     def fired() -> str:
@@ -62,14 +67,18 @@ def alert_fires(
 
     try:
         return context.timed(
-            configuration, "detect", "fault", f"{alertname} fires for {service}", fired, budget_s
+            configuration, "detect", mark, f"{alertname} fires for {service}", fired, budget_s
         )
     finally:
         prom.close()
 
 
 def alert_resolves(
-    alertname: str, service: str, budget_s: float, configuration: Configuration
+    alertname: str,
+    service: str,
+    budget_s: float,
+    configuration: Configuration,
+    mark: str = "repair",
 ) -> dict[str, Any]:
     prom = Prometheus.of(context.target_of(configuration))
 
@@ -81,7 +90,7 @@ def alert_resolves(
         return context.timed(
             configuration,
             "resolve",
-            "repair",
+            mark,
             f"{alertname} of {service} resolves",
             resolved,
             budget_s,
@@ -91,12 +100,17 @@ def alert_resolves(
 
 
 def email_arrives(
-    service: str, status: str, budget_s: float, configuration: Configuration
+    service: str,
+    status: str,
+    budget_s: float,
+    configuration: Configuration,
+    mark: str | None = None,
 ) -> dict[str, Any]:
     """The `status` (firing | resolved) email of the down alert naming `service` reaches the
-    mail catcher within `budget_s` of the fault (firing) or the repair (resolved)."""
+    mail catcher within `budget_s` of the fault (firing) or the repair (resolved), or of the
+    clock mark named."""
     target = context.target_of(configuration)
-    mark = "fault" if status == "firing" else "repair"
+    mark = mark or ("fault" if status == "firing" else "repair")
     _, since = context.mark_time(configuration, mark)
     notifications = Notifications(target, timeout=context.patience(budget_s))
     try:
@@ -259,14 +273,15 @@ def marker_is_back(budget_s: float, configuration: Configuration) -> dict[str, A
     username = context.read_marks(configuration)["marker"]["username"]
     player = journeys.Player(username=username, user_id="", token="")
 
-    def back() -> bool:
+    def back() -> dict[str, Any]:
         with context.gateway_of(target) as gateway:
-            return poll_until(
+            poll_until(
                 lambda: dr.can_log_in(gateway, player),
                 f"{username} to log in again",
                 context.patience(budget_s),
                 interval=0.5,
             )
+        return {"username": username, "counted": 1, "lost": 0}
 
     return context.timed(
         configuration, "recover", "fault", f"{username} logs in again", back, budget_s
@@ -368,7 +383,7 @@ def events_delivered_exactly_once(budget_s: float, configuration: Configuration)
     played = context.read_marks(configuration)["played"]
     wanted = int(played["games"])
 
-    def counted() -> dict[str, int]:
+    def counted() -> dict[str, Any]:
         with context.gateway_of(target) as gateway:
             players = []
             for p in played["players"]:
@@ -392,7 +407,7 @@ def events_delivered_exactly_once(budget_s: float, configuration: Configuration)
             seen = look()
         if any(n != wanted for n in seen.values()):
             raise ChaosFailed(f"expected {wanted} games per player, users counts {seen}")
-        return seen
+        return {"counts": seen, "counted": wanted * len(seen), "lost": 0}
 
     return context.timed(
         configuration,
@@ -402,3 +417,182 @@ def events_delivered_exactly_once(budget_s: float, configuration: Configuration)
         counted,
         budget_s,
     )
+
+
+def logs_arrive_exactly_once(budget_s: float, configuration: Configuration) -> dict[str, Any]:
+    """Every request marked during the fault is found in the log store as many times per
+    dataset as the baseline request (chaos/log_events.py), none missing and none doubled,
+    within `budget_s` of the repair. The lines counted and lost are in the result (`counted`,
+    `lost`: the report's lost-data column)."""
+    target = context.target_of(configuration)
+    marks = context.read_marks(configuration)
+    markers = list(marks["sent"]["markers"])
+    wanted = {k: int(v) for k, v in marks["baseline"]["counts"].items()}
+
+    def arrived() -> dict[str, Any]:
+        log_events.wait_counts(target, markers, wanted, context.patience(budget_s))
+        time.sleep(SETTLE_S)  # a resend that doubles a line would come in the next seconds
+        seen = log_events.counts(target, markers)
+        tally = log_events.lost_and_doubled(seen, wanted)
+        if any(n for dataset in tally.values() for n in dataset.values()):
+            raise ChaosFailed(log_events.summary(seen, wanted))
+        return {
+            "markers": len(markers),
+            "per_marker": wanted,
+            "by_dataset": tally,
+            "counted": len(markers) * sum(wanted.values()),
+            "lost": 0,
+        }
+
+    return context.timed(
+        configuration,
+        "recover",
+        "repair",
+        f"the {len(markers)} marked requests' log lines in the log store, once each",
+        arrived,
+        budget_s,
+    )
+
+
+def backup_run_failed_cleanly(database: str, configuration: Configuration) -> dict[str, Any]:
+    """The run on the full disk failed for `database`, left no partial file next to the
+    backups that were there, and the newest verified backup is still the one before."""
+    target = context.target_of(configuration)
+    ran = context.read_marks(configuration)["ran"]
+    if database not in ran["failed"]:
+        raise ChaosFailed(
+            f"the backup run on a full disk did not fail for {database} (failed: "
+            f"{ran['failed'] or 'none'}): the dump was written somewhere with room"
+        )
+    now = disk.listing(disk.backup_directory(target, database))
+    added = sorted(set(now) - set(ran["files"]))
+    removed = sorted(set(ran["files"]) - set(now))
+    api = backups.BackupApi(target)
+    try:
+        verified = [b["id"] for b in api.backups(database) if b.get("verified")]
+    finally:
+        api.client.close()
+    problems = []
+    if added:
+        problems.append(f"files left by the failed run: {added}")
+    if removed:
+        problems.append(f"files gone since the fault: {removed}")
+    if ran["newest_verified"] and (not verified or verified[-1] != ran["newest_verified"]):
+        problems.append(
+            f"the newest verified backup was {ran['newest_verified']}, now "
+            f"{verified[-1] if verified else 'none'}"
+        )
+    if problems:
+        raise ChaosFailed("; ".join(problems))
+    return {"failed": ran["failed"], "kept": ran["newest_verified"], "files": len(now)}
+
+
+def backup_runs_again(
+    database: str, budget_s: float, configuration: Configuration
+) -> dict[str, Any]:
+    """After the repair, a requested run makes a verified backup of `database` again, and the
+    newest verified backup from before the fault is still listed (time to recover)."""
+    target = context.target_of(configuration)
+    ran = context.read_marks(configuration)["ran"]
+
+    def verified_again() -> dict[str, Any]:
+        api = backups.BackupApi(target)
+        try:
+            outcome = api.run_now()
+            listed = {b["id"] for b in api.backups(database)}
+        finally:
+            api.client.close()
+        made = [b for b in outcome["backups"] if b["database"] == database]
+        if not made or not made[0].get("verified"):
+            raise ChaosFailed(f"the run after the repair: {made or outcome['failed']}")
+        kept = ran["newest_verified"]
+        if kept and kept not in listed:  # rotation may prune older ones, never the newest
+            raise ChaosFailed(f"{kept}, the newest verified backup before the fault, is gone")
+        return {"backup": made[0]["id"], "kept": kept}
+
+    return context.timed(
+        configuration,
+        "recover",
+        "repair",
+        f"a verified backup of {database} again",
+        verified_again,
+        budget_s,
+    )
+
+
+def watchdog_in_alertmanager(
+    budget_s: float, configuration: Configuration, mark: str = "repair"
+) -> dict[str, Any]:
+    """The Watchdog is among Alertmanager's active alerts within `budget_s` of `mark`: the
+    path from Prometheus to Alertmanager works (docs/monitoring.md, Watchdog)."""
+    target = context.target_of(configuration)
+    name = target.monitoring.watchdog_alert
+
+    def present() -> list[str]:
+        return poll_until(
+            lambda: sorted({a["alertname"] for a in alertmanager_alerts(target)}),
+            f"{name} among Alertmanager's alerts",
+            context.patience(budget_s),
+            interval=1,
+            until=lambda names: name in names,
+        )
+
+    return context.timed(
+        configuration, "recover", mark, f"{name} in Alertmanager", present, budget_s
+    )
+
+
+def watchdog_stays_in_alertmanager(configuration: Configuration) -> dict[str, Any]:
+    """The Watchdog is still among Alertmanager's active alerts now (during a Prometheus
+    outage: Alertmanager keeps an alert until the endsAt Prometheus gave it)."""
+    target = context.target_of(configuration)
+    name = target.monitoring.watchdog_alert
+    held = sorted({a["alertname"] for a in alertmanager_alerts(target)})
+    if name not in held:
+        raise ChaosFailed(f"{name} is gone from Alertmanager's alerts (it holds: {held})")
+    _, since = context.mark_time(configuration, "fault")
+    return {"alerts": held, "seconds_since_fault": round(time.time() - since.timestamp(), 1)}
+
+
+def alert_email_sent(
+    alertname: str, about: str, configuration: Configuration, mark: str = "fault"
+) -> dict[str, Any]:
+    """Whether an email of `alertname` about `about` arrived since `mark`: a report, never a
+    failure (what a dead Alertmanager could not deliver is reported, not hidden)."""
+    target = context.target_of(configuration)
+    _, since = context.mark_time(configuration, mark)
+    mail = MailCatcher(target)
+    try:
+        subjects = [m.subject for m in mail.messages() if m.created >= since]
+    finally:
+        mail.close()
+    found = [
+        s
+        for s in subjects
+        if subject_names(s, alertname=alertname, service=about, status="firing")
+    ]
+    return {"alert": f"{alertname} ({about})", "emailed": bool(found), "subjects": found}
+
+
+def prometheus_evaluates_again(budget_s: float, configuration: Configuration) -> dict[str, Any]:
+    """Prometheus answers queries and its rules run again: the Watchdog fires in it within
+    `budget_s` of the repair."""
+    target = context.target_of(configuration)
+    name = target.monitoring.watchdog_alert
+    prom = Prometheus.of(target)
+
+    def evaluating() -> str:
+        poll_until(
+            lambda: prom.is_firing(name),
+            f"{name} to fire in Prometheus again",
+            context.patience(budget_s),
+            interval=1,
+        )
+        return alert_names(prom.firing())
+
+    try:
+        return context.timed(
+            configuration, "recover", "repair", f"{name} fires in Prometheus", evaluating, budget_s
+        )
+    finally:
+        prom.close()

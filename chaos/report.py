@@ -20,12 +20,20 @@ def _cell(judgement: Judgement, timing: str) -> str:
 
 
 def markdown(judgements: list[Judgement]) -> str:
-    head = ["experiment", "verdict", *(f"{c} (s / budget)" for c in COLUMNS), "load ok", "took"]
+    head = [
+        "experiment",
+        "verdict",
+        *(f"{c} (s / budget)" for c in COLUMNS),
+        "lost data",
+        "load ok",
+        "took",
+    ]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for j in judgements:
         cells = [f"`{j.experiment}`", f"**{j.verdict}**", *(_cell(j, c) for c in COLUMNS)]
+        lost = "-" if j.lost is None else f"{j.lost[0]} of {j.lost[1]}"
         load = "-" if j.load_success is None else f"{j.load_success:.2%}"
-        rows.append("| " + " | ".join([*cells, load, f"{j.duration_s:.0f} s"]) + " |")
+        rows.append("| " + " | ".join([*cells, lost, load, f"{j.duration_s:.0f} s"]) + " |")
     notes = [
         f"- `{j.experiment}` ({j.verdict}): {reason}" for j in judgements for reason in j.reasons
     ]

@@ -43,11 +43,31 @@ class ChaosError(Exception):
     """Bad input (an unknown experiment, an invalid file, an unhealthy stack): nothing broken."""
 
 
+def _order(path: Path) -> dict[str, Any]:
+    extensions = json.loads(path.read_text()).get("extensions", [])
+    return next((e for e in extensions if e.get("name") == "order"), {})
+
+
 def _runs_last(path: Path) -> bool:
     """An experiment whose alert outlasts it (extension `order: last`) runs after the others,
     so that they need not wait for it to resolve."""
-    extensions = json.loads(path.read_text()).get("extensions", [])
-    return any(e.get("name") == "order" and e.get("last") for e in extensions)
+    return bool(_order(path).get("last"))
+
+
+def lingering(path: Path) -> set[str]:
+    """The alerts an experiment leaves firing after it (`order`'s `lingers`): the drills after
+    it in the same run do not wait for them, as long as they do not time them."""
+    return set(_order(path).get("lingers", []))
+
+
+def timed_alerts(path: Path) -> set[str]:
+    """The alerts an experiment's probes wait for, by name."""
+    steps = json.loads(path.read_text()).get("method", [])
+    return {
+        str(step["provider"]["arguments"]["alertname"])
+        for step in steps
+        if "alertname" in step.get("provider", {}).get("arguments", {})
+    }
 
 
 def catalog() -> dict[str, Path]:
@@ -121,11 +141,13 @@ def _read_json(path: Path) -> Any:
 def run_one(name: str, path: Path, target_file: Path, out: Path, runtime: str) -> Run:
     run_dir = out / name
     run_dir.mkdir(parents=True, exist_ok=True)
+    declared = json.loads(path.read_text())["configuration"]
     variables = {
         "configuration": {
             "target_file": str(target_file),
             "run_dir": str(run_dir),
-            **budgets(runtime),
+            # only the budgets the experiment declares: Chaos Toolkit fills ${name} from them
+            **{k: v for k, v in budgets(runtime).items() if k in declared},
         }
     }
     (run_dir / "vars.json").write_text(json.dumps(variables, indent=2))
@@ -214,10 +236,11 @@ def judge_load(judgement: Judgement, experiment: dict[str, Any], load: LoadSumma
         )
 
 
-def preflight(target: Target, target_file: Path) -> None:
+def preflight(target: Target, target_file: Path, tolerated: frozenset[str] = frozenset()) -> None:
     """Refuse to break a stack that is already broken (or has a fault left), and wait for the
     alerts of an earlier drill to resolve, pending ones too: a drill times its own alerts from
-    a quiet stack."""
+    a quiet stack. `tolerated`: alerts an earlier drill of this run left on, which this one
+    does not time (they resolve by themselves after minutes)."""
     try:
         probes.stack_is_healthy({"target_file": str(target_file)})
     except Exception as exc:
@@ -226,13 +249,14 @@ def preflight(target: Target, target_file: Path) -> None:
             "Run `python -m stack heal` and `python -m stack status`, then try again"
         ) from None
     prom = Prometheus.of(target)
-    quiet = target.monitoring.watchdog_alert
+    quiet = {target.monitoring.watchdog_alert, *tolerated}
     try:
         poll_until(
             # Pending counts: an alert of an earlier drill still in its `for` would fire during
             # this one, and be timed (and mailed) as if this drill had caused it.
-            lambda: sorted({a["alertname"] for a in prom.firing(pending_too=True)} - {quiet}),
-            f"every alert but the {quiet} to resolve (or stop pending) before the next drill",
+            lambda: sorted({a["alertname"] for a in prom.firing(pending_too=True)} - quiet),
+            f"every alert but {', '.join(sorted(quiet))} to resolve (or stop pending) before "
+            "the next drill",
             QUIET_WAIT_S,
             interval=2,
             until=lambda firing: not firing,
@@ -253,8 +277,10 @@ def run_all(names: list[str], target_file: Path, out: Path) -> list[Run]:
     runs: list[Run] = []
     previous = {s: signal.signal(s, _raise_interrupted) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
+        left_on: set[str] = set()  # alerts the drills run so far leave firing for minutes
         for name, path in chosen.items():
-            preflight(target, target_file)
+            preflight(target, target_file, frozenset(left_on - timed_alerts(path)))
+            left_on |= lingering(path)
             started = datetime.now(UTC)
             sys.stdout.write(f"{started:%H:%M:%S} {name}: running\n")
             sys.stdout.flush()

@@ -120,6 +120,15 @@ class Prometheus(dashboard_queries.Prometheus):
         return parse_duration(str(yaml.safe_load(text)["global"]["scrape_interval"]))
 
 
+def alertmanager_alerts(target: Target) -> list[dict[str, str]]:
+    """The labels of the alerts Alertmanager holds as active now (`/api/v2/alerts`): what
+    Prometheus last sent it, until each alert's endsAt."""
+    with _client(target, target.monitoring.alertmanager) as client:
+        answer = client.get("/api/v2/alerts", params={"active": "true"})
+        found = _json(answer, "Alertmanager's alerts")
+    return [dict(a["labels"]) for a in found]
+
+
 def alert_names(alerts: list[dict[str, str]]) -> str:
     return ", ".join(sorted({f"{a['alertname']}({a.get('job', '')})" for a in alerts})) or "none"
 

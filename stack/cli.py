@@ -290,7 +290,8 @@ def heal(
     at: float = typer.Option(0.0, help="wait until this Unix time first (a fault's expiry)"),
 ) -> None:
     """Undo every fault a chaos drill left in the ledger: start what was killed or stopped,
-    clear fault flags, restore a dropped database. Safe to run at any time, and twice."""
+    clear fault flags, restore a dropped database, unmount a disk filler, kill a CPU hog. Safe
+    to run at any time, and twice."""
     data = _data()
     if at:
         time.sleep(max(0.0, at - time.time()))

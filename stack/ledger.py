@@ -17,6 +17,7 @@ import contextlib
 import fcntl
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -31,7 +32,7 @@ import httpx
 from stack.errors import StackError
 from stack.paths import DataDir
 
-UndoKind = Literal["start", "http-put", "restore"]
+UndoKind = Literal["start", "http-put", "restore", "unmount", "kill-process"]
 UNDO_KINDS: tuple[str, ...] = UndoKind.__args__  # type: ignore[attr-defined]
 
 
@@ -40,7 +41,10 @@ class Undo:
     """One step back, of a kind the chaos actions need: `start` (`units`, what was killed or
     stopped), `http-put` (`url`, `body`, `token_file` holding a bearer token: a fault flag
     cleared), `restore` (`service`: its database from the newest verified backup, as
-    `python -m stack restore SERVICE` does)."""
+    `python -m stack restore SERVICE` does), `unmount` (`path`: a filesystem mounted over a
+    directory to fill it), `kill-process` (`pidfile`, `program`: a process the drill started,
+    such as a CPU hog; killed with its process group only while its command line still names
+    `program`, so a reused pid is never hit)."""
 
     kind: UndoKind
     args: dict[str, Any]
@@ -170,12 +174,38 @@ def _restore(service: str, controls: Any) -> None:
         restore_compose(controls.data_dir, service)
 
 
+def _unmount(path: str) -> None:
+    if not os.path.ismount(path):
+        return  # never mounted, or already undone
+    done = subprocess.run(["umount", path], capture_output=True, text=True)
+    if done.returncode != 0:  # busy (a file open in it): detach now, freed once closed
+        lazy = subprocess.run(["umount", "--lazy", path], capture_output=True, text=True)
+        if lazy.returncode != 0:
+            raise StackError(f"umount {path}: {done.stderr.strip()}; {lazy.stderr.strip()}")
+
+
+def _kill_process(pidfile: str, program: str) -> None:
+    try:
+        pid = int(Path(pidfile).read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except (OSError, ValueError):
+        return  # never started, or already gone
+    if program not in cmdline:
+        return  # the pid now belongs to another program
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)  # its workers too (the drill starts it as a group)
+
+
 def undo_step(step: Undo, controls: Any) -> None:
     if step.kind == "start":
         for unit in step.args["units"]:
             controls.start(unit)  # starting a running unit does nothing
     elif step.kind == "http-put":
         _put(step.args)
+    elif step.kind == "unmount":
+        _unmount(step.args["path"])
+    elif step.kind == "kill-process":
+        _kill_process(step.args["pidfile"], step.args["program"])
     else:
         _restore(step.args["service"], controls)
 

@@ -4,6 +4,7 @@ input is refused before anything is broken."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,9 @@ def test_every_experiment_is_valid_and_rolls_back_with_heal(name: str) -> None:
     rollbacks = [a["provider"]["func"] for a in experiment["rollbacks"]]
     assert rollbacks[0] == "heal", f"{name}: the first rollback must heal the ledger"
     declared = set(experiment["configuration"])
-    assert set(budgets("local")) <= declared, f"{name}: declare every budget key"
+    used = set(re.findall(r"\$\{(budget_[a-z_]+)\}", runner.catalog()[name].read_text()))
+    assert used <= declared, f"{name}: declare the budgets it uses, as null"
+    assert used <= set(budgets("local")), f"{name}: budgets unknown to chaos/budgets.py"
 
 
 def test_an_unknown_experiment_lists_the_valid_ones() -> None:
@@ -58,7 +61,16 @@ def test_the_report_marks_what_went_over_and_junit_is_valid(tmp_path: Path) -> N
     ]  # fmt: skip
     table = report.markdown(judgements)
     assert "| `service-down` | **passed** | - | 22.0 s / 30 s |" in table
+    assert "| - | - | 80 s |" in table  # no lost-data count, no load
     assert "70.0 s / 60 s **over**" in table
     assert "- `latency` (deviated): highlatencyp95-fires: never happened" in table
     report.junit(judgements, tmp_path / "junit.xml")
     assert junit_errors(tmp_path / "junit.xml") == []
+
+
+def test_a_lingering_alert_is_one_the_drill_times_and_runs_last() -> None:
+    for name, path in runner.catalog().items():
+        left_on = runner.lingering(path)
+        assert left_on <= runner.timed_alerts(path), f"{name}: lingers names an alert it times"
+        if left_on:
+            assert runner._runs_last(path), f"{name}: an experiment that lingers runs last"

@@ -103,3 +103,14 @@ def test_a_later_reason_turns_a_pass_into_a_deviation_but_keeps_a_refusal() -> N
     refused.deviate("the load wrote no summary")
     assert (passed.verdict, passed.reasons) == ("deviated", ["after the rollbacks: games flags on"])
     assert refused.verdict == "error"
+
+
+def test_counting_probes_add_up_to_the_lost_data_count() -> None:
+    def counted(name: str, lost: int, of: int) -> dict[str, Any]:
+        output = {"timing": "recover", "what": name, "seconds": 8.0, "budget_s": 30.0,
+                  "detail": {"counted": of, "lost": lost}}  # fmt: skip
+        return {"activity": {"name": name}, "status": "succeeded", "output": output}
+
+    steps = [*journal()["run"], counted("lines-arrive", 0, 100), counted("events", 2, 6)]
+    assert judge("store-down", journal(run=steps)).lost == (2, 106)
+    assert judge("service-down", journal()).lost is None  # nothing counted: no column value
