@@ -1,5 +1,5 @@
-"""`python -m chaos list | run NAME... | all | heal [--target PATH] [--out DIR]`: see
-chaos/runner.py and docs/chaos.md."""
+"""`python -m chaos list | run NAME... | all | heal [--target PATH] [--out DIR] [--times N]`:
+see chaos/runner.py and docs/chaos.md."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help="experiments, for `run`")
     parser.add_argument("--target", type=Path, default=default_data_dir().target_file)
     parser.add_argument("--out", type=Path, help="default: reports/chaos/<UTC time>")
+    parser.add_argument("--times", type=int, default=1, help="run the chosen list N times over")
     args = parser.parse_args(argv)
     try:
         if args.command == "list":
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         names = list(runner.catalog()) if args.command == "all" else args.names
         stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
         out = args.out or REPO_ROOT / "reports" / "chaos" / stamp
-        runs = runner.run_all(names, args.target, out)
+        runs = runner.run_all(names, args.target, out, args.times)
     except (runner.ChaosError, GraderError) as exc:
         sys.stderr.write(f"python -m chaos: {exc}\n")
         return 2

@@ -18,8 +18,9 @@
 - detect backups: a failed run's counter is scraped and evaluated, then `for_backups`;
 - detect cpu: HostHighCpu averages over `cpu_window`, so a hog on an idle-ish machine needs
   most of the window, then `for_saturation`;
-- resolve cpu: the window's busy share must fall under the threshold: with the machine half
-  busy after the hog, twice the window's idle allowance;
+- resolve cpu: the window's busy share must fall under the threshold, which takes the
+  window's idle allowance (10 % of it) in idle time: with the machine still up to two thirds
+  busy after the hog (the load, the stack), three times that allowance;
 - redeliver: an alert that fired while Alertmanager was down is sent again by Prometheus
   after its resend delay (one minute by default), then `group_wait`;
 - logs: every line held back during a log pipeline outage is searchable after the repair
@@ -60,7 +61,7 @@ def budgets(runtime: str) -> dict[str, float]:
             seconds(p.cpu_window) + 2 * scrape + seconds(p.for_saturation)
         ),
         "budget_resolve_cpu_s": float(
-            round(2 * seconds(p.cpu_window) * (1 - p.cpu_busy_ratio)) + 2 * scrape
+            round(3 * seconds(p.cpu_window) * (1 - p.cpu_busy_ratio)) + 2 * scrape
         ),
         "budget_redeliver_s": float(RESEND_DELAY_S + 2 * scrape + seconds(p.group_wait)),
         "budget_logs_s": LOGS_AFTER_REPAIR_S,

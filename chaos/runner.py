@@ -139,6 +139,7 @@ def _read_json(path: Path) -> Any:
 
 
 def run_one(name: str, path: Path, target_file: Path, out: Path, runtime: str) -> Run:
+    """One run of the experiment at `path`; `name` is the run's (its folder under `out`)."""
     run_dir = out / name
     run_dir.mkdir(parents=True, exist_ok=True)
     declared = json.loads(path.read_text())["configuration"]
@@ -267,7 +268,11 @@ def preflight(target: Target, target_file: Path, tolerated: frozenset[str] = fro
         prom.close()
 
 
-def run_all(names: list[str], target_file: Path, out: Path) -> list[Run]:
+def run_all(names: list[str], target_file: Path, out: Path, times: int = 1) -> list[Run]:
+    """Each chosen experiment in catalog order, the whole list `times` times over (for medians
+    and percentiles; the runs are then named `<experiment>-<round>`)."""
+    if times < 1:
+        raise ChaosError(f"--times must be 1 or more, got {times}")
     chosen = select(names)
     for path in chosen.values():  # every file, before any fault
         validate(path)
@@ -278,7 +283,12 @@ def run_all(names: list[str], target_file: Path, out: Path) -> list[Run]:
     previous = {s: signal.signal(s, _raise_interrupted) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         left_on: set[str] = set()  # alerts the drills run so far leave firing for minutes
-        for name, path in chosen.items():
+        rounds = [
+            (experiment if times == 1 else f"{experiment}-{n}", path)
+            for n in range(1, times + 1)
+            for experiment, path in chosen.items()
+        ]
+        for name, path in rounds:
             preflight(target, target_file, frozenset(left_on - timed_alerts(path)))
             left_on |= lingering(path)
             started = datetime.now(UTC)

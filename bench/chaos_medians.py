@@ -1,0 +1,69 @@
+"""The medians of several chaos runs: each experiment's timings, read again from the journals
+the runs wrote, as one table for docs/benchmarks.md. Not a test.
+
+    ./nox -s chaos -- all      # three times; each run writes reports/chaos/<UTC time>/
+    ./nox -s chaos -- run service-down --times 10     # or one experiment, many times
+    .venv/bin/python -m bench.chaos_medians reports/chaos/<run 1> reports/chaos/<run 2> ...
+
+A cell is `median (min to max) / budget` over the runs in which the experiment passed; the
+verdicts column counts them. A run where an experiment deviated is left out of its medians
+(its reasons are in that run's report.md), and said so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+from pathlib import Path
+
+from chaos.judge import Judgement, judge
+from chaos.report import COLUMNS
+
+
+def judgements(run: Path) -> list[Judgement]:
+    """Every experiment run of one report folder (a `--times N` run holds `<name>-<round>`)."""
+    found = []
+    for journal in sorted(run.glob("*/journal.json")):
+        name = re.sub(r"-\d+$", "", journal.parent.name)
+        found.append(judge(name, json.loads(journal.read_text())))
+    return found
+
+
+def cell(passed: list[Judgement], timing: str) -> str:
+    # the first timing of the kind in each run, as the run's own report shows it
+    firsts = [next((t for t in j.timings if t.timing == timing), None) for j in passed]
+    seen = [t for t in firsts if t is not None]
+    if not seen:
+        return "-"
+    values = [t.seconds for t in seen]
+    middle = statistics.median(values)
+    spread = f" ({min(values):.1f} to {max(values):.1f})" if len(values) > 1 else ""
+    return f"{middle:.1f}{spread} / {seen[0].budget_s:.0f}"
+
+
+def table(judged: list[Judgement]) -> str:
+    names = list(dict.fromkeys(j.experiment for j in judged))
+    head = ["experiment", "passed", *(f"{c} (s)" for c in COLUMNS), "lost data"]
+    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name in names:
+        ran = [j for j in judged if j.experiment == name]
+        passed = [j for j in ran if j.verdict == "passed"]
+        lost = [j.lost for j in passed if j.lost is not None]
+        lost_cell = f"{sum(n for n, _ in lost)} of {sum(of for _, of in lost)}" if lost else "-"
+        cells = [f"`{name}`", f"{len(passed)} of {len(ran)}"]
+        cells += [cell(passed, timing) for timing in COLUMNS]
+        rows.append("| " + " | ".join([*cells, lost_cell]) + " |")
+    return "\n".join(rows) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", type=Path, help="reports/chaos/<UTC time> folders")
+    args = parser.parse_args()
+    print(table([j for run in args.runs for j in judgements(run)]))
+
+
+if __name__ == "__main__":
+    main()
