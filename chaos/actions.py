@@ -112,7 +112,7 @@ def repair(
     fault_id = context.read_marks(configuration).get(fault, {}).get("fault")
     if fault_id is None:
         raise ChaosFailed(f"nothing to repair: no `{fault}` fault was marked on the clock")
-    done_at = context.set_mark(configuration, mark)
+    done_at = context.set_mark(configuration, mark, repair=True)
     done = context.ledger_of(target).heal(context.controls_of(target), fault_id)
     return {"undone": done, "at": done_at["at"]}
 

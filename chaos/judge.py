@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from chaos.phases import Phase
+
 Verdict = Literal["passed", "deviated", "refused", "error"]
 
 
@@ -33,6 +35,7 @@ class Judgement:
     load_success: float | None = None  # the share of load requests answered without a 5xx
     # (items lost, items counted) where the experiment counts data (events, log lines, users)
     lost: tuple[int, int] | None = None
+    load_phases: dict[str, Phase] = field(default_factory=dict)  # before, during, after
 
     def deviate(self, reason: str) -> None:
         """Add a reason; a pass becomes a deviation (a refusal or an error stays what it is)."""

@@ -7,6 +7,7 @@ from xml.etree import ElementTree as ET
 
 from chaos.judge import Judgement
 
+PHASES = ("before", "during", "after")
 COLUMNS = ("detect", "notify", "show", "recover", "resolve", "notify resolved", "show recovered")
 
 
@@ -37,7 +38,21 @@ def markdown(judgements: list[Judgement]) -> str:
     notes = [
         f"- `{j.experiment}` ({j.verdict}): {reason}" for j in judgements for reason in j.reasons
     ]
-    return "\n".join(rows) + ("\n\n" + "\n".join(notes) if notes else "") + "\n"
+    text = "\n".join(rows) + ("\n\n" + "\n".join(notes) if notes else "") + "\n"
+    return text + load_table(judgements)
+
+
+def load_table(judgements: list[Judgement]) -> str:
+    """The load before the fault, during it and after the repair, where it was measured."""
+    measured = [j for j in judgements if j.load_phases]
+    if not measured:
+        return ""
+    rows = ["| experiment | before | during | after |", "|---|---|---|---|"]
+    for j in measured:
+        cells = [j.load_phases[p].cell() if p in j.load_phases else "-" for p in PHASES]
+        rows.append(f"| `{j.experiment}` | " + " | ".join(cells) + " |")
+    title = "\nThe load, before the fault, during it and after the repair:\n\n"
+    return title + "\n".join(rows) + "\n"
 
 
 def junit(judgements: list[Judgement], path: Path) -> None:

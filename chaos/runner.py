@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from chaos import actions, probes, timeline
+from chaos import actions, phases, probes, timeline
 from chaos.budgets import budgets
 from chaos.judge import Judgement, judge
 from grader.errors import CheckFailed
@@ -194,6 +194,10 @@ def run_one(name: str, path: Path, target_file: Path, out: Path, runtime: str) -
     marks = {name: float(mark["at"]) for name, mark in clock.items()}
     seconds = summary.timeline if summary else []
     timeline.write(run_dir / "timeline.svg", name, seconds, marks, judgement.timings)
+    judgement.load_phases = phases.phases(seconds, clock)
+    if raw is not None and judgement.load_phases:  # the journal carries the load it ran under
+        raw.setdefault("extensions", []).append(phases.as_extension(judgement.load_phases))
+        journal_path.write_text(json.dumps(raw, indent=2))
     return Run(judgement, run_dir)
 
 

@@ -24,7 +24,8 @@ def test_the_directory_keeps_its_files_and_refuses_a_new_one(tmp_path: Path) -> 
     try:
         disk.mount_full(directory)
         assert directory.is_mount()
-        assert {p.name: p.read_bytes() for p in directory.iterdir() if p.name != disk.FILLER} == before
+        copies = {p.name: p.read_bytes() for p in directory.iterdir() if p.name != disk.FILLER}
+        assert copies == before
         assert disk.listing(directory) == sorted(before)
         with pytest.raises(OSError) as refused:
             (directory / ".next.dump.partial").write_bytes(b"x" * 8192)
