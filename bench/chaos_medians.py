@@ -6,28 +6,33 @@ the runs wrote, as one table for docs/benchmarks.md. Not a test.
     .venv/bin/python -m bench.chaos_medians reports/chaos/<run 1> reports/chaos/<run 2> ...
 
 A cell is `median (min to max) / budget` over the runs in which the experiment passed; the
-verdicts column counts them. A run where an experiment deviated is left out of its medians
-(its reasons are in that run's report.md), and said so.
+`passed` column counts them. A run where an experiment deviated is left out of its medians
+(its reasons are in that run's report.md). The verdicts are the runner's own (chaos/runner.py
+judge_run: the journal, then the load against the experiment's floor), except a fault left
+after the rollbacks, which only the run itself saw.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import statistics
 from pathlib import Path
 
-from chaos.judge import Judgement, judge
+from chaos.judge import Judgement
 from chaos.report import COLUMNS
+from chaos.runner import catalog, judge_run
 
 
 def judgements(run: Path) -> list[Judgement]:
-    """Every experiment run of one report folder (a `--times N` run holds `<name>-<round>`)."""
+    """Every experiment run of one report folder (a `--times N` run holds `<name>-<round>`),
+    judged as the runner judged it: the journal, then the load against its floor."""
     found = []
+    experiments = catalog()
     for journal in sorted(run.glob("*/journal.json")):
         name = re.sub(r"-\d+$", "", journal.parent.name)
-        found.append(judge(name, json.loads(journal.read_text())))
+        judgement, _ = judge_run(name, experiments[name], journal.parent)
+        found.append(judgement)
     return found
 
 
@@ -43,9 +48,22 @@ def cell(passed: list[Judgement], timing: str) -> str:
     return f"{middle:.1f}{spread} / {seen[0].budget_s:.0f}"
 
 
+def load_cell(ran: list[Judgement]) -> str:
+    """The load's success ratio over every run, passed or not (a floor missed shows here)."""
+    ratios = [j.load_success for j in ran if j.load_success is not None]
+    if not ratios:
+        return "-"
+    middle = statistics.median(ratios)
+    return (
+        f"{middle:.2%} ({min(ratios):.2%} to {max(ratios):.2%})"
+        if len(ratios) > 1
+        else f"{middle:.2%}"
+    )
+
+
 def table(judged: list[Judgement]) -> str:
     names = list(dict.fromkeys(j.experiment for j in judged))
-    head = ["experiment", "passed", *(f"{c} (s)" for c in COLUMNS), "lost data"]
+    head = ["experiment", "passed", *(f"{c} (s)" for c in COLUMNS), "lost data", "load ok"]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name in names:
         ran = [j for j in judged if j.experiment == name]
@@ -54,7 +72,7 @@ def table(judged: list[Judgement]) -> str:
         lost_cell = f"{sum(n for n, _ in lost)} of {sum(of for _, of in lost)}" if lost else "-"
         cells = [f"`{name}`", f"{len(passed)} of {len(ran)}"]
         cells += [cell(passed, timing) for timing in COLUMNS]
-        rows.append("| " + " | ".join([*cells, lost_cell]) + " |")
+        rows.append("| " + " | ".join([*cells, lost_cell, load_cell(ran)]) + " |")
     return "\n".join(rows) + "\n"
 
 

@@ -183,13 +183,10 @@ def run_one(name: str, path: Path, target_file: Path, out: Path, runtime: str) -
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
-    raw = _read_json(journal_path)
-    judgement = judge(name, raw, why_missing=why_missing)
+    judgement, summary = judge_run(name, path, run_dir, why_missing=why_missing)
     if healed:
         judgement.deviate(f"after the rollbacks: {healed}")
-    load_file = run_dir / "load.json"
-    summary = LoadSummary.from_json(load_file.read_text()) if load_file.exists() else None
-    judge_load(judgement, json.loads(path.read_text()), summary)
+    raw = _read_json(journal_path)
     clock = _read_json(run_dir / "clock.json") or {}
     marks = {name: float(mark["at"]) for name, mark in clock.items()}
     seconds = summary.timeline if summary else []
@@ -199,6 +196,19 @@ def run_one(name: str, path: Path, target_file: Path, out: Path, runtime: str) -
         raw.setdefault("extensions", []).append(phases.as_extension(judgement.load_phases))
         journal_path.write_text(json.dumps(raw, indent=2))
     return Run(judgement, run_dir)
+
+
+def judge_run(
+    name: str, path: Path, run_dir: Path, *, why_missing: str = ""
+) -> tuple[Judgement, LoadSummary | None]:
+    """The verdict of one run of the experiment at `path` from what it left in `run_dir`: its
+    journal, and its load against the experiment's floor (bench/chaos_medians.py reads old
+    runs back with it)."""
+    judgement = judge(name, _read_json(run_dir / "journal.json"), why_missing=why_missing)
+    load_file = run_dir / "load.json"
+    summary = LoadSummary.from_json(load_file.read_text()) if load_file.exists() else None
+    judge_load(judgement, json.loads(path.read_text()), summary)
+    return judgement, summary
 
 
 def heal_and_probe(target_file: Path) -> str:
@@ -235,9 +245,13 @@ def judge_load(judgement: Judgement, experiment: dict[str, Any], load: LoadSumma
     ratio = judgement.load_success
     if ratio is None:
         judgement.deviate("the load wrote no summary: its success ratio is unknown")
-    elif ratio < wanted:
+    elif ratio < wanted and load is not None:
+        failed = sum(int(s["failed"]) for s in load.timeline)
+        requests = sum(int(s["requests"]) for s in load.timeline)
+        why = "; ".join(f"{reason} ({n})" for reason, n in load.failure_reasons.items())
         judgement.deviate(
-            f"the load's success ratio was {ratio:.4%}, expected at least {wanted:.1%}"
+            f"the load's success ratio was {ratio:.4%} ({failed} of {requests} requests "
+            f"failed: {why or 'no reason recorded'}), expected at least {wanted:.1%}"
         )
 
 
