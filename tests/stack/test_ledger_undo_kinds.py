@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from grader.polling import poll_until
 from stack.ledger import Undo, undo_step
 
 
 def test_kill_process_kills_the_group_and_spares_a_reused_pid(tmp_path: Path) -> None:
     hog = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    # Popen can return before the child's exec shows in /proc (an empty command line)
+    poll_until(lambda: b"sleep" in Path(f"/proc/{hog.pid}/cmdline").read_bytes(), "exec", 5)
     pidfile = tmp_path / "hog.pid"
     pidfile.write_text(str(hog.pid))
 
