@@ -203,7 +203,7 @@ def hog_cpu(seconds: int, configuration: Configuration) -> dict[str, Any]:
     target = context.target_of(configuration)
     program = cpu.stress_ng()
     pidfile = cpu.pidfile(target)
-    undo = [Undo("kill-process", {"pidfile": str(pidfile), "program": "stress-ng"})]
+    undo = [Undo("kill-process", {"pidfile": str(pidfile), "program": cpu.PROGRAM})]
     what = f"CPU hog: stress-ng on every core for {seconds} s"
     injected = context.record_fault(configuration, target, what, undo, max_s=seconds + 60.0)
     pid = cpu.start_hog(program, seconds, pidfile)

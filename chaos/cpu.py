@@ -17,18 +17,18 @@ from stack.errors import StackError
 from stack.paths import DataDir
 from stack.runtimes.local.system import install_packages
 
-PACKAGE = "stress-ng"
+PACKAGE = PROGRAM = "stress-ng"  # Debian's package and its program share the name
 
 
 def stress_ng() -> str:
     """The stress-ng program, installed from Debian first when it is missing (as root)."""
-    found = shutil.which("stress-ng")
+    found = shutil.which(PROGRAM)
     if found is None:
         try:
             install_packages([PACKAGE])
         except StackError as exc:
             raise ChaosFailed(f"the cpu-hog drill needs stress-ng: {exc}") from None
-        found = shutil.which("stress-ng")
+        found = shutil.which(PROGRAM)
     if found is None:
         raise ChaosFailed(f"{PACKAGE} was installed, yet no stress-ng is on the PATH")
     return found

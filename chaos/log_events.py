@@ -10,8 +10,6 @@ is a lost line, more a duplicate.
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 
 from grader import logs
@@ -67,18 +65,8 @@ def wait_counts(
     )
 
 
-def summary(seen: dict[str, Counts], wanted: Counts | None) -> str:
-    """What differs from `wanted`: missing and duplicated lines per dataset."""
-    parts: list[str] = []
-    for name in DATASETS:
-        expected = wanted[name] if wanted else 1
-        lost = sum(max(0, expected - c[name]) for c in seen.values())
-        doubled = sum(max(0, c[name] - expected) for c in seen.values())
-        parts.append(f"{name}: {lost} line(s) missing, {doubled} duplicated")
-    return f"of {len(seen)} markers, " + "; ".join(parts)
-
-
-def lost_and_doubled(seen: dict[str, Counts], wanted: Counts) -> dict[str, Any]:
+def lost_and_doubled(seen: dict[str, Counts], wanted: Counts) -> dict[str, dict[str, int]]:
+    """Per dataset: lines missing (fewer than `wanted` for a marker) and duplicated (more)."""
     return {
         name: {
             "missing": sum(max(0, wanted[name] - c[name]) for c in seen.values()),
@@ -86,3 +74,13 @@ def lost_and_doubled(seen: dict[str, Counts], wanted: Counts) -> dict[str, Any]:
         }
         for name in DATASETS
     }
+
+
+def summary(seen: dict[str, Counts], wanted: Counts | None) -> str:
+    """What differs from `wanted` (None: once each), as a sentence."""
+    tally = lost_and_doubled(seen, wanted or dict.fromkeys(DATASETS, 1))
+    parts = [
+        f"{name}: {t['missing']} line(s) missing, {t['duplicated']} duplicated"
+        for name, t in tally.items()
+    ]
+    return f"of {len(seen)} markers, " + "; ".join(parts)

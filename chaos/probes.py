@@ -21,6 +21,7 @@ from grader.faults import read_faults
 from grader.monitoring import MailCatcher, Prometheus, alert_names, alertmanager_alerts
 from grader.notifications import Notifications, subject_names
 from grader.polling import poll_until
+from grader.target import Target
 
 SETTLE_S = 5.0  # the outbox relay publishes every 0.5 s (chassis/outbox.py): ten rounds
 
@@ -339,6 +340,12 @@ def an_older_verified_backup_restores(
     return {"restored": older[-1]["id"], "newest_verified": verified[-1]["id"]}
 
 
+def _names_alert(subject: str, alertname: str, about: str) -> bool:
+    """A firing email's subject naming `alertname` and `about` as words (so that
+    BackupVerificationFailedX, another alert, does not count)."""
+    return subject_names(subject, alertname=alertname, service=about, status="firing")
+
+
 def alert_email_arrives(
     alertname: str, about: str, budget_s: float, configuration: Configuration
 ) -> dict[str, Any]:
@@ -348,8 +355,8 @@ def alert_email_arrives(
     _, since = context.mark_time(configuration, "fault")
     mail = MailCatcher(target)
 
-    def names(subject: str) -> bool:  # as words: BackupVerificationFailedX is another alert
-        return subject_names(subject, alertname=alertname, service=about, status="firing")
+    def names(subject: str) -> bool:
+        return _names_alert(subject, alertname, about)
 
     def arrived() -> str:
         found = poll_until(
@@ -520,6 +527,10 @@ def backup_runs_again(
     )
 
 
+def _alertmanager_names(target: Target) -> list[str]:
+    return sorted({a["alertname"] for a in alertmanager_alerts(target)})
+
+
 def watchdog_in_alertmanager(
     budget_s: float, configuration: Configuration, mark: str = "repair"
 ) -> dict[str, Any]:
@@ -530,7 +541,7 @@ def watchdog_in_alertmanager(
 
     def present() -> list[str]:
         return poll_until(
-            lambda: sorted({a["alertname"] for a in alertmanager_alerts(target)}),
+            lambda: _alertmanager_names(target),
             f"{name} among Alertmanager's alerts",
             context.patience(budget_s),
             interval=1,
@@ -547,7 +558,7 @@ def watchdog_stays_in_alertmanager(configuration: Configuration) -> dict[str, An
     outage: Alertmanager keeps an alert until the endsAt Prometheus gave it)."""
     target = context.target_of(configuration)
     name = target.monitoring.watchdog_alert
-    held = sorted({a["alertname"] for a in alertmanager_alerts(target)})
+    held = _alertmanager_names(target)
     if name not in held:
         raise ChaosFailed(f"{name} is gone from Alertmanager's alerts (it holds: {held})")
     _, since = context.mark_time(configuration, "fault")
@@ -566,11 +577,7 @@ def alert_email_sent(
         subjects = [m.subject for m in mail.messages() if m.created >= since]
     finally:
         mail.close()
-    found = [
-        s
-        for s in subjects
-        if subject_names(s, alertname=alertname, service=about, status="firing")
-    ]
+    found = [s for s in subjects if _names_alert(s, alertname, about)]
     return {"alert": f"{alertname} ({about})", "emailed": bool(found), "subjects": found}
 
 
