@@ -10,6 +10,7 @@ written but the filler.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import tempfile
@@ -50,9 +51,8 @@ def mount_full(directory: Path) -> int:
     with tempfile.TemporaryDirectory(prefix="chaos-disk-") as staging:
         copies = Path(staging) / "copies"
         shutil.copytree(directory, copies)
-        size = sum(p.stat().st_size for p in copies.iterdir()) + SLACK_BYTES * (
-            1 + len(list(copies.iterdir()))
-        )
+        files = list(copies.iterdir())
+        size = sum(p.stat().st_size for p in files) + SLACK_BYTES * (1 + len(files))
         mounted = subprocess.run(
             ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(directory)],
             capture_output=True,
@@ -62,24 +62,17 @@ def mount_full(directory: Path) -> int:
             raise ChaosFailed(
                 f"mount -t tmpfs over {directory}: {mounted.stderr.strip()} (needs root)"
             )
-        for copy in copies.iterdir():
+        for copy in files:
             shutil.copy2(copy, directory / copy.name)
     _fill(directory / FILLER)
     return shutil.disk_usage(directory).free
 
 
 def _fill(path: Path) -> None:
-    """Write zeros until the filesystem refuses more (ENOSPC)."""
-    chunk = bytes(64 * 1024)
+    """Write zeros until the filesystem refuses more (ENOSPC): big chunks, then small ones
+    for the last pages a big chunk did not fit in."""
     with path.open("wb", buffering=0) as f:
-        try:
-            while True:
-                f.write(chunk)
-        except OSError:
-            pass
-    with path.open("ab", buffering=0) as f:  # the last pages a whole chunk did not fit in
-        try:
-            while True:
-                f.write(b"\0" * 512)
-        except OSError:
-            pass
+        for chunk in (bytes(64 * 1024), bytes(512)):
+            with contextlib.suppress(OSError):
+                while True:
+                    f.write(chunk)

@@ -233,8 +233,16 @@ def success_ratio(load: LoadSummary | None) -> float | None:
     """The share of the load's requests answered without a 5xx (or no answer at all)."""
     if load is None or not load.timeline:
         return None
-    requests = sum(int(s["requests"]) for s in load.timeline)
-    return 1 - sum(int(s["failed"]) for s in load.timeline) / max(1, requests)
+    failed, requests = _failed_of(load)
+    return 1 - failed / max(1, requests)
+
+
+def _failed_of(load: LoadSummary) -> tuple[int, int]:
+    """(requests failed, requests made) over the load's per-second timeline."""
+    return (
+        sum(int(s["failed"]) for s in load.timeline),
+        sum(int(s["requests"]) for s in load.timeline),
+    )
 
 
 def judge_load(judgement: Judgement, experiment: dict[str, Any], load: LoadSummary | None) -> None:
@@ -246,8 +254,7 @@ def judge_load(judgement: Judgement, experiment: dict[str, Any], load: LoadSumma
     if ratio is None:
         judgement.deviate("the load wrote no summary: its success ratio is unknown")
     elif ratio < wanted and load is not None:
-        failed = sum(int(s["failed"]) for s in load.timeline)
-        requests = sum(int(s["requests"]) for s in load.timeline)
+        failed, requests = _failed_of(load)
         why = "; ".join(f"{reason} ({n})" for reason, n in load.failure_reasons.items())
         judgement.deviate(
             f"the load's success ratio was {ratio:.4%} ({failed} of {requests} requests "
