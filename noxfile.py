@@ -140,20 +140,6 @@ def chaos(session: nox.Session) -> None:
     session.run("python", "-m", "chaos", *session.posargs)
 
 
-DRILLS = {"dr": "chaos.dr"}
-
-
-@nox.session
-def drill(session: nox.Session) -> None:
-    """The disaster-recovery drill against the running stack: `./nox -s drill -- dr [--full]
-    [--target PATH]` (drop a service database, or lose the whole server, restore, report the
-    RTO; docs/backups.md). The other drills are chaos experiments: `./nox -s chaos`."""
-    _install(session)
-    if not session.posargs or session.posargs[0] not in DRILLS:
-        session.error(f"name a drill: ./nox -s drill -- {'|'.join(DRILLS)}")
-    session.run("python", "-m", DRILLS[session.posargs[0]], *session.posargs[1:])
-
-
 @nox.session
 def screenshots(session: nox.Session) -> None:
     """The guide's pictures: the stack up, a few minutes of steady load so every panel has a

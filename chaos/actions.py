@@ -9,6 +9,8 @@ the ledger; the rollbacks call `heal`. Each marks the run's clock (chaos/context
 
 from __future__ import annotations
 
+import shutil
+import time
 from dataclasses import asdict
 from typing import Any
 
@@ -17,6 +19,9 @@ from chaos.context import ChaosFailed, Configuration
 from grader import backups, journeys
 from grader.faults import Faults, admin_token_file, set_faults, units
 from stack.ledger import Undo
+
+# `stack up` and four restores take about 15 s; a recovery is never cut short by the expiry
+SERVER_LOST_MAX_S = 900.0
 
 
 def kill_service(
@@ -74,23 +79,28 @@ def stop_component(name: str, configuration: Configuration) -> dict[str, Any]:
     return {**injected, "stopped": name}
 
 
-def backed_up_marker(service: str, configuration: Configuration) -> dict[str, Any]:
-    """A user registered through the gateway (the marker), then a verified backup of
-    `service`'s database taken after it: what a restore must bring back."""
+def backed_up_marker(
+    service: str, configuration: Configuration, every_database: bool = False
+) -> dict[str, Any]:
+    """A user registered through the gateway (the marker, in `service`'s database), then a
+    verified backup taken after it of that database, or of every service's database: what a
+    restore must bring back."""
     target = context.target_of(configuration)
-    database = target.service_databases()[service]
+    owned = target.service_databases()
+    databases = list(owned.values()) if every_database else [owned[service]]
     with context.gateway_of(target) as gateway:
         player = journeys.register(gateway, "chaos")
     since = backups.now()
     api = backups.BackupApi(target)
     try:
-        backup = backups.wait_verified_since(
-            api, [database], since, target.timeouts.get("backup"), after=player.username
-        )[database]
+        fresh = backups.wait_verified_since(
+            api, databases, since, target.timeouts.get("backup"), after=player.username
+        )
     finally:
         api.client.close()
-    context.set_mark(configuration, "marker", username=player.username, backup=backup["id"])
-    return {"username": player.username, "backup": backup["id"]}
+    backup = fresh[owned[service]]["id"]
+    context.set_mark(configuration, "marker", username=player.username, backup=backup)
+    return {"username": player.username, "backups": {db: b["id"] for db, b in fresh.items()}}
 
 
 def drop_database(service: str, configuration: Configuration) -> dict[str, Any]:
@@ -101,6 +111,52 @@ def drop_database(service: str, configuration: Configuration) -> dict[str, Any]:
     injected = context.record_fault(configuration, target, f"database {database} dropped", undo)
     dr.drop_database(target, database)
     return {**injected, "dropped": database}
+
+
+def lose_database_server(component: str, configuration: Configuration) -> dict[str, Any]:
+    """Stop PostgreSQL (`component`) and move its data directory away: the server and its
+    disk are lost (local runtime). The ledger's undo puts the old directory back; a recovery
+    that holds strikes the fault off instead (`retire_lost_server`)."""
+    target = context.target_of(configuration)
+    live = dr.server_directory(target, component)
+    moved = live.with_name(f"{live.name}.lost")
+    if moved.exists():
+        raise ChaosFailed(f"{moved} is a server lost by an earlier drill: `heal` puts it back")
+    undo = [Undo("put-back", {"moved": str(moved), "live": str(live), "unit": component})]
+    what = f"the database server lost ({live} moved away)"
+    injected = context.record_fault(configuration, target, what, undo, max_s=SERVER_LOST_MAX_S)
+    context.controls_of(target).stop(component)
+    live.rename(moved)
+    return {**injected, "moved": str(moved)}
+
+
+def rebuild_database_server(configuration: Configuration) -> dict[str, Any]:
+    """The disaster-recovery procedure (docs/runbooks/postgres-lost.md): `python -m stack up`
+    builds a new empty server with every role and database, then `python -m stack restore
+    SERVICE` brings back each service's database from its newest verified backup. Marked as
+    the repair; the fault stays in the ledger until the data is seen back, so a recovery that
+    fails is rolled back to the old server."""
+    target = context.target_of(configuration)
+    done_at = context.set_mark(configuration, "repair", repair=True)
+    took: dict[str, float] = {}
+    for step in [("up",), *(("restore", s) for s in target.service_databases())]:
+        started = time.monotonic()
+        dr.stack_command(target, *step, timeout=600)
+        took[" ".join(step)] = round(time.monotonic() - started, 1)
+    return {"seconds": took, "at": done_at["at"]}
+
+
+def retire_lost_server(configuration: Configuration) -> dict[str, Any]:
+    """The recovery held: strike the fault off the ledger without undoing it, and delete the
+    old data directory (the lost disk), so no rollback brings the old server back."""
+    target = context.target_of(configuration)
+    fault_id = context.read_marks(configuration)["fault"]["fault"]
+    struck = context.ledger_of(target).forget(fault_id)
+    if not struck:
+        raise ChaosFailed("the lost server's fault left the ledger before the recovery held")
+    moved = struck[0].undo[0].args["moved"]
+    shutil.rmtree(moved, ignore_errors=True)
+    return {"deleted": moved}
 
 
 def repair(

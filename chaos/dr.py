@@ -1,15 +1,16 @@
-"""The disaster-recovery drill: `nox -s drill -- dr [--full]` (or `python -m chaos.dr`).
-`--full` loses the whole PostgreSQL server instead (chaos/dr_full.py).
+"""The disaster-recovery steps the grader's DR check (`hc-recovery-tested`) and the chaos
+experiments `database-lost` and `server-lost` share: log a marker user in, run
+`python -m stack ...` against the target's local stack, drop a database, find the server's
+data directory.
 
-Chaos Toolkit's shape: steady state (a user registered through the gateway can log in, and a
-verified backup taken after the registration exists) → fault (the service's database is
-dropped) → recovery (`python -m stack restore <service>`) → verify (the user logs in again, the
-service is healthy) → rollback (if anything failed, restore again, forced) — and the measured
-RTO: from the drop until the restored data is served again."""
+`run` is the grader's drill: steady state (a user registered through the gateway can log in,
+and a verified backup taken after the registration exists) → fault (the service's database
+is dropped) → recovery (`python -m stack restore <service>`) → verify (the user logs in again)
+→ rollback (if anything failed, restore again, forced), and the measured RTO: from the drop
+until the restored data is served again."""
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from psycopg import sql
 from grader import backups, journeys
 from grader.errors import CheckFailed
 from grader.polling import poll_until
-from grader.target import Target, load_target
+from grader.target import Target
 
 SERVICE = "auth"  # its data (accounts) is what a user notices first when it is lost
 
@@ -58,6 +59,20 @@ def stack_command(target: Target, *args: str, timeout: float = 300) -> str:
     if done.returncode != 0:
         raise CheckFailed(f"`python -m stack {' '.join(args)}` failed: {output[-800:]}")
     return output
+
+
+def server_directory(target: Target, component: str) -> Path:
+    """The data directory of the local runtime's PostgreSQL `component`: the server's disk."""
+    if target.control.driver != "local" or target.control.data_dir is None:
+        raise CheckFailed(
+            "losing the database server moves its data directory on this machine: it needs "
+            f"the local runtime (target {target.name!r} runs {target.control.driver})"
+        )
+    from stack.paths import DataDir  # the launcher's own layout: the grader's checks never
+    from stack.runtimes.local import postgres  # come here, so they do not import it
+    from stack.topology import topology
+
+    return postgres.data_dir(DataDir(target.control.data_dir), topology().get(component))
 
 
 def drop_database(target: Target, database: str) -> None:
@@ -106,38 +121,3 @@ def run(
                 timeout=300,
             )
     return DrillResult(backup_id=str(backup["id"]), rto_s=rto, restore_output=output)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--target", type=Path, default=Path(".stack/target.yaml"))
-    parser.add_argument(
-        "--full", action="store_true", help="lose the whole PostgreSQL server, not one database"
-    )
-    args = parser.parse_args(argv)
-    target = load_target(args.target)
-    api = backups.BackupApi(target)
-    with httpx.Client(base_url=target.url("gateway", "main"), timeout=5) as gateway:
-        player = journeys.register(gateway, "dr-drill")
-        since = backups.now()
-        databases = list(target.service_databases().values()) if args.full else [SERVICE]
-        sys.stdout.write(f"registered {player.username}; waiting for verified backups\n")
-        fresh = backups.wait_verified_since(
-            api, databases, since, target.timeouts.get("backup"), after="the registration"
-        )
-        if args.full:
-            from chaos.dr_full import run_full  # imports the local runtime
-
-            result = run_full(target, gateway, player)
-        else:
-            result = run(target, gateway, player, fresh[SERVICE])
-    what = "the PostgreSQL server rebuilt and every database" if args.full else SERVICE
-    sys.stdout.write(
-        f"{result.restore_output}\nDR drill passed: {what} restored from "
-        f"{result.backup_id}, RTO {result.rto_s:.1f} s (fault to data served)\n"
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

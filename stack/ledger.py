@@ -17,6 +17,7 @@ import contextlib
 import fcntl
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -32,7 +33,7 @@ import httpx
 from stack.errors import StackError
 from stack.paths import DataDir
 
-UndoKind = Literal["start", "http-put", "restore", "unmount", "kill-process"]
+UndoKind = Literal["start", "http-put", "restore", "unmount", "kill-process", "put-back"]
 UNDO_KINDS: tuple[str, ...] = UndoKind.__args__  # type: ignore[attr-defined]
 
 
@@ -44,7 +45,9 @@ class Undo:
     `python -m stack restore SERVICE` does), `unmount` (`path`: a filesystem mounted over a
     directory to fill it), `kill-process` (`pidfile`, `program`: a process the drill started,
     such as a CPU hog; killed with its process group only while its command line still names
-    `program`, so a reused pid is never hit)."""
+    `program`, so a reused pid is never hit), `put-back` (`moved`, `live`, `unit`: a data
+    directory moved away, the server's disk lost; the unit is stopped, whatever was rebuilt
+    in its place removed, the old directory moved back and the unit started)."""
 
     kind: UndoKind
     args: dict[str, Any]
@@ -124,14 +127,15 @@ class Ledger:
             _start_watcher(self.data, fault)
         return fault
 
-    def forget(self) -> list[Fault]:
-        """Strike every fault off without undoing it (after `down`, which ended them all);
-        their watchers then find nothing to do."""
+    def forget(self, fault_id: str | None = None) -> list[Fault]:
+        """Strike every fault (or the one named) off without undoing it: after `down`, which
+        ended them all, or after a recovery that replaced what the fault broke (a rebuilt
+        server); their watchers then find nothing to do."""
         if not self.path.exists():
             return []
         with self._locked() as faults:
-            gone = list(faults)
-            faults.clear()
+            gone = [f for f in faults if fault_id in (None, f.id)]
+            faults[:] = [f for f in faults if f not in gone]
         return gone
 
     def heal(self, controls: Any, fault_id: str | None = None) -> list[str]:
@@ -196,6 +200,16 @@ def _kill_process(pidfile: str, program: str) -> None:
         os.killpg(pid, signal.SIGKILL)  # its workers too (the drill starts it as a group)
 
 
+def _put_back(moved: str, live: str, unit: str, controls: Any) -> None:
+    if not Path(moved).exists():
+        return  # already put back, or the recovery kept what it rebuilt
+    controls.stop(unit)
+    if Path(live).exists():
+        shutil.rmtree(live)  # a half-rebuilt server: the old one is what comes back
+    os.replace(moved, live)
+    controls.start(unit)
+
+
 def undo_step(step: Undo, controls: Any) -> None:
     if step.kind == "start":
         for unit in step.args["units"]:
@@ -206,6 +220,8 @@ def undo_step(step: Undo, controls: Any) -> None:
         _unmount(step.args["path"])
     elif step.kind == "kill-process":
         _kill_process(step.args["pidfile"], step.args["program"])
+    elif step.kind == "put-back":
+        _put_back(step.args["moved"], step.args["live"], step.args["unit"], controls)
     else:
         _restore(step.args["service"], controls)
 

@@ -43,6 +43,7 @@ class Profile:
     disk_fill_window: str  # HostDiskWillFillIn24h's predict_linear window (and history needed)
     events_window: str  # LogEventsDropped's increase window
     backup_max_age: str  # BackupStale: two missed runs of retention.yaml's backup schedule
+    shipper_stats_max_age: str  # LogShipperStatsStale: six of the shipper's 10 s stats lines
     # Alertmanager: how long a new alert group waits before its first notification, and a
     # group that changed (a new alert, a resolution) before the next one.
     group_wait: str
@@ -53,6 +54,7 @@ class Profile:
     def rule_values(self) -> dict[str, object]:
         values: dict[str, object] = asdict(self)
         values["backup_max_age_seconds"] = seconds(self.backup_max_age)
+        values["shipper_stats_max_age_seconds"] = seconds(self.shipper_stats_max_age)
         values["docs_url"] = DOCS_URL
         return values
 
@@ -72,6 +74,7 @@ PROFILES: dict[str, Profile] = {
         disk_fill_window="1h",
         events_window="1m",
         backup_max_age="4m",  # backups every 2 minutes locally (retention.yaml)
+        shipper_stats_max_age="1m",
         group_wait="5s",
         group_interval="10s",  # a resolution is mailed within seconds of the recovery
         log_rules_every="2s",
@@ -91,6 +94,7 @@ PROFILES: dict[str, Profile] = {
         disk_fill_window="6h",
         events_window="5m",
         backup_max_age="2h",  # hourly backups in compose (retention.yaml)
+        shipper_stats_max_age="1m",
         group_wait="10s",
         group_interval="1m",
         log_rules_every="1m",  # ElastAlert2's own example config

@@ -150,3 +150,10 @@ def test_forget_strikes_everything_off_without_undoing(ledger: Ledger) -> None:
     ledger.record("users killed", [Undo("start", {"units": ["users"]})], 60, watch=False)
     assert [f.what for f in ledger.forget()] == ["users killed"]
     assert ledger.open_faults() == []
+
+
+def test_forget_one_fault_keeps_the_others(ledger: Ledger) -> None:
+    kept = ledger.record("users killed", [Undo("start", {"units": ["users"]})], 60, watch=False)
+    lost = ledger.record("server lost", [Undo("start", {"units": ["postgres"]})], 60, watch=False)
+    assert [f.what for f in ledger.forget(lost.id)] == ["server lost"]
+    assert ledger.open_faults() == [kept]

@@ -42,3 +42,32 @@ def test_unmount_brings_back_the_directory_underneath(tmp_path: Path) -> None:
     assert not directory.is_mount()
     assert (directory / "kept.json").read_text() == "{}"
     undo_step(Undo("unmount", {"path": str(directory)}), None)  # again: nothing to do
+
+
+class Controls:
+    """The runtime's verbs, recorded: what the undo stopped and started, in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def stop(self, unit: str) -> None:
+        self.calls.append(f"stop {unit}")
+
+    def start(self, unit: str) -> None:
+        self.calls.append(f"start {unit}")
+
+
+def test_put_back_replaces_a_half_rebuilt_server_with_the_old_one(tmp_path: Path) -> None:
+    live, moved = tmp_path / "pgdata", tmp_path / "pgdata.lost"
+    moved.mkdir()
+    (moved / "PG_VERSION").write_text("15")
+    live.mkdir()
+    (live / "half-rebuilt").write_text("")
+    controls = Controls()
+    step = Undo("put-back", {"moved": str(moved), "live": str(live), "unit": "postgres"})
+
+    undo_step(step, controls)
+    assert sorted(p.name for p in live.iterdir()) == ["PG_VERSION"] and not moved.exists()
+    assert controls.calls == ["stop postgres", "start postgres"]
+    undo_step(step, controls)  # again: nothing moved away any more, nothing to do
+    assert controls.calls == ["stop postgres", "start postgres"]

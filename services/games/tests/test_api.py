@@ -200,3 +200,44 @@ def test_health_and_version(client: Any) -> None:
         "active_games",
     ):
         assert name in metrics
+
+
+def test_a_request_sent_twice_is_applied_once(
+    client: Any, new_player: Callable[[], Any], events: Any
+) -> None:
+    """The gateway resends a request whose replica died under it: the same X-Request-ID is
+    answered with the first answer and not applied again."""
+    x, o = new_player(), new_player()
+    rid = {"X-Request-ID": f"replay-{uuid.uuid4().hex}"}
+    created = [client.post("/api/games", headers={**x.headers, **rid}) for _ in range(2)]
+    assert [r.status_code for r in created] == [201, 201]
+    assert created[0].json() == created[1].json()
+    mine = client.get("/api/games", headers=x.headers).json()["mine"]
+    assert [g["id"] for g in mine].count(created[0].json()["id"]) == 1
+    game_id = created[0].json()["id"]
+    join = {"X-Request-ID": f"join-{uuid.uuid4().hex}"}
+    joined = [
+        client.post(f"/api/games/{game_id}/join", headers={**o.headers, **join}) for _ in "ab"
+    ]
+    assert [r.status_code for r in joined] == [200, 200], joined[1].text
+    move = {"X-Request-ID": f"move-{uuid.uuid4().hex}"}
+    moved = [
+        client.post(f"/api/games/{game_id}/moves", json={"cell": 4}, headers={**x.headers, **move})
+        for _ in "ab"
+    ]
+    assert [r.status_code for r in moved] == [200, 200], moved[1].text
+    assert moved[1].json() == moved[0].json() and moved[0].json()["moves"] == 1
+
+
+def test_a_request_id_reused_for_another_request_is_refused(
+    client: Any, new_game: Any, new_player: Callable[[], Any]
+) -> None:
+    x, o = new_player(), new_player()
+    game = new_game(client, x, o)
+    rid = {"X-Request-ID": f"reuse-{uuid.uuid4().hex}"}
+    url = f"/api/games/{game['id']}/moves"
+    assert client.post(url, json={"cell": 0}, headers={**x.headers, **rid}).status_code == 200
+    again = client.post(url, json={"cell": 1}, headers={**x.headers, **rid})
+    assert again.status_code == 422 and "already used for another request" in again.text
+    other_user = client.post(url, json={"cell": 1}, headers={**o.headers, **rid})
+    assert other_user.status_code == 200, "an id is one user's: another user may use it too"

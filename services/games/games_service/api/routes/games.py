@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from games_service import logic
+from games_service import logic, replays
 from games_service.api.deps import CurrentUser, SessionDep
 from games_service.metrics import FEATURE_USAGE, GAMES_CREATED, GAMES_FINISHED
 from games_service.models import Game, GameCreate, GameList, GamePublic, MoveRequest
@@ -49,8 +49,13 @@ def _locked(session: Session, game_id: uuid.UUID) -> Game:
 @router.post("", status_code=201)
 @router.post("/", status_code=201, include_in_schema=False)  # nginx: location /api/games/
 def create_game(
-    user: CurrentUser, session: SessionDep, body: GameCreate | None = None
+    user: CurrentUser,
+    session: SessionDep,
+    key: replays.ReplayKey,
+    body: GameCreate | None = None,
 ) -> GamePublic:
+    if (first := replays.answered(session, key)) is not None:
+        return first
     vs_house = body.vs_house if body is not None else False
     now = datetime.now(UTC)
     game = Game(
@@ -64,13 +69,15 @@ def create_game(
         updated_at=now,
     )
     session.add(game)
-    session.commit()
+    answer = public(game)
+    if (first := replays.commit(session, key, answer)) is not None:
+        return first
     GAMES_CREATED.inc()
     FEATURE_USAGE.labels("create").inc()
     if vs_house:
         FEATURE_USAGE.labels("vs_house").inc()
     log.info("game created", extra={"game.id": str(game.id), "user.id": str(user)})
-    return public(game)
+    return answer
 
 
 @router.get("")
@@ -100,8 +107,12 @@ def get_game(game_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Game
 
 
 @router.post("/{game_id}/join", responses={**NOT_FOUND, **CONFLICT})
-def join_game(game_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> GamePublic:
+def join_game(
+    game_id: uuid.UUID, user: CurrentUser, session: SessionDep, key: replays.ReplayKey
+) -> GamePublic:
     game = _locked(session, game_id)
+    if (first := replays.answered(session, key)) is not None:
+        return first  # sent again: the first arrival joined, and was answered
     if game.vs_house:
         raise HTTPException(409, "this game is against the house")
     if game.player_x == user:
@@ -111,10 +122,12 @@ def join_game(game_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Gam
     game.player_o = user
     game.status = "in_progress"
     game.updated_at = datetime.now(UTC)
-    session.commit()
+    answer = public(game)
+    if (first := replays.commit(session, key, answer)) is not None:
+        return first
     FEATURE_USAGE.labels("join").inc()
     log.info("game joined", extra={"game.id": str(game.id), "user.id": str(user)})
-    return public(game)
+    return answer
 
 
 def _mark_of(game: Game, user: uuid.UUID) -> logic.Mark:
@@ -158,9 +171,15 @@ def _move(game: Game, cell: int, mark: logic.Mark) -> None:
 
 @router.post("/{game_id}/moves", responses={**NOT_FOUND, **FORBIDDEN, **CONFLICT})
 def make_move(
-    game_id: uuid.UUID, body: MoveRequest, user: CurrentUser, session: SessionDep
+    game_id: uuid.UUID,
+    body: MoveRequest,
+    user: CurrentUser,
+    session: SessionDep,
+    key: replays.ReplayKey,
 ) -> GamePublic:
     game = _locked(session, game_id)
+    if (first := replays.answered(session, key)) is not None:
+        return first  # sent again: the first arrival played the move, and was answered
     mark = _mark_of(game, user)
     if game.status == "open":
         raise HTTPException(409, "the game is waiting for a second player")
@@ -174,9 +193,11 @@ def make_move(
         result = logic.outcome(game.board)
     game.updated_at = datetime.now(UTC)
     finished = _finish(session, game, result.winner) if result.finished else None
-    session.commit()
+    answer = public(game)
+    if (first := replays.commit(session, key, answer)) is not None:
+        return first
     FEATURE_USAGE.labels("move").inc()
     if finished is not None:
         GAMES_FINISHED.labels(finished).inc()
         log.info("game finished", extra={"game.id": str(game.id), "game.result": finished})
-    return public(game)
+    return answer
