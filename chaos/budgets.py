@@ -18,6 +18,10 @@
   databases takes seconds (docs/benchmarks.md), a minute is the objective;
 - rto server: from the server lost to its data served again: a new server (`up`, seconds),
   then one restore per database, one after the other (10 to 15 s each under load here);
+- resolve shipper: LogShipperDeliveryFailing fires while the shipper's failure counters grew
+  in the last `events_window`, so it resolves that long after the last failed delivery (which
+  can come after the repair, while the store starts), seen up to one stats interval late,
+  then scraped and evaluated;
 - detect stale: the shipper's statistics must be older than the rule's minute, come up to one
   stats interval late, then hold for `for_down`;
 - detect backups: the requested run reaches the database (a run of the four reference
@@ -62,6 +66,9 @@ def budgets(runtime: str) -> dict[str, float]:
         "budget_resolve_errors_s": float(RATE_WINDOW_S + 2 * scrape),
         "budget_rto_s": RTO_S,
         "budget_rto_server_s": RTO_SERVER_S,
+        "budget_resolve_shipper_s": float(
+            seconds(p.events_window) + STATS_INTERVAL_SECONDS + 2 * scrape
+        ),
         "budget_detect_stale_s": float(
             seconds(p.shipper_stats_max_age)
             + STATS_INTERVAL_SECONDS
