@@ -148,9 +148,20 @@ def rebuild_database_server(configuration: Configuration) -> dict[str, Any]:
 
 def retire_lost_server(configuration: Configuration) -> dict[str, Any]:
     """The recovery held: strike the fault off the ledger without undoing it, and delete the
-    old data directory (the lost disk), so no rollback brings the old server back."""
+    old data directory (the lost disk), so no rollback brings the old server back. Only when
+    the marker user logs in now, seen here: Chaos Toolkit runs this action even after the
+    probe before it failed, and a recovery that lost the marker must be rolled back."""
     target = context.target_of(configuration)
-    fault_id = context.read_marks(configuration)["fault"]["fault"]
+    marks = context.read_marks(configuration)
+    username = marks["marker"]["username"]
+    with context.gateway_of(target) as gateway:
+        back = dr.can_log_in(gateway, journeys.Player(username=username, user_id="", token=""))
+    if not back:
+        raise ChaosFailed(
+            f"{username} cannot log in on the rebuilt server: the lost one is kept, and the "
+            "rollback puts it back"
+        )
+    fault_id = marks["fault"]["fault"]
     struck = context.ledger_of(target).forget(fault_id)
     if not struck:
         raise ChaosFailed("the lost server's fault left the ledger before the recovery held")
