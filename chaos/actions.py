@@ -155,7 +155,7 @@ def retire_lost_server(configuration: Configuration) -> dict[str, Any]:
     marks = context.read_marks(configuration)
     username = marks["marker"]["username"]
     with context.gateway_of(target) as gateway:
-        back = dr.can_log_in(gateway, journeys.Player(username=username, user_id="", token=""))
+        back = dr.can_log_in(gateway, username)
     if not back:
         raise ChaosFailed(
             f"{username} cannot log in on the rebuilt server: the lost one is kept, and the "

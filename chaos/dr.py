@@ -37,8 +37,9 @@ class DrillResult:
     restore_output: str
 
 
-def can_log_in(gateway: httpx.Client, player: journeys.Player) -> bool:
-    login = {"username": player.username, "password": journeys.PASSWORD}
+def can_log_in(gateway: httpx.Client, username: str) -> bool:
+    """The user (registered by `journeys.register`, so with its password) logs in."""
+    login = {"username": username, "password": journeys.PASSWORD}
     return gateway.post("/api/auth/login", json=login).status_code == 200
 
 
@@ -90,7 +91,7 @@ def run(
 ) -> DrillResult:
     """The drill proper, given a player whose account is in `backup` (a verified backup)."""
     timeout = target.timeouts.get("healthy")
-    if not can_log_in(gateway, player):  # steady state
+    if not can_log_in(gateway, player.username):  # steady state
         raise CheckFailed(f"steady state: {player.username} cannot log in before the drill")
     database = str(backup["database"])
     started = time.monotonic()
@@ -98,13 +99,13 @@ def run(
     try:
         drop_database(target, database)  # the fault
         poll_until(
-            lambda: not can_log_in(gateway, player),
+            lambda: not can_log_in(gateway, player.username),
             f"logins to fail once database {database} is dropped",
             timeout=10,
         )
         output = stack_command(target, "restore", service, "--backup", "latest")
         poll_until(
-            lambda: can_log_in(gateway, player),
+            lambda: can_log_in(gateway, player.username),
             f"{player.username} (registered before {backup['id']}, the newest verified "
             f"backup) to log in again after `restore {service} --backup latest`",
             timeout=timeout,

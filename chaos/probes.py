@@ -272,12 +272,11 @@ def marker_is_back(budget_s: float, configuration: Configuration) -> dict[str, A
     the fault)."""
     target = context.target_of(configuration)
     username = context.read_marks(configuration)["marker"]["username"]
-    player = journeys.Player(username=username, user_id="", token="")
 
     def back() -> dict[str, Any]:
         with context.gateway_of(target) as gateway:
             poll_until(
-                lambda: dr.can_log_in(gateway, player),
+                lambda: dr.can_log_in(gateway, username),
                 f"{username} to log in again",
                 context.patience(budget_s),
                 interval=0.5,

@@ -161,7 +161,7 @@ def test_dr_drill_restores_a_dropped_database(
     # Kept on the test's report (pytest's user_properties) for plugins and the log below.
     request.node.user_properties.append(("rto_s", round(result.rto_s, 1)))
     evidence.add("restore output", result.restore_output[-800:])
-    assert dr.can_log_in(gateway, first), (
+    assert dr.can_log_in(gateway, first.username), (
         f"{first.username} (registered before {fresh[database]['id']}) cannot log in after "
         f"the restore of {newest['id']}"
     )
