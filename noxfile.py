@@ -47,7 +47,8 @@ def tests(session: nox.Session) -> None:
     _install(session)
     _browser(session)
     paths = ["tests", *sorted(str(p) for p in _service_test_dirs())]
-    session.run("pytest", *paths, *session.posargs)
+    # the slowest tests in the log: the CI budget is watched from there
+    session.run("pytest", *paths, "--durations=25", *session.posargs)
 
 
 def _service_test_dirs() -> list[str]:

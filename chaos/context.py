@@ -108,7 +108,14 @@ def timed(
         detail = wait()
     except Exception as exc:
         raise ChaosFailed(f"{what}: never happened ({exc})") from None
-    seconds = round(time.time() - at, 1)
+    return judged(timing, mark, what, round(time.time() - at, 1), budget_s, detail)
+
+
+def judged(
+    timing: str, mark: str, what: str, seconds: float, budget_s: float, detail: Any
+) -> dict[str, Any]:
+    """The result of a timed probe: what happened `seconds` after `mark`; raises when that is
+    over the budget."""
     result = {
         "timing": timing,
         "from": mark,

@@ -14,9 +14,10 @@ from typing import Any
 
 import httpx
 
-from chaos import context, disk, dr, log_events
+from chaos import budgets, context, disk, dr, log_events
 from chaos.context import ChaosFailed, Configuration
 from grader import backups, journeys, status_page
+from grader.errors import CheckFailed
 from grader.faults import read_faults
 from grader.monitoring import MailCatcher, Prometheus, alert_names, alertmanager_alerts
 from grader.notifications import Notifications, subject_names
@@ -98,6 +99,38 @@ def alert_resolves(
         )
     finally:
         prom.close()
+
+
+def cpu_alert_resolves(
+    alertname: str, service: str, configuration: Configuration
+) -> dict[str, Any]:
+    """`alertname` (HostHighCpu) of `service` resolves after the repair within the budget of how
+    busy the machine stayed meanwhile: the rule's window must gather its idle allowance, and
+    the load and the stack slow that down (chaos/budgets.py `resolve_cpu_s`). The busy share is
+    Prometheus' own, from node-exporter's counters over the wait; the busiest host counts."""
+    target = context.target_of(configuration)
+    what = f"{alertname} of {service} resolves"
+    at, _ = context.mark_time(configuration, "repair")
+    longest = budgets.resolve_cpu_s(target.runtime, budgets.BUSY_AFTER_CPU_HOG_MAX)
+    prom = Prometheus.of(target)
+    try:
+        try:
+            prom.wait_firing(alertname, service, timeout=context.patience(longest), firing=False)
+        except CheckFailed as exc:
+            raise ChaosFailed(f"{what}: never happened ({exc})") from None
+        waited = round(time.time() - at, 1)
+        window = f"{max(int(waited), 30)}s"
+        busy = prom.value(
+            f'max(1 - sum by (instance) (rate(node_cpu_seconds_total{{mode="idle"}}[{window}]))'
+            f" / sum by (instance) (rate(node_cpu_seconds_total[{window}])))"
+        )
+    finally:
+        prom.close()
+    if busy is None:
+        raise ChaosFailed(f"{what}: Prometheus has no node_cpu_seconds_total to judge it by")
+    budget_s = budgets.resolve_cpu_s(target.runtime, busy)
+    detail = f"the host was {busy:.0%} busy after the repair"
+    return context.judged("resolve", "repair", what, waited, budget_s, detail)
 
 
 def email_arrives(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from chaos import report, runner
-from chaos.budgets import budgets
+from chaos.budgets import budgets, resolve_cpu_s
 from chaos.judge import Judgement, Timing
 from tests.output_schemas import junit_errors
 
@@ -49,6 +49,13 @@ def test_local_budgets_are_the_ones_the_course_asks_for() -> None:
     assert local["budget_notify_s"] <= 30  # kill -> email
     assert local["budget_show_s"] <= 15  # kill -> status page
     assert local["budget_resolve_s"] <= 30  # recovery -> resolved
+
+
+def test_the_cpu_resolve_budget_grows_with_how_busy_the_machine_stays() -> None:
+    # locally: a 5-minute window, 90 % threshold, so 30 s of idle time to gather
+    assert resolve_cpu_s("local", 0.0) == 30 + 10
+    assert resolve_cpu_s("local", 0.75) == 120 + 10  # a quarter idle: four times as long
+    assert resolve_cpu_s("local", 0.99) == resolve_cpu_s("local", 0.8)  # capped, not endless
 
 
 def test_the_report_marks_what_went_over_and_junit_is_valid(tmp_path: Path) -> None:
