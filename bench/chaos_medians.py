@@ -37,15 +37,17 @@ def judgements(run: Path) -> list[Judgement]:
 
 
 def cell(passed: list[Judgement], timing: str) -> str:
-    # the first timing of the kind in each run, as the run's own report shows it
-    firsts = [next((t for t in j.timings if t.timing == timing), None) for j in passed]
-    seen = [t for t in firsts if t is not None]
-    if not seen:
-        return "-"
-    values = [t.seconds for t in seen]
-    middle = statistics.median(values)
-    spread = f" ({min(values):.1f} to {max(values):.1f})" if len(values) > 1 else ""
-    return f"{middle:.1f}{spread} / {seen[0].budget_s:.0f}"
+    """The medians of each timing of the kind, in the order the runs took them (an experiment
+    may time two detections: a log alert's, then a metric alert's), `; ` between them."""
+    per_run = [[t for t in j.timings if t.timing == timing] for j in passed]
+    cells = []
+    for i in range(max((len(found) for found in per_run), default=0)):
+        seen = [found[i] for found in per_run if len(found) > i]
+        values = [t.seconds for t in seen]
+        middle = statistics.median(values)
+        spread = f" ({min(values):.1f} to {max(values):.1f})" if len(values) > 1 else ""
+        cells.append(f"{middle:.1f}{spread} / {seen[0].budget_s:.0f}")
+    return "; ".join(cells) or "-"
 
 
 def load_cell(ran: list[Judgement]) -> str:

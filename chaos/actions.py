@@ -219,10 +219,11 @@ def damage_next_backup(database: str, configuration: Configuration) -> dict[str,
     return {**injected, "backup": bad["id"], "verified": bad.get("verified")}
 
 
-def play_while_broken(games: int, configuration: Configuration) -> dict[str, Any]:
-    """Two players registered and `games` games played through the gateway while the fault
-    holds: every one is an event (user.registered, game.finished) that must wait in its
-    service's outbox. The players are kept on the clock, for the count afterwards."""
+def play_games(games: int, configuration: Configuration) -> dict[str, Any]:
+    """Two players registered and `games` games played through the gateway: every one is an
+    event (user.registered, game.finished) that goes through its service's outbox, just before
+    or during a fault that must not lose it. The players are kept on the clock, for the count
+    afterwards."""
     target = context.target_of(configuration)
     with context.gateway_of(target) as gateway:
         x, o = journeys.register(gateway, "chaos-x"), journeys.register(gateway, "chaos-o")

@@ -33,6 +33,16 @@
   window's idle allowance (10 % of it) in idle time; how fast idle time comes depends on how
   busy the machine stays after the hog (the load, the stack), so that share is measured over
   the wait (`resolve_cpu_s`), with Prometheus' own node counters;
+- detect log alert: ErrorSpike needs 20 error lines of one service (seconds under the drill's
+  load; 20 s allowed, shipping included), then ElastAlert's next query (every
+  `log_rules_every`; twice, for slack) posts it to Alertmanager;
+- show errors: the error alert's incident on the status page: HighErrorRate detected (as
+  "detect errors") then `group_wait` before Alertmanager's webhook (ErrorSpike's comes sooner);
+- show recovered errors: every incident the errors opened resolved, the later of two chains,
+  then `group_interval` and one scrape interval of slack: HighErrorRate's (the minute leaving
+  the rate window, scraped, evaluated) and ErrorSpike's (ElastAlert posts it again each
+  minute while errors come, up to its query after the repair; Alertmanager ends it
+  `resolve_timeout` after the last post);
 - redeliver: an alert that fired while Alertmanager was down is sent again by Prometheus
   after its resend delay (one minute by default), then `group_wait`;
 - logs: every line held back during a log pipeline outage is searchable after the repair
@@ -41,7 +51,10 @@
 
 from __future__ import annotations
 
+import re
+
 from stack.monitoring_profiles import profile, seconds
+from stack.paths import CONFIG_DIR
 from stack.runtimes.local.shipper import STATS_INTERVAL_SECONDS
 
 STATUS_POLL_S = 5.0
@@ -53,7 +66,18 @@ LOGS_AFTER_REPAIR_S = 30.0
 # A machine this busy after the hog gathers idle time too slowly for any budget worth the name:
 # past it, the budget stops growing (HostHighCpu may rightly never resolve at 90 % busy).
 BUSY_AFTER_CPU_HOG_MAX = 0.8
+LOG_ALERT_EVENTS_S = 20  # ErrorSpike's 20 error lines: seconds at a drill's error rate, shipped
 BACKUP_RUN_S = 10  # a backup run of every database, dump and restore test (4 s measured)
+
+
+def alertmanager_resolve_timeout_s() -> int:
+    """How long Alertmanager keeps an alert posted without an end (ElastAlert's), from its
+    config: the same file for both runtimes."""
+    text = (CONFIG_DIR / "alertmanager" / "alertmanager.yml").read_text()
+    found = re.search(r"^\s*resolve_timeout:\s*(\S+)", text, re.MULTILINE)
+    if found is None:
+        raise ValueError("stack/config/alertmanager/alertmanager.yml sets no resolve_timeout")
+    return seconds(found.group(1))
 
 
 def budgets(runtime: str) -> dict[str, float]:
@@ -82,6 +106,18 @@ def budgets(runtime: str) -> dict[str, float]:
         "budget_detect_backups_s": float(BACKUP_RUN_S + 2 * scrape + seconds(p.for_backups)),
         "budget_detect_cpu_s": float(
             seconds(p.cpu_window) + 2 * scrape + seconds(p.for_saturation)
+        ),
+        "budget_detect_log_alert_s": float(LOG_ALERT_EVENTS_S + 2 * seconds(p.log_rules_every)),
+        "budget_show_errors_s": float(
+            2 * scrape + 30 + seconds(p.for_errors) + seconds(p.group_wait)
+        ),
+        "budget_show_recovered_errors_s": float(
+            max(
+                RATE_WINDOW_S + 2 * scrape,
+                alertmanager_resolve_timeout_s() + 2 * seconds(p.log_rules_every),
+            )
+            + seconds(p.group_interval)
+            + scrape
         ),
         "budget_redeliver_s": float(RESEND_DELAY_S + 2 * scrape + seconds(p.group_wait)),
         "budget_logs_s": LOGS_AFTER_REPAIR_S,

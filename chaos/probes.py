@@ -19,7 +19,13 @@ from chaos.context import ChaosFailed, Configuration
 from grader import backups, journeys, status_page
 from grader.errors import CheckFailed
 from grader.faults import read_faults
-from grader.monitoring import MailCatcher, Prometheus, alert_names, alertmanager_alerts
+from grader.monitoring import (
+    MailCatcher,
+    Prometheus,
+    alert_names,
+    alertmanager_alerts,
+    matches,
+)
 from grader.notifications import Notifications, subject_names
 from grader.polling import poll_until
 from grader.target import Target
@@ -165,8 +171,24 @@ def status_page_shows_outage(
 ) -> dict[str, Any]:
     """The public summary.json shows `service` in an outage, with an incident opened after the
     fault (time to show)."""
+    return _status_page_shows(service, budget_s, configuration, outage=True)
+
+
+def status_page_shows_incident(
+    service: str, budget_s: float, configuration: Configuration
+) -> dict[str, Any]:
+    """The public summary.json lists an open incident about `service` opened after the fault,
+    while the service still answers its health probe (an alert's incident, through
+    Alertmanager's webhook: time to show)."""
+    return _status_page_shows(service, budget_s, configuration, outage=False)
+
+
+def _status_page_shows(
+    service: str, budget_s: float, configuration: Configuration, *, outage: bool
+) -> dict[str, Any]:
     target = context.target_of(configuration)
     _, since = context.mark_time(configuration, "fault")
+    what = f"{service} down with an incident" if outage else f"an incident about {service}"
 
     def shown() -> dict[str, Any]:
         with context.gateway_of(target) as public:
@@ -178,12 +200,12 @@ def status_page_shows_outage(
                 return {
                     "status": status_page.statuses(body).get(service),
                     "incident": incident,
-                    "ok": down and incident is not None,
+                    "ok": (down or not outage) and incident is not None,
                 }
 
             seen = poll_until(
                 look,
-                f"the status page to show {service} down with an incident",
+                f"the status page to show {what}",
                 context.patience(budget_s),
                 interval=0.5,
                 until=lambda s: s["ok"],
@@ -191,7 +213,7 @@ def status_page_shows_outage(
             return {"status": seen["status"], "incident": seen["incident"]["name"]}
 
     return context.timed(
-        configuration, "show", "fault", f"the status page shows {service} down", shown, budget_s
+        configuration, "show", "fault", f"the status page shows {what}", shown, budget_s
     )
 
 
@@ -228,6 +250,39 @@ def status_page_recovers(
         "repair",
         f"the status page shows {service} operational, its incident resolved",
         recovered,
+        budget_s,
+    )
+
+
+def alertmanager_holds(
+    alertname: str,
+    service: str,
+    budget_s: float,
+    configuration: Configuration,
+    mark: str = "fault",
+) -> dict[str, Any]:
+    """`alertname` about `service` is among Alertmanager's active alerts within `budget_s` of
+    the mark (time to detect). How a log alert is seen: ElastAlert posts it to Alertmanager,
+    Prometheus never has it."""
+    target = context.target_of(configuration)
+
+    def held() -> str:
+        found = poll_until(
+            lambda: alertmanager_alerts(target),
+            f"{alertname} about {service} in Alertmanager",
+            context.patience(budget_s),
+            interval=1,
+            until=lambda alerts: any(matches(a, alertname, service) for a in alerts),
+            show=alert_names,
+        )
+        return alert_names(found)
+
+    return context.timed(
+        configuration,
+        "detect",
+        mark,
+        f"{alertname} about {service} in Alertmanager",
+        held,
         budget_s,
     )
 
