@@ -149,6 +149,54 @@ def test_real_alertmanager_notifications_open_and_resolve_an_incident(
     assert drills[0]["groupKey"] and drills[0]["receiver"], drills[0]
 
 
+POLL_S = 5.0  # the status service's polling interval (its default, which `stack up` keeps)
+PROBE_TIMEOUT_S = 2.0  # its probes' timeout, Alertmanager's question included
+
+
+def test_an_incident_whose_resolved_notification_is_lost_is_resolved(
+    stack: LocalRuntime, gateway: httpx.Client
+) -> None:
+    """Alertmanager stopped while the alert fires, the alert over meanwhile (nothing sends it
+    again), Alertmanager started without it (it keeps alerts in memory only): its resolved
+    notification never comes. While Alertmanager is away the page says its alert data is stale
+    and resolves nothing; within two polling cycles of its return the incident is resolved."""
+    am = stack.topology.get("alertmanager").url(path="/api/v2/alerts")
+    auth = ("admin", (stack.data.secrets / "admin_password").read_text().strip())
+    alert = {
+        "labels": {"alertname": "LostResolveDrill", "job": VICTIM, "severity": "warning"},
+        "annotations": {"summary": "lost resolve drill"},
+    }
+    assert httpx.post(am, json=[alert], auth=auth, timeout=5).status_code == 200
+    poll_until(
+        lambda: statuses(gateway)["open"],
+        "the drill incident opened by Alertmanager's notification",
+        timeout=30,
+        until=lambda names: "lost resolve drill" in names,
+    )
+    stack.stop("alertmanager")
+    try:
+        poll_until(
+            lambda: gateway.get("/status").text,
+            "the page to say its alert data is stale",
+            timeout=3 * POLL_S,
+            until=lambda page: "Alert data is stale" in page,
+        )
+        assert "lost resolve drill" in statuses(gateway)["open"], "resolved on no evidence"
+    finally:
+        stack.start("alertmanager")
+    poll_until(
+        lambda: statuses(gateway)["open"],
+        "the incident resolved within two polling cycles of Alertmanager's return",
+        timeout=2 * POLL_S + PROBE_TIMEOUT_S,
+        until=lambda names: "lost resolve drill" not in names,
+        show=str,
+    )
+    history = gateway.get("/api/v2/incidents.json").json()["incidents"]
+    drill = next(i for i in history if i["name"] == "lost resolve drill")
+    assert "no longer active" in drill["incident_updates"][0]["body"], drill
+    assert "Alert data is stale" not in gateway.get("/status").text
+
+
 # ---- the page in a real browser ---------------------------------------------------------
 
 

@@ -10,9 +10,11 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from grader.polling import poll_until
 
@@ -281,3 +283,62 @@ def test_history_and_states_survive_a_restart(make_client: Callable[..., Any]) -
         restored = second.app.state.monitor.trackers
         assert restored["stuck"].state == "down" and restored["alpha"].state == "up"
         assert json.loads(second.get("/health").text)["status"] == "pass"
+
+
+def test_alert_incidents_follow_what_alertmanager_holds(
+    make_client: Callable[..., Any],
+    environ: dict[str, str],
+    admin: dict[str, str],
+    fake_alertmanager: Any,
+    tmp_path: Path,
+) -> None:
+    """An incident whose resolved notification never came is resolved once Alertmanager no
+    longer holds its alert; while Alertmanager does not answer nothing is resolved and the page
+    says its alert data is stale; the alert back reopens the same incident."""
+    profile = yaml.safe_load(Path(environ["TARGETS_FILE"]).read_text())
+    profile["components"]["alertmanager"] = {
+        "role": "alert routing",
+        "urls": {"main": fake_alertmanager.url},
+        "probe": {"kind": "http", "url": f"{fake_alertmanager.url}/-/ready"},
+    }
+    targets = tmp_path / "target.yaml"
+    targets.write_text(yaml.safe_dump(profile))
+    held = [{"fingerprint": "recon1", "endsAt": "2999-01-01T00:00:00Z"}]
+    fake_alertmanager.body = held
+    with make_client(TARGETS_FILE=str(targets)) as client:
+        monitor = client.app.state.monitor
+        poll_until(lambda: monitor.alert_source, "the profile read", timeout=5)
+        client.post("/api/v1/alerts", json=alert("firing", "recon1", job="beta"), headers=admin)
+        opened = incident_named(summary(client)["incidents"], "beta answers errors")
+        assert opened is not None
+        first = monitor.version
+        poll_until(lambda: monitor.version, "three polling cycles", timeout=5,
+                   until=lambda v: v >= first + 3)  # fmt: skip
+        assert incident_named(summary(client)["incidents"], "beta answers errors") == opened
+
+        fake_alertmanager.code, fake_alertmanager.body = 503, []  # down, and the alert gone
+        poll_until(lambda: client.get("/status").text, "the page to say alert data is stale",
+                   timeout=5, until=lambda page: "Alert data is stale" in page)  # fmt: skip
+        assert incident_named(summary(client)["incidents"], "beta answers errors") is not None
+
+        fake_alertmanager.code = 200  # back, without the alert
+        poll_until(
+            lambda: incident_named(summary(client)["incidents"], "beta answers errors"),
+            "the incident resolved once Alertmanager answers without its alert",
+            timeout=5,
+            until=lambda found: found is None,
+        )
+        history = client.get("/api/v2/incidents.json").json()["incidents"]
+        closed = next(i for i in history if i["id"] == opened["id"])
+        assert "no longer active" in closed["incident_updates"][0]["body"]
+        assert "Alert data is stale" not in client.get("/status").text
+
+        fake_alertmanager.body = held  # Prometheus sent it again (Alertmanager had restarted)
+        back = poll_until(
+            lambda: incident_named(summary(client)["incidents"], "beta answers errors"),
+            "the same incident reopened",
+            timeout=5,
+            until=lambda found: found is not None,
+        )
+        assert back["id"] == opened["id"], "the alert's return must reopen its incident"
+        assert "active again" in back["incident_updates"][0]["body"]
