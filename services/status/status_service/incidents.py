@@ -1,7 +1,8 @@
 """Incidents: opened and resolved by outages (reconciled every polling cycle), by Alertmanager
 notifications (deduplicated by fingerprint, and reconciled every polling cycle with the alerts
-Alertmanager holds) and by hand. Every change is an update on the incident's timeline.
-Maintenance windows suppress the automatic ones."""
+Alertmanager holds) and by hand. Every change is an update on the incident's timeline. An
+alert's incident says what public_text.py writes for it, never the alert's own detail (kept
+as received, for the admin API). Maintenance windows suppress the automatic ones."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any, Literal
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from status_service import public_text
 from status_service.alerts import Alert, WebhookPayload
 from status_service.health_model import OUTAGES, STATUS_LABELS
 from status_service.models import Incident, IncidentUpdate, Maintenance, Notification
@@ -171,7 +173,6 @@ def apply_notification(
             )
         ).first()
         component = alert_component(alert, known)
-        summary = alert.annotations.get("summary") or alert.labels.get("alertname", "alert")
         if alert.status == "firing" and current is None:
             if component is not None and component in maintenance:
                 continue  # planned work: the alert is expected
@@ -183,22 +184,18 @@ def apply_notification(
             severity = alert.labels.get("severity", "warning")
             incident = open_incident(
                 session,
-                name=summary,
+                name=public_text.alert_title(alert, component),
                 impact=SEVERITY_IMPACT.get(severity, "minor"),
                 source="alert",
                 component=component,
                 fingerprint=alert.fingerprint,
-                body=alert.annotations.get("description") or f"Alert {summary} is firing.",
+                body=public_text.alert_body(alert, component),
                 now=now,
             )
             touched.append(incident.id)
         elif alert.status == "resolved" and current is not None:
             add_update(
-                session,
-                current,
-                status="resolved",
-                body=f"Alert {alert.labels.get('alertname', summary)} resolved.",
-                now=now,
+                session, current, status="resolved", body=public_text.RESOLVED_BODY, now=now
             )
             touched.append(current.id)
     session.flush()

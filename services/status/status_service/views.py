@@ -176,9 +176,10 @@ def view_model(monitor: Monitor, *, title: str, url: str) -> dict[str, Any]:
     for row in monitor.summary_rows():
         spark = monitor.history.spark.get(row["name"], [])
         known = [v for v in spark if v is not None]
+        public = {k: v for k, v in row.items() if k != "detail"}  # operators' (admin API)
         rows.append(
             {
-                **row,
+                **public,
                 "label": STATUS_LABELS[row["status"]],
                 "up": counts_as_up(row["status"]) and row["status"] != "partial_outage",
                 "bars": uptime_bars(monitor, row["name"], today),
