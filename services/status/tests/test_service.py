@@ -21,6 +21,10 @@ from grader.polling import poll_until
 pytestmark = pytest.mark.integration  # needs the real PostgreSQL of the local runtime
 
 
+# the public titles of HighErrorRate's incidents (status_service/public_text.py)
+ALPHA_ERRORS, BETA_ERRORS = "Alpha is failing some requests", "Beta is failing some requests"
+
+
 def component(summary: dict[str, Any], name: str) -> str | None:
     return next((c["status"] for c in summary["components"] if c["name"] == name), None)
 
@@ -155,18 +159,18 @@ def test_webhook_auth_and_bad_input_store_nothing(client: Any, admin: dict[str, 
     bad = client.post("/api/v1/alerts", content=b'{"version": "4"}', headers=admin)
     assert bad.status_code == 400 and "groupKey: Field required" in bad.json()["detail"]
     assert client.get("/api/v1/alerts", headers=admin).json() == before
-    assert incident_named(summary(client)["incidents"], "Alpha is failing some requests") is None
+    assert incident_named(summary(client)["incidents"], ALPHA_ERRORS) is None
 
 
 def test_webhook_dedupes_by_fingerprint_and_resolves(client: Any, admin: dict[str, str]) -> None:
     for _ in range(2):
         response = client.post("/api/v1/alerts", json=alert("firing", "dedupe1"), headers=admin)
         assert response.status_code == 200, response.text
-    opened = [i for i in summary(client)["incidents"] if i["name"] == "Alpha is failing some requests"]
+    opened = [i for i in summary(client)["incidents"] if i["name"] == ALPHA_ERRORS]
     assert len(opened) == 1, f"expected one incident for one fingerprint, got {opened}"
     assert opened[0]["impact"] == "minor" and opened[0]["components"][0]["id"] == "alpha"
     client.post("/api/v1/alerts", json=alert("resolved", "dedupe1"), headers=admin)
-    assert incident_named(summary(client)["incidents"], "Alpha is failing some requests") is None
+    assert incident_named(summary(client)["incidents"], ALPHA_ERRORS) is None
     received = client.get("/api/v1/alerts", headers=admin).json()
     assert [r["status"] for r in received[:3]] == ["resolved", "firing", "firing"]
     assert {"received_at", "status", "receiver", "groupKey", "alerts"} <= set(received[0])
@@ -309,21 +313,21 @@ def test_alert_incidents_follow_what_alertmanager_holds(
         monitor = client.app.state.monitor
         poll_until(lambda: monitor.alert_source, "the profile read", timeout=5)
         client.post("/api/v1/alerts", json=alert("firing", "recon1", job="beta"), headers=admin)
-        opened = incident_named(summary(client)["incidents"], "Beta is failing some requests")
+        opened = incident_named(summary(client)["incidents"], BETA_ERRORS)
         assert opened is not None
         first = monitor.version
         poll_until(lambda: monitor.version, "three polling cycles", timeout=5,
                    until=lambda v: v >= first + 3)  # fmt: skip
-        assert incident_named(summary(client)["incidents"], "Beta is failing some requests") == opened
+        assert incident_named(summary(client)["incidents"], BETA_ERRORS) == opened
 
         fake_alertmanager.code, fake_alertmanager.body = 503, []  # down, and the alert gone
         poll_until(lambda: client.get("/status").text, "the page to say alert data is stale",
                    timeout=5, until=lambda page: "Alert data is stale" in page)  # fmt: skip
-        assert incident_named(summary(client)["incidents"], "Beta is failing some requests") is not None
+        assert incident_named(summary(client)["incidents"], BETA_ERRORS) is not None
 
         fake_alertmanager.code = 200  # back, without the alert
         poll_until(
-            lambda: incident_named(summary(client)["incidents"], "Beta is failing some requests"),
+            lambda: incident_named(summary(client)["incidents"], BETA_ERRORS),
             "the incident resolved once Alertmanager answers without its alert",
             timeout=5,
             until=lambda found: found is None,
@@ -335,7 +339,7 @@ def test_alert_incidents_follow_what_alertmanager_holds(
 
         fake_alertmanager.body = held  # Prometheus sent it again (Alertmanager had restarted)
         back = poll_until(
-            lambda: incident_named(summary(client)["incidents"], "Beta is failing some requests"),
+            lambda: incident_named(summary(client)["incidents"], BETA_ERRORS),
             "the same incident reopened",
             timeout=5,
             until=lambda found: found is not None,
