@@ -7,6 +7,7 @@ resolves one; history survives a restart; headless Chromium renders the page."""
 from __future__ import annotations
 
 import shutil
+import socket
 import struct
 import subprocess
 import tempfile
@@ -20,7 +21,7 @@ import httpx
 import pytest
 
 from grader.polling import poll_until
-from stack.paths import DataDir
+from stack.paths import REPO_ROOT, DataDir
 from stack.runtimes.local.runtime import LocalRuntime
 from stack.topology import build, offset_ports
 
@@ -195,6 +196,65 @@ def test_an_incident_whose_resolved_notification_is_lost_is_resolved(
     drill = next(i for i in history if i["name"] == "lost resolve drill")
     assert "no longer active" in drill["incident_updates"][0]["body"], drill
     assert "Alert data is stale" not in gateway.get("/status").text
+
+
+def public_responses(stack: LocalRuntime, gateway: httpx.Client) -> dict[str, str]:
+    """Everything a visitor can fetch from the status page, by path."""
+    paths = [
+        "/status",
+        "/api/v2/summary.json",
+        "/api/v2/status.json",
+        "/api/v2/components.json",
+        "/api/v2/incidents.json",
+        "/api/v2/incidents/unresolved.json",
+        "/history.atom",
+    ]
+    components = [c["name"] for c in gateway.get("/api/v2/components.json").json()["components"]]
+    paths += [f"/badge/{name}.svg" for name in components]
+    return {path: gateway.get(path).text for path in paths}
+
+
+def test_no_public_response_shows_the_servers_internals(
+    stack: LocalRuntime, gateway: httpx.Client
+) -> None:
+    """After a probe's outage and alerts whose detail is full of internals (a log alert's
+    matched line with a file path, a host and a pid; a metric alert's instance address), no
+    public response names this server's host, its data directory or the project's path."""
+    am = stack.topology.get("alertmanager").url(path="/api/v2/alerts")
+    auth = ("admin", (stack.data.secrets / "admin_password").read_text().strip())
+    host = socket.gethostname()
+    dirty = [
+        {
+            "labels": {"alertname": "SystemFailure", "host": host, "severity": "warning",
+                       "source": "elastalert"},
+            "annotations": {
+                "summary": f"SystemFailure on {host}",
+                "description": f"{stack.data.root}/logs/postgres.log: postgres[4711]: FATAL",
+            },
+        },
+        {
+            "labels": {"alertname": "HostHighCpu", "instance": f"{host}:9100",
+                       "severity": "warning"},
+            "annotations": {"summary": f"CPU of {host}:9100 is 97% busy",
+                            "description": f"see {REPO_ROOT}/docs"},
+        },
+    ]  # fmt: skip
+    assert httpx.post(am, json=dirty, auth=auth, timeout=5).status_code == 200
+    poll_until(
+        lambda: len(statuses(gateway)["open"]),
+        "the two alerts' incidents to open",
+        timeout=30,
+        until=lambda n: n >= 2,
+    )
+    internals = {"host name": host, "data directory": str(stack.data.root),
+                 "project path": str(REPO_ROOT)}  # fmt: skip
+    leaks = [
+        f"{path} shows the {kind} {value!r}"
+        for path, text in public_responses(stack, gateway).items()
+        for kind, value in internals.items()
+        if value in text
+    ]
+    assert not leaks, leaks
 
 
 # ---- the page in a real browser ---------------------------------------------------------
