@@ -6,6 +6,7 @@ resolves one; history survives a restart; headless Chromium renders the page."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import struct
@@ -252,7 +253,7 @@ def test_no_public_response_shows_the_servers_internals(
         f"{path} shows the {kind} {value!r}"
         for path, text in public_responses(stack, gateway).items()
         for kind, value in internals.items()
-        if value in text
+        if re.search(rf"(?<![\w.-]){re.escape(value)}(?![\w-])", text)  # whole names only
     ]
     assert not leaks, leaks
 
