@@ -6,7 +6,9 @@ resolves one; history survives a restart; headless Chromium renders the page."""
 
 from __future__ import annotations
 
+import re
 import shutil
+import socket
 import struct
 import subprocess
 import tempfile
@@ -20,7 +22,7 @@ import httpx
 import pytest
 
 from grader.polling import poll_until
-from stack.paths import DataDir
+from stack.paths import REPO_ROOT, DataDir
 from stack.runtimes.local.runtime import LocalRuntime
 from stack.topology import build, offset_ports
 
@@ -147,6 +149,113 @@ def test_real_alertmanager_notifications_open_and_resolve_an_incident(
     drills = [n for n in received if n["alerts"][0]["labels"]["alertname"] == "StatusPageDrill"]
     assert [n["status"] for n in drills[:2]] == ["resolved", "firing"], drills
     assert drills[0]["groupKey"] and drills[0]["receiver"], drills[0]
+
+
+POLL_S = 5.0  # the status service's polling interval (its default, which `stack up` keeps)
+PROBE_TIMEOUT_S = 2.0  # its probes' timeout, Alertmanager's question included
+
+
+def test_an_incident_whose_resolved_notification_is_lost_is_resolved(
+    stack: LocalRuntime, gateway: httpx.Client
+) -> None:
+    """Alertmanager stopped while the alert fires, the alert over meanwhile (nothing sends it
+    again), Alertmanager started without it (it keeps alerts in memory only): its resolved
+    notification never comes. While Alertmanager is away the page says its alert data is stale
+    and resolves nothing; within two polling cycles of its return the incident is resolved."""
+    am = stack.topology.get("alertmanager").url(path="/api/v2/alerts")
+    auth = ("admin", (stack.data.secrets / "admin_password").read_text().strip())
+    alert = {
+        "labels": {"alertname": "LostResolveDrill", "job": VICTIM, "severity": "warning"},
+        "annotations": {"summary": "lost resolve drill"},
+    }
+    assert httpx.post(am, json=[alert], auth=auth, timeout=5).status_code == 200
+    poll_until(
+        lambda: statuses(gateway)["open"],
+        "the drill incident opened by Alertmanager's notification",
+        timeout=30,
+        until=lambda names: "lost resolve drill" in names,
+    )
+    stack.stop("alertmanager")
+    try:
+        poll_until(
+            lambda: gateway.get("/status").text,
+            "the page to say its alert data is stale",
+            timeout=3 * POLL_S,
+            until=lambda page: "Alert data is stale" in page,
+        )
+        assert "lost resolve drill" in statuses(gateway)["open"], "resolved on no evidence"
+    finally:
+        stack.start("alertmanager")
+    poll_until(
+        lambda: statuses(gateway)["open"],
+        "the incident resolved within two polling cycles of Alertmanager's return",
+        timeout=2 * POLL_S + PROBE_TIMEOUT_S,
+        until=lambda names: "lost resolve drill" not in names,
+        show=str,
+    )
+    history = gateway.get("/api/v2/incidents.json").json()["incidents"]
+    drill = next(i for i in history if i["name"] == "lost resolve drill")
+    assert "no longer active" in drill["incident_updates"][0]["body"], drill
+    assert "Alert data is stale" not in gateway.get("/status").text
+
+
+def public_responses(stack: LocalRuntime, gateway: httpx.Client) -> dict[str, str]:
+    """Everything a visitor can fetch from the status page, by path."""
+    paths = [
+        "/status",
+        "/api/v2/summary.json",
+        "/api/v2/status.json",
+        "/api/v2/components.json",
+        "/api/v2/incidents.json",
+        "/api/v2/incidents/unresolved.json",
+        "/history.atom",
+    ]
+    components = [c["name"] for c in gateway.get("/api/v2/components.json").json()["components"]]
+    paths += [f"/badge/{name}.svg" for name in components]
+    return {path: gateway.get(path).text for path in paths}
+
+
+def test_no_public_response_shows_the_servers_internals(
+    stack: LocalRuntime, gateway: httpx.Client
+) -> None:
+    """After a probe's outage and alerts whose detail is full of internals (a log alert's
+    matched line with a file path, a host and a pid; a metric alert's instance address), no
+    public response names this server's host, its data directory or the project's path."""
+    am = stack.topology.get("alertmanager").url(path="/api/v2/alerts")
+    auth = ("admin", (stack.data.secrets / "admin_password").read_text().strip())
+    host = socket.gethostname()
+    dirty = [
+        {
+            "labels": {"alertname": "SystemFailure", "host": host, "severity": "warning",
+                       "source": "elastalert"},
+            "annotations": {
+                "summary": f"SystemFailure on {host}",
+                "description": f"{stack.data.root}/logs/postgres.log: postgres[4711]: FATAL",
+            },
+        },
+        {
+            "labels": {"alertname": "HostHighCpu", "instance": f"{host}:9100",
+                       "severity": "warning"},
+            "annotations": {"summary": f"CPU of {host}:9100 is 97% busy",
+                            "description": f"see {REPO_ROOT}/docs"},
+        },
+    ]  # fmt: skip
+    assert httpx.post(am, json=dirty, auth=auth, timeout=5).status_code == 200
+    poll_until(
+        lambda: len(statuses(gateway)["open"]),
+        "the two alerts' incidents to open",
+        timeout=30,
+        until=lambda n: n >= 2,
+    )
+    internals = {"host name": host, "data directory": str(stack.data.root),
+                 "project path": str(REPO_ROOT)}  # fmt: skip
+    leaks = [
+        f"{path} shows the {kind} {value!r}"
+        for path, text in public_responses(stack, gateway).items()
+        for kind, value in internals.items()
+        if re.search(rf"(?<![\w.-]){re.escape(value)}(?![\w-])", text)  # whole names only
+    ]
+    assert not leaks, leaks
 
 
 # ---- the page in a real browser ---------------------------------------------------------

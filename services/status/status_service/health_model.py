@@ -129,3 +129,17 @@ def indicator(statuses: Iterable[str]) -> Indicator:
     if any(s in ("partial_outage", "degraded_performance") for s in relevant):
         return "minor"
     return "none"
+
+
+SEVERITY_ORDER: tuple[Indicator, ...] = ("none", "minor", "major", "critical")
+
+
+def headline(statuses: Iterable[str], open_impacts: Iterable[str]) -> Indicator:
+    """The page's headline, as Statuspage's indicator: the worse of what the components say
+    and the impact of the unresolved incidents (an open major incident is never "All Systems
+    Operational", whatever the probes see)."""
+    worst = SEVERITY_ORDER.index(indicator(statuses))
+    for impact in open_impacts:
+        if impact in SEVERITY_ORDER:
+            worst = max(worst, SEVERITY_ORDER.index(impact))
+    return SEVERITY_ORDER[worst]

@@ -1,15 +1,18 @@
 """Incidents: opened and resolved by outages (reconciled every polling cycle), by Alertmanager
-notifications (deduplicated by fingerprint) and by hand. Every change is an update on the
-incident's timeline. Maintenance windows suppress the automatic ones."""
+notifications (deduplicated by fingerprint, and reconciled every polling cycle with the alerts
+Alertmanager holds) and by hand. Every change is an update on the incident's timeline. An
+alert's incident says what public_text.py writes for it, never the alert's own detail (kept
+as received, for the admin API). Maintenance windows suppress the automatic ones."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from status_service import public_text
 from status_service.alerts import Alert, WebhookPayload
 from status_service.health_model import OUTAGES, STATUS_LABELS
 from status_service.models import Incident, IncidentUpdate, Maintenance, Notification
@@ -18,6 +21,10 @@ IncidentStatus = Literal["investigating", "identified", "monitoring", "resolved"
 Impact = Literal["none", "minor", "major", "critical"]
 KEEP_NOTIFICATIONS = 200
 SEVERITY_IMPACT: dict[str, Impact] = {"critical": "major", "warning": "minor", "info": "none"}
+RECONCILED = "reconcile"  # `resolved_by` of an incident closed because its alert was gone
+# An alert back within this long reopens the incident its absence closed: Alertmanager lost it
+# in a restart, and Prometheus sent it again (it resends firing alerts every minute).
+REOPEN_WITHIN = timedelta(hours=1)
 
 
 def open_incident(
@@ -63,6 +70,7 @@ def add_update(
         incident.resolved_at = incident.resolved_at or now
     else:
         incident.resolved_at = None  # an update after resolution reopens it
+        incident.resolved_by = None
     session.flush()
     session.expire(incident, ["updates"])
     return update
@@ -165,34 +173,108 @@ def apply_notification(
             )
         ).first()
         component = alert_component(alert, known)
-        summary = alert.annotations.get("summary") or alert.labels.get("alertname", "alert")
         if alert.status == "firing" and current is None:
             if component is not None and component in maintenance:
                 continue  # planned work: the alert is expected
+            closed = _reopenable(session, alert.fingerprint, now)
+            if closed is not None:
+                _reopen(session, closed, now)
+                touched.append(closed.id)
+                continue
             severity = alert.labels.get("severity", "warning")
             incident = open_incident(
                 session,
-                name=summary,
+                name=public_text.alert_title(alert, component),
                 impact=SEVERITY_IMPACT.get(severity, "minor"),
                 source="alert",
                 component=component,
                 fingerprint=alert.fingerprint,
-                body=alert.annotations.get("description") or f"Alert {summary} is firing.",
+                body=public_text.alert_body(alert, component),
                 now=now,
             )
             touched.append(incident.id)
         elif alert.status == "resolved" and current is not None:
             add_update(
-                session,
-                current,
-                status="resolved",
-                body=f"Alert {alert.labels.get('alertname', summary)} resolved.",
-                now=now,
+                session, current, status="resolved", body=public_text.RESOLVED_BODY, now=now
             )
             touched.append(current.id)
     session.flush()
     _trim_notifications(session)
     return touched
+
+
+def reconcile_alerts(
+    session: Session, active: set[str], *, asked_at: datetime, now: datetime
+) -> bool:
+    """Make the alert incidents follow the alerts Alertmanager holds (`active`, fingerprints,
+    as it answered at `asked_at`): an open incident whose alert it no longer holds is resolved
+    (its resolved notification was lost: the stack went down first, or Alertmanager
+    restarted); one closed that way whose alert is back is reopened. Only incidents opened
+    before Alertmanager was asked are judged: a notification since is newer than its answer.
+    True if anything changed."""
+    changed = False
+    gone = session.scalars(
+        select(Incident).where(
+            Incident.source == "alert",
+            Incident.resolved_at.is_(None),
+            Incident.fingerprint.is_not(None),
+            Incident.created_at < asked_at,
+        )
+    ).all()
+    for incident in gone:
+        if incident.fingerprint in active:
+            continue
+        add_update(
+            session,
+            incident,
+            status="resolved",
+            body="Resolved: the alert behind this incident is no longer active.",
+            now=now,
+        )
+        incident.resolved_by = RECONCILED
+        changed = True
+    back = session.scalars(
+        select(Incident).where(
+            Incident.source == "alert",
+            Incident.resolved_by == RECONCILED,
+            Incident.resolved_at >= now - REOPEN_WITHIN,
+            Incident.resolved_at < asked_at,
+            Incident.fingerprint.in_(active),
+        )
+    ).all()
+    for incident in back:
+        if incident.fingerprint and _reopenable(session, incident.fingerprint, now) is incident:
+            _reopen(session, incident, now)
+            changed = True
+    return changed
+
+
+def _reopenable(session: Session, fingerprint: str, now: datetime) -> Incident | None:
+    """The incident of `fingerprint` closed lately by reconciliation, if no other is open."""
+    latest = session.scalars(
+        select(Incident)
+        .where(Incident.source == "alert", Incident.fingerprint == fingerprint)
+        .order_by(Incident.id.desc())
+        .limit(1)
+    ).first()
+    if (
+        latest is None
+        or latest.resolved_by != RECONCILED
+        or latest.resolved_at is None
+        or now - latest.resolved_at > REOPEN_WITHIN
+    ):
+        return None
+    return latest
+
+
+def _reopen(session: Session, incident: Incident, now: datetime) -> None:
+    add_update(
+        session,
+        incident,
+        status="investigating",
+        body="The alert behind this incident is active again.",
+        now=now,
+    )
 
 
 def _trim_notifications(session: Session) -> None:

@@ -88,6 +88,8 @@ class Incident(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     monitoring_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # what resolved it: "reconcile" (Alertmanager no longer held its alert) may be reopened
+    resolved_by: Mapped[str | None] = mapped_column(String(16), nullable=True)
     updates: Mapped[list[IncidentUpdate]] = relationship(
         back_populates="incident", order_by="IncidentUpdate.id.desc()", lazy="selectin"
     )

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from status_service import aggregates, incidents
+from status_service.alertmanager import AlertSource, AlertsUnavailable
 from status_service.health_model import (
     STATUS_LEVELS,
     ComponentStatus,
@@ -35,7 +36,7 @@ from status_service.health_model import (
 )
 from status_service.metrics import COMPONENT_STATUS, OPEN_INCIDENTS, PROBE_LATENCY
 from status_service.models import Check, DailyStat, Incident, MinuteStat
-from status_service.units import TargetsError, Unit, load_units
+from status_service.units import TargetsError, Unit, load_profile
 
 log = logging.getLogger("status.monitor")
 T = TypeVar("T")
@@ -91,6 +92,9 @@ class Monitor:
         self.history = History()
         self.updated_at = clock()
         self.targets_error: str | None = None
+        self.alert_source: AlertSource | None = None
+        # Since when Alertmanager has not answered: alert incidents are not reconciled meanwhile.
+        self.alerts_stale_since: datetime | None = None
         self.version = 0  # bumped on every visible change: the page cache's key
         self.lock = asyncio.Lock()  # one writer of incidents at a time
         self._started = time.monotonic()
@@ -118,7 +122,10 @@ class Monitor:
         self._reload_targets()
         if not self.units:
             return
-        results = await asyncio.gather(*(self._probe(u) for u in self.units))
+        asked_at = self.clock()
+        results, active = await asyncio.gather(
+            asyncio.gather(*(self._probe(u) for u in self.units)), self._active_alerts(asked_at)
+        )
         now = self.clock()
         observed = dict(zip((u.name for u in self.units), results, strict=True))
         states: dict[str, UnitState] = {}
@@ -132,7 +139,10 @@ class Monitor:
         try:
             async with self.lock:
                 touched = await self.transaction(
-                    lambda s: self._persist(s, now, observed, states, statuses)
+                    lambda s: (
+                        self._persist(s, now, observed, states, statuses)
+                        | self._reconcile_alerts(s, active, asked_at, now)
+                    )  # `|`: both run
                 )
         except Exception as exc:  # the page keeps serving from memory; /health says why
             log.warning("cannot store the checks of this cycle: %s", exc)
@@ -185,6 +195,31 @@ class Monitor:
         elapsed = (time.perf_counter() - started) * 1000
         return Observation(True, elapsed, warn=warn, detail=detail)
 
+    async def _active_alerts(self, now: datetime) -> set[str] | None:
+        """The fingerprints of Alertmanager's active alerts; None when there is no Alertmanager
+        in the profile, or it did not answer (then the page says its alert data is stale)."""
+        source = self.alert_source
+        if source is None:
+            self.alerts_stale_since = None
+            return None
+        try:
+            active = await asyncio.to_thread(
+                source.active_fingerprints, timeout=self.timeout_s, now=now
+            )
+        except AlertsUnavailable as exc:
+            if self.alerts_stale_since is None:
+                log.warning(
+                    "Alertmanager's alerts unavailable (%s): no alert incident is "
+                    "reconciled until it answers",
+                    exc,
+                )
+                self.alerts_stale_since = now
+            return None
+        if self.alerts_stale_since is not None:
+            log.info("Alertmanager answers again: alert incidents reconciled")
+            self.alerts_stale_since = None
+        return active
+
     # ---- targets --------------------------------------------------------------------------
 
     def _reload_targets(self) -> None:
@@ -198,15 +233,16 @@ class Monitor:
         if mtime == self._mtime:
             return
         try:
-            units = load_units(self.targets_file, self_name=self.self_name)
+            profile = load_profile(self.targets_file, self_name=self.self_name)
         except TargetsError as exc:
             log.error("%s", exc)
             self.targets_error = str(exc)
             self._mtime = mtime
             return
-        self.units, self._mtime, self.targets_error = units, mtime, None
-        self.roles = {u.component: u.role for u in units}
-        log.info("probing %d units of %s", len(units), self.targets_file)
+        self.units, self._mtime, self.targets_error = profile.units, mtime, None
+        self.alert_source = profile.alerts
+        self.roles = {u.component: u.role for u in profile.units}
+        log.info("probing %d units of %s", len(profile.units), self.targets_file)
 
     # ---- the database ---------------------------------------------------------------------
 
@@ -270,6 +306,13 @@ class Monitor:
             )
             self._last_prune = now
         return changed or maintenance_changed
+
+    def _reconcile_alerts(
+        self, session: Session, active: set[str] | None, asked_at: datetime, now: datetime
+    ) -> bool:
+        if active is None:  # no Alertmanager, or no answer: no ground to resolve anything on
+            return False
+        return incidents.reconcile_alerts(session, active, asked_at=asked_at, now=now)
 
     async def restore(self) -> None:
         """The units' last stored states: after a restart the page resumes, not restarts."""

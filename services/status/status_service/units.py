@@ -1,6 +1,7 @@
 """What to probe: the components of a target profile (`.stack/target.yaml`, written by
 `python -m stack up`; grader/target.py has its schema). Each unit carries the contract probe
-of the healthprobe library; the units of a replica set share their component (`replica_of`)."""
+of the healthprobe library; the units of a replica set share their component (`replica_of`).
+The same profile says where Alertmanager is, whose alerts the alert incidents follow."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from typing import Any
 import yaml
 from healthprobe import Probe
 from pydantic import TypeAdapter, ValidationError
+
+from status_service.alertmanager import AlertSource, alert_source
 
 _PROBE: TypeAdapter[Probe] = TypeAdapter(Probe)
 
@@ -27,13 +30,32 @@ class Unit:
     probe: Probe | None  # None: this service itself, judged in-process (no HTTP to itself)
 
 
+@dataclass(frozen=True)
+class Profile:
+    units: list[Unit]
+    alerts: AlertSource | None  # None: no Alertmanager to reconcile alert incidents with
+
+
+def load_profile(path: Path, *, self_name: str) -> Profile:
+    raw = _read(path)
+    return Profile(_units(raw, path, self_name), alert_source(raw, path))
+
+
 def load_units(path: Path, *, self_name: str) -> list[Unit]:
+    return _units(_read(path), path, self_name)
+
+
+def _read(path: Path) -> Any:
     try:
         raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise TargetsError(f"TARGETS_FILE={path}: cannot read: {exc.strerror}") from None
     except yaml.YAMLError as exc:
         raise TargetsError(f"TARGETS_FILE={path}: not valid YAML: {exc}") from None
+    return raw
+
+
+def _units(raw: Any, path: Path, self_name: str) -> list[Unit]:
     components = raw.get("components") if isinstance(raw, dict) else None
     if not isinstance(components, dict) or not components:
         raise TargetsError(f"TARGETS_FILE={path}: expected a non-empty `components` mapping")

@@ -15,7 +15,7 @@ from status_service.health_model import (
     DESCRIPTIONS,
     STATUS_LABELS,
     counts_as_up,
-    indicator,
+    headline,
 )
 from status_service.models import Incident
 from status_service.monitor import HISTORY_DAYS, Monitor
@@ -38,9 +38,10 @@ def page(monitor: Monitor, *, title: str, url: str) -> dict[str, Any]:
 
 
 def status(monitor: Monitor) -> dict[str, str]:
-    if not monitor.statuses:  # just started, nothing probed yet: claim nothing
+    open_impacts = [i.impact for i in monitor.history.incidents if i.resolved_at is None]
+    if not monitor.statuses and not open_impacts:  # just started, nothing probed: claim nothing
         return {"indicator": "none", "description": "No component checked yet"}
-    level = indicator(monitor.statuses.values())
+    level = headline(monitor.statuses.values(), open_impacts)
     return {"indicator": level, "description": DESCRIPTIONS[level]}
 
 
@@ -175,9 +176,10 @@ def view_model(monitor: Monitor, *, title: str, url: str) -> dict[str, Any]:
     for row in monitor.summary_rows():
         spark = monitor.history.spark.get(row["name"], [])
         known = [v for v in spark if v is not None]
+        public = {k: v for k, v in row.items() if k != "detail"}  # operators' (admin API)
         rows.append(
             {
-                **row,
+                **public,
                 "label": STATUS_LABELS[row["status"]],
                 "up": counts_as_up(row["status"]) and row["status"] != "partial_outage",
                 "bars": uptime_bars(monitor, row["name"], today),
@@ -195,6 +197,7 @@ def view_model(monitor: Monitor, *, title: str, url: str) -> dict[str, Any]:
         "history": [i for i in found if i["resolved_at"] is not None],
         "updated_at": iso(monitor.updated_at),
         "waiting": monitor.targets_error,
+        "alerts_stale_since": iso(monitor.alerts_stale_since),
     }
 
 

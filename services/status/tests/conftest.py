@@ -4,6 +4,7 @@ that never answers), and the status app in-process with a fast polling policy.""
 
 from __future__ import annotations
 
+import json
 import secrets
 import socket
 import threading
@@ -50,6 +51,39 @@ class FakeComponent:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class FakeAlertmanager:
+    def __init__(self) -> None:
+        self.code = 200
+        self.body: Any = []
+        self.seen: list[dict[str, str]] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                fake.seen.append({"path": self.path, **dict(self.headers)})
+                data = json.dumps(fake.body).encode()
+                self.send_response(fake.code)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+
+@pytest.fixture
+def fake_alertmanager() -> Iterator[FakeAlertmanager]:
+    """A stand-in Alertmanager: every GET answers `code` with `body` as JSON."""
+    made = FakeAlertmanager()
+    yield made
+    made.server.shutdown()
+    made.server.server_close()
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ from status_service.health_model import (
     UnitTracker,
     component_status,
     counts_as_up,
+    headline,
     indicator,
 )
 
@@ -73,3 +74,12 @@ def test_indicator() -> None:
     assert indicator(["operational", "degraded_performance"]) == "minor"
     assert indicator(["operational", "operational", "major_outage"]) == "major"
     assert indicator(["major_outage", "major_outage", "operational"]) == "critical"
+
+
+def test_the_headline_is_the_worse_of_components_and_open_incidents() -> None:
+    assert headline(["operational", "operational"], []) == "none"
+    # an open major incident while every probe passes (an alert, not an outage)
+    assert headline(["operational", "operational"], ["major"]) == "major"
+    assert headline(["operational", "degraded_performance"], ["none"]) == "minor"
+    assert headline(["major_outage", "major_outage", "operational"], ["minor"]) == "critical"
+    assert headline([], ["critical", "minor"]) == "critical"

@@ -10,13 +10,19 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from grader.polling import poll_until
 
 pytestmark = pytest.mark.integration  # needs the real PostgreSQL of the local runtime
+
+
+# the public titles of HighErrorRate's incidents (status_service/public_text.py)
+ALPHA_ERRORS, BETA_ERRORS = "Alpha is failing some requests", "Beta is failing some requests"
 
 
 def component(summary: dict[str, Any], name: str) -> str | None:
@@ -153,18 +159,18 @@ def test_webhook_auth_and_bad_input_store_nothing(client: Any, admin: dict[str, 
     bad = client.post("/api/v1/alerts", content=b'{"version": "4"}', headers=admin)
     assert bad.status_code == 400 and "groupKey: Field required" in bad.json()["detail"]
     assert client.get("/api/v1/alerts", headers=admin).json() == before
-    assert incident_named(summary(client)["incidents"], "alpha answers errors") is None
+    assert incident_named(summary(client)["incidents"], ALPHA_ERRORS) is None
 
 
 def test_webhook_dedupes_by_fingerprint_and_resolves(client: Any, admin: dict[str, str]) -> None:
     for _ in range(2):
         response = client.post("/api/v1/alerts", json=alert("firing", "dedupe1"), headers=admin)
         assert response.status_code == 200, response.text
-    opened = [i for i in summary(client)["incidents"] if i["name"] == "alpha answers errors"]
+    opened = [i for i in summary(client)["incidents"] if i["name"] == ALPHA_ERRORS]
     assert len(opened) == 1, f"expected one incident for one fingerprint, got {opened}"
     assert opened[0]["impact"] == "minor" and opened[0]["components"][0]["id"] == "alpha"
     client.post("/api/v1/alerts", json=alert("resolved", "dedupe1"), headers=admin)
-    assert incident_named(summary(client)["incidents"], "alpha answers errors") is None
+    assert incident_named(summary(client)["incidents"], ALPHA_ERRORS) is None
     received = client.get("/api/v1/alerts", headers=admin).json()
     assert [r["status"] for r in received[:3]] == ["resolved", "firing", "firing"]
     assert {"received_at", "status", "receiver", "groupKey", "alerts"} <= set(received[0])
@@ -281,3 +287,62 @@ def test_history_and_states_survive_a_restart(make_client: Callable[..., Any]) -
         restored = second.app.state.monitor.trackers
         assert restored["stuck"].state == "down" and restored["alpha"].state == "up"
         assert json.loads(second.get("/health").text)["status"] == "pass"
+
+
+def test_alert_incidents_follow_what_alertmanager_holds(
+    make_client: Callable[..., Any],
+    environ: dict[str, str],
+    admin: dict[str, str],
+    fake_alertmanager: Any,
+    tmp_path: Path,
+) -> None:
+    """An incident whose resolved notification never came is resolved once Alertmanager no
+    longer holds its alert; while Alertmanager does not answer nothing is resolved and the page
+    says its alert data is stale; the alert back reopens the same incident."""
+    profile = yaml.safe_load(Path(environ["TARGETS_FILE"]).read_text())
+    profile["components"]["alertmanager"] = {
+        "role": "alert routing",
+        "urls": {"main": fake_alertmanager.url},
+        "probe": {"kind": "http", "url": f"{fake_alertmanager.url}/-/ready"},
+    }
+    targets = tmp_path / "target.yaml"
+    targets.write_text(yaml.safe_dump(profile))
+    held = [{"fingerprint": "recon1", "endsAt": "2999-01-01T00:00:00Z"}]
+    fake_alertmanager.body = held
+    with make_client(TARGETS_FILE=str(targets)) as client:
+        monitor = client.app.state.monitor
+        poll_until(lambda: monitor.alert_source, "the profile read", timeout=5)
+        client.post("/api/v1/alerts", json=alert("firing", "recon1", job="beta"), headers=admin)
+        opened = incident_named(summary(client)["incidents"], BETA_ERRORS)
+        assert opened is not None
+        first = monitor.version
+        poll_until(lambda: monitor.version, "three polling cycles", timeout=5,
+                   until=lambda v: v >= first + 3)  # fmt: skip
+        assert incident_named(summary(client)["incidents"], BETA_ERRORS) == opened
+
+        fake_alertmanager.code, fake_alertmanager.body = 503, []  # down, and the alert gone
+        poll_until(lambda: client.get("/status").text, "the page to say alert data is stale",
+                   timeout=5, until=lambda page: "Alert data is stale" in page)  # fmt: skip
+        assert incident_named(summary(client)["incidents"], BETA_ERRORS) is not None
+
+        fake_alertmanager.code = 200  # back, without the alert
+        poll_until(
+            lambda: incident_named(summary(client)["incidents"], BETA_ERRORS),
+            "the incident resolved once Alertmanager answers without its alert",
+            timeout=5,
+            until=lambda found: found is None,
+        )
+        history = client.get("/api/v2/incidents.json").json()["incidents"]
+        closed = next(i for i in history if i["id"] == opened["id"])
+        assert "no longer active" in closed["incident_updates"][0]["body"]
+        assert "Alert data is stale" not in client.get("/status").text
+
+        fake_alertmanager.body = held  # Prometheus sent it again (Alertmanager had restarted)
+        back = poll_until(
+            lambda: incident_named(summary(client)["incidents"], BETA_ERRORS),
+            "the same incident reopened",
+            timeout=5,
+            until=lambda found: found is not None,
+        )
+        assert back["id"] == opened["id"], "the alert's return must reopen its incident"
+        assert "active again" in back["incident_updates"][0]["body"]

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from status_service.units import load_units
+from status_service.alertmanager import AlertSource
+from status_service.units import load_profile, load_units
 
 from stack.errors import ConfigError
 from stack.gateway import upstream_values
@@ -63,3 +64,28 @@ def test_compose_probes_use_service_names_and_docker_secrets(tmp_path: Path) -> 
 def test_the_gateway_routes_to_it() -> None:
     values = upstream_values(build(environ={}), lambda c: [f"127.0.0.1:{c.port}"])
     assert values["upstreams"]["status"] == ["127.0.0.1:8401"]
+
+
+def test_both_runtimes_tell_the_status_service_where_alertmanager_is(tmp_path: Path) -> None:
+    path = tmp_path / "target.yaml"
+    path.write_text(yaml.safe_dump(status_targets(standard_topology())))
+    assert load_profile(path, self_name="status").alerts == AlertSource(
+        "http://alertmanager:9093", "admin", Path("/run/secrets/admin_password")
+    )
+    local = {
+        "monitoring": {"alertmanager": "am"},
+        "components": {
+            "am": {
+                "urls": {"main": "http://127.0.0.1:19093"},
+                "probe": {"kind": "http", "url": "http://127.0.0.1:19093/-/ready",
+                          "username": "admin", "password_file": "secrets/admin_password"},
+            },
+        },
+    }  # fmt: skip
+    path.write_text(yaml.safe_dump(local))
+    assert load_profile(path, self_name="status").alerts == AlertSource(
+        "http://127.0.0.1:19093", "admin", tmp_path / "secrets" / "admin_password"
+    )
+    del local["monitoring"]
+    path.write_text(yaml.safe_dump(local))
+    assert load_profile(path, self_name="status").alerts is None  # no `alertmanager` component

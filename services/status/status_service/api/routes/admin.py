@@ -1,5 +1,6 @@
 """The authenticated side (`Authorization: Bearer <admin token>`): Alertmanager's webhook,
-the notifications it received, manual incidents and their updates, maintenance windows."""
+the notifications it received (alerts with all their detail), the components' probe detail,
+manual incidents and their updates, maintenance windows."""
 
 from __future__ import annotations
 
@@ -86,6 +87,13 @@ async def received_alerts(monitor: MonitorDep) -> list[dict[str, Any]]:
         ]
 
     return await monitor.transaction(load)
+
+
+@router.get("/components")
+async def component_detail(monitor: MonitorDep) -> list[dict[str, Any]]:
+    """Each component's status with what its failing probes said (addresses, errors): the
+    detail the public page leaves out."""
+    return monitor.summary_rows()
 
 
 @router.post("/incidents", status_code=201)
