@@ -134,21 +134,32 @@ def test_real_alertmanager_notifications_open_and_resolve_an_incident(
     )
     ended = {**alert, "endsAt": datetime.now(UTC).isoformat()}
     assert httpx.post(am, json=[ended], auth=auth, timeout=5).status_code == 200
+    # Resolved as soon as Alertmanager no longer holds the alert (the next polling cycle), and
+    # its resolved notification arrives too, after its group_interval.
     poll_until(
         lambda: statuses(gateway)["open"],
-        "the resolved notification to resolve it",
+        "the alert's end to resolve it",
         timeout=45,
         until=lambda names: "status page drill" not in names,
     )
     token = (stack.data.secrets / "admin_token").read_text().strip()
-    received = httpx.get(
-        stack.topology.get("status").url(path="/api/v1/alerts"),
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=5,
-    ).json()
-    drills = [n for n in received if n["alerts"][0]["labels"]["alertname"] == "StatusPageDrill"]
-    assert [n["status"] for n in drills[:2]] == ["resolved", "firing"], drills
-    assert drills[0]["groupKey"] and drills[0]["receiver"], drills[0]
+
+    def drills() -> list[dict[str, Any]]:
+        received = httpx.get(
+            stack.topology.get("status").url(path="/api/v1/alerts"),
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=5,
+        ).json()
+        return [n for n in received if n["alerts"][0]["labels"]["alertname"] == "StatusPageDrill"]
+
+    seen = poll_until(
+        drills,
+        "Alertmanager's firing then resolved notification",
+        timeout=45,
+        until=lambda found: [n["status"] for n in found[:2]] == ["resolved", "firing"],
+        show=str,
+    )
+    assert seen[0]["groupKey"] and seen[0]["receiver"], seen[0]
 
 
 POLL_S = 5.0  # the status service's polling interval (its default, which `stack up` keeps)
