@@ -38,7 +38,14 @@ def kill_service(
     injected = context.record_fault(configuration, target, what, undo, mark)
     for name in names:
         controls.kill(name, hold=True)
-    return {**injected, "units": names}
+    return {**injected, **_held(configuration, mark, injected), "units": names}
+
+
+def _held(configuration: Configuration, mark: str, injected: dict[str, Any]) -> dict[str, Any]:
+    """The fault's clock mark again, once the kill holds: supervisord may have started the
+    unit again in between, and stopping that new process waits for its graceful shutdown
+    (10 s for Alertmanager once). The outage the alerts time begins now, not at the SIGKILL."""
+    return {"at": context.set_mark(configuration, mark, fault=injected["fault"])["at"]}
 
 
 def kill_one_replica(service: str, configuration: Configuration) -> dict[str, Any]:
@@ -49,7 +56,7 @@ def kill_one_replica(service: str, configuration: Configuration) -> dict[str, An
     what = f"{name} killed (one replica of {service})"
     injected = context.record_fault(configuration, target, what, [Undo("start", {"units": [name]})])
     context.controls_of(target).kill(name, hold=True)
-    return {**injected, "unit": name}
+    return {**injected, **_held(configuration, "fault", injected), "unit": name}
 
 
 def set_fault_flags(
