@@ -15,7 +15,7 @@ from status_service.health_model import (
     DESCRIPTIONS,
     STATUS_LABELS,
     counts_as_up,
-    headline,
+    indicator,
 )
 from status_service.models import Incident
 from status_service.monitor import HISTORY_DAYS, Monitor
@@ -38,10 +38,9 @@ def page(monitor: Monitor, *, title: str, url: str) -> dict[str, Any]:
 
 
 def status(monitor: Monitor) -> dict[str, str]:
-    open_impacts = [i.impact for i in monitor.history.incidents if i.resolved_at is None]
-    if not monitor.statuses and not open_impacts:  # just started, nothing probed: claim nothing
+    if not monitor.statuses:  # just started, nothing probed yet: claim nothing
         return {"indicator": "none", "description": "No component checked yet"}
-    level = headline(monitor.statuses.values(), open_impacts)
+    level = indicator(monitor.statuses.values())
     return {"indicator": level, "description": DESCRIPTIONS[level]}
 
 
