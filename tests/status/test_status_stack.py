@@ -55,6 +55,25 @@ def statuses(gateway: httpx.Client) -> dict[str, Any]:
     }
 
 
+def post_alerts(stack: LocalRuntime, alerts: list[dict[str, Any]]) -> None:
+    """Alerts posted to the real Alertmanager, as Prometheus or ElastAlert would."""
+    am = stack.topology.get("alertmanager").url(path="/api/v2/alerts")
+    auth = ("admin", (stack.data.secrets / "admin_password").read_text().strip())
+    assert httpx.post(am, json=alerts, auth=auth, timeout=5).status_code == 200
+
+
+def open_drill_incident(stack: LocalRuntime, gateway: httpx.Client, alert: dict[str, Any]) -> None:
+    """Post `alert` and wait for Alertmanager's notification to open its incident."""
+    post_alerts(stack, [alert])
+    summary = alert["annotations"]["summary"]
+    poll_until(
+        lambda: statuses(gateway)["open"],
+        f"Alertmanager's notification to open the incident {summary!r}",
+        timeout=30,
+        until=lambda names: summary in names,
+    )
+
+
 def test_the_page_is_public_through_the_gateway_and_truthful(gateway: httpx.Client) -> None:
     seen = poll_until(
         lambda: statuses(gateway),
@@ -118,22 +137,13 @@ def test_real_alertmanager_notifications_open_and_resolve_an_incident(
 ) -> None:
     """An alert posted to the real Alertmanager reaches the webhook (payload v4, bearer token
     from its credentials_file) and opens an incident; its end resolves it."""
-    am = stack.topology.get("alertmanager").url(path="/api/v2/alerts")
-    auth = ("admin", (stack.data.secrets / "admin_password").read_text().strip())
     alert = {
         "labels": {"alertname": "StatusPageDrill", "job": VICTIM, "severity": "warning"},
         "annotations": {"summary": "status page drill"},
         "generatorURL": "http://127.0.0.1/drill",
     }
-    assert httpx.post(am, json=[alert], auth=auth, timeout=5).status_code == 200
-    poll_until(
-        lambda: statuses(gateway)["open"],
-        "Alertmanager's notification to open the drill incident",
-        timeout=30,
-        until=lambda names: "status page drill" in names,
-    )
-    ended = {**alert, "endsAt": datetime.now(UTC).isoformat()}
-    assert httpx.post(am, json=[ended], auth=auth, timeout=5).status_code == 200
+    open_drill_incident(stack, gateway, alert)
+    post_alerts(stack, [{**alert, "endsAt": datetime.now(UTC).isoformat()}])
     # Resolved as soon as Alertmanager no longer holds the alert (the next polling cycle), and
     # its resolved notification arrives too, after its group_interval.
     poll_until(
@@ -173,19 +183,11 @@ def test_an_incident_whose_resolved_notification_is_lost_is_resolved(
     again), Alertmanager started without it (it keeps alerts in memory only): its resolved
     notification never comes. While Alertmanager is away the page says its alert data is stale
     and resolves nothing; within two polling cycles of its return the incident is resolved."""
-    am = stack.topology.get("alertmanager").url(path="/api/v2/alerts")
-    auth = ("admin", (stack.data.secrets / "admin_password").read_text().strip())
     alert = {
         "labels": {"alertname": "LostResolveDrill", "job": VICTIM, "severity": "warning"},
         "annotations": {"summary": "lost resolve drill"},
     }
-    assert httpx.post(am, json=[alert], auth=auth, timeout=5).status_code == 200
-    poll_until(
-        lambda: statuses(gateway)["open"],
-        "the drill incident opened by Alertmanager's notification",
-        timeout=30,
-        until=lambda names: "lost resolve drill" in names,
-    )
+    open_drill_incident(stack, gateway, alert)
     stack.stop("alertmanager")
     try:
         poll_until(
@@ -232,8 +234,6 @@ def test_no_public_response_shows_the_servers_internals(
     """After a probe's outage and alerts whose detail is full of internals (a log alert's
     matched line with a file path, a host and a pid; a metric alert's instance address), no
     public response names this server's host, its data directory or the project's path."""
-    am = stack.topology.get("alertmanager").url(path="/api/v2/alerts")
-    auth = ("admin", (stack.data.secrets / "admin_password").read_text().strip())
     host = socket.gethostname()
     dirty = [
         {
@@ -251,7 +251,7 @@ def test_no_public_response_shows_the_servers_internals(
                             "description": f"see {REPO_ROOT}/docs"},
         },
     ]  # fmt: skip
-    assert httpx.post(am, json=dirty, auth=auth, timeout=5).status_code == 200
+    post_alerts(stack, dirty)
     poll_until(
         lambda: len(statuses(gateway)["open"]),
         "the two alerts' incidents to open",
