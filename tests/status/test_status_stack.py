@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from status_service.core.config import Settings
 
 from grader.polling import poll_until
 from stack.paths import REPO_ROOT, DataDir
@@ -172,8 +173,10 @@ def test_real_alertmanager_notifications_open_and_resolve_an_incident(
     assert seen[0]["groupKey"] and seen[0]["receiver"], seen[0]
 
 
-POLL_S = 5.0  # the status service's polling interval (its default, which `stack up` keeps)
-PROBE_TIMEOUT_S = 2.0  # its probes' timeout, Alertmanager's question included
+# The status service's polling interval and probe timeout (Alertmanager's question included):
+# its defaults, which `stack up` keeps.
+POLL_S = float(Settings.model_fields["poll_interval_s"].default)
+PROBE_TIMEOUT_S = float(Settings.model_fields["probe_timeout_s"].default)
 
 
 def test_an_incident_whose_resolved_notification_is_lost_is_resolved(
