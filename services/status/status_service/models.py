@@ -107,6 +107,10 @@ class IncidentUpdate(Base):
 
 
 class Maintenance(Base):
+    """A maintenance window, in Statuspage's states: scheduled -> in_progress -> (verifying)
+    -> completed. Planned work (`until_healthy`) stays in progress past `ends_at` until its
+    components are operational again, then completes."""
+
     __tablename__ = "maintenances"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -115,6 +119,11 @@ class Maintenance(Base):
     starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    body: Mapped[str] = mapped_column(Text, default="")
+    until_healthy: Mapped[bool] = mapped_column(Boolean, default=False)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Notification(Base):
