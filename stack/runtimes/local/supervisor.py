@@ -9,6 +9,7 @@ does not wait for readiness (docs/local-runtime.md).
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -117,6 +118,9 @@ def render(data: DataDir, programs: dict[str, Program]) -> bool:
         "pidfile": pid_path(data),
         "root": data.root,
         "logs": data.logs,
+        # Said when it runs as root: otherwise supervisord logs a CRIT line about it at every
+        # start, which the shipper maps to critical and the SystemFailure log alert reports.
+        "as_root": os.geteuid() == 0,
         "programs": programs,
         "program_log": partial(log_path, data),
         "ini": ini,
