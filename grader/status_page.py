@@ -59,7 +59,8 @@ def banner(markup: str) -> str | None:
 
 
 def statuses(body: dict[str, Any]) -> dict[str, str]:
-    return {c["name"]: c["status"] for c in body["components"]}
+    """Each component's status; a group of components (Statuspage's `group: true`) is not one."""
+    return {c["name"]: c["status"] for c in body["components"] if not c.get("group")}
 
 
 def about(incident: dict[str, Any], name: str) -> bool:

@@ -128,6 +128,14 @@ def _read(path: Path, what: str) -> str:
         raise TargetError(f"cannot read {what} from {path}: {exc.strerror}") from None
 
 
+class PageEntry(_Model):
+    """Where the status page shows a component: its group, and whether it is an internal part
+    (shown only while it is not operational)."""
+
+    group: str = Field(min_length=1)
+    internal: bool = False
+
+
 class Component(_Model):
     role: str = Field(min_length=1)
     urls: dict[str, str] = Field(default_factory=dict)
@@ -146,6 +154,9 @@ class Component(_Model):
     )
     admin_token_file: Path | None = Field(
         default=None, description="bearer token of the service's /admin endpoints (fault flags)"
+    )
+    page: PageEntry | None = Field(
+        default=None, description="its group on the status page (none: a row of its own)"
     )
 
     def admin_token(self) -> str:

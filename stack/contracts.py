@@ -137,6 +137,7 @@ def target_profile(
             "role": c.role,
             "urls": {name: f"{_scheme(c, name)}://{HOST}:{port}" for name, port in c.ports.items()},
             "probe": probe_for(c, secrets_dir).model_dump(mode="json", exclude_none=True),
+            "page": c.page.model_dump(),
         }
         if c.replica_of:
             entry["replica_of"] = c.replica_of

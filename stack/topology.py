@@ -99,6 +99,11 @@ class Service(_Model):
         description="DATABASE_URL is the PostgreSQL superuser's `postgres` database (the backup "
         "service dumps and restores every database); excludes `database`",
     )
+    mails: bool = Field(
+        default=False,
+        description="it sends email: SMTP_ADDRESS is the mailbox's `smtp` port (not a "
+        "dependency: the service starts, and queues its mail, while the mailbox is down)",
+    )
 
     @model_validator(mode="after")
     def _known_database(self) -> Service:
@@ -113,6 +118,24 @@ class Service(_Model):
                 raise ValueError(
                     f"service.files.{variable} {name!r} is not one of {list(STACK_FILES)}"
                 )
+        return self
+
+
+# The status page's groups, in the order the page shows them: what a visitor cares about.
+PAGE_GROUPS = ("API", "Accounts", "Games", "Logging", "Monitoring", "Data")
+
+
+class PageEntry(_Model):
+    """Where a component shows on the public status page: in a group, with its own row, or
+    `internal` (a part only operators know by name: shown only while it is not operational)."""
+
+    group: str
+    internal: bool = False
+
+    @model_validator(mode="after")
+    def _known_group(self) -> PageEntry:
+        if self.group not in PAGE_GROUPS:
+            raise ValueError(f"page.group {self.group!r} is not one of {list(PAGE_GROUPS)}")
         return self
 
 
@@ -140,6 +163,7 @@ class Component(_Model):
     web_ports: tuple[str, ...] = Field(
         default=(), description="ports that serve HTTP besides the health and metrics ports"
     )
+    page: PageEntry = Field(description="its group on the public status page")
     replicas: int = Field(default=1, ge=1)
     replica_of: str | None = Field(default=None, description="set on the units of a replica set")
     service: Service | None = None
@@ -181,20 +205,21 @@ class Component(_Model):
 # fmt: off
 _COMPONENTS: list[dict[str, object]] = [
     dict(name="epmd", role="Erlang port mapper (RabbitMQ)", ports={"main": 4369},
-         health=dict(kind="tcp"), local="epmd", doc="architecture.md"),
+         health=dict(kind="tcp"), local="epmd", doc="architecture.md",
+         page=dict(group="Data", internal=True)),
     dict(name="postgres", role="database (one per service)", ports={"main": 5432},
          health=dict(kind="postgres"),
          credentials=dict(username="postgres", secret="postgres_password"),
          local="postgres", compose=tuple(f"postgres-{db}" for db in SERVICE_DATABASES),
          compose_internal=("main",),  # four servers in compose cannot share one host port
-         doc="microservices.md"),
+         doc="microservices.md", page=dict(group="Data")),
     dict(name="rabbitmq", role="message broker", ports={"main": 5672, "dist": 25672,
                                                       "metrics": 15692, "ctl": 25682},
          health=dict(kind="amqp"), depends_on=("epmd",),
          # per-object: one series per queue (the queue alerts need the queue label)
          metrics=dict(port="metrics", path="/metrics/per-object", job="rabbitmq", gated=True),
          credentials=dict(username="stack", secret="rabbitmq_password"),
-         local="rabbitmq", compose=("rabbitmq",), doc="microservices.md",
+         local="rabbitmq", compose=("rabbitmq",), doc="microservices.md", page=dict(group="Data"),
          # ctl is the CLI tools' port: RabbitMQ's default 35672 lies in Linux's ephemeral range
          # (32768-60999), where any client socket may already hold it, so it sits at dist + 10.
          # Erlang distribution is plumbing; the metrics listener has no authentication, so
@@ -202,27 +227,33 @@ _COMPONENTS: list[dict[str, object]] = [
          compose_internal=("dist", "ctl", "metrics")),
     dict(name="mailbox", role="mail catcher (Mailpit API)", ports={"main": 8025, "smtp": 1025},
          health=dict(kind="http", path="/readyz"), credentials=ADMIN,
-         local="mailbox", compose=("mailpit",), doc="mailbox.md"),
+         local="mailbox", compose=("mailpit",), doc="mailbox.md",
+         page=dict(group="Monitoring", internal=True)),
     dict(name="alertmanager", role="alert routing and notification", ports={"main": 9093},
          health=dict(kind="http", path="/-/ready", authenticated=True),
          metrics=dict(job="alertmanager"), credentials=ADMIN, depends_on=("mailbox",),
-         local="alertmanager", compose=("alertmanager",), doc="monitoring.md"),
+         local="alertmanager", compose=("alertmanager",), doc="monitoring.md",
+         page=dict(group="Monitoring")),
     dict(name="prometheus", role="metrics store and alert rules", ports={"main": 9090},
          health=dict(kind="http", path="/-/ready", authenticated=True),
          metrics=dict(job="prometheus"), credentials=ADMIN, depends_on=("alertmanager",),
-         local="prometheus", compose=("prometheus",), doc="monitoring.md"),
+         local="prometheus", compose=("prometheus",), doc="monitoring.md",
+         page=dict(group="Monitoring")),
     dict(name="node-exporter", role="host metrics exporter", ports={"main": 9100},
          health=dict(kind="http", path="/metrics", authenticated=True),
          metrics=dict(job="node"), credentials=ADMIN,
-         local="node_exporter", compose=("node-exporter",), doc="monitoring.md"),
+         local="node_exporter", compose=("node-exporter",), doc="monitoring.md",
+         page=dict(group="Monitoring", internal=True)),
     dict(name="blackbox-exporter", role="outside-in probes", ports={"main": 9115},
          health=dict(kind="http", path="/metrics", authenticated=True),
          metrics=dict(job="blackbox"), credentials=ADMIN,
-         local="blackbox_exporter", compose=("blackbox-exporter",), doc="monitoring.md"),
+         local="blackbox_exporter", compose=("blackbox-exporter",), doc="monitoring.md",
+         page=dict(group="Monitoring", internal=True)),
     dict(name="postgres-exporter", role="PostgreSQL metrics exporter", ports={"main": 9187},
          health=dict(kind="http", path="/metrics", authenticated=True),
          metrics=dict(job="postgres"), credentials=ADMIN, depends_on=("postgres",),
-         local="postgres_exporter", compose=("postgres-exporter",), doc="monitoring.md"),
+         local="postgres_exporter", compose=("postgres-exporter",), doc="monitoring.md",
+         page=dict(group="Monitoring", internal=True)),
     # The local stand-in for Elasticsearch (standins/logstore); compose gets the real
     # Elasticsearch with the log pipeline.
     dict(name="logstore", role="log store (Elasticsearch API)", ports={"main": 9200},
@@ -232,7 +263,7 @@ _COMPONENTS: list[dict[str, object]] = [
          writer=dict(username="logstash_internal", secret="logstash_internal_password"),
          # Scraped as the read-only user: it holds the `monitor` cluster privilege.
          metrics=dict(job="logstore", basic_auth=LOGS_READER),
-         local="logstore", doc="logstore.md"),
+         local="logstore", doc="logstore.md", page=dict(group="Logging")),
     # The local log shipper (rsyslog): ECS JSON lines from the services on main (plain TCP)
     # and on `relp` (acknowledged: the services' sender, chassis/relp.py), syslog on TCP/UDP
     # `syslog`, the gateway's access log tailed; everything into logstore. rsyslog has no
@@ -240,26 +271,27 @@ _COMPONENTS: list[dict[str, object]] = [
     dict(name="shipper", role="log shipper (rsyslog)",
          ports={"main": 5000, "syslog": 5514, "relp": 2514},
          health=dict(kind="tcp"), depends_on=("logstore",), local="shipper", compose=(),
-         doc="logging.md"),
+         doc="logging.md", page=dict(group="Logging")),
     # ... which this process serves as Prometheus metrics (services/shipper-exporter/). 9105: the
     # port Wikimedia's rsyslog exporter uses (9104, the older rsyslog_exporter's, is mysqld's).
     dict(name="shipper-exporter", role="log shipper metrics (rsyslog impstats)",
          ports={"main": 9105}, health=dict(kind="http", path="/health"),
          metrics=dict(job="shipper", basic_auth=None, bearer_secret="metrics_token"),
-         depends_on=("shipper",), local="shipper_exporter", compose=(), doc="logging.md"),
+         depends_on=("shipper",), local="shipper_exporter", compose=(), doc="logging.md",
+         page=dict(group="Logging", internal=True)),
     # Our services (services/<name>/): FastAPI on uvicorn, each with its own database.
     dict(name="auth", role="accounts, logins, JWTs and their JWKS", ports={"main": 8101},
          health=dict(kind="http", path="/health"),
          metrics=dict(job="services", basic_auth=None, bearer_secret="metrics_token"),
          depends_on=("postgres", "rabbitmq"), local="service", compose=("auth",),
-         doc="microservices.md",
+         doc="microservices.md", page=dict(group="Accounts"),
          service=dict(package="auth_service", database="auth",
                       secret_files={"JWT_PRIVATE_KEY_FILE": "jwt_private_key"})),
     dict(name="users", role="profiles and player stats", ports={"main": 8201},
          health=dict(kind="http", path="/health"),
          metrics=dict(job="services", basic_auth=None, bearer_secret="metrics_token"),
          depends_on=("postgres", "rabbitmq"), local="service", compose=("users",),
-         doc="microservices.md",
+         doc="microservices.md", page=dict(group="Accounts"),
          service=dict(package="users_service", database="users", uses=("auth", "gateway"))),
     # Two replicas behind the gateway (units games-1 on 8301, games-2 on 8302).
     dict(name="games", role="tic-tac-toe games", ports={"main": 8301}, replicas=2,
@@ -267,20 +299,22 @@ _COMPONENTS: list[dict[str, object]] = [
          metrics=dict(job="services", basic_auth=None, bearer_secret="metrics_token"),
          depends_on=("postgres", "rabbitmq"), local="service", compose=("games",),
          compose_internal=("main",),  # replicas share no host port: reached via the gateway
-         doc="microservices.md",
+         doc="microservices.md", page=dict(group="Games"),
          service=dict(package="games_service", database="games", uses=("auth",))),
     # The public status page: probes every component listed in the target profile.
     dict(name="status", role="public status page and incidents", ports={"main": 8401},
          health=dict(kind="http", path="/health"), outside_probe="/status",
          metrics=dict(job="services", basic_auth=None, bearer_secret="metrics_token"),
          depends_on=("postgres",), local="service", compose=("status",), doc="status.md",
-         service=dict(package="status_service", database="status",
+         page=dict(group="Monitoring"),
+         service=dict(package="status_service", database="status", mails=True,
                       files={"TARGETS_FILE": "target", "POLICY_FILE": "policy"})),
     # Scheduled pg_dump of every service database, verified by restore, rotated, copied off-box.
     dict(name="backup", role="database backups, verified by restore", ports={"main": 8501},
          health=dict(kind="http", path="/health"),
          metrics=dict(job="services", basic_auth=None, bearer_secret="metrics_token"),
          depends_on=("postgres",), local="service", compose=("backup",), doc="backups.md",
+         page=dict(group="Data"),
          service=dict(package="backup_service", superuser=True,
                       files={"BACKUP_DIR": "backups", "OFFBOX_DIR": "backups_offbox",
                             "POLICY_FILE": "policy"})),
@@ -290,14 +324,15 @@ _COMPONENTS: list[dict[str, object]] = [
          health=dict(kind="http", path="/metrics", authenticated=True),
          metrics=dict(job="nginx", gated=True), credentials=ADMIN,
          depends_on=("gateway", "metrics-gate"),
-         local="nginx_exporter", compose=("nginx-exporter",), doc="monitoring.md"),
+         local="nginx_exporter", compose=("nginx-exporter",), doc="monitoring.md",
+         page=dict(group="Monitoring", internal=True)),
     # nginx with basic auth in front of the metrics of programs that have no authentication
     # (RabbitMQ 3.10's Prometheus plugin, nginx-exporter 0.11), which listen on unix sockets
     # only root can open. The local runtime only: compose's images authenticate or stay
     # on the compose network.
     dict(name="metrics-gate", role="basic auth in front of exporters without it (nginx)",
          ports={"main": 9112}, health=dict(kind="http", path="/health"),
-         local="metrics_gate", doc="security.md"),
+         local="metrics_gate", doc="security.md", page=dict(group="Monitoring", internal=True)),
     # ElastAlert2: log alert rules (stack/config/elastalert/) over the log store, into
     # Alertmanager. Its only listener is its Prometheus metrics, without authentication:
     # locally on a unix socket behind the metrics-gate (which serves `main`), in compose on
@@ -307,7 +342,7 @@ _COMPONENTS: list[dict[str, object]] = [
          metrics=dict(job="elastalert", gated=True), credentials=ADMIN,
          depends_on=("logstore", "alertmanager", "metrics-gate"),
          local="elastalert", compose=("elastalert",), compose_internal=("main",),
-         doc="logging.md"),
+         doc="logging.md", page=dict(group="Logging")),
     # The local stand-in for Grafana (main, Grafana's port) and Kibana (`kibana`, Kibana's
     # port) (standins/console): the provisioned dashboards, Discover, behind logins. Compose
     # runs the real Grafana and Kibana from the same files.
@@ -316,10 +351,11 @@ _COMPONENTS: list[dict[str, object]] = [
          health=dict(kind="http", path="/api/health"),
          metrics=dict(job="console", basic_auth=None, bearer_secret="metrics_token"),
          credentials=ADMIN, viewer=dict(username="viewer", secret="grafana_viewer_password"),
-         depends_on=("prometheus", "logstore"), local="console", doc="console.md"),
+         depends_on=("prometheus", "logstore"), local="console", doc="console.md",
+         page=dict(group="Monitoring")),
     dict(name="gateway", role="API gateway (nginx)", ports={"main": 8080},
          health=dict(kind="http", path="/health"), outside_probe="/health",
-         local="nginx", compose=("gateway",), doc="microservices.md"),
+         local="nginx", compose=("gateway",), doc="microservices.md", page=dict(group="API")),
 ]
 # fmt: on
 

@@ -78,6 +78,9 @@ def test_bad_port_override_names_the_variable():
         (lambda r: r[0].update(health={"kind": "smoke"}), "epmd.health.kind"),
         (lambda r: r[0].update(ports={"web": 1}), "epmd: Value error, ports must include 'main'"),
         (lambda r: r[0].update(colour="red"), "epmd.colour: Extra inputs are not permitted"),
+        # A new component must say where the status page shows it.
+        (lambda r: r[0].pop("page"), "epmd.page: Field required"),
+        (lambda r: r[0].update(page={"group": "Misc"}), "page.group 'Misc' is not one of ['API'"),
     ],
 )
 def test_invalid_topology_names_component_and_field(mutate, message):
@@ -100,6 +103,7 @@ def test_replicas_become_units_with_their_own_ports_and_dependents_wait_for_all(
             "depends_on": ("node-exporter",),
             "local": "epmd",
             "doc": "x.md",
+            "page": {"group": "Data", "internal": True},
         }
     )
     units = build(entries, environ={}).units()
