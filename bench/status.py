@@ -1,8 +1,10 @@
 """Status page benchmark: how soon the page shows a stopped service down, how soon it shows it
 recovered with its incident resolved, and the public API's latency under 50 concurrent
-clients. Not a test: it prints numbers for docs/benchmarks.md ("Status page").
+clients; with `--mode subscribers`, how soon a subscriber's email follows the page. Not a
+test: it prints numbers for docs/benchmarks.md ("Status page").
 
     .venv/bin/python bench/status.py --target PATH [--runs 5] [--service users]
+    .venv/bin/python bench/status.py --target PATH --mode subscribers [--runs 3]
 
 Run it against a stack of its own (e.g. `STACK_DATA_DIR=/tmp/b python -m stack up` with
 STACK_PORT_* moved by `stack.topology.offset_ports(21000)`, and those variables exported here
@@ -10,20 +12,28 @@ too, so the controls find the same ports). Down: from `stop` to summary.json sho
 service in outage with an open incident (goal ≤ 15 s). Recovered: from `start` returning to
 operational with the incident resolved (goal ≤ 30 s). Load: GET /api/v2/summary.json and
 /status through the gateway, 50 clients, keep-alive, for --seconds each.
+
+Subscribers: subscribes an address of its own through the gateway, reads the confirmation
+email from the mail catcher (Mailpit's API, the target profile's `monitoring.mail_catcher`),
+follows its link, then per run stops the service: opened is from summary.json showing its
+incident to the "Investigating" email arriving; resolved, from summary.json showing no open
+incident after the start to the "Resolved" email. It unsubscribes at the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from grader.polling import poll_until
-from grader.target import load_target
+from grader.target import Target, load_target
 from stack.control import connect
 
 
@@ -124,15 +134,121 @@ def load(target_path: Path, clients: int, seconds: float) -> None:
         )
 
 
+class Mailbox:
+    """The mail catcher's Mailpit API v1 (the local mailbox stand-in serves the same)."""
+
+    def __init__(self, target: Target) -> None:
+        name = target.monitoring.mail_catcher
+        if name is None:
+            raise SystemExit("the target profile names no monitoring.mail_catcher")
+        component = target.component(name)
+        credentials = component.credentials
+        auth = (credentials.username, credentials.password()) if credentials else None
+        self.client = httpx.Client(base_url=target.url(name, "main"), auth=auth, timeout=5)
+
+    def find(self, to: str, subject: str) -> str | None:
+        """The text of the newest message to `to` with that subject, if there is one yet."""
+        listed = self.client.get("/api/v1/messages", params={"limit": 100})
+        listed.raise_for_status()
+        for message in listed.json()["messages"]:
+            if message["Subject"] == subject and to in [a["Address"] for a in message["To"]]:
+                found = self.client.get(f"/api/v1/message/{message['ID']}")
+                found.raise_for_status()
+                return str(found.json()["Text"])
+        return None
+
+    def wait(self, to: str, subject: str, timeout: float) -> tuple[str, float]:
+        """The message's text and when this process first saw it (time.monotonic())."""
+        text = poll_until(
+            lambda: self.find(to, subject), f"the email {subject!r}", timeout, interval=0.2
+        )
+        return str(text), time.monotonic()
+
+
+def _link(text: str, kind: str) -> str:
+    found = re.search(rf"https?://\S+/subscriptions/{kind}/[A-Za-z0-9_-]+", text)
+    if found is None:
+        raise SystemExit(f"no {kind} link in the email:\n{text}")
+    return found.group(0)
+
+
+def _open_incident(client: httpx.Client, service: str) -> dict[str, Any] | None:
+    body = client.get("/api/v2/summary.json").json()
+    return next((i for i in body["incidents"] if i["name"].startswith(f"{service}:")), None)
+
+
+def subscribers(target_path: Path, service: str, runs: int) -> None:
+    target = load_target(target_path)
+    control = connect(target.control)
+    mailbox = Mailbox(target)
+    address = f"bench-{int(time.time())}@example.com"  # its own: 3 sign-ups an hour each
+    opened, resolved = [], []
+    with httpx.Client(base_url=target.url("gateway", "main"), timeout=5) as client:
+        title = client.get("/api/v2/summary.json").json()["page"]["name"]
+        signed = client.post("/subscriptions", json={"email": address})
+        if signed.status_code != 202:
+            raise SystemExit(f"sign-up answered {signed.status_code}: {signed.text}")
+        text, _ = mailbox.wait(address, f"[{title}] Confirm your subscription", timeout=30)
+        confirmed = client.get(_link(text, "confirm"))
+        if confirmed.status_code != 200:
+            raise SystemExit(f"the confirm link answered {confirmed.status_code}")
+        for run in range(1, runs + 1):
+            poll_until(
+                lambda: _state(client, service),
+                "steady state",
+                timeout=60,
+                until=lambda s: s == ("operational", False),
+            )
+            control.stop(service)
+            incident = poll_until(
+                lambda: _open_incident(client, service), f"{service}'s incident", timeout=60
+            )
+            shown = time.monotonic()
+            name = str(incident["name"]) if incident else service  # poll_until: not None
+            text, mailed = mailbox.wait(address, f"[{title}] {name}: Investigating", timeout=60)
+            opened.append(mailed - shown)
+            control.start(service)
+            poll_until(
+                lambda: _state(client, service),
+                f"{service} recovered",
+                timeout=90,
+                until=lambda s: s == ("operational", False),
+            )
+            shown = time.monotonic()
+            text, mailed = mailbox.wait(address, f"[{title}] {name}: Resolved", timeout=60)
+            resolved.append(mailed - shown)
+            print(
+                f"run {run}: opened email {opened[-1]:.1f} s after the page, resolved email "
+                f"{resolved[-1]:.1f} s after the page"
+            )
+        client.post(_link(text, "unsubscribe"))
+    print(f"\n{runs} runs, service {service}, one email subscriber:\n")
+    print("| email | p50 | max |")
+    print("|---|---|---|")
+    print(f"| incident on the page → \"opened\" email | {statistics.median(opened):.1f} s | "
+          f"{max(opened):.1f} s |")  # fmt: skip
+    print(f"| resolved on the page → \"resolved\" email | {statistics.median(resolved):.1f} s | "
+          f"{max(resolved):.1f} s |")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", type=Path, required=True)
+    parser.add_argument(
+        "--mode",
+        choices=("page", "subscribers"),
+        default="page",
+        help="page: the drill and the load (default); subscribers: email after the page",
+    )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--service", default="users")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--skip-drill", action="store_true")
     args = parser.parse_args()
+    if args.mode == "subscribers":
+        subscribers(args.target, args.service, args.runs)
+        return
     if not args.skip_drill:
         drill(args.target, args.service, args.runs)
     load(args.target, args.clients, args.seconds)

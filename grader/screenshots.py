@@ -1,9 +1,11 @@
 """Photograph a stack's dashboards as its viewer sees them: every Grafana dashboard, every saved
-Kibana dashboard, and Kibana's Discover, each drawn in headless chromium once every panel has
-settled. The guide's pictures come from here (`./nox -s screenshots`); a teacher can keep the
-same pictures of a student's stack as evidence next to the grading report.
+Kibana dashboard, Kibana's Discover, and the public status page, each drawn in headless
+chromium once every panel has settled. The guide's pictures come from here (`./nox -s
+screenshots`); a teacher can keep the same pictures of a student's stack as evidence next to
+the grading report.
 
     python -m grader.screenshots [--target PROFILE] [--out docs/img] [--since now-15m]
+    python -m grader.screenshots --status-page [--out DIR]    (the status page only)
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from grader.target import Target, UiLogin, dashboards_ui, find_target_file, load
 
 # Wide enough for Grafana's 24 columns to read as on a laptop; the height follows the page.
 WIDTH, MIN_HEIGHT = 1440, 900
+STATUS_WIDTH = 1000  # the status page's column is 60rem: a phone-to-laptop width
 
 
 def _fit_page(driver: WebDriver) -> None:
@@ -62,7 +65,19 @@ def photograph(target: Target, out: Path, *, since: str) -> list[str]:
                 browser.wait_for(driver, '[data-test-subj="discoverDocTable"] tr', timeout=30)
                 browser.screenshot(driver, out / "kibana-discover.png")
                 lines.append(f"{out / 'kibana-discover.png'}: Discover")
+        lines.append(photograph_status_page(driver, target, out / "status-page.png"))
     return lines
+
+
+def photograph_status_page(driver: WebDriver, target: Target, out: Path) -> str:
+    """The page as a visitor sees it through the gateway: no login, no JavaScript needed."""
+    driver.set_window_size(STATUS_WIDTH, MIN_HEIGHT)
+    driver.get(f"{target.url('gateway', 'main').rstrip('/')}/status")
+    browser.wait_for(driver, "#banner", timeout=30)
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(STATUS_WIDTH, max(MIN_HEIGHT, int(height) + 40))
+    browser.screenshot(driver, out)
+    return f"{out}: the status page"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,10 +85,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target", help="target profile (default: .stack/target.yaml)")
     parser.add_argument("--out", type=Path, default=Path("docs/img"))
     parser.add_argument("--since", default="now-15m", help="the time range's start")
+    parser.add_argument("--status-page", action="store_true", help="only the status page")
     args = parser.parse_args(argv)
     try:
         path = find_target_file(args.target, rootdir=Path.cwd(), invocation_dir=Path.cwd())
-        for line in photograph(load_target(path), args.out, since=args.since):
+        target = load_target(path)
+        if args.status_page:
+            with browser.chromium() as driver:
+                lines = [photograph_status_page(driver, target, args.out / "status-page.png")]
+        else:
+            lines = photograph(target, args.out, since=args.since)
+        for line in lines:
             print(line)  # noqa: T201 (a command-line tool's output)
     except GraderError as exc:
         print(f"error: {exc}", file=sys.stderr)  # noqa: T201

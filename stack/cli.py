@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from stack import ports_record
+from stack import planned_work, ports_record
 from stack import secrets as secrets_mod
 from stack.errors import StackError
 from stack.ledger import Ledger, ledger_file
@@ -129,7 +129,13 @@ def down(purge: bool = typer.Option(False, help="also delete all data and secret
             compose.down(data.root, purge)
             out.print("down (compose)")
             return
-        pids = _local(data).down(purge=purge)
+        runtime = _local(data)
+        running = runtime.running()
+        if running:  # the page says that what runs now is stopped on purpose
+            work = planned_work.stack_restart()
+            components = planned_work.page_components(runtime.topology, running)
+            out.print(planned_work.announce(data, runtime.topology, components, work))
+        pids = runtime.down(purge=purge)
         forgotten = Ledger(data).forget()
     except StackError as exc:
         _fail(str(exc))
@@ -270,6 +276,24 @@ def stop(name: str) -> None:
 def start(name: str) -> None:
     """Start a stopped component and wait until it is healthy."""
     _control("start", name)
+
+
+@app.command()
+def restart(name: str) -> None:
+    """Restart a component as planned work: the status page shows it under maintenance (no
+    outage incident) until it is healthy again. A replica set restarts one unit at a time."""
+    data = _data()
+    runtime = _local(data)
+    try:
+        components = planned_work.page_components(runtime.topology, [name])
+        if not components:
+            runtime.topology.get(name)  # raises, naming the valid components
+        work = planned_work.component_restart(name)
+        out.print(planned_work.announce(data, runtime.topology, components, work))
+        runtime.restart(name)
+    except StackError as exc:
+        _fail(str(exc))
+    out.print(f"restart {name}: done")
 
 
 @app.command()

@@ -267,6 +267,25 @@ def test_each_database_has_its_server_and_the_exporter_sees_all(
         assert f'CREATE ROLE "{db}"' in sql and f"/run/secrets/db_{db}_password" in sql
 
 
+def test_services_that_mail_get_the_mail_catchers_smtp_address(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """`service.mails` in the topology is SMTP_ADDRESS here, as in the local runtime: the mail
+    catcher's compose service and SMTP port. No other service gets one."""
+    mailbox = TOPOLOGY.get("mailbox")
+    expected = f"{mailbox.compose[0]}:{mailbox.ports['smtp']}"
+    mailing = []
+    for c in TOPOLOGY:
+        for service in c.compose:
+            given = services[service].get("environment", {}).get("SMTP_ADDRESS")
+            if c.service is not None and c.service.mails:
+                mailing.append(service)
+                assert given == expected, f"{service}: SMTP_ADDRESS {given!r}, expected {expected}"
+            else:
+                assert given is None, f"{service} has SMTP_ADDRESS but not service.mails"
+    assert mailing, "no service sends mail (the status page's subscribers do)"
+
+
 def test_mailpit_and_exporters_accept_the_admin_password(data_dir: Path) -> None:
     import bcrypt
 

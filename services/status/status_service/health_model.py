@@ -70,7 +70,9 @@ class UnitTracker:
 
     def __init__(self, initial: UnitState | None = None) -> None:
         self.state: UnitState | None = initial
-        self.seen_up = initial in ("up", "degraded")
+        # Seen answering by this process: a state restored from before a restart says nothing
+        # about whether the unit has started yet (after `stack down` and `up` it has not).
+        self.seen_up = False
         self._candidate: str | None = None
         self._streak = 0
 

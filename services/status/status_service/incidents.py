@@ -12,10 +12,10 @@ from typing import Any, Literal
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from status_service import public_text
+from status_service import maintenances, public_text, subscriptions
 from status_service.alerts import Alert, WebhookPayload
 from status_service.health_model import OUTAGES, STATUS_LABELS
-from status_service.models import Incident, IncidentUpdate, Maintenance, Notification
+from status_service.models import Incident, IncidentUpdate, Notification
 
 IncidentStatus = Literal["investigating", "identified", "monitoring", "resolved"]
 Impact = Literal["none", "minor", "major", "critical"]
@@ -73,15 +73,8 @@ def add_update(
         incident.resolved_by = None
     session.flush()
     session.expire(incident, ["updates"])
+    subscriptions.notify_incident(session, incident, update, now)  # queued: never waits
     return update
-
-
-def active_maintenance(session: Session, now: datetime) -> dict[str, str]:
-    """component -> the name of the maintenance window covering it now."""
-    windows = session.scalars(
-        select(Maintenance).where(Maintenance.starts_at <= now, Maintenance.ends_at > now)
-    ).all()
-    return {c: w.name for w in windows for c in w.components}
 
 
 def open_outages(session: Session) -> dict[str, Incident]:
@@ -164,7 +157,7 @@ def apply_notification(
             payload=raw,
         )
     )
-    maintenance = active_maintenance(session, now)
+    maintenance = maintenances.under_way(session)
     touched = []
     for alert in payload.alerts:
         current = session.scalars(
@@ -194,9 +187,7 @@ def apply_notification(
             )
             touched.append(incident.id)
         elif alert.status == "resolved" and current is not None:
-            add_update(
-                session, current, status="resolved", body=public_text.RESOLVED_BODY, now=now
-            )
+            add_update(session, current, status="resolved", body=public_text.RESOLVED_BODY, now=now)
             touched.append(current.id)
     session.flush()
     _trim_notifications(session)

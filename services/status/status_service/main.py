@@ -15,8 +15,9 @@ from contextlib import asynccontextmanager
 from chassis import app_on_first_use, create_service_app
 from fastapi import FastAPI
 
-from status_service.api.routes import admin, public
+from status_service.api.routes import admin, public, subscriptions
 from status_service.core.config import Settings, duration
+from status_service.courier import Courier, courier_for
 from status_service.db import MIGRATIONS
 from status_service.health_model import Policy
 from status_service.monitor import Monitor, Retention
@@ -30,10 +31,16 @@ def create_app(settings: Settings) -> FastAPI:
         monitor: Monitor = app.state.monitor
         await monitor.restore()  # the page serves its history from the first request
         task = asyncio.create_task(monitor.run())
+        courier: Courier = app.state.courier  # sends the subscribers' outbox, beside the poller
+        courier_task = asyncio.create_task(courier.run())
         yield
         task.cancel()
+        courier_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        with contextlib.suppress(asyncio.CancelledError):
+            await courier_task
+        await courier.close()
         monitor.close()
 
     app = create_service_app(settings, title="status", migrations=MIGRATIONS, lifespan=lifespan)
@@ -55,9 +62,12 @@ def create_app(settings: Settings) -> FastAPI:
             raw=duration(policy.raw_checks), aggregates=duration(policy.aggregates)
         ),
     )
+    app.state.courier = courier_for(app.state.db, app.state.monitor, settings)
     app.state.response_cache = public.ResponseCache()
     app.include_router(public.router)
     app.include_router(admin.router)
+    app.include_router(subscriptions.router)
+    app.include_router(subscriptions.admin_router)
     return app
 
 

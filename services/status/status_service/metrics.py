@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 COMPONENT_STATUS = Gauge(
     "status_component_status",
@@ -17,3 +17,9 @@ PROBE_LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 OPEN_INCIDENTS = Gauge("status_open_incidents", "Incidents not resolved yet")
+DELIVERIES = Counter(
+    "status_subscriber_deliveries_total",
+    "Tries of deliveries to subscribers (courier.py): sent, retried (to be tried again), "
+    "failed (the last try failed)",
+    ["channel", "outcome"],
+)

@@ -1,5 +1,6 @@
 """Tables (SQLAlchemy). Raw checks are kept 48 h, aggregates 90 days (retention.yaml);
-incidents, their updates and maintenance windows are the page's history."""
+incidents, their updates and maintenance windows are the page's history; subscribers, their
+deliveries (the outbox) and the last hour's sign-ups are its subscriptions."""
 
 from __future__ import annotations
 
@@ -137,3 +138,70 @@ class Notification(Base):
     receiver: Mapped[str] = mapped_column(String(200))
     group_key: Mapped[str] = mapped_column(Text)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class Subscriber(Base):
+    """A visitor who asked to be told: an email address (pending until its confirmation link
+    is followed) or a webhook URL (confirmed at once). The tokens go out in links, so they are
+    kept as issued: every notice must carry the unsubscribe link again."""
+
+    __tablename__ = "subscribers"
+    __table_args__ = (
+        Index("ux_subscribers_address", "kind", "address", unique=True),
+        Index("ux_subscribers_confirm_token", "confirm_token", unique=True),
+        Index("ux_subscribers_unsubscribe_token", "unsubscribe_token", unique=True),
+        Index("ix_subscribers_state", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(8))  # email|webhook
+    address: Mapped[str] = mapped_column(String(2048))  # the address (lower case) or the URL
+    state: Mapped[str] = mapped_column(String(16))  # pending|confirmed|failing|unsubscribed
+    confirm_token: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    unsubscribe_token: Mapped[str] = mapped_column(String(64))
+    # The page's base URL as the subscriber reached it (PUBLIC_URL wins when set): the links
+    # in its notices, written later by the courier, which has no request to ask.
+    page_url: Mapped[str] = mapped_column(String(2048))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Deliveries that failed for good in a row; a webhook is `failing` after a few.
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Delivery(Base):
+    """One notice to one subscriber: the outbox row the courier sends, retries with backoff,
+    and keeps as the record. `payload` holds the public facts as they were when it was queued;
+    the message itself is written when sent (it needs the page's title and URLs)."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        Index("ix_deliveries_due", "state", "next_attempt_at"),
+        Index("ix_deliveries_subscriber", "subscriber_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # confirmation|incident|maintenance
+    event: Mapped[str] = mapped_column(String(16))  # the incident's status, the window's step
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    subject: Mapped[str] = mapped_column(Text, default="")  # emails: as sent
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    state: Mapped[str] = mapped_column(String(16))  # pending|sent|failed|cancelled
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class SignUp(Base):
+    """An accepted sign-up, kept an hour: the limits per address and per client count these,
+    so they hold across restarts."""
+
+    __tablename__ = "signups"
+    __table_args__ = (Index("ix_signups_at", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    address: Mapped[str] = mapped_column(String(2048))
+    client: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -23,7 +23,7 @@ from healthprobe import ProbeResult, run_probe
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from status_service import aggregates, incidents
+from status_service import aggregates, incidents, maintenances, subscriptions
 from status_service.alertmanager import AlertSource, AlertsUnavailable
 from status_service.health_model import (
     STATUS_LEVELS,
@@ -35,7 +35,7 @@ from status_service.health_model import (
     component_status,
 )
 from status_service.metrics import COMPONENT_STATUS, OPEN_INCIDENTS, PROBE_LATENCY
-from status_service.models import Check, DailyStat, Incident, MinuteStat
+from status_service.models import Check, DailyStat, Incident, Maintenance, MinuteStat
 from status_service.units import TargetsError, Unit, load_profile
 
 log = logging.getLogger("status.monitor")
@@ -52,6 +52,7 @@ class History:
     daily: dict[str, dict[date, DailyStat]] = field(default_factory=dict)
     spark: dict[str, list[float | None]] = field(default_factory=dict)
     incidents: list[Incident] = field(default_factory=list)
+    maintenances: list[Maintenance] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,10 @@ class Monitor:
         self.version = 0  # bumped on every visible change: the page cache's key
         self.lock = asyncio.Lock()  # one writer of incidents at a time
         self._started = time.monotonic()
+        self._started_at = clock()
+        # Maintenances whose planned work this process has seen happen (see maintenances.py).
+        self._work_seen: set[int] = set()
+        self._raw_statuses: dict[str, ComponentStatus] = {}
         self._mtime: float | None = None
         self._pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="probe")
         self._inflight: dict[str, Future[ProbeResult]] = {}
@@ -135,6 +140,7 @@ class Monitor:
             states[unit.name] = tracker.observe(obs, self.policy)
             PROBE_LATENCY.labels(unit.component).observe(obs.latency_ms / 1000)
         statuses = self._statuses(states)
+        self._raw_statuses = self._statuses(states, honour_maintenance=False)
         changed = statuses != self.statuses
         try:
             async with self.lock:
@@ -155,14 +161,35 @@ class Monitor:
             COMPONENT_STATUS.labels(component).set(STATUS_LEVELS[status])
         self._publish(history)
 
-    def _statuses(self, states: dict[str, UnitState]) -> dict[str, ComponentStatus]:
+    def _statuses(
+        self, states: dict[str, UnitState], *, honour_maintenance: bool = True
+    ) -> dict[str, ComponentStatus]:
         by_component: dict[str, list[UnitState | None]] = {}
         for unit in self.units:
             by_component.setdefault(unit.component, []).append(states.get(unit.name))
         return {
-            c: component_status(units, in_maintenance=c in self.maintenance)
+            c: component_status(units, in_maintenance=honour_maintenance and c in self.maintenance)
             for c, units in by_component.items()
         }
+
+    def _work_done(self, window: Maintenance, observed: dict[str, Observation]) -> bool:
+        """Planned work is done once it has happened (this process started after it began, or
+        one of its probes failed since) and its components are operational again, each unit
+        seen answering by this process."""
+        members = [u for u in self.units if u.component in window.components]
+        if window.started_at is not None and (
+            self._started_at > window.started_at
+            or any(not observed[u.name].ok for u in members if u.name in observed)
+        ):
+            self._work_seen.add(window.id)
+        # Judged on this cycle's answers too: hysteresis holds a unit up for a failure or two.
+        return window.id in self._work_seen and all(
+            self._raw_statuses.get(u.component) == "operational"
+            and self.trackers.get(u.name, UnitTracker()).seen_up
+            and u.name in observed
+            and observed[u.name].ok
+            for u in members
+        )
 
     # ---- probing --------------------------------------------------------------------------
 
@@ -289,8 +316,15 @@ class Monitor:
             )
             for u in self.units
         )
-        maintenance = incidents.active_maintenance(session, now)
-        maintenance_changed = maintenance != self.maintenance
+        moved = maintenances.advance(
+            session,
+            now=now,
+            done=lambda window: self._work_done(window, observed),
+            overrun_ends=time.monotonic() - self._started < self.grace_s,
+            notify=self.notify_maintenance,
+        )
+        maintenance = maintenances.under_way(session)
+        maintenance_changed = moved or maintenance != self.maintenance
         self.maintenance = maintenance
         changed = incidents.reconcile_outages(
             session, dict(statuses), now=now, suppressed=self._suppressed()
@@ -324,6 +358,10 @@ class Monitor:
         for unit, state in rows.items():
             if state in ("up", "degraded", "down"):
                 self.trackers[unit] = UnitTracker(state)  # type: ignore[arg-type]
+        try:
+            self.maintenance = await self.transaction(maintenances.under_way)
+        except Exception as exc:
+            log.warning("cannot restore the maintenances under way: %s", exc)
         # Show the restored states at once: an empty page would read "all operational".
         self._reload_targets()
         self.statuses = self._statuses({n: t.state for n, t in self.trackers.items() if t.state})
@@ -344,6 +382,12 @@ class Monitor:
 
     async def refresh_history(self) -> None:
         self._publish(await self._fetch_history())
+
+    def notify_maintenance(
+        self, session: Session, window: Maintenance, event: maintenances.Event, now: datetime
+    ) -> None:
+        """Tell the subscribers about a maintenance's move (queued in the same transaction)."""
+        subscriptions.notify_maintenance(session, window, event, now)
 
     async def write(self, work: Callable[[Session], T]) -> T:
         """Run an incident-changing transaction (webhook, admin API), then refresh the page."""
@@ -368,6 +412,8 @@ class Monitor:
                 {
                     "name": unit.component,
                     "role": self.roles.get(unit.component, ""),
+                    "group": unit.group,
+                    "internal": unit.internal,
                     "status": self.statuses.get(unit.component, "operational"),
                     "units": len(members),
                     "units_down": sum(
@@ -410,5 +456,11 @@ def _load_history(session: Session) -> History:
     ).all()
     for incident in found:
         incident.updates  # noqa: B018  (loaded now: the page reads them outside the session)
+    windows = session.scalars(
+        select(Maintenance)
+        .where(Maintenance.status.in_(maintenances.OPEN_STATES) | (Maintenance.ends_at >= recent))
+        .order_by(Maintenance.starts_at.desc())
+        .limit(50)
+    ).all()
     session.expunge_all()
-    return History(daily=daily, spark=spark, incidents=list(found))
+    return History(daily=daily, spark=spark, incidents=list(found), maintenances=list(windows))

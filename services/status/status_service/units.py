@@ -28,6 +28,8 @@ class Unit:
     component: str
     role: str
     probe: Probe | None  # None: this service itself, judged in-process (no HTTP to itself)
+    group: str | None = None  # the page's group (None: a row of its own)
+    internal: bool = False  # shown only while not operational (only_show_if_degraded)
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,11 @@ def _units(raw: Any, path: Path, self_name: str) -> list[Unit]:
         if not isinstance(entry, dict) or "probe" not in entry:
             raise TargetsError(f"TARGETS_FILE={path}: components.{name} has no `probe`")
         component = str(entry.get("replica_of") or name)
+        group, internal = _page_entry(entry.get("page"), path, name)
         if component == self_name:
-            units.append(Unit(str(name), component, str(entry.get("role", "")), None))
+            units.append(
+                Unit(str(name), component, str(entry.get("role", "")), None, group, internal)
+            )
             continue
         try:
             probe = _PROBE.validate_python(entry["probe"])
@@ -78,5 +83,18 @@ def _units(raw: Any, path: Path, self_name: str) -> list[Unit]:
         secret = getattr(probe, "password_file", None)
         if secret is not None and not secret.is_absolute():  # relative to the profile
             probe = probe.model_copy(update={"password_file": (path.parent / secret).resolve()})
-        units.append(Unit(str(name), component, str(entry.get("role", "")), probe))
+        units.append(Unit(str(name), component, str(entry.get("role", "")), probe, group, internal))
     return units
+
+
+def _page_entry(raw: Any, path: Path, name: object) -> tuple[str | None, bool]:
+    if raw is None:
+        return None, False
+    group = raw.get("group") if isinstance(raw, dict) else None
+    internal = raw.get("internal", False) if isinstance(raw, dict) else None
+    if not isinstance(group, str) or not group or not isinstance(internal, bool):
+        raise TargetsError(
+            f"TARGETS_FILE={path}: components.{name}.page must be "
+            f"{{group: <name>, internal: true|false}}, got {raw!r}"
+        )
+    return group, internal

@@ -14,10 +14,11 @@ from feedgen.feed import FeedGenerator
 from status_service.health_model import (
     DESCRIPTIONS,
     STATUS_LABELS,
+    STATUS_LEVELS,
     counts_as_up,
-    indicator,
+    headline,
 )
-from status_service.models import Incident
+from status_service.models import Incident, Maintenance
 from status_service.monitor import HISTORY_DAYS, Monitor
 
 
@@ -40,27 +41,64 @@ def page(monitor: Monitor, *, title: str, url: str) -> dict[str, Any]:
 def status(monitor: Monitor) -> dict[str, str]:
     if not monitor.statuses:  # just started, nothing probed yet: claim nothing
         return {"indicator": "none", "description": "No component checked yet"}
-    level = indicator(monitor.statuses.values())
+    open_impacts = (i.impact for i in monitor.history.incidents if i.resolved_at is None)
+    level = headline(monitor.statuses.values(), open_impacts)
     return {"indicator": level, "description": DESCRIPTIONS[level]}
 
 
+def group_id(name: str) -> str:
+    return "group-" + "".join(ch if ch.isalnum() else "-" for ch in name.lower())
+
+
+def worst(statuses: list[str]) -> str:
+    return max(statuses, key=lambda s: STATUS_LEVELS[s], default="operational")
+
+
 def components(monitor: Monitor) -> list[dict[str, Any]]:
+    """Statuspage's components: each group (`group: true`, its members' ids, the worst of
+    their statuses) followed by its members; internal parts are `only_show_if_degraded`."""
     started = iso(monitor.updated_at)
-    return [
-        {
-            "id": row["name"],
-            "name": row["name"],
-            "status": row["status"],
+    rows = monitor.summary_rows()
+    shown: list[dict[str, Any]] = []
+
+    def entry(**fields: Any) -> dict[str, Any]:
+        return {
             "created_at": started,
             "updated_at": started,
-            "position": position,
-            "description": row["role"],
+            "position": len(shown) + 1,
             "group_id": None,
             "group": False,
             "only_show_if_degraded": False,
+            **fields,
         }
-        for position, row in enumerate(monitor.summary_rows(), start=1)
-    ]
+
+    groups: dict[str | None, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(row["group"], []).append(row)
+    for group, members in groups.items():
+        if group is not None:
+            shown.append(
+                entry(
+                    id=group_id(group),
+                    name=group,
+                    status=worst([m["status"] for m in members]),
+                    description=", ".join(m["name"] for m in members),
+                    group=True,
+                    components=[m["name"] for m in members],
+                )
+            )
+        for row in members:
+            shown.append(
+                entry(
+                    id=row["name"],
+                    name=row["name"],
+                    status=row["status"],
+                    description=row["role"],
+                    group_id=group_id(group) if group else None,
+                    only_show_if_degraded=row["internal"],
+                )
+            )
+    return shown
 
 
 def shortlink(item: Incident, *, url: str) -> str:
@@ -114,8 +152,73 @@ def summary(monitor: Monitor, *, title: str, url: str) -> dict[str, Any]:
         "status": status(monitor),
         "components": components(monitor),
         "incidents": incidents(monitor, url=url, unresolved=True),
-        "scheduled_maintenances": [],
+        "scheduled_maintenances": maintenances(monitor, url=url, which="open"),
     }
+
+
+# What each state of a maintenance says on its timeline, when no description was given.
+_MAINTENANCE_WORDS = {
+    "scheduled": "Scheduled: {name}.",
+    "in_progress": "In progress: {name}. Its components may not answer meanwhile.",
+    "completed": "Completed: {name}. Everything is back in service.",
+}
+
+
+def maintenance_link(window: Maintenance, *, url: str) -> str:
+    return f"{url}/status#maintenance-{window.id}"
+
+
+def maintenance(window: Maintenance, monitor: Monitor, *, url: str) -> dict[str, Any]:
+    """A scheduled maintenance as Statuspage has it: an incident with impact "maintenance",
+    `scheduled_for` / `scheduled_until`, and its moves as updates, newest first."""
+    affected = [c for c in components(monitor) if c["id"] in window.components]
+    moves = [("scheduled", window.created_at), ("in_progress", window.started_at)]
+    moves.append(("completed", window.completed_at))
+    updates = []
+    for state, at in moves:
+        if at is None:
+            continue
+        body = window.body if state == "scheduled" and window.body else ""
+        updates.append(
+            {
+                "id": f"m{window.id}-{state}",
+                "incident_id": f"m{window.id}",
+                "status": state,
+                "body": body or _MAINTENANCE_WORDS[state].format(name=window.name),
+                "created_at": iso(at),
+                "updated_at": iso(at),
+                "display_at": iso(at),
+            }
+        )
+    return {
+        "id": f"m{window.id}",
+        "name": window.name,
+        "status": window.status,
+        "impact": "maintenance",
+        "created_at": iso(window.created_at),
+        "updated_at": iso(window.completed_at or window.started_at or window.created_at),
+        "started_at": iso(window.started_at),
+        "monitoring_at": None,
+        "resolved_at": iso(window.completed_at),
+        "scheduled_for": iso(window.starts_at),
+        "scheduled_until": iso(window.ends_at),
+        "shortlink": maintenance_link(window, url=url),
+        "components": affected,
+        "incident_updates": list(reversed(updates)),
+    }
+
+
+def maintenances(monitor: Monitor, *, url: str, which: str = "all") -> list[dict[str, Any]]:
+    """`all`, `upcoming` (scheduled), `active` (in progress or verifying) or `open` (both)."""
+    wanted = {
+        "all": ("scheduled", "in_progress", "verifying", "completed"),
+        "upcoming": ("scheduled",),
+        "active": ("in_progress", "verifying"),
+        "open": ("scheduled", "in_progress", "verifying"),
+    }[which]
+    return [
+        maintenance(w, monitor, url=url) for w in monitor.history.maintenances if w.status in wanted
+    ]
 
 
 def uptime_bars(monitor: Monitor, component: str, today: date) -> list[dict[str, Any]]:
@@ -173,6 +276,8 @@ def view_model(monitor: Monitor, *, title: str, url: str) -> dict[str, Any]:
     today = datetime.now(UTC).date()
     rows = []
     for row in monitor.summary_rows():
+        if row["internal"] and row["status"] == "operational":
+            continue  # only_show_if_degraded: named in its group's line, no row of its own
         spark = monitor.history.spark.get(row["name"], [])
         known = [v for v in spark if v is not None]
         public = {k: v for k, v in row.items() if k != "detail"}  # operators' (admin API)
@@ -188,7 +293,11 @@ def view_model(monitor: Monitor, *, title: str, url: str) -> dict[str, Any]:
             }
         )
     found = incidents(monitor, url=url)
+    windows = maintenances(monitor, url=url)
     return {
+        "groups": _page_groups(monitor, rows),
+        "maintenances": [m for m in windows if m["status"] != "completed"],
+        "past_maintenances": [m for m in windows if m["status"] == "completed"],
         "title": title,
         "status": status(monitor),
         "components": rows,
@@ -198,6 +307,36 @@ def view_model(monitor: Monitor, *, title: str, url: str) -> dict[str, Any]:
         "waiting": monitor.targets_error,
         "alerts_stale_since": iso(monitor.alerts_stale_since),
     }
+
+
+def _page_groups(monitor: Monitor, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The page's sections: each group with its status, its rows, and the internal parts it
+    watches without a row (named, so a visitor sees what the group stands on)."""
+    every = monitor.summary_rows()
+    sections: dict[str | None, dict[str, Any]] = {}
+    for row in every:
+        section = sections.setdefault(
+            row["group"], {"name": row["group"], "statuses": [], "rows": [], "quiet": []}
+        )
+        section["statuses"].append(row["status"])
+    for row in rows:
+        sections[row["group"]]["rows"].append(row)
+    shown = {r["name"] for r in rows}
+    for row in every:
+        if row["name"] not in shown:
+            sections[row["group"]]["quiet"].append(row["name"])
+    result = []
+    for section in sections.values():
+        status = worst(section.pop("statuses"))
+        result.append(
+            {
+                **section,
+                "id": group_id(section["name"]) if section["name"] else "ungrouped",
+                "status": status,
+                "label": STATUS_LABELS[status],
+            }
+        )
+    return result
 
 
 # Tag URIs (RFC 4151) of the incident's own id: the same entry id on every request, so feed
@@ -218,8 +357,8 @@ def _updates_html(item: Incident) -> str:
 
 
 def atom(monitor: Monitor, *, title: str, url: str) -> str:
-    """An Atom 1.0 feed (RFC 4287) of the incidents, newest first: one entry per incident,
-    its updates in the content."""
+    """An Atom 1.0 feed (RFC 4287) of the incidents, newest first, then the maintenances: one
+    entry per incident or maintenance, its updates in the content."""
     feed = FeedGenerator()
     feed.id(f"{_TAG}:status")
     feed.title(f"{title} incidents")
@@ -238,6 +377,22 @@ def atom(monitor: Monitor, *, title: str, url: str) -> str:
         # (RFC 4287 4.2.7.2), which is what this one is.
         entry.link(href=shortlink(item, url=url), rel="alternate", type="text/html")
         entry.content(_updates_html(item), type="html")
+    for window in monitor.history.maintenances:
+        shown = maintenance(window, monitor, url=url)
+        entry = feed.add_entry(order="append")
+        entry.id(f"{_TAG}:maintenance-{window.id}")
+        entry.title(f"Maintenance: {window.name} [{window.status}]")
+        entry.updated(_utc(window.completed_at or window.started_at or window.created_at))
+        entry.published(_utc(window.created_at))
+        entry.link(href=shown["shortlink"], rel="alternate", type="text/html")
+        entry.content(
+            "".join(
+                f"<p><strong>{escape(u['status'])}</strong> ({u['created_at']}): "
+                f"{escape(u['body'])}</p>"
+                for u in shown["incident_updates"]
+            ),
+            type="html",
+        )
     document: bytes = feed.atom_str()  # UTF-8, as its XML declaration says
     return document.decode()
 

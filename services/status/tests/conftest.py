@@ -87,13 +87,17 @@ def fake_alertmanager() -> Iterator[FakeAlertmanager]:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
+    """PostgreSQL at this suite's offset, or at the module's own `OFFSET` if it sets one."""
     from stack.paths import DataDir
     from stack.runtimes.local.runtime import LocalRuntime
     from stack.topology import build, offset_ports
 
+    offset = getattr(request.module, "OFFSET", OFFSET)
     runtime = LocalRuntime(
-        DataDir(tmp_path_factory.mktemp("stack")), build(environ=offset_ports(OFFSET))
+        DataDir(tmp_path_factory.mktemp("stack")), build(environ=offset_ports(offset))
     )
     runtime.up(only=["postgres"])
     yield runtime

@@ -46,6 +46,17 @@ def test_the_launcher_passes_the_target_file_and_no_broker(tmp_path: Path) -> No
     assert "RABBITMQ_URL" in Service().program(ctx, topology.get("users")).env
 
 
+def test_the_launcher_gives_it_the_mailbox_smtp_port_and_no_dependency(tmp_path: Path) -> None:
+    """Subscribers' email goes to the mail catcher; the page starts without it all the same."""
+    topology = build(environ={}).units()
+    data = DataDir(tmp_path)
+    ctx = Context(data, Secrets(data.secrets), topology)
+    env = Service().program(ctx, topology.get("status")).env
+    assert env["SMTP_ADDRESS"] == f"127.0.0.1:{topology.get('mailbox').ports['smtp']}"
+    assert "mailbox" not in topology.get("status").depends_on
+    assert "SMTP_ADDRESS" not in Service().program(ctx, topology.get("users")).env
+
+
 def test_compose_probes_use_service_names_and_docker_secrets(tmp_path: Path) -> None:
     path = tmp_path / "target.yaml"
     path.write_text(yaml.safe_dump(status_targets(standard_topology())))

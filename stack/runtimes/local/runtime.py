@@ -217,6 +217,17 @@ class LocalRuntime:
         with ThreadPoolExecutor(max_workers=8) as pool:
             return list(pool.map(one, self.topology))
 
+    def running(self) -> list[str]:
+        """The units supervisord runs now (none when the stack is down)."""
+        if not self.supervisor.is_running():
+            return []
+        processes = self.supervisor.processes()
+        return [
+            u.name
+            for u in self.topology
+            if u.name in processes and processes[u.name].state == "RUNNING"
+        ]
+
     def _require_running(self, name: str) -> list[Component]:
         """The units a name stands for (a replica set's name stands for all of them)."""
         units = self.topology.resolve(name)

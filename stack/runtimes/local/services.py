@@ -60,6 +60,8 @@ class Service(Launcher):
         }
         for variable, name in spec.files.items():
             env[variable] = str(stack_files[name])
+        if spec.mails and "mailbox" in ctx.topology.names:  # the mail catcher's SMTP side
+            env["SMTP_ADDRESS"] = _listen(ctx.topology.get("mailbox"), "smtp")
         return Program(
             [
                 sys.executable,

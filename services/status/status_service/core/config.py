@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from chassis import ServiceSettings, read_policy
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 _UNITS = {
     "h": timedelta(hours=1),
@@ -51,6 +51,25 @@ class Settings(ServiceSettings):
     startup_grace_s: float = Field(default=60.0, ge=0)
     page_title: str = "devops-stack status"
     public_url: str = Field(default="", description="the page's public base URL, for links")
+    # Subscriptions (subscriptions.py, courier.py). Without an SMTP relay the page takes
+    # webhook subscriptions only: an email sign-up answers 503 rather than a promise it
+    # cannot keep.
+    smtp_address: str = Field(default="", description="host:port of the SMTP relay; empty: none")
+    mail_from: str = "status@devops-stack.local"
+    # The first retry of a failed delivery waits this long, each next one twice as long
+    # (2, 4, 8, 16, 32 s: six tries in about a minute), then the delivery has failed.
+    delivery_backoff_s: float = Field(default=2.0, gt=0, le=300)
+    # Off, a webhook may not point at a loopback, private or link-local address: a public
+    # sign-up form must not make this service POST into its own network. Tests and labs.
+    allow_private_webhooks: bool = False
+
+    @field_validator("smtp_address")
+    @classmethod
+    def _smtp_address(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if value and (not host or not port.isdigit()):
+            raise ValueError(f"{value!r} is not host:port, e.g. 127.0.0.1:1025")
+        return value
 
     @model_validator(mode="after")
     def _timeout_below_interval(self) -> Settings:

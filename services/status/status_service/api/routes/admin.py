@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from status_service import incidents as book
+from status_service import maintenances
 from status_service.alerts import PayloadError, parse_payload
 from status_service.api.deps import Admin, MonitorDep
 from status_service.models import Incident, Maintenance, Notification
@@ -42,12 +43,16 @@ class MaintenanceCreate(_In):
     components: list[str] = Field(min_length=1)
     starts_at: AwareDatetime
     ends_at: AwareDatetime
+    body: str = Field(default="", max_length=5000, description="what visitors read about it")
+    until_healthy: bool = Field(
+        default=False,
+        description="planned work: in progress until its components are operational again "
+        "(ends_at is an estimate)",
+    )
 
-    @model_validator(mode="after")
-    def _ordered(self) -> MaintenanceCreate:
-        if self.ends_at <= self.starts_at:
-            raise ValueError(f"ends_at {self.ends_at} must be after starts_at {self.starts_at}")
-        return self
+
+class MaintenanceUpdate(_In):
+    status: Literal["in_progress", "verifying", "completed"]
 
 
 def _now() -> datetime:
@@ -132,24 +137,54 @@ async def update_incident(
 
 @router.post("/maintenances", status_code=201)
 async def create_maintenance(body: MaintenanceCreate, monitor: MonitorDep) -> dict[str, Any]:
+    if body.ends_at <= body.starts_at:
+        raise HTTPException(400, f"ends_at {body.ends_at} must be after starts_at {body.starts_at}")
     known = monitor.known_components()
     unknown = sorted(set(body.components) - known) if known else []
     if unknown:
-        raise HTTPException(422, f"unknown components {unknown}; known: {', '.join(sorted(known))}")
+        raise HTTPException(400, f"unknown components {unknown}; known: {', '.join(sorted(known))}")
 
-    def create(session: Session) -> int:
-        window = Maintenance(
+    def create(session: Session) -> tuple[int, str]:
+        window = maintenances.schedule(
+            session,
             name=body.name,
             components=body.components,
             starts_at=body.starts_at,
             ends_at=body.ends_at,
-            created_at=_now(),
+            body=body.body,
+            until_healthy=body.until_healthy,
+            now=_now(),
+            notify=monitor.notify_maintenance,
         )
-        session.add(window)
-        session.flush()
-        return window.id
+        return window.id, window.status
 
-    return {"id": str(await monitor.write(create))}
+    created, status = await monitor.write(create)
+    return {"id": str(created), "status": status}
+
+
+@router.post("/maintenances/{maintenance_id}/status")
+async def move_maintenance(
+    maintenance_id: int, body: MaintenanceUpdate, monitor: MonitorDep
+) -> dict[str, Any]:
+    """Start a window early, mark it verifying, or complete it."""
+
+    def move(session: Session) -> str | None:
+        window = session.get(Maintenance, maintenance_id)
+        if window is None:
+            return None
+        if window.status == "completed":
+            return "completed"
+        maintenances.set_status(
+            session, window, body.status, now=_now(), notify=monitor.notify_maintenance
+        )
+        return "moved"
+
+    outcome = await monitor.write(move)
+    if outcome is None:
+        raise HTTPException(404, f"no maintenance {maintenance_id}")
+    if outcome == "completed":
+        raise HTTPException(409, f"maintenance {maintenance_id} is completed; schedule a new one")
+    return {"id": str(maintenance_id), "status": body.status}
 
 
 @router.get("/maintenances")
@@ -160,9 +195,14 @@ async def list_maintenances(monitor: MonitorDep) -> list[dict[str, Any]]:
             {
                 "id": str(m.id),
                 "name": m.name,
+                "status": m.status,
                 "components": m.components,
                 "starts_at": m.starts_at.isoformat(),
                 "ends_at": m.ends_at.isoformat(),
+                "until_healthy": m.until_healthy,
+                "started_at": m.started_at.isoformat() if m.started_at else None,
+                "completed_at": m.completed_at.isoformat() if m.completed_at else None,
+                "body": m.body,
             }
             for m in rows
         ]

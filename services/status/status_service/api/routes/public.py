@@ -133,6 +133,27 @@ async def unresolved(request: Request, monitor: MonitorDep, settings: SettingsDe
     )
 
 
+def _maintenances_route(path: str, which: str) -> None:
+    async def listed(request: Request, monitor: MonitorDep, settings: SettingsDep) -> Response:
+        return _cached(
+            request,
+            f"maintenances-{which}",
+            JSON,
+            lambda url: {
+                "page": views.page(monitor, title=settings.page_title, url=url),
+                "scheduled_maintenances": views.maintenances(monitor, url=url, which=which),
+            },
+        )
+
+    router.add_api_route(path, listed, methods=["GET"], name=f"maintenances_{which}")
+
+
+# Statuspage's three lists: all (the last 90 days), upcoming (scheduled), active (under way).
+_maintenances_route("/api/v2/scheduled-maintenances.json", "all")
+_maintenances_route("/api/v2/scheduled-maintenances/upcoming.json", "upcoming")
+_maintenances_route("/api/v2/scheduled-maintenances/active.json", "active")
+
+
 @router.get("/history.atom")
 async def feed(request: Request, monitor: MonitorDep, settings: SettingsDep) -> Response:
     return _cached(
