@@ -7,6 +7,7 @@ it came late or never (chaos/context.py).
 
 from __future__ import annotations
 
+import socket
 import tempfile
 import time
 from pathlib import Path
@@ -690,3 +691,29 @@ def prometheus_evaluates_again(budget_s: float, configuration: Configuration) ->
         )
     finally:
         prom.close()
+
+
+def status_page_hides_internals(configuration: Configuration) -> dict[str, Any]:
+    """After the drill's incidents (opened by a probe, a Prometheus alert or a log alert, each
+    carrying paths, hosts and addresses in its detail), no public answer of the status page
+    names this server's host, the stack's data directory or the project's directory. The
+    drill's incidents must be on the page, or there was nothing to judge."""
+    target = context.target_of(configuration)
+    _, since = context.mark_time(configuration, "fault")
+    internals = {"host name": socket.gethostname()}
+    if target.control.data_dir is not None:
+        internals["data directory"] = str(target.control.data_dir.resolve())
+    if target.control.project_dir is not None:
+        internals["project directory"] = str(target.control.project_dir.resolve())
+    with context.gateway_of(target) as public:
+        incidents = public.get("/api/v2/incidents.json").json()["incidents"]
+        drilled = [i["name"] for i in incidents if status_page.opened_since(i, since)]
+        if not drilled:
+            raise ChaosFailed(
+                "expected the drill's incidents in the public incidents.json, saw none opened "
+                f"since the fault ({len(incidents)} older ones)"
+            )
+        leaks = status_page.internals_shown(status_page.public_responses(public), internals)
+    if leaks:
+        raise ChaosFailed("the public status page shows internals: " + "; ".join(leaks))
+    return {"incidents judged": drilled, "internals looked for": sorted(internals)}

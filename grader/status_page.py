@@ -75,12 +75,14 @@ def open_incident_for(
     """The first open incident about `name`, created at or after `since` when given."""
     incidents: list[dict[str, Any]] = body["incidents"]
     for incident in incidents:
-        if not about(incident, name):
-            continue
-        created = parse_time(incident.get("created_at") or incident.get("started_at"))
-        if since is None or (created is not None and created >= since - CLOCK_SKEW):
+        if about(incident, name) and (since is None or opened_since(incident, since)):
             return incident
     return None
+
+
+def opened_since(incident: dict[str, Any], since: datetime) -> bool:
+    created = parse_time(incident.get("created_at") or incident.get("started_at"))
+    return created is not None and created >= since - CLOCK_SKEW
 
 
 def shown_down(text: str, name: str) -> bool:
@@ -147,3 +149,34 @@ def recovered_problems(
     if operational not in said:
         problems.append(f"the page's {where} says {said[:200]!r}, expected {operational!r}")
     return problems
+
+
+# Everything a visitor can fetch from a Statuspage-shaped page, besides one badge per component.
+PUBLIC_PATHS = (
+    "/status",
+    "/api/v2/summary.json",
+    "/api/v2/status.json",
+    "/api/v2/components.json",
+    "/api/v2/incidents.json",
+    "/api/v2/incidents/unresolved.json",
+    "/api/v2/scheduled-maintenances.json",
+    "/history.atom",
+)
+
+
+def public_responses(public: httpx.Client) -> dict[str, str]:
+    """Every public answer, by path (a path the page does not serve answers its error)."""
+    listed = summary(public)["components"]
+    badges = [f"/badge/{c['name']}.svg" for c in listed if not c.get("group")]
+    return {path: public.get(path).text for path in [*PUBLIC_PATHS, *badges]}
+
+
+def internals_shown(responses: dict[str, str], internals: dict[str, str]) -> list[str]:
+    """Where a public answer names one of the server's internals (`kind` -> value): whole
+    names only, so a host called `vm` is not found inside `vmstat`."""
+    return [
+        f"{path} shows the {kind} {value!r}"
+        for path, text in responses.items()
+        for kind, value in internals.items()
+        if value and re.search(rf"(?<![\w.-]){re.escape(value)}(?![\w-])", text)
+    ]
