@@ -132,7 +132,7 @@ def target_profile(
     """The grader's view of the local stack (schema: grader/target.py)."""
     components: dict[str, object] = {}
     services: dict[str, None] = {}  # the application services, each owning a database
-    for c in topology:
+    for c in topology.page_order():
         entry: dict[str, object] = {
             "role": c.role,
             "urls": {name: f"{_scheme(c, name)}://{HOST}:{port}" for name, port in c.ports.items()},

@@ -453,6 +453,11 @@ class Topology(_Model):
         except ValidationError as exc:
             raise ConfigError(_describe(exc, raw)) from None
 
+    def page_order(self) -> list[Component]:
+        """The status page's order (the target profile's): its groups as PAGE_GROUPS lists
+        them, the topology's order within each."""
+        return sorted(self.components, key=lambda c: PAGE_GROUPS.index(c.page.group))
+
     def start_order(self) -> list[Component]:
         done: list[Component] = []
         remaining = list(self.components)

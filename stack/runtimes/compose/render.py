@@ -207,7 +207,7 @@ def target_profile(topo: Topology, *, secrets_dir: Path, project_dir: Path) -> d
     )
     local = cast(dict[str, dict[str, Any]], profile["components"])
     published, components = published_ports(topo), {}
-    for c in topo:
+    for c in topo.page_order():
         names = {n for s in c.compose for n in published.get(s, {})}
         if names:
             urls = {n: u for n, u in local[c.name]["urls"].items() if n in names}
