@@ -44,6 +44,16 @@ def _state(client: httpx.Client, service: str) -> tuple[str | None, bool]:
     return status, open_incident
 
 
+def _steady(client: httpx.Client, service: str) -> None:
+    """Wait until `service` is operational with no incident of its own open."""
+    poll_until(
+        lambda: _state(client, service),
+        "steady state",
+        timeout=60,
+        until=lambda s: s == ("operational", False),
+    )
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -55,12 +65,7 @@ def drill(target_path: Path, service: str, runs: int) -> None:
     downs, ups = [], []
     with httpx.Client(base_url=target.url("gateway", "main"), timeout=5) as client:
         for run in range(1, runs + 1):
-            poll_until(
-                lambda: _state(client, service),
-                "steady state",
-                timeout=60,
-                until=lambda s: s == ("operational", False),
-            )
+            _steady(client, service)
             started = time.monotonic()
             control.stop(service)
             poll_until(
@@ -193,12 +198,7 @@ def subscribers(target_path: Path, service: str, runs: int) -> None:
         if confirmed.status_code != 200:
             raise SystemExit(f"the confirm link answered {confirmed.status_code}")
         for run in range(1, runs + 1):
-            poll_until(
-                lambda: _state(client, service),
-                "steady state",
-                timeout=60,
-                until=lambda s: s == ("operational", False),
-            )
+            _steady(client, service)
             control.stop(service)
             incident = poll_until(
                 lambda: _open_incident(client, service), f"{service}'s incident", timeout=60
