@@ -32,9 +32,6 @@ from grader.polling import poll_until
 
 pytestmark = pytest.mark.integration  # needs the real PostgreSQL of the local runtime
 
-# Its own PostgreSQL (conftest's `stack`), apart from the offset the other status suites share,
-# so this module runs while they do.
-OFFSET = 22000
 TITLE = "devops-stack status"  # the default PAGE_TITLE
 BACKOFF_S = 0.05  # DELIVERY_BACKOFF_S here: six tries in 1.6 s rather than a minute
 # Webhooks the tests never mean to reach: the discard port of this machine, which refuses. No
