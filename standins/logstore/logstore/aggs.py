@@ -32,12 +32,22 @@ _ACCEPTED = {
         "format", "time_zone", "keyed",
     },
     "cardinality": {"precision_threshold", "execution_hint"},
+    **{kind: {"missing"} for kind in ("avg", "min", "max", "sum", "stats", "value_count")},
 }
 _REFUSED = {
+    **{kind: {"script", "format", "value_type"} for kind in ("avg", "min", "max", "sum", "stats")},
+    "value_count": {"script", "format", "value_type"},
     "terms": {"include", "exclude", "script", "value_type", "format", "show_term_doc_count_error"},
     "date_histogram": {"offset", "hard_bounds", "order", "missing", "script"},
     "cardinality": {"missing", "script"},
 }
+_METRIC_STATS = ("avg", "min", "max", "sum", "stats", "value_count")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 DATE_FORMATS = ("epoch_millis", "strict_date_optional_time", "date_optional_time")
 _CALENDAR = {
     "minute": "m",
@@ -121,6 +131,9 @@ def _check_params(agg: Agg) -> None:
             raise unsupported(f"{agg.kind} {key} (aggregation [{agg.name}])")
         if key != "field" and key not in _ACCEPTED[agg.kind]:
             raise parsing(f"[{agg.kind}] unknown field [{key}] (aggregation [{agg.name}])")
+    missing = agg.params.get("missing")
+    if agg.kind in _METRIC_STATS and missing is not None and not _is_number(missing):
+        raise parsing(f"[missing] of [{agg.name}] must be a number, got {missing!r}")
     if agg.kind == "date_histogram":
         if agg.params.get("format", DATE_FORMATS[0]) not in DATE_FORMATS:
             raise unsupported(f"date_histogram format [{agg.params['format']}]")
@@ -203,10 +216,11 @@ def one_spec(agg: Agg, tr: Translator, *, multi: bool) -> dict[str, Any]:
         return {"histogram": hist}
     if agg.kind in ("range", "date_range"):
         return {"range": {"field": fname, "ranges": _ranges(agg)}}
-    if agg.kind in ("avg", "min", "max", "sum", "stats"):
-        return {"stats": {"field": fname}}
-    if agg.kind == "value_count":
-        return {"value_count": {"field": fname}}
+    if agg.kind in _METRIC_STATS:
+        metric: dict[str, Any] = {"field": fname}
+        if "missing" in p:  # a document without the field counts as holding this value
+            metric["missing"] = float(p["missing"])
+        return {"value_count" if agg.kind == "value_count" else "stats": metric}
     # cardinality: across indices, the union of the terms
     if multi:
         return {"terms": {"field": fname, "size": 65_536}}

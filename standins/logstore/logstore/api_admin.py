@@ -7,6 +7,7 @@ cat indices: https://www.elastic.co/guide/en/elasticsearch/reference/8.15/cat-in
 
 from __future__ import annotations
 
+import fnmatch
 import socket
 import time
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from . import datemath
 from .engine import check_settings
 from .errors import ESError, index_not_found
 from .http import Ctx, shards
@@ -71,7 +73,38 @@ def _health(ctx: Ctx) -> dict[str, Any]:
 
 async def cluster_health(ctx: Ctx) -> dict[str, Any]:
     _state(ctx).security.require_cluster(ctx.user, "monitor")
-    return _health(ctx)
+    health = _health(ctx)
+    level = ctx.param("level", "cluster")
+    if level not in ("cluster", "indices", "shards"):
+        raise ESError(
+            400,
+            "illegal_argument_exception",
+            f"level must be one of [cluster, indices, shards], got [{level}]",
+        )
+    if level != "cluster":  # one primary shard per index, no replica: all green
+        wanted = ctx.request.path_params.get("index", "_all")
+        health["indices"] = {
+            i.meta.name: _index_health(level) for i in _state(ctx).store.resolve(wanted)
+        }
+    return health
+
+
+def _index_health(level: str) -> dict[str, Any]:
+    shard = {"status": "green", "primary_active": True, "active_shards": 1}
+    shard |= {"relocating_shards": 0, "initializing_shards": 0, "unassigned_shards": 0}
+    out: dict[str, Any] = {
+        "status": "green",
+        "number_of_shards": 1,
+        "number_of_replicas": 0,
+        "active_primary_shards": 1,
+        "active_shards": 1,
+        "relocating_shards": 0,
+        "initializing_shards": 0,
+        "unassigned_shards": 0,
+    }
+    if level == "shards":
+        out["shards"] = {"0": shard}
+    return out
 
 
 async def cat_health(ctx: Ctx) -> Any:
@@ -94,7 +127,7 @@ async def cat_health(ctx: Ctx) -> Any:
         "max_task_wait_time": "-",
         "active_shards_percent": "100.0%",
     }
-    return [row] if ctx.param("format") == "json" else " ".join(row.values()) + "\n"
+    return _cat_answer(ctx, [row], list(row))
 
 
 def _human(n: int) -> str:
@@ -114,6 +147,13 @@ async def cat_indices(ctx: Ctx) -> Any:
         if state.security.allowed_index(ctx.user, "monitor", i.meta.name)
         or state.security.allowed_index(ctx.user, "read", i.meta.name)
     ]
+    health = ctx.param("health")
+    if health is not None and health not in ("green", "yellow", "red"):
+        raise ESError(
+            400, "illegal_argument_exception", f"[health] must be green, yellow or red: [{health}]"
+        )
+    if health in ("yellow", "red"):  # every logstore index is green: one node, no replicas
+        indices = []
     rows = []
     for index in sorted(indices, key=lambda i: i.meta.name):
         size = _human(await run_in_threadpool(index.size_bytes))
@@ -132,13 +172,36 @@ async def cat_indices(ctx: Ctx) -> Any:
                 "dataset.size": size,
             }
         )
+    return _cat_answer(ctx, rows, list(_CAT_INDICES_COLUMNS))
+
+
+_CAT_INDICES_COLUMNS = [
+    "health", "status", "index", "uuid", "pri", "rep", "docs.count", "docs.deleted",
+    "store.size", "pri.store.size", "dataset.size",
+]  # fmt: skip
+
+
+def _cat_answer(ctx: Ctx, rows: list[dict[str, str]], columns: list[str]) -> Any:
+    """A _cat table as ES answers it: `h` picks and orders the columns (unknown ones are an
+    error, as in ES), `v` adds the header line, `format=json` gives objects."""
+    wanted = [c.strip() for c in (ctx.param("h") or "").split(",") if c.strip()] or columns
+    unknown = [c for c in wanted if c not in columns]
+    if unknown:
+        raise ESError(
+            400,
+            "illegal_argument_exception",
+            f"Unable to find column [{unknown[0]}]; the columns are {columns}",
+        )
+    picked = [{c: r[c] for c in wanted} for r in rows]
     if ctx.param("format") == "json":
-        return rows
-    return "".join(" ".join(r.values()) + "\n" for r in rows)
+        return picked
+    lines = [wanted] if ctx.flag("v") else []
+    lines += [[r[c] for c in wanted] for r in picked]
+    return "".join(" ".join(line) + "\n" for line in lines)
 
 
 async def put_index(ctx: Ctx) -> dict[str, Any]:
-    name = ctx.request.path_params["index"]
+    name = datemath.index_name(ctx.request.path_params["index"])
     _state(ctx).security.require_index(ctx.user, "create_index", [name])
     body = await ctx.json()
     await run_in_threadpool(_state(ctx).store.create_index, name, body)
@@ -156,7 +219,7 @@ async def head_index(ctx: Ctx) -> Response:
 
 def _concrete(ctx: Ctx, privilege: str) -> list[Any]:
     state = _state(ctx)
-    indices = state.store.resolve(ctx.request.path_params["index"])
+    indices = state.store.resolve(ctx.request.path_params.get("index", "_all"))
     state.security.require_index(ctx.user, privilege, [i.meta.name for i in indices])
     return list(indices)
 
@@ -167,12 +230,14 @@ async def get_index(ctx: Ctx) -> dict[str, Any]:
         out[index.meta.name] = {
             "aliases": {},
             "mappings": mapping_json(index.fields),
-            "settings": _settings(index),
+            "settings": _settings(index, flat=ctx.flag("flat_settings")),
         }
     return out
 
 
-def _settings(index: Any) -> dict[str, Any]:
+def _settings(index: Any, *, flat: bool = False, names: str | None = None) -> dict[str, Any]:
+    """The index's settings, nested as ES answers them, or flat (`flat_settings`); `names`:
+    the comma-separated keys or patterns of GET /{index}/_settings/{name}."""
     nested: dict[str, Any] = {}
     base = {
         "index.number_of_shards": "1",
@@ -183,6 +248,11 @@ def _settings(index: Any) -> dict[str, Any]:
         "index.refresh_interval": "1s",
         **index.meta.settings,
     }
+    if names is not None:
+        patterns = names.split(",")
+        base = {k: v for k, v in base.items() if any(fnmatch.fnmatchcase(k, p) for p in patterns)}
+    if flat:
+        return base
     for key, value in base.items():
         node = nested
         parts = key.split(".")
@@ -209,7 +279,11 @@ async def get_mapping(ctx: Ctx) -> dict[str, Any]:
 
 
 async def get_settings(ctx: Ctx) -> dict[str, Any]:
-    return {i.meta.name: {"settings": _settings(i)} for i in _concrete(ctx, "view_index_metadata")}
+    flat, names = ctx.flag("flat_settings"), ctx.request.path_params.get("name")
+    return {
+        i.meta.name: {"settings": _settings(i, flat=flat, names=names)}
+        for i in _concrete(ctx, "view_index_metadata")
+    }
 
 
 async def put_settings(ctx: Ctx) -> dict[str, Any]:
@@ -290,8 +364,6 @@ async def put_template(ctx: Ctx) -> dict[str, Any]:
 
 async def get_template(ctx: Ctx) -> tuple[int, dict[str, Any]]:
     _state(ctx).security.require_cluster(ctx.user, "manage_index_templates")
-    import fnmatch
-
     wanted = ctx.request.path_params.get("name", "*")
     found = [
         {"name": n, "index_template": t}
@@ -307,9 +379,13 @@ async def get_template(ctx: Ctx) -> tuple[int, dict[str, Any]]:
 
 async def delete_template(ctx: Ctx) -> dict[str, Any]:
     _state(ctx).security.require_cluster(ctx.user, "manage_index_templates")
-    name = ctx.request.path_params["name"]
-    if not _state(ctx).store.state.delete("templates", name):
-        raise ESError(404, "resource_not_found_exception", f"index_template [{name}] missing")
+    names = ctx.request.path_params["name"].split(",")
+    store = _state(ctx).store
+    missing = [n for n in names if n not in store.state.section("templates")]
+    if missing:  # checked first: a list with a missing name deletes nothing, as in ES
+        raise ESError(404, "resource_not_found_exception", f"index_template [{missing[0]}] missing")
+    for name in names:
+        store.state.delete("templates", name)
     return {"acknowledged": True}
 
 
@@ -324,8 +400,6 @@ async def put_data_stream(ctx: Ctx) -> dict[str, Any]:
 
 
 async def get_data_stream(ctx: Ctx) -> dict[str, Any]:
-    import fnmatch
-
     store = _state(ctx).store
     wanted = ctx.request.path_params.get("name", "*")
     out = []
@@ -369,3 +443,77 @@ async def metrics(ctx: Ctx) -> Response:
 
 
 __all__ = ["shards"]
+
+
+# Elasticsearch's free "basic" license, which is what logstore's features amount to: clients
+# (Kibana, Logstash's monitoring, Beats) read these two before anything else.
+_LICENSE_ISSUED = "2024-08-05T00:00:00.000Z"
+_LICENSE_ISSUED_MS = 1722816000000
+# What `_xpack` says logstore has (the rest answers as ES's basic license leaves it off).
+_FEATURES = {"ilm": True, "security": True, "slm": True}
+_ABSENT = ("ml", "watcher", "graph", "monitoring", "ccr", "transform", "rollup", "enrich")
+
+
+def _license_uid(ctx: Ctx) -> str:
+    return f"logstore-{_state(ctx).cluster_uuid}"
+
+
+async def get_license(ctx: Ctx) -> dict[str, Any]:
+    _state(ctx).security.require_cluster(ctx.user, "monitor")
+    return {
+        "license": {
+            "status": "active",
+            "uid": _license_uid(ctx),
+            "type": "basic",
+            "issue_date": _LICENSE_ISSUED,
+            "issue_date_in_millis": _LICENSE_ISSUED_MS,
+            "max_nodes": 1000,
+            "max_resource_units": None,
+            "issued_to": "logstore",
+            "issuer": "elasticsearch",
+            "start_date_in_millis": -1,
+        }
+    }
+
+
+async def get_xpack(ctx: Ctx) -> dict[str, Any]:
+    _state(ctx).security.require_cluster(ctx.user, "monitor")
+    features = {name: {"available": True, "enabled": True} for name in _FEATURES}
+    features.update({name: {"available": False, "enabled": False} for name in _ABSENT})
+    return {
+        "build": {"hash": "logstore", "date": "2024-08-05T10:05:34.233336849Z"},
+        "license": {
+            "uid": _license_uid(ctx),
+            "type": "basic",
+            "mode": "basic",
+            "status": "active",
+        },
+        "features": features,
+        "tagline": "You know, for X",
+    }
+
+
+async def nodes(ctx: Ctx) -> dict[str, Any]:
+    """The one node, as GET /_nodes describes it: what clients read first (its version, its
+    roles, its HTTP address). Other metrics are answered as ES answers an empty section."""
+    _state(ctx).security.require_cluster(ctx.user, "monitor")
+    host, port = ctx.request.url.hostname or "127.0.0.1", ctx.request.url.port or 9200
+    address = f"{host}:{port}"
+    node = {
+        "name": socket.gethostname(),
+        "transport_address": address,
+        "host": host,
+        "ip": host,
+        "version": VERSION,
+        "build_flavor": "default",
+        "build_type": "tar",
+        "build_hash": "logstore",
+        "roles": ["data", "ingest", "master"],
+        "attributes": {},
+        "http": {"bound_address": [address], "publish_address": address},
+    }
+    return {
+        "_nodes": {"total": 1, "successful": 1, "failed": 0},
+        "cluster_name": "logstore",
+        "nodes": {_state(ctx).cluster_uuid: node},
+    }

@@ -15,10 +15,10 @@ from starlette.concurrency import run_in_threadpool
 from .aggmerge import with_typed_keys
 from .bulkparse import parse_bulk
 from .engine import LogIndex
-from .errors import ESError, index_not_found
+from .errors import ESError, index_not_found, parsing, unsupported
 from .http import Ctx, shards
 from .scroll import next_page
-from .search import Searched, execute, render_hit
+from .search import Searched, execute, filter_source, render_hit
 from .writes import write_items
 
 
@@ -79,6 +79,86 @@ async def index_doc(ctx: Ctx) -> tuple[int, dict[str, Any]]:
     return status, result
 
 
+_UPDATE_KEYS = ("doc", "doc_as_upsert", "upsert", "detect_noop")
+
+
+async def update_doc(ctx: Ctx) -> tuple[int, dict[str, Any]]:
+    """https://www.elastic.co/guide/en/elasticsearch/reference/8.15/docs-update.html: a
+    partial `doc` merged into the stored source (objects recursively, the rest replaced),
+    `upsert` or `doc_as_upsert` for a missing document, `detect_noop`. Scripts are refused."""
+    name, doc_id = ctx.request.path_params["index"], ctx.request.path_params["id"]
+    body = await ctx.json(required=True)
+    for key in body:
+        if key == "script":
+            raise unsupported("scripted updates ([script] in _update)")
+        if key not in _UPDATE_KEYS:
+            raise parsing(f"[UpdateRequest] unknown field [{key}]")
+    doc = body.get("doc")
+    if doc is not None and not isinstance(doc, dict):
+        raise parsing(f"[doc] must be an object, got {doc!r}")
+    store = _state(ctx).store
+    try:
+        indices = store.resolve(name)
+    except ESError:
+        indices = []  # the write below creates it, for an upsert
+    current = None
+    for index in indices:
+        current = await run_in_threadpool(index.get, doc_id)
+        if current is not None:
+            break
+    if current is None:
+        if doc is not None and body.get("doc_as_upsert"):
+            new = doc
+        elif isinstance(body.get("upsert"), dict):
+            new = body["upsert"]
+        else:
+            raise ESError(
+                404, "document_missing_exception", f"[{doc_id}]: document missing", index=name
+            )
+    else:
+        if doc is None:
+            raise ESError(
+                400,
+                "action_request_validation_exception",
+                "Validation Failed: 1: script or doc is missing;",
+            )
+        raw, version, seq = current
+        old = orjson.loads(raw)
+        new = _merged(old, doc)
+        if new == old and body.get("detect_noop", True):
+            return 200, {
+                "_index": name,
+                "_id": doc_id,
+                "_version": version,
+                "result": "noop",
+                "_shards": {"total": 0, "successful": 0, "failed": 0},
+                "_seq_no": seq,
+                "_primary_term": 1,
+            }
+    encoded = orjson.dumps(new)
+    results, touched = await run_in_threadpool(
+        write_items, ctx, [("index", name, doc_id, new, encoded)]
+    )
+    await after_write(ctx, touched)
+    ((result,),) = (r.values() for r in results)
+    if "error" in result:
+        raise ESError(result["status"], result["error"]["type"], result["error"]["reason"])
+    result["result"] = "created" if current is None else "updated"
+    status = result.pop("status")
+    return status, result
+
+
+def _merged(old: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
+    """ES's partial update: objects merge key by key, any other value replaces."""
+    out = dict(old)
+    for key, value in doc.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
 async def get_doc(ctx: Ctx) -> tuple[int, dict[str, Any]]:
     name, doc_id = ctx.request.path_params["index"], ctx.request.path_params["id"]
     store, sec = _state(ctx).store, _state(ctx).security
@@ -86,20 +166,83 @@ async def get_doc(ctx: Ctx) -> tuple[int, dict[str, Any]]:
     sec.require_index(ctx.user, "read", [i.meta.name for i in indices])
     if not indices:
         raise index_not_found(name)
+    answer = await _get_one(ctx, store, sec, name, doc_id, {})
+    return (200 if answer.get("found") else 404), answer
+
+
+async def mget(ctx: Ctx) -> dict[str, Any]:
+    """https://www.elastic.co/guide/en/elasticsearch/reference/8.15/docs-multi-get.html:
+    `docs` ([{_index, _id, _source}]) or `ids` with the path's index; each answered as GET
+    answers it, a missing index or document in its own slot."""
+    body = await ctx.json(required=True)
+    default = ctx.request.path_params.get("index")
+    if "ids" in body:
+        if default is None:
+            raise ESError(
+                400,
+                "action_request_validation_exception",
+                "Validation Failed: 1: index is missing for doc 0;",
+            )
+        wanted = [{"_index": default, "_id": str(i)} for i in body["ids"]]
+    elif isinstance(body.get("docs"), list):
+        wanted = body["docs"]
+    else:
+        raise ESError(
+            400,
+            "action_request_validation_exception",
+            "Validation Failed: 1: no documents to get;",
+        )
+    for key in body:
+        if key not in ("docs", "ids"):
+            raise parsing(f"Unknown key for a START_ARRAY in [{key}].")
+    store, sec = _state(ctx).store, _state(ctx).security
+    answers = []
+    for position, spec in enumerate(wanted):
+        name = spec.get("_index", default) if isinstance(spec, dict) else None
+        doc_id = spec.get("_id") if isinstance(spec, dict) else None
+        if name is None or doc_id is None:
+            what = "index" if name is None else "id"
+            raise ESError(
+                400,
+                "action_request_validation_exception",
+                f"Validation Failed: 1: {what} is missing for doc {position};",
+            )
+        answers.append(await _get_one(ctx, store, sec, str(name), str(doc_id), spec))
+    return {"docs": answers}
+
+
+async def _get_one(
+    ctx: Ctx, store: Any, sec: Any, name: str, doc_id: str, spec: dict[str, Any]
+) -> dict[str, Any]:
+    try:  # a missing index or a forbidden one fails this document's slot only
+        indices = store.resolve(name)
+        if not indices:
+            raise index_not_found(name)
+        sec.require_index(ctx.user, "read", [i.meta.name for i in indices])
+    except ESError as err:
+        return {"_index": name, "_id": doc_id, "error": err.body()["error"]}
     for index in indices:
         found = await run_in_threadpool(index.get, doc_id)
         if found is not None:
             raw, version, seq = found
-            return 200, {
+            answer: dict[str, Any] = {
                 "_index": index.meta.name,
                 "_id": doc_id,
                 "_version": version,
                 "_seq_no": seq,
                 "_primary_term": 1,
                 "found": True,
-                "_source": orjson.loads(raw),
             }
-    return 404, {"_index": indices[0].meta.name, "_id": doc_id, "found": False}
+            # A doc's own `_source` wins over the request's parameters, as in ES.
+            given = {k: v for k, v in spec.items() if k == "_source"}
+            includes, excludes = _source_filter(ctx, given)
+            if includes is not None:
+                source = orjson.loads(raw)
+                if includes or excludes:
+                    source = filter_source(source, includes, excludes)
+                answer["_source"] = source
+            return answer
+    return {"_index": indices[0].meta.name, "_id": doc_id, "found": False}
 
 
 async def wake(indices: list[LogIndex]) -> None:
@@ -281,7 +424,9 @@ async def clear_scroll(ctx: Ctx) -> tuple[int, dict[str, Any]]:
 
 async def count(ctx: Ctx) -> dict[str, Any]:
     body = search_body(ctx, await ctx.json())
-    body = {k: v for k, v in body.items() if k == "query"}
+    for key in body:  # ES's RestActions.parseTopLevelQuery: `query` only, the rest refused
+        if key != "query":
+            raise parsing(f"request does not support [{key}]")
     indices = read_indices(ctx, ctx.request.path_params.get("index", "_all"))
     await wake(indices)
     res = await run_in_threadpool(execute, indices, body, size=0, from_=0)

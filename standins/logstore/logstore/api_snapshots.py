@@ -11,6 +11,7 @@ Restore: https://www.elastic.co/guide/en/elasticsearch/reference/8.15/restore-sn
 from __future__ import annotations
 
 import fnmatch
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +141,29 @@ async def delete_snapshot(ctx: Ctx) -> dict[str, Any]:
     return {"acknowledged": True}
 
 
+async def verify_repo(ctx: Ctx) -> dict[str, Any]:
+    state = _state(ctx)
+    state.security.require_cluster(ctx.user, "manage")
+    repo = ctx.request.path_params["repo"]
+    await run_in_threadpool(snapshots.verify, repo, repo_path(state, repo))
+    return {"nodes": {state.cluster_uuid: {"name": socket.gethostname()}}}
+
+
+def _cleanup(state: Any, repo: str) -> tuple[int, int]:
+    location = repo_path(state, repo)
+    with state.lifecycle_lock:  # no snapshot is half-written meanwhile
+        return snapshots.cleanup(location)
+
+
+async def cleanup_repo(ctx: Ctx) -> dict[str, Any]:
+    state = _state(ctx)
+    state.security.require_cluster(ctx.user, "manage")
+    deleted_bytes, deleted_blobs = await run_in_threadpool(
+        _cleanup, state, ctx.request.path_params["repo"]
+    )
+    return {"results": {"deleted_bytes": deleted_bytes, "deleted_blobs": deleted_blobs}}
+
+
 def _restore(state: Any, repo: str, snap: str, body: dict[str, Any]) -> dict[str, Any]:
     location = repo_path(state, repo)
     info = snapshots.read_snapshot(repo, location, snap)
@@ -169,6 +193,9 @@ ROUTES: list[tuple[str, list[str], Any]] = [
     ("/_snapshot/{repo}", [PU, P], put_repo),
     ("/_snapshot/{repo}", [G], get_repo),
     ("/_snapshot/{repo}", [D], delete_repo),
+    # Before /{snap}: ES reserves these names (a snapshot cannot be called _verify).
+    ("/_snapshot/{repo}/_verify", [P], verify_repo),
+    ("/_snapshot/{repo}/_cleanup", [P], cleanup_repo),
     ("/_snapshot/{repo}/{snap}/_restore", [P], restore_snapshot),
     ("/_snapshot/{repo}/{snap}", [PU, P], create_snapshot),
     ("/_snapshot/{repo}/{snap}", [G], get_snapshot),

@@ -13,7 +13,7 @@ from . import api_admin as adm
 from . import api_docs as docs
 from . import api_msearch
 from . import api_security as secapi
-from .http import endpoint
+from .http import KeepEncodedSlashes, endpoint, no_handler
 from .metrics import Metrics
 from .scroll import Scrolls
 from .security import Security
@@ -28,6 +28,8 @@ def routes() -> list[Route]:
         ("/metrics", [G], adm.metrics),
         ("/_cluster/health", [G], adm.cluster_health),
         ("/_cluster/health/{index}", [G], adm.cluster_health),
+        ("/_license", [G], adm.get_license),
+        ("/_xpack", [G], adm.get_xpack),
         ("/_cat/health", [G], adm.cat_health),
         ("/_cat/indices", [G], adm.cat_indices),
         ("/_cat/indices/{index}", [G], adm.cat_indices),
@@ -35,6 +37,9 @@ def routes() -> list[Route]:
         ("/_search", [G, P], docs.search),
         ("/_msearch", [G, P], api_msearch.msearch),
         ("/_count", [G, P], docs.count),
+        ("/_mget", [G, P], docs.mget),
+        ("/_nodes", [G], adm.nodes),
+        ("/_nodes/{metric}", [G], adm.nodes),
         ("/_refresh", [G, P], adm.refresh),
         ("/_search/scroll", [G, P], docs.scroll_next),
         ("/_search/scroll", [D], docs.clear_scroll),
@@ -55,14 +60,20 @@ def routes() -> list[Route]:
         ("/_security/role", [G], secapi.get_role),
         ("/_security/role/{name}", [G], secapi.get_role),
         ("/_security/role/{name}", [PU, P], secapi.put_role),
+        ("/_mapping", [G], adm.get_mapping),
+        ("/_settings", [G], adm.get_settings),
+        ("/_settings", [PU], adm.put_settings),
+        ("/{index}/_settings/{name}", [G], adm.get_settings),
         ("/{index}/_bulk", [P, PU], docs.bulk),
         ("/{index}/_doc", [P], docs.index_doc),
         ("/{index}/_doc/{id}", [PU, P], docs.index_doc),
         ("/{index}/_create/{id}", [PU, P], docs.index_doc),
+        ("/{index}/_update/{id}", [P], docs.update_doc),
         ("/{index}/_doc/{id}", [G, H], docs.get_doc),
         ("/{index}/_search", [G, P], docs.search),
         ("/{index}/_msearch", [G, P], api_msearch.msearch),
         ("/{index}/_count", [G, P], docs.count),
+        ("/{index}/_mget", [G, P], docs.mget),
         ("/{index}/_refresh", [G, P], adm.refresh),
         ("/{index}/_mapping", [G], adm.get_mapping),
         ("/{index}/_mapping", [PU, P], adm.put_mapping),
@@ -87,7 +98,8 @@ def build_app(
     snapshot_allow: list[Path],
     ilm_poll_interval: float = 10.0,
 ) -> Starlette:
-    app = Starlette(routes=routes())
+    app = Starlette(routes=routes(), exception_handlers={404: no_handler, 405: no_handler})
+    app.add_middleware(KeepEncodedSlashes)
     app.state.store = store
     app.state.security = security
     app.state.scrolls = Scrolls()

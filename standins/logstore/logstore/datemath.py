@@ -164,3 +164,68 @@ def parse_size(text: object, *, key: str) -> int:
             "missing or unrecognized (use b, kb, mb, gb, tb or pb)",
         )
     return int(float(found.group(1)) * _SIZE_UNITS[found.group(2).lower()])
+
+
+# Date math in index names: https://www.elastic.co/guide/en/elasticsearch/reference/8.15/api-conventions.html#api-date-math-index-names
+_NAME_TOKENS = re.compile(r"yyyy|uuuu|yy|MM|dd|HH|mm|ss|[A-Za-z]")
+_NAME_FORMATS = {"yyyy": "%Y", "uuuu": "%Y", "yy": "%y", "MM": "%m", "dd": "%d", "HH": "%H",
+                 "mm": "%M", "ss": "%S"}  # fmt: skip
+
+
+def index_name(text: str, *, now_ms: int | None = None) -> str:
+    """`<logs-{now/d}>` as the index name it stands for (`logs-2024.03.01`), in UTC: static
+    text, `\\` escapes, and `{<date math>{<format>}}` parts (format `yyyy.MM.dd` by default).
+    Any other name is returned as it is."""
+    text = text.replace("\x1f", "/")  # http.ENCODED_SLASH: a `/` the path kept encoded
+    if not (text.startswith("<") and text.endswith(">")):
+        return text
+    inner, out, i = text[1:-1], [], 0
+    while i < len(inner):
+        char = inner[i]
+        if char == "\\" and i + 1 < len(inner):
+            out.append(inner[i + 1])
+            i += 2
+        elif char == "{":
+            end = inner.find("}", i)
+            nested = inner.find("{", i + 1)
+            if end < 0:
+                raise _bad_name(text, "a `{` is never closed")
+            if 0 <= nested < end:  # {math{format}}
+                math, close = inner[i + 1 : nested], inner.find("}", nested)
+                fmt = inner[nested + 1 : close]
+                if close < 0 or inner[close + 1 : close + 2] != "}":
+                    raise _bad_name(text, "a `{...{format}}` part is not closed")
+                i = close + 2
+            else:
+                math, fmt, i = inner[i + 1 : end], "yyyy.MM.dd", end + 1
+            out.append(_format_name(text, resolve(math, now_ms=now_ms), fmt))
+        elif char == "}":
+            raise _bad_name(text, "a `}` is never opened")
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out)
+
+
+def _format_name(text: str, ms: int, fmt: str) -> str:
+    pattern, _, zone = fmt.partition("|")
+    if zone not in ("", "UTC", "Z", "+00:00", "Etc/UTC"):
+        raise ESError(
+            400,
+            "illegal_argument_exception",
+            f"[date math index name time zone {zone}] is not supported by logstore: names are "
+            "resolved in UTC",
+        )
+    for token in _NAME_TOKENS.findall(pattern):
+        if token not in _NAME_FORMATS:
+            raise _bad_name(text, f"the format letter [{token}] is not supported by logstore")
+    parts = []
+    stamp = datetime.fromtimestamp(ms / 1000, UTC)
+    for piece in re.split(r"(yyyy|uuuu|yy|MM|dd|HH|mm|ss)", pattern):
+        parts.append(stamp.strftime(_NAME_FORMATS[piece]) if piece in _NAME_FORMATS else piece)
+    return "".join(parts)
+
+
+def _bad_name(text: str, why: str) -> ESError:
+    reason = f"invalid date math index name [{text}]: {why}"
+    return ESError(400, "illegal_argument_exception", reason)

@@ -256,7 +256,11 @@ class LogIndex:
         # A search-idle index gets no scheduled refresh; ES un-idles it for the waiter.
         self.last_search = time.monotonic()
         with self.lock:
-            target = self.begun + 1  # a refresh under way may have begun before our writes
+            # Unrefreshed writes wait for the next refresh (one under way may have begun
+            # before them); with none, only a refresh under way can still hold them. Waiting
+            # for "the next one" then would wait for a refresh that never comes: a clean index
+            # gets none (30 s per index refreshed while an earlier one of a _bulk was waited).
+            target = self.begun + 1 if self.dirty else self.begun
             self.refreshed.wait_for(lambda: self.generation >= target, timeout=timeout)
 
     def refresh_interval(self) -> float:

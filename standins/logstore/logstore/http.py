@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 import orjson
 from starlette.requests import Request
@@ -157,3 +158,46 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
 
 def shards(n: int = 1) -> dict[str, int]:
     return {"total": n, "successful": n, "skipped": 0, "failed": 0}
+
+
+async def no_handler(request: Request, exc: Exception) -> Response:
+    """A path or method no route serves, answered as Elasticsearch's RestController does
+    (after authentication, as there): 400 "no handler found" for a path, 405 with the allowed
+    methods for a method. Both bodies are ES's own, flat `error` strings included."""
+    try:
+        request.app.state.security.authenticate(request.headers.get("authorization"))
+    except ESError as err:
+        return respond(request, err.body(), err.status)
+    uri = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    status = getattr(exc, "status_code", 404)
+    if status == 405:
+        allowed = getattr(exc, "headers", None) or {}
+        methods = sorted(m.strip() for m in allowed.get("Allow", "").split(",") if m.strip())
+        reason = (
+            f"Incorrect HTTP method for uri [{uri}] and method [{request.method}], "
+            f"allowed: [{', '.join(methods)}]"
+        )
+        return respond(request, {"error": reason, "status": 405}, 405)
+    reason = f"no handler found for uri [{uri}] and method [{request.method}]"
+    return respond(request, {"error": reason}, 400)
+
+
+# A `/` inside one path segment (`%2F`, as clients encode date math index names such as
+# `<logs-{now/d}>`) stands in the decoded path as this character, so that the router still
+# sees one segment; datemath.index_name turns it back.
+ENCODED_SLASH = "\x1f"
+
+
+class KeepEncodedSlashes:
+    """ASGI middleware: the ASGI server decodes `%2F` into `/`, which would split a segment."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        raw = scope.get("raw_path") if scope["type"] == "http" else None
+        if raw and b"%2f" in raw.lower():
+            segments = raw.split(b"?", 1)[0].decode("latin-1").split("/")
+            decoded = [unquote(seg).replace("/", ENCODED_SLASH) for seg in segments]
+            scope = {**scope, "path": "/".join(decoded)}
+        await self.app(scope, receive, send)

@@ -27,7 +27,7 @@ from .schema import BOOLEAN, DATE, KEYWORD, TEXT, Field
 
 DEFAULT_PERCENTS = [1.0, 5.0, 25.0, 50.0, 75.0, 95.0, 99.0]
 EXACT_DISTINCT = 10_000  # distinct values per index and bucket read exactly
-GRID = [float(p) for p in range(0, 101, 2)]  # the sketch's curve, sampled to mix indices
+GRID = [float(p) for p in range(0, 101)]  # the sketch's curve, sampled to mix indices
 VALUES, COUNT = "[values]", "[count]"
 _MISSING_KEY = "logstore[missing]"  # a string key: tantivy casts a numeric one to the column type
 PARAMS = {"field", "percents", "keyed", "missing", "tdigest", "format"}
@@ -215,10 +215,21 @@ def _mixture(curves: list[tuple[dict[str, Any], float]], pct: float) -> float:
     total = sum(w for _, w in pts)
 
     def cdf(x: float) -> float:
+        """The mixture's share of values at or below x, each curve read between its samples
+        (a step between them would be off by up to a grid step: 1 % of the range)."""
         below = 0.0
         for curve, weight in pts:
             i = bisect.bisect_right(curve, x)
-            below += weight * (GRID[i - 1] if i else 0.0)
+            if i == 0:
+                share = 0.0
+            elif i == len(curve):
+                share = GRID[-1]
+            elif curve[i] == curve[i - 1]:
+                share = GRID[i]
+            else:
+                step = (x - curve[i - 1]) / (curve[i] - curve[i - 1])
+                share = GRID[i - 1] + step * (GRID[i] - GRID[i - 1])
+            below += weight * share
         return below / total
 
     lo, hi = min(c[0] for c, _ in pts), max(c[-1] for c, _ in pts)

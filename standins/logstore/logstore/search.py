@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import tantivy
 
-from . import filterpass
+from . import datemath, filterpass
 from .aggmerge import finish
 from .aggs import Agg, parse_aggs, to_tantivy
 from .engine import LogIndex
@@ -120,6 +120,13 @@ def execute(
             raise unsupported(f"search body [{key}]")
         if key not in _BODY_KEYS:
             raise parsing(f"Unknown key for a START_OBJECT in [{key}].")
+    for key, value in (("from", from_), ("size", size)):
+        if value < 0:  # ES 8's SearchSourceBuilder says so; a negative slice is a silent mess
+            raise ESError(
+                400,
+                "illegal_argument_exception",
+                f"[{key}] parameter cannot be negative, found [{value}]",
+            )
     if from_ + size > MAX_WINDOW:
         raise ESError(
             400,
@@ -129,7 +136,7 @@ def execute(
             "efficient way to request large data sets.",
         )
     sort = parse_sort(body.get("sort"))
-    after = body.get("search_after")
+    after = _after_values(body.get("search_after"), sort, indices)
     aggs_spec = body.get("aggs", body.get("aggregations"))
     hits: list[Hit] = []
     total = 0
@@ -205,6 +212,35 @@ def _aggregation_failed(exc: ValueError) -> ESError:
 
 def Q_and(a: tantivy.Query, b: tantivy.Query) -> tantivy.Query:
     return tantivy.Query.boolean_query([(tantivy.Occur.Must, a), (tantivy.Occur.Must, b)])
+
+
+def _after_values(after: Any, sort: list[SortKey], indices: list[LogIndex]) -> Any:
+    """search_after as the sort values it continues from: a date may come as text (ES reads
+    it with the field's format), as well as in epoch milliseconds, as hits give it."""
+    if after is None:
+        return None
+    if not sort:  # ES's SearchAfterBuilder: it continues a sort
+        raise ESError(400, "illegal_argument_exception", "Sort must contain at least one field.")
+    if not isinstance(after, list) or len(after) != len(sort):
+        count = len(after) if isinstance(after, list) else 1
+        raise ESError(
+            400,
+            "illegal_argument_exception",
+            f"search_after has {count} value(s) but sort has {len(sort)}.",
+        )
+    values = list(after)
+    for i, key in enumerate(sort):
+        if isinstance(values[i], str) and _is_date(key.field, indices):
+            values[i] = datemath.parse_date(values[i], field=key.field)
+    return values
+
+
+def _is_date(path: str, indices: list[LogIndex]) -> bool:
+    for index in indices:
+        typed = Translator(index.meta.name, index.fields, index.tindex).field(path)[1]
+        if typed is not None:
+            return typed.kind == DATE
+    return False
 
 
 def _after_filter(tr: Translator, key: SortKey, value: Any) -> tantivy.Query:

@@ -275,3 +275,36 @@ def restore(
         "indices": sorted(targets.values()),
         "shards": {"total": n, "failed": 0, "successful": n},
     }
+
+
+def verify(repo: str, location: Path) -> None:
+    """ES's repository verification: the node can write to it and read back what it wrote."""
+    probe = location / f"tests-{uuid.uuid4().hex}"
+    try:
+        probe.write_bytes(b"logstore")
+        ok = probe.read_bytes() == b"logstore"
+        probe.unlink()
+    except OSError as exc:
+        raise ESError(
+            500,
+            "repository_verification_exception",
+            f"[{repo}] store location [{location}] is not accessible on the node: {exc}",
+        ) from None
+    if not ok:
+        raise ESError(500, "repository_verification_exception", f"[{repo}] read back differs")
+
+
+def cleanup(location: Path) -> tuple[int, int]:
+    """Delete what no snapshot refers to: an archive whose description was never written (a
+    snapshot cut short) and half-written temporary files. Returns (bytes, files) deleted.
+    The caller holds the lifecycle lock, so no snapshot is being written meanwhile."""
+    described = {p.name[: -len(".json")] for p in location.glob("snap-*.json")}
+    stale = [
+        p for p in location.glob("snap-*.data.gz") if p.name[: -len(".data.gz")] not in described
+    ]
+    stale += list(location.glob("*.tmp"))
+    deleted = 0
+    for path in stale:
+        deleted += path.stat().st_size
+        path.unlink()
+    return deleted, len(stale)

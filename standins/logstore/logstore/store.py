@@ -15,8 +15,9 @@ from typing import Any
 
 import orjson
 
+from . import datemath
 from .engine import LogIndex, check_settings
-from .errors import ESError, index_not_found
+from .errors import ESError, index_not_found, unsupported
 from .indexmeta import IndexMeta
 from .schema import fields_from_mapping
 from .state import ClusterState
@@ -103,6 +104,15 @@ class Store:
     ) -> LogIndex:
         validate_index_name(name)
         body = body or {}
+        for key in body:
+            if key == "aliases":  # answered, not ignored: logstore has no aliases
+                raise unsupported("index aliases ([aliases] in the create index body)")
+            if key not in ("settings", "mappings"):
+                raise ESError(
+                    400,
+                    "parse_exception",
+                    f"unknown key [{key}] for create index",
+                )
         with self.lock:
             if name in self.indices or name in self.state.section("data_streams"):
                 raise ESError(
@@ -247,7 +257,7 @@ class Store:
         found: dict[str, LogIndex] = {}
         streams = self.state.section("data_streams")
         for part in expression.split(","):
-            part = part.strip()
+            part = datemath.index_name(part.strip())
             if not part:
                 continue
             if part in ("_all", "*"):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import datemath
 from .bulkparse import _item_error
 from .engine import LogIndex
 from .errors import ESError
@@ -36,6 +37,8 @@ def write_items(ctx: Ctx, items: list[Any]) -> tuple[list[dict[str, Any]], set[L
             continue
         action, name, doc_id, source, raw = item
         try:
+            name = datemath.index_name(name)  # `<logs-{now/d}>`: today's index
+            _check_id(doc_id)
             target = targets.get((name, action))
             if target is None:
                 try:
@@ -66,3 +69,23 @@ def write_items(ctx: Ctx, items: list[Any]) -> tuple[list[dict[str, Any]], set[L
             results[pos] = {op.action: res}
     touched = {g[0] for g in groups.values()}
     return [r for r in results if r is not None], touched
+
+
+MAX_ID_BYTES = 512  # Lucene's term limit, ES's IndexRequest rule
+
+
+def _check_id(doc_id: str | None) -> None:
+    """ES's IndexRequest validation of a given `_id`."""
+    if doc_id is None:
+        return
+    size = len(doc_id.encode())
+    if size == 0:
+        problem = "if _id is specified it must not be empty"
+    elif size > MAX_ID_BYTES:
+        problem = (
+            f"id [{doc_id}] is too long, must be no longer than {MAX_ID_BYTES} bytes but was: "
+            f"{size}"
+        )
+    else:
+        return
+    raise ESError(400, "action_request_validation_exception", f"Validation Failed: 1: {problem};")

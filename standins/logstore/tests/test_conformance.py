@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from elasticsearch import BadRequestError, Elasticsearch, NotFoundError, helpers
+from logstore.testing import PASSWORDS
 
 BASE = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 INDEX = "logs-conf-2024.03.01"
@@ -339,3 +340,265 @@ def test_search_idle_index_skips_refreshes_until_searched(es: Elasticsearch) -> 
         with pytest.raises(BadRequestError) as err:
             es.indices.create(index="idle-bad", settings={key: bad})
         assert key in str(err.value.body["error"]["reason"]), err.value.body
+
+
+def test_refresh_wait_for_across_new_indices_returns_once_each_is_refreshed(
+    es: Elasticsearch,
+) -> None:
+    """One _bulk creating three indices: while the first is waited for, the refresher commits
+    the others, which then have nothing left to refresh. A wait for "the next refresh" of a
+    clean index waited out its 30 s timeout; the client's 10 s default failed the call."""
+    names = [f"wait-for-{n}" for n in ("a", "b", "c")]
+    actions = [{"_index": name, "_source": _doc(i)} for name in names for i in range(5)]
+    ok, errors = helpers.bulk(es.options(request_timeout=5), actions, refresh="wait_for")
+    assert ok == 15 and not errors
+    assert [_cat_docs(es, name) for name in names] == [5, 5, 5]  # refreshed, not just stored
+
+
+def test_a_negative_size_or_from_is_refused_by_name(es: Elasticsearch, loaded: str) -> None:
+    for key in ("size", "from_"):
+        with pytest.raises(BadRequestError) as err:
+            es.search(index=loaded, **{key: -1})
+        name = key.rstrip("_")
+        assert err.value.body["error"]["reason"] == (
+            f"[{name}] parameter cannot be negative, found [-1]"
+        )
+
+
+def test_an_empty_or_overlong_id_is_refused_by_name(es: Elasticsearch) -> None:
+    actions = [
+        {"_index": "ids", "_id": "", "_source": _doc(1)},
+        {"_index": "ids", "_id": "x" * 513, "_source": _doc(2)},
+        {"_index": "ids", "_id": "x" * 512, "_source": _doc(3)},
+    ]
+    ok, errors = helpers.bulk(es, actions, raise_on_error=False, refresh=True)
+    assert ok == 1
+    reasons = [next(iter(e.values()))["error"]["reason"] for e in errors]
+    assert reasons == [
+        "Validation Failed: 1: if _id is specified it must not be empty;",
+        "Validation Failed: 1: id [" + "x" * 513 + "] is too long, must be no longer than 512 "
+        "bytes but was: 513;",
+    ]
+
+
+def test_count_takes_a_query_and_nothing_else(es: Elasticsearch, loaded: str) -> None:
+    everything = es.count(index=loaded)["count"]
+    assert es.count(index=loaded, body={})["count"] == everything
+    with pytest.raises(BadRequestError) as err:
+        es.count(index=loaded, body={"size": 0})
+    assert err.value.body["error"]["reason"] == "request does not support [size]"
+
+
+def test_lucene_wildcards_in_query_string(es: Elasticsearch, loaded: str) -> None:
+    """`fail*`, `fa?led` and `message:fail*` find the 30 failed requests, as in Elasticsearch
+    (a wildcard term is matched against the analysed field's terms)."""
+
+    def found(text: str) -> int:
+        body = {"query_string": {"query": text}}
+        return int(es.count(index=loaded, query=body)["count"])
+
+    assert [found(q) for q in ("message:fail*", "fail*", "fa?led", "message:fa?led")] == [30] * 4
+
+
+def test_unknown_paths_and_methods_answer_as_elasticsearch(server: Any) -> None:
+    import httpx
+
+    auth = ("elastic", PASSWORDS["elastic"])
+    unknown = httpx.get(f"{server.url}/_nope/at/all?pretty", auth=auth)
+    assert unknown.status_code == 400
+    assert unknown.json() == {
+        "error": "no handler found for uri [/_nope/at/all?pretty] and method [GET]"
+    }
+    wrong = httpx.post(f"{server.url}/_cluster/health", auth=auth)
+    assert wrong.status_code == 405
+    assert wrong.json() == {
+        "error": "Incorrect HTTP method for uri [/_cluster/health] and method [POST], "
+        "allowed: [GET, HEAD]",
+        "status": 405,
+    }
+    assert httpx.get(f"{server.url}/_nope/at/all").status_code == 401  # authentication first
+
+
+def test_license_and_xpack_say_basic(es: Elasticsearch) -> None:
+    """What the official client's license and xpack APIs read, not an index lookup."""
+    license_ = es.license.get()["license"]
+    assert (license_["type"], license_["status"]) == ("basic", "active")
+    info = es.xpack.info()
+    assert info["license"]["mode"] == "basic"
+    assert info["features"]["ilm"] == {"available": True, "enabled": True}
+    assert info["features"]["ml"]["available"] is False
+
+
+def test_cat_health_level_and_get_source_options_are_honoured(
+    es: Elasticsearch, loaded: str
+) -> None:
+    rows = es.cat.indices(index=loaded, h="index,docs.count", format="json")
+    assert [dict(r) for r in rows] == [{"index": loaded, "docs.count": "300"}]
+    text = es.cat.indices(index=loaded, h="index,health", v=True)
+    assert str(text).splitlines() == ["index health", f"{loaded} green"]
+    assert es.cat.indices(index=loaded, health="red", format="json") == []
+    with pytest.raises(BadRequestError) as err:
+        es.cat.indices(index=loaded, h="index,colour")
+    assert "Unable to find column [colour]" in err.value.body["error"]["reason"]
+    health = es.cluster.health(index=loaded, level="indices")
+    assert health["indices"][loaded]["status"] == "green"
+    plain = es.get(index=loaded, id="d7")
+    assert set(plain["_source"]) >= {"message", "service", "log"}
+    assert "_source" not in es.get(index=loaded, id="d7", source=False)
+    picked = es.get(index=loaded, id="d7", source_includes=["service.name"])["_source"]
+    assert picked == {"service": {"name": "users"}}
+    dropped = es.get(index=loaded, id="d7", source_excludes=["labels", "event"])["_source"]
+    assert "labels" not in dropped and "event" not in dropped and "message" in dropped
+
+
+def test_create_index_refuses_aliases_and_unknown_keys_by_name(es: Elasticsearch) -> None:
+    with pytest.raises(BadRequestError) as err:
+        es.indices.create(index="with-alias", aliases={"current": {}})
+    assert (
+        "[index aliases ([aliases] in the create index body)] is not supported"
+        in (err.value.body["error"]["reason"])
+    )
+    with pytest.raises(BadRequestError) as err:
+        es.perform_request(
+            "PUT",
+            "/with-typo",
+            body={"setings": {}},
+            headers={"content-type": "application/json", "accept": "application/json"},
+        )
+    assert err.value.body["error"]["reason"] == "unknown key [setings] for create index"
+    assert not es.indices.exists(index="with-alias") and not es.indices.exists(index="with-typo")
+
+
+def test_mapping_and_settings_in_all_their_forms(es: Elasticsearch, loaded: str) -> None:
+    assert loaded in es.indices.get_mapping()
+    assert loaded in es.indices.get_settings()
+    flat = es.indices.get_settings(index=loaded, flat_settings=True)[loaded]["settings"]
+    assert flat["index.number_of_shards"] == "1"
+    one = es.indices.get_settings(index=loaded, name="index.number_of_*")[loaded]["settings"]
+    assert one == {"index": {"number_of_shards": "1", "number_of_replicas": "0"}}
+    for name in ("tmpl-a", "tmpl-b"):
+        es.indices.put_index_template(name=name, index_patterns=[f"{name}-*"])
+    with pytest.raises(NotFoundError):
+        es.indices.delete_index_template(name="tmpl-a,tmpl-missing")
+    assert es.indices.exists_index_template(name="tmpl-a")  # nothing deleted
+    assert es.indices.delete_index_template(name="tmpl-a,tmpl-b")["acknowledged"]
+    assert not es.indices.exists_index_template(name="tmpl-b")
+
+
+def test_search_after_takes_a_formatted_date(es: Elasticsearch, loaded: str) -> None:
+    """A date sort's search_after may be the date as text (ES parses it with the field's
+    format), not only epoch milliseconds."""
+    sort = [{"@timestamp": "asc"}]
+    as_millis = es.search(index=loaded, sort=sort, size=2, search_after=[1709294405000])
+    as_text = es.search(index=loaded, sort=sort, size=2, search_after=["2024-03-01T12:00:05.000Z"])
+    ids = [h["_id"] for h in as_millis["hits"]["hits"]]
+    assert ids == ["d6", "d7"]
+    assert [h["_id"] for h in as_text["hits"]["hits"]] == ids
+
+
+def test_missing_on_metric_aggregations(es: Elasticsearch) -> None:
+    """A document without the field counts as `missing`'s value, as in Elasticsearch."""
+    docs = [{"n": 10}, {"n": 20}, {"other": 1}, {"other": 2}]
+    helpers.bulk(es, ({"_index": "metric-missing", "_source": d} for d in docs), refresh=True)
+    aggs = {
+        "avg": {"avg": {"field": "n", "missing": 0}},
+        "sum": {"sum": {"field": "n", "missing": 5}},
+        "min": {"min": {"field": "n", "missing": 1}},
+        "count": {"value_count": {"field": "n", "missing": 0}},
+        "stats": {"stats": {"field": "n", "missing": 30}},
+    }
+    got = es.search(index="metric-missing", size=0, aggs=aggs)["aggregations"]
+    assert got["avg"]["value"] == 7.5 and got["sum"]["value"] == 40.0
+    assert got["min"]["value"] == 1.0 and got["count"]["value"] == 4
+    assert (got["stats"]["count"], got["stats"]["max"], got["stats"]["sum"]) == (4, 30.0, 90.0)
+    with pytest.raises(BadRequestError) as err:
+        es.search(
+            index="metric-missing", size=0, aggs={"a": {"avg": {"field": "n", "format": "0.0"}}}
+        )
+    assert "[avg format (aggregation [a])] is not supported" in err.value.body["error"]["reason"]
+
+
+def test_date_math_index_names(es: Elasticsearch) -> None:
+    """`<dm-{now/d}>` names today's index, in writes, creation and reads (UTC)."""
+    today = datetime.now(UTC).strftime("%Y.%m.%d")
+    es.index(index="<dm-{now/d}>", id="1", document={"n": 1}, refresh=True)
+    assert es.indices.exists(index=f"dm-{today}")
+    assert es.count(index="<dm-{now/d}>")["count"] == 1
+    month = datetime.now(UTC).strftime("%Y.%m")
+    assert es.indices.create(index="<dm-{now/M{yyyy.MM}}>")["index"] == f"dm-{month}"
+    with pytest.raises(BadRequestError) as err:
+        es.indices.create(index="<dm-{now/d{yyyy.MM.dd|Europe/Paris}}>")
+    assert "time zone Europe/Paris" in err.value.body["error"]["reason"]
+
+
+def test_mget_and_nodes(es: Elasticsearch, loaded: str) -> None:
+    got = es.mget(index=loaded, ids=["d1", "nope"])["docs"]
+    assert [d["found"] for d in got] == [True, False]
+    assert got[0]["_source"]["message"] == "request 1 ok"
+    docs = [
+        {"_index": loaded, "_id": "d2", "_source": ["service"]},
+        {"_index": "no-such-index", "_id": "x"},
+    ]
+    mixed = es.mget(docs=docs)["docs"]
+    assert mixed[0]["_source"] == {"service": {"name": "games"}}
+    assert mixed[1]["error"]["type"] == "index_not_found_exception"
+    with pytest.raises(BadRequestError):
+        es.mget(ids=["d1"])  # no index for them
+    node = next(iter(es.nodes.info()["nodes"].values()))
+    assert node["version"] == es.info()["version"]["number"] and "data" in node["roles"]
+
+
+def test_update_merges_a_partial_document(es: Elasticsearch) -> None:
+    es.index(index="upd", id="1", document={"a": 1, "nested": {"x": 1, "y": 2}}, refresh=True)
+    done = es.update(index="upd", id="1", doc={"nested": {"y": 3}, "b": 2}, refresh=True)
+    assert done["result"] == "updated" and done["_version"] == 2
+    assert es.get(index="upd", id="1")["_source"] == {"a": 1, "nested": {"x": 1, "y": 3}, "b": 2}
+    assert es.update(index="upd", id="1", doc={"b": 2})["result"] == "noop"
+    created = es.update(index="upd", id="2", doc={"c": 1}, doc_as_upsert=True, refresh=True)
+    assert created["result"] == "created"
+    with pytest.raises(NotFoundError) as missing:
+        es.update(index="upd", id="3", doc={"c": 1})
+    assert missing.value.body["error"]["type"] == "document_missing_exception"
+    with pytest.raises(BadRequestError) as scripted:
+        es.update(index="upd", id="1", script={"source": "ctx._source.a += 1"})
+    assert "scripted updates" in scripted.value.body["error"]["reason"]
+
+
+def _exact_percentile(values: list[float], pct: float) -> float:
+    """The unit-centroid interpolation Elasticsearch's TDigest uses for a small population."""
+    ordered = sorted(values)
+    rank = min(max(pct / 100 * len(ordered) - 0.5, 0.0), len(ordered) - 1.0)
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (rank - low) * (ordered[high] - ordered[low])
+
+
+@pytest.mark.parametrize("distinct", [1000, 20_000])  # read exactly, and through the sketch
+def test_percentiles_across_indices_weigh_each_by_its_documents(
+    es: Elasticsearch, distinct: int
+) -> None:
+    """An empty index, a 4-document one and a large one under one pattern: p50, p95 and p99
+    within 1 % of the exact answer over all their documents."""
+    prefix = f"pct{distinct}"
+    mapping = {"properties": {"v": {"type": "double"}}}
+    es.indices.create(index=f"{prefix}-empty", mappings=mapping)
+    small = [5000.0, 6000.0, 7000.0, 8000.0]
+    large = [float(i) for i in range(1, distinct + 1)]
+    for name, values in ((f"{prefix}-small", small), (f"{prefix}-large", large)):
+        actions = ({"_index": name, "_source": {"v": v}} for v in values)
+        helpers.bulk(es, actions, refresh="wait_for", chunk_size=5000)
+    every = small + large
+    got = es.search(
+        index=f"{prefix}-*",
+        size=0,
+        aggs={"p": {"percentiles": {"field": "v", "percents": [50, 95, 99]}}},
+    )["aggregations"]["p"]["values"]
+    for pct in (50.0, 95.0, 99.0):
+        exact = _exact_percentile(every, pct)
+        assert abs(got[str(pct)] - exact) <= 0.01 * exact, (pct, got[str(pct)], exact)
+
+
+def test_df_on_a_dynamically_mapped_field(es: Elasticsearch, loaded: str) -> None:
+    """`q` with `df` naming a field no mapping types: matched as the value reads."""
+    assert es.count(index=loaded, q="users", df="service.name")["count"] == 100
+    assert es.count(index=loaded, q="500", df="http.response.status_code")["count"] == 30

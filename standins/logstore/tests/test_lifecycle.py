@@ -152,6 +152,17 @@ def test_snapshot_restore_and_corruption(es: Elasticsearch, server: Server) -> N
     assert es.snapshot.delete(repository="backup", snapshot="s2")["acknowledged"]
     assert es.snapshot.get(repository="backup", snapshot="*")["total"] == 1
 
+    # _verify and _cleanup are the repository's, never snapshots of those names.
+    assert es.snapshot.verify_repository(name="backup")["nodes"]
+    (location / "snap-cut-short.data.gz").write_bytes(b"x" * 100)  # its description never came
+    (location / "snap-s9.json.tmp").write_bytes(b"y" * 10)
+    cleaned = es.snapshot.cleanup_repository(name="backup")["results"]
+    assert cleaned == {"deleted_bytes": 110, "deleted_blobs": 2}
+    assert (location / "snap-s1.data.gz").exists()
+    assert [
+        s["snapshot"] for s in es.snapshot.get(repository="backup", snapshot="*")["snapshots"]
+    ] == ["s1"]
+
 
 def _wait(predicate: object, timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
