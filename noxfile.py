@@ -63,6 +63,16 @@ def _service_test_dirs() -> list[str]:
 
 
 @nox.session
+def conformance(session: nox.Session) -> None:
+    """Elasticsearch 7.10's own REST API YAML tests against a fresh logstore: prints passed /
+    failed / skipped per API directory and why tests fail (docs/logstore.md, "Conformance").
+    `./nox -s conformance -- [--api DIR]... [--verbose]`. It measures: failing tests do not fail
+    the session, only a runner that cannot run does. Not among the default sessions."""
+    _install(session)
+    session.run("python", "-m", "standins.logstore.conformance", *session.posargs)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     _install(session)
     session.run("ruff", "check", ".")

@@ -1,0 +1,246 @@
+"""Runs rest-api-spec YAML tests against one server: parse (suite.py), then for each test
+`setup`, the test's steps, `teardown`, and a wipe of what it created (wipe.py).
+
+    results = run_files(connect(url, user, password), load_specs(API_DIR), discover(TEST_DIR))
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from .checks import ASSERTIONS, java_text, regex_of, run_assertion
+from .spec import ApiSpec, ParamError, build_request
+from .stash import Stash, lookup
+from .suite import DO_KEYS, Step, YamlFile, YamlTest, parse_file, why_skipped
+from .wipe import Baseline, take_baseline, wipe
+
+HERE = Path(__file__).resolve().parent
+TEST_DIR = HERE / "rest-api-spec" / "test"
+API_DIR = HERE / "rest-api-spec" / "api"
+
+# `catch` values and the statuses they accept (DoSection.catches in ES's runner)
+CATCHES: dict[str, Callable[[int], bool]] = {
+    "bad_request": lambda s: s == 400,
+    "unauthorized": lambda s: s == 401,
+    "forbidden": lambda s: s == 403,
+    "missing": lambda s: s == 404,
+    "request_timeout": lambda s: s == 408,
+    "conflict": lambda s: s == 409,
+    "unavailable": lambda s: s == 503,
+    "request": lambda s: s >= 400 and s not in (400, 401, 403, 404, 408, 409),
+}
+
+
+@dataclass
+class Outcome:
+    api: str
+    file: str  # relative to the test directory: "search/10_source_filtering.yml"
+    test: str
+    status: str  # "passed", "failed", "skipped"
+    message: str = ""  # the skip reason or the first failure
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any  # parsed JSON or YAML, text, or for HEAD without a body: whether it was a 2xx
+
+
+class StepFailure(AssertionError):
+    """A step failed: the message says which and why."""
+
+
+@dataclass
+class Context:
+    client: httpx.Client
+    specs: dict[str, ApiSpec]
+    stash: Stash = field(default_factory=Stash)
+    last: Response | None = None
+
+
+def connect(url: str, user: str, password: str, timeout: float = 60.0) -> httpx.Client:
+    return httpx.Client(base_url=url, auth=(user, password), timeout=timeout)
+
+
+# -- one `do`
+
+
+def _parse_body(response: httpx.Response, method: str) -> Any:
+    content_type = response.headers.get("content-type", "")
+    if method == "HEAD" or not response.content:
+        return response.status_code < 400 if method == "HEAD" else ""
+    if "json" in content_type:
+        return json.loads(response.content)
+    if "yaml" in content_type:
+        return yaml.safe_load(response.content)
+    return response.text
+
+
+def _error_summary(response: Response) -> str:
+    """`400 illegal_argument_exception: reason` from an ES error body, else the body's start."""
+    body = response.body
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        error = body["error"]
+        return f"{response.status} {error.get('type')}: {error.get('reason')}"
+    if isinstance(body, dict) and "error" in body:
+        return f"{response.status} {body['error']}"
+    return f"{response.status} {java_text(body)[:200]}"
+
+
+def _api_call(call: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    apis = [k for k in call if k not in DO_KEYS]
+    if len(apis) != 1:
+        raise StepFailure(f"a do must name one API, got {apis}")
+    params = call[apis[0]] or {}
+    return apis[0], dict(params)
+
+
+def run_do(ctx: Context, call: dict[str, Any]) -> None:
+    api, params = _api_call(ctx.stash.resolve(call))
+    catch = call.get("catch")
+    ignore = {int(s) for s in _as_list(call.get("ignore", params.get("ignore")))}
+    if api not in ctx.specs:
+        raise StepFailure(f"do {api}: no such API in the rest-api-spec")
+    try:
+        request = build_request(ctx.specs[api], params)
+    except ParamError as exc:
+        if catch == "param":
+            return
+        raise StepFailure(f"do {api}: {exc}") from exc
+    if catch == "param":
+        # as ES's runner: a client checks parameters before sending, and the runner sends
+        # nothing, so the server is not tested here
+        return
+    headers = {
+        **request.headers,
+        **{str(k): str(v) for k, v in (call.get("headers") or {}).items()},
+    }
+    raw = ctx.client.request(
+        request.method, request.path, params=request.query, content=request.body, headers=headers
+    )
+    response = Response(raw.status_code, _parse_body(raw, request.method))
+    ctx.last = response
+    failed = response.status >= 400 and not (
+        response.status in ignore or (request.method == "HEAD" and response.status == 404)
+    )
+    where = f"do {api} ({request.method} {request.path})"
+    if not catch:
+        if failed:
+            raise StepFailure(f"{where}: expected 2xx, got {_error_summary(response)}")
+        return
+    _check_catch(where, str(catch), response)
+
+
+def _check_catch(where: str, catch: str, response: Response) -> None:
+    if catch in CATCHES:
+        if not CATCHES[catch](response.status):
+            got = _error_summary(response) if response.status >= 400 else str(response.status)
+            raise StepFailure(f"{where}: expected catch [{catch}], got {got}")
+        return
+    pattern = regex_of(catch)
+    if pattern is None:
+        raise StepFailure(f"{where}: unknown catch value [{catch}]")
+    if response.status < 400:
+        raise StepFailure(f"{where}: expected an error matching /{pattern}/, got {response.status}")
+    error = response.body.get("error") if isinstance(response.body, dict) else None
+    if error is None or not re.search(pattern, java_text(error)):
+        raise StepFailure(
+            f"{where}: expected an error matching /{pattern}/, got {_error_summary(response)}"
+        )
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    return [v for v in str(value).split(",") if v]
+
+
+# -- steps, tests, files
+
+
+def run_step(ctx: Context, step: Step) -> None:
+    if not isinstance(step, dict) or len(step) != 1:
+        raise StepFailure(f"a step must be a mapping of one key, got {step!r}")
+    kind, spec = next(iter(step.items()))
+    if kind in ("skip", "requires"):
+        return  # decided before the test ran
+    if kind == "do":
+        run_do(ctx, spec)
+        return
+    body = ctx.last.body if ctx.last is not None else None
+    if kind == "set":
+        for path, name in spec.items():
+            ctx.stash.set(str(name), lookup(body, str(path), ctx.stash))
+        return
+    if kind in ASSERTIONS:
+        try:
+            run_assertion(kind, spec, body, ctx.stash)
+        except (AssertionError, KeyError) as exc:
+            raise StepFailure(str(exc)) from exc
+        return
+    raise StepFailure(f"step [{kind}] is not supported by this runner")
+
+
+def _run_steps(ctx: Context, steps: list[Step], section: str) -> None:
+    for step in steps:
+        try:
+            run_step(ctx, step)
+        except StepFailure as exc:
+            raise StepFailure(f"{section}: {exc}" if section != "test" else str(exc)) from exc
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            raise StepFailure(f"{section}: {type(exc).__name__}: {exc}") from exc
+
+
+def run_test(
+    client: httpx.Client, specs: dict[str, ApiSpec], suite: YamlFile, test: YamlTest, relative: str
+) -> Outcome:
+    reason = why_skipped(suite, test)
+    if reason:
+        return Outcome(suite.api, relative, test.name, "skipped", reason)
+    ctx = Context(client, specs)
+    try:
+        _run_steps(ctx, suite.setup, "setup")
+        _run_steps(ctx, test.steps, "test")
+    except StepFailure as exc:
+        return Outcome(suite.api, relative, test.name, "failed", str(exc))
+    finally:
+        # a teardown problem is the wipe's to clear up; the test's result stands
+        with contextlib.suppress(StepFailure):
+            _run_steps(Context(client, specs, ctx.stash), suite.teardown, "teardown")
+    return Outcome(suite.api, relative, test.name, "passed")
+
+
+def run_files(
+    client: httpx.Client,
+    specs: dict[str, ApiSpec],
+    files: Iterable[Path],
+    root: Path = TEST_DIR,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> tuple[list[Outcome], list[str]]:
+    """Every test of every file, in order, each followed by a wipe. Returns the outcomes and
+    the problems the wipes met (distinct messages)."""
+    baseline: Baseline = take_baseline(client)
+    outcomes: list[Outcome] = []
+    problems: dict[str, None] = {}
+    for path in files:
+        suite = parse_file(path)
+        relative = path.relative_to(root).as_posix()
+        for test in suite.tests:
+            outcome = run_test(client, specs, suite, test, relative)
+            outcomes.append(outcome)
+            if on_outcome:
+                on_outcome(outcome)
+            if outcome.status != "skipped":
+                problems.update(dict.fromkeys(wipe(client, baseline)))
+    return outcomes, list(problems)
