@@ -44,12 +44,14 @@ def _state(client: httpx.Client, service: str) -> tuple[str | None, bool]:
     return status, open_incident
 
 
-def _steady(client: httpx.Client, service: str) -> None:
+def _steady(
+    client: httpx.Client, service: str, what: str = "steady state", timeout: float = 60
+) -> None:
     """Wait until `service` is operational with no incident of its own open."""
     poll_until(
         lambda: _state(client, service),
-        "steady state",
-        timeout=60,
+        what,
+        timeout=timeout,
         until=lambda s: s == ("operational", False),
     )
 
@@ -77,12 +79,7 @@ def drill(target_path: Path, service: str, runs: int) -> None:
             downs.append(time.monotonic() - started)
             started = time.monotonic()
             control.start(service)
-            poll_until(
-                lambda: _state(client, service),
-                f"{service} recovered",
-                timeout=90,
-                until=lambda s: s == ("operational", False),
-            )
+            _steady(client, service, f"{service} recovered", timeout=90)
             ups.append(time.monotonic() - started)
             print(f"run {run}: down shown after {downs[-1]:.1f} s, recovered after {ups[-1]:.1f} s")
     print(f"\n{runs} runs, service {service}:\n")
@@ -208,12 +205,7 @@ def subscribers(target_path: Path, service: str, runs: int) -> None:
             text, mailed = mailbox.wait(address, f"[{title}] {name}: Investigating", timeout=60)
             opened.append(mailed - shown)
             control.start(service)
-            poll_until(
-                lambda: _state(client, service),
-                f"{service} recovered",
-                timeout=90,
-                until=lambda s: s == ("operational", False),
-            )
+            _steady(client, service, f"{service} recovered", timeout=90)
             shown = time.monotonic()
             text, mailed = mailbox.wait(address, f"[{title}] {name}: Resolved", timeout=60)
             resolved.append(mailed - shown)

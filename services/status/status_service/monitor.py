@@ -321,7 +321,7 @@ class Monitor:
             now=now,
             done=lambda window: self._work_done(window, observed),
             overrun_ends=time.monotonic() - self._started < self.grace_s,
-            notify=self.notify_maintenance,
+            notify=subscriptions.notify_maintenance,
         )
         maintenance = maintenances.under_way(session)
         maintenance_changed = moved or maintenance != self.maintenance
@@ -382,12 +382,6 @@ class Monitor:
 
     async def refresh_history(self) -> None:
         self._publish(await self._fetch_history())
-
-    def notify_maintenance(
-        self, session: Session, window: Maintenance, event: maintenances.Event, now: datetime
-    ) -> None:
-        """Tell the subscribers about a maintenance's move (queued in the same transaction)."""
-        subscriptions.notify_maintenance(session, window, event, now)
 
     async def write(self, work: Callable[[Session], T]) -> T:
         """Run an incident-changing transaction (webhook, admin API), then refresh the page."""

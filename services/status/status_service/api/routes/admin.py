@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from status_service import incidents as book
-from status_service import maintenances
+from status_service import maintenances, subscriptions
 from status_service.alerts import PayloadError, parse_payload
 from status_service.api.deps import Admin, MonitorDep
 from status_service.models import Incident, Maintenance, Notification
@@ -154,7 +154,7 @@ async def create_maintenance(body: MaintenanceCreate, monitor: MonitorDep) -> di
             body=body.body,
             until_healthy=body.until_healthy,
             now=_now(),
-            notify=monitor.notify_maintenance,
+            notify=subscriptions.notify_maintenance,
         )
         return window.id, window.status
 
@@ -175,7 +175,7 @@ async def move_maintenance(
         if window.status == "completed":
             return "completed"
         maintenances.set_status(
-            session, window, body.status, now=_now(), notify=monitor.notify_maintenance
+            session, window, body.status, now=_now(), notify=subscriptions.notify_maintenance
         )
         return "moved"
 
