@@ -162,6 +162,7 @@ class LocalRuntime:
         if self.supervisor.is_running():
             root = psutil.Process(self.supervisor.pid())
             pids = {root.pid, *(p.pid for p in root.children(recursive=True))}
+            self._stop_all()
             self.supervisor.shutdown()
         pids |= self._strays()
         survivors = _wait_gone(pids, timeout=45)
@@ -174,6 +175,32 @@ class LocalRuntime:
             postgres.purge(self.data)
             shutil.rmtree(self.data.root)
         return sorted(pids)
+
+    def _stop_all(self) -> None:
+        """Stop every running program before supervisord's own shutdown, each once the
+        programs that depend on it have stopped, independent ones at the same time.
+        supervisord's shutdown stops one program after another and took 17 s for PostgreSQL
+        and RabbitMQ, whose own stops take 6 s together."""
+        running = {n for n, p in self._processes().items() if p.state in ALIVE}
+        dependents: dict[str, list[str]] = {name: [] for name in running}
+        for c in self.topology:
+            for dep in c.depends_on:
+                if dep in dependents and c.name in running:
+                    dependents[dep].append(c.name)
+        stopped = {name: threading.Event() for name in running}
+
+        def stop(name: str) -> None:
+            try:
+                for dependent in dependents[name]:
+                    stopped[dependent].wait()
+                with contextlib.suppress(StackError):  # shutdown below stops what is left
+                    self.supervisor.stop(name)
+            finally:
+                stopped[name].set()
+
+        if running:
+            with ThreadPoolExecutor(max_workers=len(running)) as pool:
+                list(pool.map(stop, sorted(running)))
 
     def _strays(self) -> set[int]:
         """Processes that escaped supervision but belong to this stack: their command line
