@@ -20,7 +20,7 @@ from .runner import API_DIR, TEST_DIR, Outcome, connect, run_files
 from .spec import load_specs
 from .suite import discover
 
-PROGRESS_MARKS = {"passed": ".", "failed": "F", "skipped": "s"}
+PROGRESS_MARKS = {"passed": ".", "failed": "F", "declined": "d", "skipped": "s"}
 
 
 @contextmanager

@@ -194,3 +194,64 @@ def test_a_suite_runs_with_setup_set_catch_and_skips(tmp_path: Path) -> None:
     assert outcomes[2].message == "runner lacks feature node_selector"
     assert outcomes[0].api == "index" and outcomes[0].file == "index/10_basic.yml"
     assert problems == []
+
+
+SCOPED_SUITE = """\
+"type waived":
+  - do:
+      get: {index: test, id: "1"}
+  - match: {_type: _doc}
+  - is_true: _type
+  - match: {_id: "1"}
+---
+"refused by name":
+  - do:
+      search: {index: test, body: {collapse: {field: f}}}
+---
+"wrong answer":
+  - do:
+      search: {index: test, body: {query: {match_all: {}}}}
+  - match: {hits.total.value: 2}
+"""
+
+
+def _scoped_server() -> httpx.MockTransport:
+    """An ES-shaped refusal for `collapse`, one hit for any other search."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if request.method == "GET" and path.startswith("/_cat/indices"):
+            return httpx.Response(200, json=[])
+        if request.method == "GET" and path.startswith("/_index_template"):
+            return httpx.Response(200, json={"index_templates": []})
+        if path == "/test/_doc/1":
+            return httpx.Response(200, json={"_id": "1", "_source": {}})
+        if path == "/test/_search" and b"collapse" in request.content:
+            error = {"type": "illegal_argument_exception", "reason": "[collapse] not supported"}
+            return httpx.Response(400, json={"error": error, "status": 400})
+        if path == "/test/_search":
+            return httpx.Response(200, json={"hits": {"total": {"value": 1}, "hits": []}})
+        return httpx.Response(200, json={})
+
+    return httpx.MockTransport(handle)
+
+
+@pytest.mark.parametrize("declined", [False, True])
+def test_type_assertions_are_waived_and_refusals_told_from_wrong_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, declined: bool
+) -> None:
+    from standins.logstore.conformance import scope
+
+    file = tmp_path / "search" / "999_scoped.yml"
+    file.parent.mkdir()
+    file.write_text(SCOPED_SUITE)
+    if declined:
+        monkeypatch.setitem(scope.DECLINED, "search/999_scoped.yml", "field collapsing")
+    with httpx.Client(transport=_scoped_server(), base_url="http://fake") as client:
+        outcomes, _ = run_files(client, SPECS, [file], tmp_path)
+    waived, refused, wrong = outcomes
+    assert (waived.status, waived.waived) == ("passed", 2)
+    assert refused.refused
+    assert refused.status == ("declined" if declined else "failed")
+    # a wrong answer to a declined feature's test still counts as a failure
+    assert (wrong.status, wrong.refused) == ("failed", False)
