@@ -6,6 +6,8 @@ The format is Elasticsearch's (rest-api-spec/test/README.asciidoc in elastic/ela
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,9 +150,26 @@ def uses_mapping_types(steps: list[Step]) -> bool:
         for api, params in call.items():
             if api in DO_KEYS or not isinstance(params, dict):
                 continue
-            if any(p in params for p in TYPE_PARAMETERS):
+            if any(p in params for p in TYPE_PARAMETERS) or _typed_metadata(params.get("body")):
                 return True
     return False
+
+
+def _typed_metadata(body: Any) -> bool:
+    """Whether a `_bulk` action line or an `_mget` doc entry names a `_type` (7.x metadata)."""
+    items: list[Any] = []
+    if isinstance(body, str):  # bulk as one string of lines
+        body = body.splitlines()
+    if isinstance(body, list):  # bulk: action and source lines, as objects or JSON text
+        for line in body:
+            if isinstance(line, str):
+                with contextlib.suppress(ValueError):
+                    line = json.loads(line)
+            if isinstance(line, dict) and len(line) == 1:
+                items.extend(v for v in line.values() if isinstance(v, dict))
+    elif isinstance(body, dict) and isinstance(body.get("docs"), list):  # mget
+        items = [d for d in body["docs"] if isinstance(d, dict)]
+    return any("_type" in item for item in items)
 
 
 # The keys of a `do` that are not the API call.

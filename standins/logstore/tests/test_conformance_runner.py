@@ -94,6 +94,12 @@ def test_skip_by_version_and_feature() -> None:
     assert reason({"requires": {"test_runner_features": ["capabilities"]}}) is not None
     typed = {"do": {"index": {"index": "i", "type": "_doc", "body": {}}}}
     assert reason(typed) == "mapping types (removed in Elasticsearch 8)"
+    bulk_line = {"do": {"bulk": {"body": '{"index": {"_index": "i", "_type": "t"}}\n{"f": 1}'}}}
+    assert reason(bulk_line) == "mapping types (removed in Elasticsearch 8)"
+    mget_doc = {"do": {"mget": {"body": {"docs": [{"_index": "i", "_type": "t", "_id": "1"}]}}}}
+    assert reason(mget_doc) == "mapping types (removed in Elasticsearch 8)"
+    untyped = {"do": {"bulk": {"body": [{"index": {"_index": "i"}}, {"_type": "a field"}]}}}
+    assert reason(untyped) is None
 
 
 def test_requests_take_the_path_whose_parts_are_all_given() -> None:
