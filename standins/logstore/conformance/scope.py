@@ -48,6 +48,14 @@ DECLINED: dict[str, str] = {
     "search.aggregation/70_adjacency_matrix.yml": "the `adjacency_matrix` aggregation",
     "search.aggregation/200_top_hits_metric.yml": "`nested` fields",
     "search.aggregation/360_date_histogram.yml": "range field types (`date_range`)",
+    # index administration
+    "indices.create/10_basic.yml::Create index with aliases": "filtered and routed aliases",
+    "indices.put_index_template/15_composition.yml::Component and index template composition": (
+        "filtered and routed aliases"
+    ),
+    "indices.put_index_template/15_composition.yml::Index template mapping merging": (
+        "`nested` fields"
+    ),
     # documents
     "create/70_nested.yml": "`nested` fields",
     "msearch/20_typed_keys.yml": "the `completion` suggester",

@@ -1,6 +1,5 @@
 """Putting the cluster back between tests, as ES's test framework does (ESRestTestCase's
-wipeCluster): what a test created is deleted through logstore's own APIs. Deleting by name,
-never `DELETE /*`: logstore refuses wildcards (action.destructive_requires_name)."""
+wipeCluster): what a test created is deleted through logstore's own APIs, by name."""
 
 from __future__ import annotations
 
@@ -17,6 +16,8 @@ class Baseline:
 
     indices: set[str]
     templates: set[str]
+    component_templates: set[str]
+    legacy_templates: set[str]
     data_streams: set[str]
     ilm_policies: set[str]
     slm_policies: set[str]
@@ -49,6 +50,18 @@ def _templates(client: httpx.Client) -> set[str]:
     )
 
 
+def _component_templates(client: httpx.Client) -> set[str]:
+    return _names(
+        client,
+        "/_component_template",
+        lambda body: (t["name"] for t in body.get("component_templates", [])),
+    )
+
+
+def _legacy_templates(client: httpx.Client) -> set[str]:
+    return _names(client, "/_template")  # {name: template}
+
+
 def _data_streams(client: httpx.Client) -> set[str]:
     return _names(
         client, "/_data_stream", lambda body: (d["name"] for d in body.get("data_streams", []))
@@ -59,6 +72,8 @@ def take_baseline(client: httpx.Client) -> Baseline:
     return Baseline(
         indices=_indices(client),
         templates=_templates(client),
+        component_templates=_component_templates(client),
+        legacy_templates=_legacy_templates(client),
         data_streams=_data_streams(client),
         ilm_policies=_names(client, "/_ilm/policy"),
         slm_policies=_names(client, "/_slm/policy"),
@@ -91,6 +106,11 @@ def wipe(client: httpx.Client, baseline: Baseline) -> list[str]:
         _delete(client, f"/{quote(index, safe='')}", problems)
     for template in sorted(_templates(client) - baseline.templates):
         _delete(client, f"/_index_template/{quote(template, safe='')}", problems)
+    # after the index templates: a component template in use cannot be deleted
+    for template in sorted(_component_templates(client) - baseline.component_templates):
+        _delete(client, f"/_component_template/{quote(template, safe='')}", problems)
+    for template in sorted(_legacy_templates(client) - baseline.legacy_templates):
+        _delete(client, f"/_template/{quote(template, safe='')}", problems)
     for policy in sorted(_names(client, "/_ilm/policy") - baseline.ilm_policies):
         _delete(client, f"/_ilm/policy/{quote(policy, safe='')}", problems)
     leftover = _indices(client) - baseline.indices  # deleted, acknowledged, yet still there?
