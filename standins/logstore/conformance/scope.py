@@ -29,24 +29,20 @@ DECLINED: dict[str, str] = {
     "search/190_index_prefix_search.yml": "`index_prefixes` and span queries",
     "search/320_disallow_queries.yml": "`search.allow_expensive_queries` and `nested` fields",
     # search.aggregation
-    "search.aggregation/190_percentiles_hdr_metric.yml": "HDR histogram percentiles (`hdr`)",
     "search.aggregation/230_composite.yml": "the `composite` aggregation",
-    "search.aggregation/250_moving_fn.yml": "the `moving_fn` pipeline aggregation",
-    "search.aggregation/260_weighted_avg.yml": "the `weighted_avg` aggregation",
-    "search.aggregation/270_median_absolute_deviation_metric.yml": (
-        "the `median_absolute_deviation` aggregation"
-    ),
-    "search.aggregation/280_rare_terms.yml": "the `rare_terms` aggregation",
     "search.aggregation/30_sig_terms.yml": "the `significant_terms` aggregation",
     "search.aggregation/90_sig_text.yml": "the `significant_text` aggregation",
-    "search.aggregation/300_pipeline.yml": "pipeline aggregations (`max_bucket`, ...)",
-    "search.aggregation/330_auto_date_histogram.yml": "the `auto_date_histogram` aggregation",
     "search.aggregation/340_geo_distance.yml": "the `geo_distance` aggregation",
     "search.aggregation/350_variable_width_histogram.yml": (
         "the `variable_width_histogram` aggregation"
     ),
-    "search.aggregation/70_adjacency_matrix.yml": "the `adjacency_matrix` aggregation",
     "search.aggregation/200_top_hits_metric.yml": "`nested` fields",
+    "search.aggregation/190_percentiles_hdr_metric.yml::Negative values test": (
+        "`hdr` percentiles of negative values"
+    ),
+    "search.aggregation/300_pipeline.yml::Top level bucket_sort": (
+        "the `bucket_sort` pipeline aggregation"
+    ),
     "search.aggregation/360_date_histogram.yml": "range field types (`date_range`)",
     # index administration
     "indices.create/10_basic.yml::Create index with aliases": "filtered and routed aliases",

@@ -142,7 +142,8 @@ def skip_reason(step: Step) -> str | None:
 
 
 def uses_mapping_types(steps: list[Step]) -> bool:
-    """Whether a `do` sends a mapping type: an API Elasticsearch 8 no longer has."""
+    """Whether a `do` sends a mapping type, or queries the `_type` field: an API
+    Elasticsearch 8 no longer has."""
     for step in steps:
         call = step.get("do")
         if not isinstance(call, dict):
@@ -150,7 +151,10 @@ def uses_mapping_types(steps: list[Step]) -> bool:
         for api, params in call.items():
             if api in DO_KEYS or not isinstance(params, dict):
                 continue
-            if any(p in params for p in TYPE_PARAMETERS) or _typed_metadata(params.get("body")):
+            body = params.get("body")
+            if any(p in params for p in TYPE_PARAMETERS) or _typed_metadata(body):
+                return True
+            if api == "search" and '"field": "_type"' in json.dumps(body, default=str):
                 return True
     return False
 
