@@ -67,11 +67,11 @@ def repo_location(name: str, body: dict[str, Any], allow: list[Path]) -> Path:
     return path
 
 
-def _meta_path(location: Path, snap: str) -> Path:
+def meta_path(location: Path, snap: str) -> Path:
     return location / f"snap-{snap}.json"
 
 
-def _data_path(location: Path, snap: str) -> Path:
+def data_path(location: Path, snap: str) -> Path:
     return location / f"snap-{snap}.data.gz"
 
 
@@ -81,18 +81,22 @@ def list_snapshots(location: Path) -> list[dict[str, Any]]:
 
 
 def read_snapshot(repo: str, location: Path, snap: str) -> dict[str, Any]:
-    path = _meta_path(location, snap)
+    path = meta_path(location, snap)
     if not path.exists():
         raise ESError(404, "snapshot_missing_exception", f"[{repo}:{snap}] is missing")
     info: dict[str, Any] = orjson.loads(path.read_bytes())
     return info
 
 
-def public(info: dict[str, Any]) -> dict[str, Any]:
+def public(info: dict[str, Any], *, verbose: bool = True) -> dict[str, Any]:
+    """The snapshot as the get API shows it; not `verbose`: ES's short form."""
+    if not verbose:
+        keys = ("snapshot", "uuid", "repository", "indices", "data_streams", "state")
+        return {k: info[k] for k in keys if k in info}
     return {k: v for k, v in info.items() if not k.startswith("_")}
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as out:
         out.write(data)
@@ -121,33 +125,59 @@ def create(
     snap: str,
     indices: list[LogIndex],
     metadata: dict[str, Any] | None = None,
+    global_state: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    if _meta_path(location, snap).exists():
+    """`global_state`: what `include_global_state` keeps (templates, policies, persistent
+    cluster settings), or None when the request leaves it out."""
+    if meta_path(location, snap).exists():
         raise ESError(
             400,
             "invalid_snapshot_name_exception",
             f"[{repo}:{snap}] Invalid snapshot name [{snap}], snapshot with the same name "
             "already exists",
         )
-    # Strictly after every snapshot already in the repository: retention deletes the oldest
-    # first, and two snapshots in one millisecond must still have an order.
-    earlier = [s["start_time_in_millis"] for s in list_snapshots(location)]
-    started = max([int(time.time() * 1000), *(t + 1 for t in earlier)])
+    started = next_start(location)
     lines: list[bytes] = []
     names = []
+    sizes: dict[str, int] = {}  # each index's part of the archive, uncompressed (_status)
     for index in sorted(indices, key=lambda i: i.meta.name):
         docs = _documents(index)
         names.append(index.meta.name)
         header = {
             "index": index.meta.name,
             "settings": index.meta.settings,
+            "aliases": store.aliases.of_index(index.meta.name),
             "mappings": index.meta.mappings,
             "docs": len(docs),
         }
+        start = len(lines)
         lines.append(orjson.dumps(header))
         lines.extend(orjson.dumps([i, orjson.loads(src)]) for i, src in docs)
+        sizes[index.meta.name] = sum(len(line) + 1 for line in lines[start:])
     data = gzip.compress(b"\n".join(lines) + b"\n", compresslevel=6)
-    _atomic_write(_data_path(location, snap), data)
+    atomic_write(data_path(location, snap), data)
+    return describe(location, repo, snap, names, data, sizes, started, metadata, global_state)
+
+
+def next_start(location: Path) -> int:
+    """Strictly after every snapshot already in the repository: retention deletes the oldest
+    first, and two snapshots in one millisecond must still have an order."""
+    earlier = [int(s["start_time_in_millis"]) for s in list_snapshots(location)]
+    return max([int(time.time() * 1000), *(t + 1 for t in earlier)])
+
+
+def describe(
+    location: Path,
+    repo: str,
+    snap: str,
+    names: list[str],
+    data: bytes,
+    sizes: dict[str, int],
+    started: int,
+    metadata: dict[str, Any] | None,
+    global_state: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Write the snapshot's description (after its archive: then the snapshot is visible)."""
     ended = int(time.time() * 1000)
     info: dict[str, Any] = {
         "snapshot": snap,
@@ -157,7 +187,7 @@ def create(
         "version": VERSION,
         "indices": names,
         "data_streams": [],
-        "include_global_state": False,
+        "include_global_state": global_state is not None,
         "state": "SUCCESS",
         "start_time": format_ms(started),
         "start_time_in_millis": started,
@@ -169,20 +199,23 @@ def create(
         "feature_states": [],
         "_sha256": hashlib.sha256(data).hexdigest(),
         "_bytes": len(data),
+        "_index_bytes": sizes,
     }
+    if global_state is not None:
+        info["_global_state"] = global_state
     if metadata:
         info["metadata"] = metadata
-    _atomic_write(_meta_path(location, snap), orjson.dumps(info))
+    atomic_write(meta_path(location, snap), orjson.dumps(info))
     return info
 
 
 def delete(repo: str, location: Path, snap: str) -> None:
     read_snapshot(repo, location, snap)
-    _meta_path(location, snap).unlink()
-    _data_path(location, snap).unlink(missing_ok=True)
+    meta_path(location, snap).unlink()
+    data_path(location, snap).unlink(missing_ok=True)
 
 
-def _restore_error(repo: str, info: dict[str, Any], reason: str) -> ESError:
+def restore_error(repo: str, info: dict[str, Any], reason: str) -> ESError:
     return ESError(
         500,
         "snapshot_restore_exception",
@@ -190,16 +223,16 @@ def _restore_error(repo: str, info: dict[str, Any], reason: str) -> ESError:
     )
 
 
-def _load(repo: str, location: Path, info: dict[str, Any]) -> list[dict[str, Any]]:
+def load(repo: str, location: Path, info: dict[str, Any]) -> list[dict[str, Any]]:
     """The archive's indices, after verifying its checksum."""
-    path = _data_path(location, info["snapshot"])
+    path = data_path(location, info["snapshot"])
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise _restore_error(repo, info, f"cannot read snapshot data: {exc}") from None
+        raise restore_error(repo, info, f"cannot read snapshot data: {exc}") from None
     digest = hashlib.sha256(data).hexdigest()
     if digest != info["_sha256"]:
-        raise _restore_error(
+        raise restore_error(
             repo,
             info,
             f"snapshot is corrupted: checksum mismatch in [{path.name}] (expected sha256 "
@@ -208,7 +241,7 @@ def _load(repo: str, location: Path, info: dict[str, Any]) -> list[dict[str, Any
     try:
         raw = gzip.decompress(data).split(b"\n")[:-1]
     except (OSError, EOFError) as exc:
-        raise _restore_error(repo, info, f"snapshot is corrupted: {exc}") from None
+        raise restore_error(repo, info, f"snapshot is corrupted: {exc}") from None
     out: list[dict[str, Any]] = []
     pos = 0
     while pos < len(raw):
@@ -245,8 +278,9 @@ def restore(
         n: _renamed(n, body.get("rename_pattern"), body.get("rename_replacement")) for n in chosen
     }
     for target in targets.values():
-        if target in store.indices:
-            raise _restore_error(
+        existing = store.indices.get(target)
+        if existing is not None and not existing.meta.is_closed:
+            raise restore_error(
                 repo,
                 info,
                 f"cannot restore index [{target}] because an open index with same name already "
@@ -256,12 +290,23 @@ def restore(
     ignore = body.get("ignore_index_settings") or []
     ignore = ignore.split(",") if isinstance(ignore, str) else list(ignore)
     overrides = body.get("index_settings") or {}
-    loaded = {h["index"]: h for h in _load(repo, location, info) if h["index"] in targets}
+    loaded = {h["index"]: h for h in load(repo, location, info) if h["index"] in targets}
+    restored: dict[str, int] = {}  # index uuid -> bytes read from the snapshot (_recovery)
     for source, target in targets.items():
         header = loaded[source]
         settings = {k: v for k, v in header["settings"].items() if k not in ignore}
         settings.update(overrides)
-        index = store.create_index(target, {"settings": settings, "mappings": header["mappings"]})
+        if target in store.indices:  # a closed index: the restore replaces it, open
+            store.delete_index(target)
+        # include_aliases (true by default, as in ES): the index's aliases come back with it.
+        keep = body.get("include_aliases", True) not in (False, "false")
+        aliases = header.get("aliases") if keep else None
+        index = store.create_index(
+            target, {"settings": settings, "mappings": header["mappings"], "aliases": aliases}
+        )
+        restored[index.meta.uuid] = sum(len(line) + 1 for line in header["lines"]) + len(
+            orjson.dumps({k: v for k, v in header.items() if k != "lines"})
+        )
         for start in range(0, len(header["lines"]), _BATCH):
             ops = []
             for line in header["lines"][start : start + _BATCH]:
@@ -274,6 +319,7 @@ def restore(
         "snapshot": info["snapshot"],
         "indices": sorted(targets.values()),
         "shards": {"total": n, "failed": 0, "successful": n},
+        "_restored": restored,
     }
 
 
