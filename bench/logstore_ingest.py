@@ -38,7 +38,8 @@ from elasticsearch import Elasticsearch, helpers
 from elasticsearch.serializer import OrjsonSerializer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from logstore.schema import RecordBuilder, build_schema, fields_from_mapping
+from logstore.records import RecordBuilder
+from logstore.schema import build_schema, fields_from_mapping
 from logstore.testing import PASSWORDS, Server, free_port, make_server
 
 BASE = datetime(2024, 5, 1, tzinfo=UTC)

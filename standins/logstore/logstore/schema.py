@@ -1,4 +1,4 @@
-"""Mappings: which fields get a typed tantivy field, and how a JSON document becomes a record.
+"""Mappings: which fields get a typed tantivy field (records.py turns a document into a record).
 
 Every document keeps its original bytes in `_source`. The fields we query and aggregate most
 get explicit typed fast fields; the rest of the document goes to the dynamic field `doc` (fast,
@@ -9,18 +9,21 @@ Elasticsearch.
 
 from __future__ import annotations
 
-from base64 import b64encode
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from dataclasses import field as dc_field
 from functools import cached_property
 from typing import Any
 
-import orjson
 import tantivy
 
-from .datemath import parse_date
-from .errors import ESError
+from . import analyzers
+from .datefmt import DateFormat, parse_format
+from .errors import ESError, unsupported
+from .mapping_params import REFUSED_TYPES, normalize
 
 KEYWORD, LONG, DOUBLE, DATE, BOOLEAN, TEXT = "keyword", "long", "double", "date", "boolean", "text"
+# Kept for `exists` only (not searchable); NONE: an object with `enabled: false`, not indexed.
+BINARY, GEO, NONE = "binary", "geo_point", "none"
 _ES_TYPES = {
     "keyword": KEYWORD,
     "constant_keyword": KEYWORD,
@@ -40,7 +43,11 @@ _ES_TYPES = {
     "boolean": BOOLEAN,
     "text": TEXT,
     "match_only_text": TEXT,
+    "binary": BINARY,
+    "geo_point": GEO,
 }
+# Types whose string values the ingest fast path may index as they come (no check).
+_PLAIN_TYPES = {"", "keyword", "text", "wildcard", "constant_keyword", "match_only_text"}
 
 # The ECS fields the stack queries and aggregates .
 ECS_FIELDS: dict[str, str] = {
@@ -70,15 +77,45 @@ RESERVED = {"_id", "_source", "_version", "_seq", "_all", "doc"}
 @dataclass(frozen=True)
 class Field:
     path: str  # the ES name, e.g. log.level
-    kind: str  # one of KEYWORD, LONG, DOUBLE, DATE, BOOLEAN, TEXT
+    kind: str  # one of KEYWORD, LONG, DOUBLE, DATE, BOOLEAN, TEXT, BINARY, GEO, NONE
     copy_of: str | None = None  # a multi-field: the path whose value it indexes again
+    es_type: str = ""  # the mapped ES type (ip, date_nanos, integer, ...); "" for built-ins
+    ignore_malformed: bool = False  # a bad value is skipped, its field named in `_ignored`
+    ignore_above: int | None = None  # longer strings are kept in _source only
+    null_value: Any = dc_field(default=None, compare=False)  # indexed for an explicit null
+    fmt: DateFormat | None = None  # a date's `format` (None: ISO 8601 or epoch millis)
+    coerce: bool = True  # numbers: strings and fractions accepted
+    scaling: float | None = None  # scaled_float's scaling_factor
+    meta: bool = False  # a metadata field (`_ignored`): not in the document, not mapped
+    analyzer: str = ""  # text: analyzers.py ("" is standard)
+    search_analyzer: str = ""
 
     @cached_property
     def name(self) -> str:
         """The tantivy field name: dots would read as JSON paths in the query parser."""
-        if self.path in ("message", "_all"):
+        if self.path in ("message", "_all", "_ignored"):
             return self.path
         return "f_" + self.path.replace(".", "__")
+
+    @cached_property
+    def nanos(self) -> bool:
+        return self.es_type == "date_nanos"
+
+    @cached_property
+    def ns_name(self) -> str:
+        """date_nanos: the fast field of its nanoseconds (sort values, search_after); its
+        `name` holds milliseconds, as every other date's, for queries and aggregations."""
+        return "n_" + self.path.replace(".", "__")
+
+    @cached_property
+    def plain(self) -> bool:
+        """Values the ingest fast path may index unchecked (see records.RecordBuilder)."""
+        return (
+            self.es_type in _PLAIN_TYPES
+            and self.ignore_above is None
+            and self.kind in (KEYWORD, TEXT, LONG)
+            and (self.kind != LONG or self.es_type == "")
+        )
 
     @cached_property
     def parts(self) -> tuple[str, ...]:
@@ -87,19 +124,35 @@ class Field:
 
 # The text field of every string no typed field holds, searched by a bare query term.
 CATCH_ALL = Field("_all", TEXT)
+# ES's `_ignored`: the fields of a document whose values were skipped (`ignore_malformed`).
+IGNORED = Field("_ignored", KEYWORD, meta=True)
 
 
-def fields_from_mapping(mappings: dict[str, Any]) -> dict[str, Field]:
-    """ECS defaults plus every typed property of an ES `mappings` object."""
-    found = dict(ECS_FIELDS)
-    copies = dict(MULTI_FIELDS)
-    _walk_properties(mappings.get("properties", {}), "", found, copies)
-    return {path: Field(path, kind, copies.get(path)) for path, kind in sorted(found.items())}
+def fields_from_mapping(
+    mappings: dict[str, Any], settings: dict[str, str] | None = None, *, validate: bool = True
+) -> dict[str, Field]:
+    """ECS defaults plus every typed property of an ES `mappings` object. `validate`: refuse
+    what ES or logstore refuses in it (mapping_params), for a mapping not yet taken (a
+    template's); an index's own stored mapping is read as it is."""
+    if validate:
+        normalize(mappings)
+    found: dict[str, Field] = {
+        path: Field(path, kind, MULTI_FIELDS.get(path), ignore_above=_builtin_above(path))
+        for path, kind in ECS_FIELDS.items()
+    }
+    malformed = (settings or {}).get("index.mapping.ignore_malformed") == "true"
+    _walk_properties(mappings.get("properties", {}), "", found, malformed)
+    fields = dict(sorted(found.items()))
+    if any(f.ignore_malformed for f in fields.values()):
+        fields[IGNORED.path] = IGNORED
+    return fields
 
 
-def _walk_properties(
-    props: object, prefix: str, out: dict[str, str], copies: dict[str, str]
-) -> None:
+def _builtin_above(path: str) -> int | None:
+    return IGNORE_ABOVE if path in MULTI_FIELDS else None
+
+
+def _walk_properties(props: object, prefix: str, out: dict[str, Field], malformed: bool) -> None:
     if not isinstance(props, dict):
         raise ESError(400, "mapper_parsing_exception", f"[properties] must be an object: {props}")
     for key, spec in props.items():
@@ -108,16 +161,22 @@ def _walk_properties(
             raise ESError(
                 400, "mapper_parsing_exception", f"mapping for [{path}] must be an object"
             )
+        if spec.get("enabled") in (False, "false"):
+            out[path] = Field(path, NONE, es_type="object")
+            continue
         if "properties" in spec:
-            _walk_properties(spec["properties"], path + ".", out, copies)
+            _walk_properties(spec["properties"], path + ".", out, malformed)
             continue
         for sub, sub_spec in (spec.get("fields") or {}).items():
-            if isinstance(sub_spec, dict) and sub_spec.get("type") == "keyword":
-                out[f"{path}.{sub}"] = KEYWORD
-                copies[f"{path}.{sub}"] = path
+            sub_type = sub_spec.get("type") if isinstance(sub_spec, dict) else None
+            if sub_type in _ES_TYPES and sub_type not in ("binary", "geo_point"):
+                sub_field = _field(f"{path}.{sub}", sub_type, sub_spec, malformed)
+                out[sub_field.path] = replace(sub_field, copy_of=path)
         es_type = spec.get("type", "object")
         if es_type == "object":
             continue
+        if es_type in REFUSED_TYPES:
+            raise unsupported(f"field type [{es_type}] (field [{path}])")
         if es_type not in _ES_TYPES:
             raise ESError(
                 400,
@@ -127,51 +186,64 @@ def _walk_properties(
             )
         if path == "message" and _ES_TYPES[es_type] != TEXT:
             continue  # message stays full-text: the console searches it
-        out[path] = _ES_TYPES[es_type]
+        out[path] = _field(path, es_type, spec, malformed)
 
 
-def mapping_json(fields: dict[str, Field]) -> dict[str, Any]:
-    """The fields as an ES `mappings` object (nested `properties`)."""
-    root: dict[str, Any] = {}
-    for field in fields.values():
-        if field.copy_of is not None:
-            continue
-        node = root
-        parts = field.path.split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {"properties": {}})["properties"]
-        node[parts[-1]] = {"type": "long" if field.kind == LONG else field.kind}
-    for field in fields.values():
-        if field.copy_of is not None and field.copy_of in fields:
-            node = root
-            parts = field.copy_of.split(".")
-            for part in parts[:-1]:
-                node = node[part]["properties"]
-            sub = field.path.removeprefix(field.copy_of + ".")
-            extra = {"type": KEYWORD, "ignore_above": IGNORE_ABOVE}
-            node[parts[-1]].setdefault("fields", {})[sub] = extra
-    return {"dynamic": "true", "properties": root}
+def _field(path: str, es_type: str, spec: dict[str, Any], malformed: bool) -> Field:
+    """One mapped field with the parameters logstore honours (mapping_params.py lists them)."""
+    fmt = spec.get("format")
+    return Field(
+        path,
+        _ES_TYPES[es_type],
+        es_type=es_type,
+        ignore_malformed=spec.get("ignore_malformed", malformed) in (True, "true")
+        and es_type not in ("keyword", "text", "boolean", "binary", "wildcard"),
+        ignore_above=spec.get("ignore_above"),
+        null_value=spec.get("null_value"),
+        fmt=parse_format(fmt, field=path)
+        if isinstance(fmt, str) and fmt not in _ISO_DEFAULT
+        else None,
+        coerce=spec.get("coerce", True) not in (False, "false"),
+        scaling=float(spec["scaling_factor"]) if "scaling_factor" in spec else None,
+        analyzer=str(spec.get("analyzer", "")),
+        search_analyzer=str(spec.get("search_analyzer", "")),
+    )
 
 
-def build_schema(fields: dict[str, Field]) -> tantivy.Schema:
+# Formats the default date parser reads (ISO 8601 or epoch millis): the ingest fast path.
+_ISO_DEFAULT = {"strict_date_optional_time||epoch_millis", "date_optional_time||epoch_millis"}
+
+
+def build_schema(fields: dict[str, Field], *, routing: bool = True) -> tantivy.Schema:
+    """`routing`: the stored `_routing` field (an index made before it existed has none)."""
     sb = tantivy.SchemaBuilder()
     sb.add_text_field("_id", stored=True, tokenizer_name="raw", fast=True)
     sb.add_bytes_field("_source", stored=True)
     sb.add_integer_field("_version", stored=True, fast=True)
     sb.add_integer_field("_seq", indexed=True, stored=True, fast=True)
+    if routing:
+        sb.add_text_field("_routing", stored=True, tokenizer_name="raw")
     sb.add_text_field("_all")
     sb.add_json_field("doc", fast=True, expand_dots_enabled=True)
     for field in fields.values():
-        if field.kind == KEYWORD:
+        if field.meta:  # _ignored: stored, a hit gives it back
+            sb.add_text_field(field.name, stored=True, tokenizer_name="raw", fast=True)
+        elif field.kind in (KEYWORD, GEO):  # a point as `lat,lon`, for `exists`
             sb.add_text_field(field.name, tokenizer_name="raw", fast=True)
         elif field.kind in (LONG, DATE):  # dates are epoch millis, as ES stores them
             sb.add_integer_field(field.name, indexed=True, fast=True)
+            if field.nanos:
+                sb.add_integer_field(field.ns_name, indexed=True, fast=True)
+        elif field.kind == BINARY:  # not searchable, as in ES; fast: `exists`, doc values
+            sb.add_bytes_field(field.name, fast=True)
+        elif field.kind == NONE:
+            continue
         elif field.kind == DOUBLE:
             sb.add_float_field(field.name, indexed=True, fast=True)
         elif field.kind == BOOLEAN:
             sb.add_boolean_field(field.name, indexed=True, fast=True)
         else:
-            sb.add_text_field(field.name)
+            sb.add_text_field(field.name, tokenizer_name=analyzers.tokenizer_of(field))
     return sb.build()
 
 
@@ -189,187 +261,3 @@ def get_path(src: dict[str, Any], path: str) -> Any:
         nxt, _, rest = rest.partition(".")
         head = head + "." + nxt
     return None
-
-
-def _scan(value: Any, out: list[str]) -> bool:
-    """Collect every string of a document into `out`; True if some key has a dot in it."""
-    dotted = False
-    if type(value) is dict:
-        for key, item in value.items():
-            if "." in key:
-                dotted = True
-            kind = type(item)
-            if kind is str:
-                out.append(item)
-            elif kind is dict or kind is list:
-                dotted = _scan(item, out) or dotted
-    else:
-        for item in value:
-            kind = type(item)
-            if kind is str:
-                out.append(item)
-            elif kind is dict or kind is list:
-                dotted = _scan(item, out) or dotted
-    return dotted
-
-
-def _typed(field: Field, value: Any) -> Any:
-    if type(value) is str and field.kind in (KEYWORD, TEXT):
-        return value
-    if isinstance(value, list):
-        return [_typed(field, item) for item in value if item is not None]
-    try:
-        if field.kind == KEYWORD:
-            if isinstance(value, dict):
-                raise ValueError("an object")
-            return value if isinstance(value, str) else orjson.dumps(value).decode()
-        if field.kind in (DATE, LONG):
-            if field.kind == DATE:
-                number = parse_date(value, field=field.path)
-            elif isinstance(value, bool) or not isinstance(value, int | float | str):
-                raise ValueError(repr(value))
-            else:
-                number = int(float(value))
-            if not -_I64 <= number < _I64:
-                raise ValueError("out of range for a long")
-            return number
-        if field.kind == DOUBLE:
-            if isinstance(value, bool) or not isinstance(value, int | float | str):
-                raise ValueError(repr(value))
-            return float(value)
-        if field.kind == BOOLEAN:
-            if isinstance(value, bool):
-                return value
-            if value in ("true", "false"):
-                return value == "true"
-            raise ValueError(repr(value))
-        if not isinstance(value, str):
-            raise ValueError(repr(value))
-        return value
-    except (ValueError, OverflowError) as exc:
-        if isinstance(exc, ESError):
-            raise
-        raise ESError(
-            400,
-            "document_parsing_exception",
-            f"failed to parse field [{field.path}] of type [{field.kind}]: [{value}] ({exc})",
-        ) from None
-
-
-class RecordBuilder:
-    """Builds the JSON line that tantivy's `add_json` indexes for one document.
-
-    The hot path of ingest. tantivy's indexing cost grows with the record, so each typed
-    value is moved into its own field and out of `doc` (fast: any other path can be
-    aggregated), and `_all` gets only the strings that no typed field holds (a bare query term
-    also searches the typed keyword and text fields, see `Translator.default_fields`).
-    `message` and other text fields stay in `doc` too, so `exists` works on them (a text field
-    is not fast). Only the objects on a typed path are copied. A document with dotted keys
-    (`{"log.level": "info"}`) keeps everything in `doc` and `_all`. The record must stay one
-    line: it is also the WAL line.
-    """
-
-    def __init__(self, fields: dict[str, Field]) -> None:
-        self.fields = fields
-        own = [f for f in fields.values() if f.copy_of is None]
-        self.plan = [(f.parts, f.parts[:-1], f.parts[-1], f.name, f.kind, f) for f in own]
-        self.multi = [(f.name, f.copy_of) for f in fields.values() if f.copy_of is not None]
-        # every object on a typed path, parents first: (path, parent's path, key)
-        objects = sorted({f.parts[:n] for f in own for n in range(1, len(f.parts))})
-        self.objects = [(path, path[:-1], path[-1]) for path in sorted(objects, key=len)]
-
-    def __call__(
-        self, src: dict[str, Any], raw: bytes, doc_id: str, version: int, seq: int
-    ) -> bytes:
-        rec: dict[str, Any] = {
-            "_id": doc_id,
-            "_source": b64encode(raw).decode("ascii"),
-            "_version": version,
-            "_seq": seq,
-        }
-        # Copy the objects on typed paths (only those), so popping typed values from `rest`
-        # leaves the caller's document intact.
-        for name, copy_of in self.multi:
-            value = get_path(src, copy_of)
-            if type(value) is str and len(value) <= IGNORE_ABOVE:
-                rec[name] = value
-        rest = dict(src)
-        copies: dict[tuple[str, ...], Any] = {(): rest}
-        for path, parent_path, key in self.objects:
-            parent = copies[parent_path]
-            child = parent.get(key) if parent is not None else None
-            if type(child) is dict:
-                child = parent[key] = dict(child)
-                copies[path] = child
-            else:
-                copies[path] = None
-        texts: list[tuple[tuple[str, ...], Any]] = []
-        for parts, parent_path, leaf, name, kind, field in self.plan:
-            node = copies[parent_path]
-            if node is None:
-                continue
-            value = node.pop(leaf, None)
-            if value is None:
-                continue
-            vtype = type(value)
-            if (
-                (vtype is str and kind in (KEYWORD, TEXT))
-                or (vtype is int and kind == LONG and -_I64 <= value < _I64)
-                or (vtype is list and kind == KEYWORD and all(type(v) is str for v in value))
-            ):
-                rec[name] = value
-            else:
-                rec[name] = _typed(field, value)
-            if kind == TEXT:
-                texts.append((parts, value))
-        for path, parent_path, key in reversed(self.objects):  # objects left empty
-            node = copies[path]
-            if node is not None and not node:
-                del copies[parent_path][key]
-        strings: list[str] = []
-        if _scan(rest, strings):
-            return self._dotted(src, rec)
-        if strings:
-            rec["_all"] = " ".join(strings)
-        for parts, value in texts:
-            _put(rest, parts, value)
-        rec["doc"] = rest
-        return orjson.dumps(rec)
-
-    def _dotted(self, src: dict[str, Any], rec: dict[str, Any]) -> bytes:
-        """Dotted keys may spell a typed path: read each by every spelling, keep all in doc."""
-        rec = {k: rec[k] for k in ("_id", "_source", "_version", "_seq")}
-        for field in self.fields.values():
-            value = get_path(src, field.copy_of or field.path)
-            if field.copy_of is not None and not (
-                type(value) is str and len(value) <= IGNORE_ABOVE
-            ):
-                continue
-            if value is not None:
-                rec[field.name] = _typed(field, value)
-        strings: list[str] = []
-        _scan(src, strings)
-        if strings:
-            rec["_all"] = " ".join(strings)
-        rec["doc"] = src
-        return orjson.dumps(rec)
-
-
-def _put(rest: dict[str, Any], parts: tuple[str, ...], value: Any) -> None:
-    node = rest
-    for part in parts[:-1]:
-        node = node.setdefault(part, {})
-    node[parts[-1]] = value
-
-
-def to_record(
-    src: dict[str, Any],
-    raw: bytes,
-    *,
-    doc_id: str,
-    version: int,
-    seq: int,
-    fields: dict[str, Field],
-) -> bytes:
-    """One record (see RecordBuilder; keep a builder per index on hot paths)."""
-    return RecordBuilder(fields)(src, raw, doc_id, version, seq)
