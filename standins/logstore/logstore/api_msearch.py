@@ -16,9 +16,11 @@ from typing import Any
 
 import orjson
 
-from .api_docs import read_indices, run_search
+from .api_docs import read_indices
+from .api_search import run_search
 from .errors import ESError
 from .http import Ctx
+from .search_checks import track_total
 
 # Query parameters _msearch takes. Those that cannot change a single node's answer are
 # accepted; `rest_total_hits_as_int` and `typed_keys` shape each response (http.Ctx reads them).
@@ -170,9 +172,7 @@ def _item(header: dict[str, Any], body: dict[str, Any], default_index: str) -> I
         key: None if options.get(key) is None else _bool(key, options[key])
         for key in ("ignore_unavailable", "allow_no_indices")
     }
-    return Item(
-        expression or "_all", flags["ignore_unavailable"], flags["allow_no_indices"], body
-    )
+    return Item(expression or "_all", flags["ignore_unavailable"], flags["allow_no_indices"], body)
 
 
 async def _one(ctx: Ctx, item: Item, gate: asyncio.Semaphore) -> dict[str, Any]:
@@ -193,6 +193,8 @@ async def _one(ctx: Ctx, item: Item, gate: asyncio.Semaphore) -> dict[str, Any]:
 async def msearch(ctx: Ctx) -> dict[str, Any]:
     limit = parse_params(ctx)
     items = parse_lines(await ctx.raw(), ctx.request.path_params.get("index", "_all"))
+    for item in items:  # ES checks this for the whole request, before any search
+        track_total(ctx, item.body)
     gate = asyncio.Semaphore(limit)
     responses = await asyncio.gather(*(_one(ctx, item, gate) for item in items))
     return {"took": ctx.took(), "responses": list(responses)}

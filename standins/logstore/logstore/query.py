@@ -10,7 +10,7 @@ from typing import Any
 
 import tantivy
 
-from . import datemath, querystring
+from . import analyzers, field_exists, fieldtypes, query_compound, query_match, querystring
 from .errors import ESError, parsing, search_failed
 from .schema import BOOLEAN, CATCH_ALL, DATE, DOUBLE, KEYWORD, LONG, TEXT, Field
 from .wildcard import wildcard_regex
@@ -37,6 +37,11 @@ class Translator:
         self.fields = fields
         self.tindex = tindex
         self.schema = tindex.schema
+        # The index's settings (query limits such as index.max_terms_count), and how a terms
+        # lookup reads another document: set by the search that translates.
+        self.settings: dict[str, Any] = {}
+        self.lookup: query_compound.Lookup | None = None
+        self.generation = 0  # the index's refreshes: what sort.py caches per field holds for it
 
     def field(self, path: str) -> tuple[str, Field | None]:
         """(tantivy name, typed field or None for a dynamic `doc.<path>`)."""
@@ -54,6 +59,11 @@ class Translator:
         ((kind, body),) = query.items()
         method = getattr(self, "_q_" + kind, None)
         if method is None:
+            other = query_compound.HANDLERS.get(kind)
+            if other is not None:
+                return other(self, body)
+            if kind in query_compound.REFUSED:
+                raise query_compound.refuse(kind)
             raise parsing(f"unknown query [{kind}]")
         result: tantivy.Query = method(body)
         return result
@@ -102,13 +112,15 @@ class Translator:
 
     def _q_term(self, body: Any) -> tantivy.Query:
         path, spec = self._one_field("term", body)
-        value = spec.get("value") if isinstance(spec, dict) else spec
+        value, insensitive = query_compound.leaf_spec("term", spec)
+        typed = self.field(path)[1]
+        if insensitive and typed is not None and typed.kind == KEYWORD:
+            return self.pattern(path, "(?i)" + re.escape(str(value)), prefix=None)
         return self.term(path, value)
 
     def _q_terms(self, body: Any) -> tantivy.Query:
         path, values = self._one_field("terms", body)
-        if not isinstance(values, list):
-            raise parsing(f"[terms] query requires an array of values for [{path}]")
+        values = query_compound.terms_values(self, path, values)
         return (
             Q.boolean_query([(SHOULD, self.term(path, v)) for v in values])
             if values
@@ -125,6 +137,8 @@ class Translator:
         if path == "_index":
             return Q.all_query() if value == self.index_name else Q.empty_query()
         name, typed = self.field(path)
+        if typed is not None and typed.kind in fieldtypes.NOT_SEARCHABLE:
+            raise fieldtypes.not_searchable(typed, self.index_name)
         if typed is None:
             if isinstance(value, str):
                 words = _words(value)
@@ -138,7 +152,7 @@ class Translator:
         if typed.kind == BOOLEAN:
             return Q.term_query(self.schema, name, value in (True, "true"))
         if typed.kind == TEXT:
-            words = _words(str(value))
+            words = analyzers.words(typed, str(value))
             return Q.term_query(self.schema, name, words[0]) if len(words) == 1 else Q.empty_query()
         return Q.term_query(
             self.schema, name, value if isinstance(value, str) else str(value).lower()
@@ -146,8 +160,8 @@ class Translator:
 
     def _coerce(self, typed: Field, value: Any, *, round_up: bool) -> Any:
         try:
-            if typed.kind == DATE:
-                return datemath.resolve(value, round_up=round_up)
+            if typed.kind == DATE:  # date math, else the field's own format
+                return fieldtypes.query_ms(typed, value, round_up=round_up)
             return int(value) if typed.kind == LONG else float(value)
         except (TypeError, ValueError):
             raise search_failed(
@@ -237,11 +251,14 @@ class Translator:
         path = body.get("field") if isinstance(body, dict) else None
         if not isinstance(path, str):
             raise parsing("[exists] must be provided with a [field]")
+        special = field_exists.exists_query(self, path)
+        if special is not None:
+            return special
         return Q.exists_query(self.exists_field(path), True)
 
     def exists_field(self, path: str) -> str:
         """Typed values live only in their own (fast) field, not in `doc`; text fields are not
-        fast, but their values stay in `doc` (see schema.RecordBuilder)."""
+        fast, but their values stay in `doc` (see records.RecordBuilder)."""
         name, typed = self.field(path)
         return (
             name
@@ -256,20 +273,24 @@ class Translator:
 
     def _q_prefix(self, body: Any) -> tantivy.Query:
         path, spec = self._one_field("prefix", body)
-        value = str(spec.get("value") if isinstance(spec, dict) else spec)
-        return self.pattern(path, re.escape(value) + ".*", prefix=value)
+        found, insensitive = query_compound.leaf_spec("prefix", spec)
+        value = str(found)
+        flag = "(?i)" if insensitive else ""
+        return self.pattern(path, flag + re.escape(value) + ".*", prefix=value)
 
     def _q_wildcard(self, body: Any) -> tantivy.Query:
         path, spec = self._one_field("wildcard", body)
-        value = str(spec.get("value", spec.get("wildcard")) if isinstance(spec, dict) else spec)
-        regex, prefix = wildcard_regex(value)
-        return self.pattern(path, regex, prefix=prefix)
+        found, insensitive = query_compound.leaf_spec("wildcard", spec)
+        regex, prefix = wildcard_regex(str(found))
+        return self.pattern(path, ("(?i)" if insensitive else "") + regex, prefix=prefix)
 
     def _q_regexp(self, body: Any) -> tantivy.Query:
         path, spec = self._one_field("regexp", body)
-        return self.pattern(
-            path, str(spec.get("value") if isinstance(spec, dict) else spec), prefix=None
-        )
+        found, insensitive = query_compound.leaf_spec("regexp", spec)
+        regex = str(found)
+        query_compound.check_regex(self, regex)
+        regex = ("(?i)" if insensitive else "") + regex
+        return self.pattern(path, regex, prefix=None)
 
     def pattern(self, path: str, regex: str, *, prefix: str | None) -> tantivy.Query:
         """Terms matching `regex` (whole terms); `prefix`, when the pattern is only a literal
@@ -278,7 +299,9 @@ class Translator:
         if typed is not None and typed.kind == KEYWORD:
             return Q.regex_query(self.schema, name, regex)
         if typed is not None and typed.kind == TEXT:
-            return Q.regex_query(self.schema, name, regex.lower())
+            return Q.regex_query(
+                self.schema, name, regex.lower() if analyzers.lowercases(typed) else regex
+            )
         if typed is None and prefix is not None:
             words = _words(prefix)
             return (
@@ -304,16 +327,15 @@ class Translator:
                 f"fuzzy queries on [{path}] of type [{typed.kind}] are not supported by logstore "
                 "(keyword and text fields only)",
             )
-        value = text if typed is not None and typed.kind == KEYWORD else text.lower()
+        keep = typed is not None and (typed.kind == KEYWORD or not analyzers.lowercases(typed))
+        value = text if keep else text.lower()
         return Q.fuzzy_term_query(self.schema, name, value, distance, True)
 
     def _q_match(self, body: Any) -> tantivy.Query:
         path, spec = self._one_field("match", body)
         if isinstance(spec, dict):
-            text, operator = spec.get("query"), str(spec.get("operator", "or")).lower()
-        else:
-            text, operator = spec, "or"
-        return self.match(path, text, operator)
+            return query_match.match_with_options(self, path, spec)
+        return self.match(path, spec, "or")
 
     def match(self, path: str, text: Any, operator: str = "or") -> tantivy.Query:
         if path in ("*", "_all"):
@@ -326,15 +348,17 @@ class Translator:
             return self.term(path, text)
         if not isinstance(text, str):
             return self.term(path, text)
-        return self._match_words(name, text, operator)
+        return self._match_words(name, text, operator, typed)
 
     def _catch_all(self) -> list[Field]:
-        return [f for f in self.fields.values() if f.kind in (KEYWORD, TEXT)]
+        return [f for f in self.fields.values() if f.kind in (KEYWORD, TEXT) and not f.meta]
 
-    def _match_words(self, name: str, text: Any, operator: str) -> tantivy.Query:
+    def _match_words(
+        self, name: str, text: Any, operator: str, typed: Field | None = None
+    ) -> tantivy.Query:
         if not isinstance(text, str):
             return Q.empty_query()
-        words = _words(text)
+        words = analyzers.words(typed, text) if typed is not None else _words(text)
         occur = MUST if operator == "and" else SHOULD
         return (
             Q.boolean_query([(occur, Q.term_query(self.schema, name, w)) for w in words])
@@ -356,16 +380,10 @@ class Translator:
         name, typed = self.field(path)
         if path in ("_id", "_index") or (typed is not None and typed.kind != TEXT):
             return self.term(path, text)
-        words = _words(str(text))
+        words = analyzers.words(typed, str(text)) if typed is not None else _words(str(text))
         if len(words) == 1:
             return Q.term_query(self.schema, name, words[0])
         return Q.phrase_query(self.schema, name, words, slop) if words else Q.empty_query()
-
-    def _q_multi_match(self, body: dict[str, Any]) -> tantivy.Query:
-        text = body.get("query")
-        paths = [p.split("^")[0] for p in body.get("fields", ["*"])]
-        operator = str(body.get("operator", "or")).lower()
-        return Q.disjunction_max_query([self.match(p, text, operator) for p in paths])
 
     def _q_query_string(self, body: Any) -> tantivy.Query:
         return querystring.translate(self, body)

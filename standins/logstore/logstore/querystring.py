@@ -18,6 +18,7 @@ from luqum import tree
 from luqum.exceptions import ParseError, ParseSyntaxError
 from luqum.thread import parse
 
+from . import query_compound
 from .errors import ESError, bad_request, parsing, search_failed
 from .wildcard import has_wildcard, wildcard_regex
 
@@ -28,12 +29,45 @@ Q = tantivy.Query
 MUST, SHOULD, MUST_NOT = tantivy.Occur.Must, tantivy.Occur.Should, tantivy.Occur.MustNot
 EVERY_FIELD = "*"  # in a scope: every field a bare term searches (Translator.default_fields)
 _UTC = (None, "UTC", "Z", "+00:00", "Etc/UTC")
+_TRUE = (True, "true")
+# The keys of ES's query_string query; those not read here change only scoring or the
+# analysis of terms in ways logstore's one analyzer does the same.
+_KEYS = {
+    "query",
+    "default_field",
+    "fields",
+    "default_operator",
+    "analyzer",
+    "quote_analyzer",
+    "analyze_wildcard",
+    "allow_leading_wildcard",
+    "lenient",
+    "time_zone",
+    "boost",
+    "_name",
+    "auto_generate_synonyms_phrase_query",
+    "enable_position_increments",
+    "max_determinized_states",
+    "rewrite",
+    "escape",
+    "tie_breaker",
+    "type",
+}
 
 
 def translate(tr: Translator, body: Any) -> tantivy.Query:
     if not isinstance(body, dict) or not isinstance(body.get("query"), str):
         raise parsing("[query_string] requires a [query] string")
     text: str = body["query"]
+    for key in body:
+        if key not in _KEYS:
+            raise parsing(f"[query_string] query does not support [{key}]")
+    analyzer = body.get("analyzer")
+    if analyzer not in (None, "standard", "simple", "default"):
+        raise bad_request(
+            f"[query_string] analyzer [{analyzer}] is not supported by logstore: its one "
+            "analyzer splits on non-alphanumeric characters and lower-cases (standard, simple)"
+        )
     if body.get("time_zone") not in _UTC:
         zone = body["time_zone"]
         raise bad_request(f"[query_string] time_zone [{zone}] is not supported: use UTC")
@@ -42,7 +76,8 @@ def translate(tr: Translator, body: Any) -> tantivy.Query:
         return Q.empty_query()  # as ES: an empty query string matches nothing
     conjunction = str(body.get("default_operator", "or")).lower() == "and"
     try:
-        return _Walk(tr, text, conjunction=conjunction).query(_tree(text), scope)
+        walk = _Walk(tr, text, conjunction=conjunction, lenient=body.get("lenient") in _TRUE)
+        return walk.query(_tree(text), scope)
     except ParseError as exc:
         raise _failed(text, str(exc), tr.index_name) from None
     except RecursionError:
@@ -88,8 +123,9 @@ class _Walk:
     """Translates one parsed query string; a scope is the paths a bare value searches, set by
     the query's `fields`/`default_field` and changed by a `field:` prefix."""
 
-    def __init__(self, tr: Translator, text: str, *, conjunction: bool) -> None:
+    def __init__(self, tr: Translator, text: str, *, conjunction: bool, lenient: bool) -> None:
         self.tr = tr
+        self.lenient = lenient  # a value its field's type cannot read matches nothing
         self.text = text
         self.implicit = MUST if conjunction else SHOULD  # `a b`, as default_operator says
         self._defaults: list[str] | None = None
@@ -112,8 +148,21 @@ class _Walk:
         if isinstance(node, tree.Word) and node.value == "*" and EVERY_FIELD in scope:
             return Q.all_query()
         on = self._leaf(node)  # the node's own work once, then once per field
-        leaves = [on(path) for path in self._paths(scope)]
+        leaves = [self._lenient(on, path) for path in self._paths(scope)]
         return leaves[0] if len(leaves) == 1 else Q.boolean_query([(SHOULD, q) for q in leaves])
+
+    def _lenient(self, on: Callable[[str], tantivy.Query], path: str) -> tantivy.Query:
+        try:
+            return on(path)
+        except ESError as exc:
+            reason = str((exc.root or {}).get("reason", ""))
+            unreadable = reason.startswith("failed to create query") or exc.type in (
+                "mapper_parsing_exception",
+                "parse_exception",
+            )
+            if self.lenient and unreadable:
+                return Q.empty_query()
+            raise
 
     def _boolean(
         self, operands: Sequence[Any], occur: tantivy.Occur, scope: tuple[str, ...]
@@ -180,6 +229,7 @@ class _Walk:
             return lambda path: tr.fuzzy(path, term, edits)
         if isinstance(node, tree.Regex):
             regex = node.value[1:-1].replace("\\/", "/")
+            query_compound.check_regex(tr, regex)
             return lambda path: tr.pattern(path, regex, prefix=None)
         if isinstance(node, tree.Range):
             bounds = self._bounds(node, node.low, node.high, node.include_low, node.include_high)

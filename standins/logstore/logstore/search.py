@@ -1,25 +1,30 @@
-"""Search and count across indices: query, sort, paging, `_source` filtering, aggregations.
+"""Search and count across indices: query, sort, paging, aggregations. The hits' contents
+(`_source`, `fields`, ...) are fetch_fields.py's, their order sort.py's and topdocs.py's.
 
 Response shape: https://www.elastic.co/guide/en/elasticsearch/reference/8.15/search-search.html
 """
 
 from __future__ import annotations
 
-import fnmatch
 import time
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 import tantivy
 
-from . import datemath, filterpass
-from .aggmerge import finish
+from . import fieldtypes, filterpass, highlight, top_hits
+from .aggmerge import DEFAULT_MAX_BUCKETS, check_max_buckets, finish
 from .aggs import Agg, parse_aggs, to_tantivy
+from .can_match import can_match
 from .engine import LogIndex
 from .errors import ESError, parsing, unsupported
 from .query import Translator
-from .schema import DATE, TEXT
+from .query_compound import Lookup
+from .schema import DATE, DOUBLE, LONG, Field
+from .slices import Slicer
+from .sort import SortKey, after_value, parse_sort, sort_tuple
+from .source_filter import filter_source
+from .topdocs import top
 
 MAX_WINDOW = 10_000
 _BODY_KEYS = {
@@ -36,31 +41,32 @@ _BODY_KEYS = {
     "version",
     "seq_no_primary_term",
     "stored_fields",
-    "track_scores",
+    "docvalue_fields",
+    "fields",
+    "post_filter",
+    "indices_boost",
+    "pit",
+    "slice",
     "explain",
     "profile",
     "min_score",
-    "pit",
-}
-_UNSUPPORTED = {
+    "track_scores",
+    "terminate_after",
     "highlight",
+}
+# Body keys of features logstore does not serve, and the feature each names.
+_UNSUPPORTED = {
     "collapse",
     "suggest",
     "script_fields",
     "rescore",
-    "post_filter",
-    "docvalue_fields",
-    "fields",
     "knn",
     "runtime_mappings",
-    "indices_boost",
+    "stats",
+    "ext",
 }
-
-
-@dataclass
-class SortKey:
-    field: str  # ES name, "_score" or "_doc"
-    desc: bool
+# Accepted when off (false, null), refused when asked for.
+_REFUSED_WHEN_SET = {"explain", "profile", "min_score", "track_scores", "terminate_after"}
 
 
 @dataclass
@@ -72,29 +78,6 @@ class Hit:
     score: float | None
 
 
-def parse_sort(spec: Any) -> list[SortKey]:
-    if spec is None:
-        return []
-    items = spec if isinstance(spec, list) else [spec]
-    keys = []
-    for item in items:
-        if isinstance(item, str):
-            name, _, direction = item.partition(":")
-            default = "desc" if name == "_score" else "asc"
-            keys.append(SortKey(name, (direction or default) == "desc"))
-        elif isinstance(item, dict) and len(item) == 1:
-            ((name, order),) = item.items()
-            direction = (
-                order.get("order", "desc" if name == "_score" else "asc")
-                if isinstance(order, dict)
-                else order
-            )
-            keys.append(SortKey(name, str(direction).lower() == "desc"))
-        else:
-            raise parsing(f"[sort] malformed: {item!r}")
-    return keys
-
-
 @dataclass
 class Searched:
     hits: list[Hit]
@@ -102,6 +85,8 @@ class Searched:
     aggregations: dict[str, Any] | None
     sort: list[SortKey]
     agg_tree: list[Agg] | None = None  # what `typed_keys` names the results by
+    pit_id: str | None = None  # a point-in-time search answers with its id
+    skipped: int = 0  # indices the pre-filter phase skipped (can_match.py)
 
 
 _TOTAL = "logstore[total]"  # ES forbids [ and ] in aggregation names: no clash
@@ -114,12 +99,14 @@ def execute(
     size: int,
     from_: int,
     searchers: dict[str, tantivy.Searcher] | None = None,
+    lookup: Lookup | None = None,
+    boosts: dict[str, float] | None = None,
+    window: int = MAX_WINDOW,
+    slicer: Slicer | None = None,
+    pre_filter: bool = False,
+    max_buckets: int = DEFAULT_MAX_BUCKETS,
 ) -> Searched:
-    for key in body:
-        if key in _UNSUPPORTED:
-            raise unsupported(f"search body [{key}]")
-        if key not in _BODY_KEYS:
-            raise parsing(f"Unknown key for a START_OBJECT in [{key}].")
+    check_body(body)
     for key, value in (("from", from_), ("size", size)):
         if value < 0:  # ES 8's SearchSourceBuilder says so; a negative slice is a silent mess
             raise ESError(
@@ -127,12 +114,12 @@ def execute(
                 "illegal_argument_exception",
                 f"[{key}] parameter cannot be negative, found [{value}]",
             )
-    if from_ + size > MAX_WINDOW:
+    if from_ + size > window:
         raise ESError(
             400,
             "illegal_argument_exception",
             f"Result window is too large, from + size must be less than or equal to: "
-            f"[{MAX_WINDOW}] but was [{from_ + size}]. See the scroll api for a more "
+            f"[{window}] but was [{from_ + size}]. See the scroll api for a more "
             "efficient way to request large data sets.",
         )
     sort = parse_sort(body.get("sort"))
@@ -142,22 +129,38 @@ def execute(
     total = 0
     agg_parts: list[dict[str, Any]] = []
     agg_tree = None
-    for index in indices:
+    skip = _pre_filter(indices, body, searchers, lookup) if pre_filter else set()
+    for ordinal, index in enumerate(indices):
+        if index.meta.name in skip:
+            continue
         searcher = (searchers or {}).get(index.meta.name) or index.searcher()
-        tr = Translator(index.meta.name, index.fields, index.tindex)
+        tr = translator(index, lookup)
         query = tr.translate(body.get("query", {"match_all": {}}))
+        if slicer is not None:
+            query = Q_and(query, slicer(index, searcher))
+        # post_filter narrows the hits, not what the aggregations see.
+        hits_query = query
+        if body.get("post_filter") is not None:
+            hits_query = Q_and(query, tr.translate(body["post_filter"]))
         if after is not None and sort:
-            query = Q_and(query, _after_filter(tr, sort[0], after[0]))
+            hits_query = Q_and(hits_query, _after_filter(tr, sort[0], after[0]))
         want = from_ + size + (1000 if after is not None else 0)
         # No hits wanted (a dashboard's `size: 0`): the aggregation pass counts the matches
         # too, instead of a second, scored pass over them.
-        count_in_aggs = want <= 0 and aggs_spec is not None
+        count_in_aggs = want <= 0 and aggs_spec is not None and hits_query is query
         if not count_in_aggs:
-            result = _top(searcher, tr, query, sort, want)
-            total += result[0]
-            hits.extend(Hit(s, index, searcher, a, sc) for s, a, sc in result[1])
+            count, rows = top(searcher, tr, hits_query, sort, want, ordinal)
+            total += count
+            boost = (boosts or {}).get(index.meta.name)
+            for values, addr, score in rows:
+                if boost is not None and score is not None:
+                    score *= boost
+                    values = (
+                        (score, *values[1:]) if not sort or sort[0].field == "_score" else values
+                    )
+                hits.append(Hit(values, index, searcher, addr, score))
         if aggs_spec is not None:
-            agg_tree = parse_aggs(aggs_spec, tr)
+            agg_tree = parse_aggs(aggs_spec, tr, agg_tree, index.meta.mappings)
             part = _aggregate(
                 searcher, tr, query, agg_tree, multi=len(indices) > 1, count=count_in_aggs
             )
@@ -169,7 +172,85 @@ def execute(
     if aggs_spec is not None:
         agg_tree = agg_tree or parse_aggs(aggs_spec, _empty_translator())
         aggregations = finish(agg_tree, agg_parts)
-    return Searched(hits[from_ : from_ + size], total, aggregations, sort, agg_tree)
+        check_max_buckets(agg_tree, aggregations, max_buckets)
+    found = Searched(hits[from_ : from_ + size], total, aggregations, sort, agg_tree)
+    found.skipped = len(skip)
+    return found
+
+
+def _pre_filter(
+    indices: list[LogIndex],
+    body: dict[str, Any],
+    searchers: dict[str, tantivy.Searcher] | None,
+    lookup: Lookup | None,
+) -> set[str]:
+    """The indices ES's pre-filter phase skips; one still runs when none can match, as in ES,
+    for a real (empty) result."""
+    skip = set()
+    for index in indices:
+        searcher = (searchers or {}).get(index.meta.name) or index.searcher()
+        if not can_match(translator(index, lookup), searcher, body.get("query")):
+            skip.add(index.meta.name)
+    if indices and len(skip) == len(indices):
+        skip.discard(indices[0].meta.name)
+    return skip
+
+
+def translator(index: LogIndex, lookup: Lookup | None = None) -> Translator:
+    tr = Translator(index.meta.name, index.fields, index.tindex)
+    tr.settings = index.meta.settings
+    tr.lookup = lookup
+    tr.generation = index.generation
+    return tr
+
+
+def check_body(body: dict[str, Any]) -> None:
+    for key, value in body.items():
+        # Kibana sends `runtime_mappings: {}` and `script_fields: {}` with every search.
+        if key in _UNSUPPORTED:
+            if value in (None, {}, []):
+                continue
+            raise unsupported(key)
+        if key in _REFUSED_WHEN_SET and value not in (None, False):
+            raise unsupported(key)
+        if key not in _BODY_KEYS:
+            raise parsing(f"Unknown key for a START_OBJECT in [{key}].")
+    if body.get("highlight") is not None:
+        highlight.parse(body["highlight"])  # refused before searching
+
+
+def _merge(hits: list[Hit], sort: list[SortKey], after: Any) -> list[Hit]:
+    keys = sort or [SortKey("_score", True)]
+
+    def sort_key(hit: Hit) -> tuple[Any, ...]:
+        return sort_tuple(hit.sort, keys)
+
+    hits.sort(key=sort_key)
+    if after is not None and sort:
+        pivot = sort_tuple(tuple(after), keys)
+        hits = [h for h in hits if sort_key(h)[: len(pivot)] > pivot]
+    return hits
+
+
+def _after_filter(tr: Translator, key: SortKey, value: Any) -> tantivy.Query:
+    """A cheap pre-filter on the first sort key (the exact cut is _merge's)."""
+    typed = tr.field(key.field)[1] if not key.special else None
+    if typed is None or typed.kind not in (LONG, DOUBLE, DATE) or key.missing != "_last":
+        return tantivy.Query.all_query()
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return tantivy.Query.all_query()
+    if typed.nanos:  # the range is on its milliseconds
+        value = int(value) // 1_000_000
+    bound = "lte" if key.desc else "gte"
+    within = tr.translate({"range": {key.field: {bound: value}}})
+    # Documents without the field sort last: still after any value.
+    has = tantivy.Query.exists_query(tr.exists_field(key.field), True)
+    lacking = tantivy.Query.boolean_query(
+        [(tantivy.Occur.Must, tantivy.Query.all_query()), (tantivy.Occur.MustNot, has)]
+    )
+    return tantivy.Query.boolean_query(
+        [(tantivy.Occur.Should, within), (tantivy.Occur.Should, lacking)]
+    )
 
 
 def _aggregate(
@@ -193,6 +274,7 @@ def _aggregate(
         filterpass.run(
             part, aggs, tr, query, aggregate=searcher.aggregate, multi=multi, exact=exact
         )
+        top_hits.resolve(part, aggs, tr, searcher)
         return part
 
     try:
@@ -230,115 +312,21 @@ def _after_values(after: Any, sort: list[SortKey], indices: list[LogIndex]) -> A
         )
     values = list(after)
     for i, key in enumerate(sort):
-        if isinstance(values[i], str) and _is_date(key.field, indices):
-            values[i] = datemath.parse_date(values[i], field=key.field)
+        typed = _date_field(key.field, indices) if not key.special else None
+        if typed is not None and isinstance(values[i], str):
+            # read with the field's format; date_nanos in nanoseconds
+            values[i] = fieldtypes.sort_value(typed, values[i])
+        else:
+            values[i] = after_value(values[i], key, typed)
     return values
 
 
-def _is_date(path: str, indices: list[LogIndex]) -> bool:
+def _date_field(path: str, indices: list[LogIndex]) -> Field | None:
     for index in indices:
         typed = Translator(index.meta.name, index.fields, index.tindex).field(path)[1]
         if typed is not None:
-            return typed.kind == DATE
-    return False
-
-
-def _after_filter(tr: Translator, key: SortKey, value: Any) -> tantivy.Query:
-    if key.field in ("_doc", "_score"):
-        return tantivy.Query.all_query()
-    bound = "lte" if key.desc else "gte"
-    return (
-        tr.translate({"range": {key.field: {bound: value}}})
-        if _numeric(tr, key.field)
-        else tantivy.Query.all_query()
-    )
-
-
-def _numeric(tr: Translator, path: str) -> bool:
-    typed = tr.field(path)[1]
-    return typed is not None and typed.kind in ("long", "double", "date")
-
-
-def _top(
-    searcher: tantivy.Searcher, tr: Translator, query: tantivy.Query, sort: list[SortKey], want: int
-) -> tuple[int, list[tuple[tuple[Any, ...], tantivy.DocAddress, float | None]]]:
-    first = sort[0] if sort else SortKey("_score", True)
-    if want <= 0:  # tantivy panics on a zero limit
-        found = searcher.search(query, 1)
-        return int(getattr(found, "count", 0) or 0), []
-    if first.field == "_score":
-        res = searcher.search(query, want)
-        count = int(getattr(res, "count", 0) or 0)
-        return count, [((score,), addr, score) for score, addr in res.hits]
-    if first.field == "_doc":
-        fast, desc = "_seq", first.desc
-    else:
-        typed = tr.field(first.field)[1]
-        if typed is None or typed.kind == TEXT:
-            raise ESError(
-                400,
-                "illegal_argument_exception",
-                f"sort on [{first.field}] is not supported by logstore: sort by a mapped "
-                "keyword, numeric or date field (see docs/logstore.md)",
-            )
-        fast, desc = typed.name, first.desc
-    order = tantivy.Order.Desc if desc else tantivy.Order.Asc
-    res = searcher.search(query, want, order_by_field=fast, order=order)
-    count = int(getattr(res, "count", 0) or 0)
-    out: list[tuple[tuple[Any, ...], tantivy.DocAddress, float | None]] = []
-    for value, addr in res.hits:
-        key: list[Any] = [value]
-        for extra in sort[1:]:
-            key.append(_fast_value(searcher, tr, extra.field, addr))
-        out.append((tuple(key), addr, None))
-    return count, out
-
-
-def _fast_value(
-    searcher: tantivy.Searcher, tr: Translator, path: str, addr: tantivy.DocAddress
-) -> Any:
-    typed = tr.field(path)[1]
-    name = "_seq" if path == "_doc" else (typed.name if typed else None)
-    if name is None or (typed is not None and typed.kind not in ("long", "date", "double")):
-        raise ESError(
-            400,
-            "illegal_argument_exception",
-            f"secondary sort on [{path}] is not supported by logstore: use a numeric or date field",
-        )
-    return searcher.fast_field_values(name, [addr])[0]
-
-
-def _merge(hits: list[Hit], sort: list[SortKey], after: Any) -> list[Hit]:
-    keys = sort or [SortKey("_score", True)]
-
-    def sort_key(hit: Hit) -> tuple[Any, ...]:
-        return tuple(_Ordered(v, k.desc) for v, k in zip(hit.sort, keys, strict=False))
-
-    hits.sort(key=sort_key)
-    if after is not None and sort:
-        pivot = tuple(_Ordered(v, k.desc) for v, k in zip(after, keys, strict=False))
-        hits = [h for h in hits if sort_key(h)[: len(pivot)] > pivot]
-    return hits
-
-
-class _Ordered:
-    """A sort value that orders None last and honours the direction."""
-
-    __slots__ = ("desc", "value")
-
-    def __init__(self, value: Any, desc: bool) -> None:
-        self.value, self.desc = value, desc
-
-    def __lt__(self, other: _Ordered) -> bool:
-        if self.value is None or other.value is None:
-            return self.value is not None and other.value is None
-        return bool(self.value > other.value) if self.desc else bool(self.value < other.value)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Ordered) and self.value == other.value
-
-    def __gt__(self, other: _Ordered) -> bool:
-        return other < self
+            return typed if typed.kind == DATE else None
+    return None
 
 
 def _empty_translator() -> Translator:
@@ -348,57 +336,8 @@ def _empty_translator() -> Translator:
     return Translator("", fields, tantivy.Index(build_schema(fields)))
 
 
-def filter_source(
-    source: dict[str, Any], includes: list[str], excludes: list[str]
-) -> dict[str, Any]:
-    """`_source` filtering by path patterns (https://www.elastic.co/guide/en/elasticsearch/reference/8.15/search-fields.html#source-filtering)."""
-    out: dict[str, Any] = {}
-    for key, value in source.items():
-        _filter_into(out, key, value, key, includes, excludes)
-    return out
-
-
-def _filter_into(
-    out: dict[str, Any], key: str, value: Any, path: str, inc: list[str], exc: list[str]
-) -> None:
-    if any(fnmatch.fnmatchcase(path, p) for p in exc):
-        return
-    if isinstance(value, dict):
-        inner: dict[str, Any] = {}
-        for k, v in value.items():
-            _filter_into(inner, k, v, f"{path}.{k}", inc, exc)
-        if inner or (not value and _included(path, inc)):
-            out[key] = inner
-        return
-    if _included(path, inc):
-        out[key] = value
-
-
-def _included(path: str, inc: list[str]) -> bool:
-    return not inc or any(fnmatch.fnmatchcase(path, p) or path.startswith(p + ".") for p in inc)
-
-
-def render_hit(
-    hit: Hit, includes: list[str] | None, excludes: list[str], sorted_: bool
-) -> dict[str, Any]:
-    doc = hit.searcher.doc(hit.address)
-    out: dict[str, Any] = {
-        "_index": hit.index.meta.name,
-        "_id": doc["_id"][0],
-        "_score": None if sorted_ else hit.score,
-    }
-    if includes is not None:
-        source = orjson.loads(doc["_source"][0])
-        if includes or excludes:
-            source = filter_source(source, includes, excludes)
-        out["_source"] = source
-    if sorted_:
-        out["sort"] = list(hit.sort)
-    return out
-
-
 def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-__all__ = ["DATE", "execute", "render_hit"]
+__all__ = ["DATE", "execute", "filter_source", "translator"]
