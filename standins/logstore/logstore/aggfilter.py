@@ -15,8 +15,13 @@ import tantivy
 from .errors import ESError, parsing, unsupported
 from .query import Translator
 
-FILTERING = ("filter", "filters")
+# Aggregations whose buckets are queries: `missing` is a filter on the field's absence,
+# `ip_range` a filters aggregation (see agg_ranges.py), `adjacency_matrix` one bucket per filter
+# and per pair of filters. SINGLE ones answer one bucket.
+FILTERING = ("filter", "filters", "missing", "ip_range", "adjacency_matrix")
+SINGLE = ("filter", "missing")
 OTHER_KEY = "_other_"  # ES's default `other_bucket_key`
+ADJACENCY_MAX = 100
 _PARAMS = {"filters", "other_bucket", "other_bucket_key"}
 _REFUSED = {"keyed", "keyed_bucket_in_array"}
 
@@ -37,6 +42,10 @@ def parse_entries(
     if kind == "filter":
         tr.translate(params)
         return [FilterEntry("", params)]
+    if kind == "missing":
+        return [FilterEntry("", _missing_query(name, params))]
+    if kind == "adjacency_matrix":
+        return _adjacency(name, params, tr)
     for key in params:
         if key in _REFUSED:
             raise unsupported(f"filters {key} (aggregation [{name}])")
@@ -62,6 +71,56 @@ def parse_entries(
     if other:
         entries.append(FilterEntry(other_key, None))
     return entries
+
+
+def _adjacency(name: str, params: dict[str, Any], tr: Translator) -> list[FilterEntry]:
+    """https://www.elastic.co/guide/en/elasticsearch/reference/8.15/search-aggregations-bucket-adjacency-matrix-aggregation.html
+    Each named filter, and each pair `a&b` (names in order) as both queries at once."""
+    for key in params:
+        if key not in ("filters", "separator"):
+            raise parsing(f"[adjacency_matrix] unknown field [{key}] (aggregation [{name}])")
+    raw = params.get("filters")
+    if not isinstance(raw, dict) or not raw:
+        raise parsing(f"[filters] of [{name}] must be a non-empty object of named queries")
+    if len(raw) > ADJACENCY_MAX:  # ES's index.max_adjacency_matrix_filters
+        raise ESError(
+            400,
+            "illegal_argument_exception",
+            f"Number of filters is too large, must be less than or equal to: "
+            f"[{ADJACENCY_MAX}] but was [{len(raw)}].",
+        )
+    separator = params.get("separator", "&")
+    if not isinstance(separator, str):
+        raise parsing(f"[separator] of [{name}] must be a string")
+    names = sorted(str(k) for k in raw)
+    queries = {str(k): q for k, q in raw.items()}
+    for query in queries.values():
+        tr.translate(query)
+    entries = [FilterEntry(n, queries[n]) for n in names]
+    for i, first in enumerate(names):
+        for second in names[i + 1 :]:
+            both = {"bool": {"filter": [queries[first], queries[second]]}}
+            entries.append(FilterEntry(f"{first}{separator}{second}", both))
+    return entries
+
+
+def _missing_query(name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """https://www.elastic.co/guide/en/elasticsearch/reference/8.15/search-aggregations-bucket-missing-aggregation.html
+    With `missing`, every document has a value: the bucket is empty."""
+    for key in params:
+        if key == "script":
+            raise unsupported(f"missing script (aggregation [{name}])")
+        if key not in ("field", "missing"):
+            raise parsing(f"[missing] unknown field [{key}] (aggregation [{name}])")
+    if "field" not in params:
+        raise ESError(
+            400,
+            "illegal_argument_exception",
+            "Required one of fields [field, script], but none were specified.",
+        )
+    if params.get("missing") is not None:
+        return {"match_none": {}}
+    return {"bool": {"must_not": [{"exists": {"field": params["field"]}}]}}
 
 
 def is_keyed(params: dict[str, Any]) -> bool:

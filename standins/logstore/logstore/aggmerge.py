@@ -1,47 +1,124 @@
 """Aggregation results in Elasticsearch's shape, merged across the indices searched.
 
-Shapes: https://www.elastic.co/guide/en/elasticsearch/reference/8.15/search-aggregations-bucket-terms-aggregation.html
-and the sibling pages for date_histogram, histogram, range, stats, percentiles, cardinality.
-Across indices: counts and sums add up, cardinality is the size of the union of terms;
-percentiles are merged in percentiles.py. `filter` and `filters` buckets arrive grafted into
-the tantivy answers by filterpass.py, `filters`' keyed by their position.
+Each kind's shape and merge rules are in its module (agg_terms.py, agg_histogram.py,
+agg_ranges.py, agg_metrics.py, percentiles.py, top_hits.py); this one walks the tree, adds
+`meta`, names results for `typed_keys` and counts buckets against `search.max_buckets`.
+`filter`, `filters` (and `missing`, `ip_range`) buckets arrive grafted into the tantivy answers
+by filterpass.py, `filters`' keyed by their position.
 """
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
-from . import datemath, percentiles
-from .aggfilter import is_keyed
-from .aggs import Agg
+from . import (
+    agg_auto_date,
+    agg_histogram,
+    agg_mad,
+    agg_metrics,
+    agg_pipeline,
+    agg_ranges,
+    agg_terms,
+    agg_weighted,
+    percentiles,
+    top_hits,
+)
+from .aggfilter import SINGLE, is_keyed
+from .aggs import MISSING, Agg
+from .errors import ESError
 from .schema import DATE, DOUBLE, LONG
+
+DEFAULT_MAX_BUCKETS = 65_536  # ES 8's search.max_buckets
 
 
 def finish(aggs: list[Agg], parts: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for agg in aggs:
-        if agg.kind == "percentiles":  # reads its sibling aggregations too
-            p = agg.params
-            out[agg.name] = percentiles.finish(agg.name, p["field"], p, agg.typed, parts)
+        if agg.hidden or agg.kind in agg_pipeline.KINDS:
             continue
-        mine = [p[agg.name] for p in parts if isinstance(p.get(agg.name), dict)]
-        out[agg.name] = _FINISH[agg.kind](agg, mine)
-        if agg.meta is not None:
+        if agg.kind in ("percentiles", "percentile_ranks"):  # read their siblings too
+            p = agg.params
+            ranks = agg.kind == "percentile_ranks"
+            out[agg.name] = percentiles.finish(
+                agg.name, p["field"], p, agg.typed, parts, ranks=ranks
+            )
+        elif agg.kind == "top_hits":
+            out[agg.name] = top_hits.finish(agg, parts)
+        elif agg.kind == agg_mad.KIND:
+            out[agg.name] = agg_mad.finish(agg, parts)
+        elif agg.kind == agg_weighted.KIND:
+            out[agg.name] = agg_weighted.finish(agg, parts)
+        elif agg.kind in ("range", "date_range"):
+            found = [agg_ranges.parts_of(agg, p) for p in parts]
+            mine = [f for f in found if f is not None]
+            extra = [p[agg.name + MISSING] for p in parts if p.get(agg.name + MISSING)]
+            out[agg.name] = agg_ranges.finish(agg, mine, _bucket, extra)
+        else:
+            mine = [p[agg.name] for p in parts if isinstance(p.get(agg.name), dict)]
+            out[agg.name] = _FINISH[agg.kind](agg, mine)
+            if agg.kind in ("histogram", "date_histogram", "auto_date_histogram"):
+                agg_pipeline.parents(agg, out[agg.name])
+    agg_pipeline.siblings(aggs, out)
+    for agg in aggs:
+        if agg.meta is not None and agg.name in out:
             out[agg.name]["meta"] = agg.meta
     return out
 
 
+def _bucket(agg: Agg, key: Any, members: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {"key": key, "doc_count": sum(int(m["doc_count"]) for m in members)}
+    out.update(finish(agg.subs, members))
+    return out
+
+
+def count_buckets(aggs: list[Agg], result: dict[str, Any]) -> int:
+    """Buckets in the answer, as ES counts them against search.max_buckets: every bucket of
+    a multi-bucket aggregation, at every level."""
+    total = 0
+    for agg in aggs:
+        value = result.get(agg.name)
+        if not isinstance(value, dict) or (not agg.subs and "buckets" not in value):
+            continue
+        if agg.kind in SINGLE:
+            total += count_buckets(agg.subs, value)
+            continue
+        buckets = value.get("buckets", [])
+        found = list(buckets.values()) if isinstance(buckets, dict) else list(buckets)
+        total += len(found)
+        for bucket in found:
+            total += count_buckets(agg.subs, bucket)
+    return total
+
+
+def check_max_buckets(aggs: list[Agg], result: dict[str, Any], limit: int) -> None:
+    count = count_buckets(aggs, result)
+    if count > limit:
+        raise ESError(
+            400,
+            "too_many_buckets_exception",
+            f"Trying to create too many buckets. Must be less than or equal to: [{limit}] but "
+            f"was [{count}]. This limit can be set by changing the [search.max_buckets] "
+            "cluster level setting.",
+            max_buckets=limit,
+        )
+
+
 # `typed_keys`: each result named `<type>#<name>`, the type as ES names its result class.
 # https://www.elastic.co/guide/en/elasticsearch/reference/8.15/search-aggregations.html#return-agg-type
-_TYPE_NAMES = {"percentiles": "tdigest_percentiles"}
+_TYPE_NAMES = {
+    "percentiles": "tdigest_percentiles",
+    "percentile_ranks": "tdigest_percentile_ranks",
+    **agg_pipeline.TYPE_NAMES,
+}
 
 
 def with_typed_keys(aggs: list[Agg], result: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for agg in aggs:
+        if agg.hidden or agg.name not in result:  # a derivative's first bucket has none
+            continue
         value = result[agg.name]
-        if agg.subs and agg.kind == "filter":  # a single bucket: the sub-results sit in it
+        if agg.subs and agg.kind in SINGLE:  # a single bucket: the sub-results sit in it
             value = _typed_bucket(agg, value)
         elif agg.subs:
             buckets = value["buckets"]
@@ -60,10 +137,16 @@ def _typed_bucket(agg: Agg, bucket: dict[str, Any]) -> dict[str, Any]:
 
 
 def _type_name(agg: Agg, value: dict[str, Any]) -> str:
+    if agg.kind == "rare_terms":
+        return _terms_type(agg, value)[0] + "rareterms"
     if agg.kind != "terms":
         return _TYPE_NAMES.get(agg.kind, agg.kind)
+    return _terms_type(agg, value)
+
+
+def _terms_type(agg: Agg, value: dict[str, Any]) -> str:
     kind = agg.typed.kind if agg.typed is not None else None
-    if kind in (LONG, DATE):
+    if kind in (LONG, DATE, "boolean"):
         return "lterms"
     if kind == DOUBLE:
         return "dterms"
@@ -75,219 +158,16 @@ def _type_name(agg: Agg, value: dict[str, Any]) -> str:
     return "sterms"
 
 
-def _is_date(agg: Agg) -> bool:
-    return agg.typed is not None and agg.typed.kind == DATE
-
-
-def _num_key(agg: Agg, key: Any) -> Any:
-    if (
-        isinstance(key, float)
-        and key.is_integer()
-        and (agg.typed is None or agg.typed.kind == LONG)
-    ):
-        return int(key)
-    return key
-
-
-def _group(
-    agg: Agg, parts: list[dict[str, Any]], keyfn: Any = None
-) -> dict[Any, list[dict[str, Any]]]:
-    groups: dict[Any, list[dict[str, Any]]] = {}
-    for part in parts:
-        buckets = part.get("buckets", [])
-        if isinstance(buckets, dict):
-            buckets = [dict(b, key=k) for k, b in buckets.items()]
-        for bucket in buckets:
-            key = keyfn(bucket["key"]) if keyfn else bucket["key"]
-            groups.setdefault(key, []).append(bucket)
-    return groups
-
-
-def _bucket(agg: Agg, key: Any, members: list[dict[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {"key": key, "doc_count": sum(int(m["doc_count"]) for m in members)}
-    out.update(finish(agg.subs, members))
-    return out
-
-
 def _terms(agg: Agg, parts: list[dict[str, Any]]) -> dict[str, Any]:
-    size = int(agg.params.get("size", 10))
-    groups = _group(agg, parts, lambda k: _num_key(agg, k))
-    buckets = [_bucket(agg, key, members) for key, members in groups.items()]
-    if agg.typed is not None and agg.typed.kind == DATE:
-        for b in buckets:
-            b["key_as_string"] = datemath.format_ms(int(b["key"]))
-    order = agg.params.get("order", {"_count": "desc"})
-    for item in reversed(order if isinstance(order, list) else [order]):
-        ((what, direction),) = item.items()
-        buckets.sort(key=functools.partial(_sort_value, what=what), reverse=direction == "desc")
-    if not agg.params.get("order"):
-        buckets.sort(key=lambda b: (-b["doc_count"], _sortable(b["key"])))
-    total = sum(int(p.get("sum_other_doc_count", 0)) for p in parts) + sum(
-        int(m["doc_count"]) for members in groups.values() for m in members
-    )
-    kept = buckets[:size]
-    return {
-        "doc_count_error_upper_bound": 0,
-        "sum_other_doc_count": total - sum(b["doc_count"] for b in kept),
-        "buckets": kept,
-    }
-
-
-def _sortable(key: Any) -> tuple[int, Any]:
-    return (0, key) if isinstance(key, int | float) else (1, str(key))
-
-
-def _sort_value(bucket: dict[str, Any], *, what: str) -> Any:
-    if what in ("_count", "_term", "_key"):
-        return bucket["doc_count"] if what == "_count" else _sortable(bucket["key"])
-    name, _, metric = what.partition(".")
-    sub = bucket.get(name, {})
-    if not metric and isinstance(sub, dict) and "value" not in sub:
-        metric = "doc_count"  # a single-bucket aggregation (`filter`) orders by its count
-    value = sub.get(metric or "value") if isinstance(sub, dict) else None
-    return value if value is not None else float("-inf")
+    return agg_terms.finish(agg, parts, _bucket)
 
 
 def _histogram(agg: Agg, parts: list[dict[str, Any]]) -> dict[str, Any]:
-    is_date = agg.kind == "date_histogram"
-    if is_date and not agg.interval_ms:  # calendar ranges, keyed by their start
-        groups = {
-            int(k[0]): v
-            for k, v in _group_ranges(parts).items()
-            if k[0] is not None and k[1] is not None and any(int(b["doc_count"]) for b in v)
-        }
-    else:
-        groups = _group(agg, parts, lambda k: int(k) if is_date else float(k))
-    keys = sorted(groups)
-    min_count = int(agg.params.get("min_doc_count", 0))
-    if min_count == 0:
-        keys = _fill(agg, keys)
-    buckets = []
-    for key in keys:
-        bucket = _bucket(agg, key, groups.get(key, []))
-        if bucket["doc_count"] < min_count:
-            continue
-        if is_date:
-            text = (
-                str(int(key))
-                if agg.params.get("format") == "epoch_millis"
-                else datemath.format_ms(int(key))
-            )
-            bucket = {"key_as_string": text, **bucket}
-        buckets.append(bucket)
-    return {"buckets": buckets}
+    return agg_histogram.finish(agg, parts, _bucket)
 
 
-def _fill(agg: Agg, keys: list[Any]) -> list[Any]:
-    bounds = agg.params.get("extended_bounds") or {}
-    is_date = agg.kind == "date_histogram"
-    step: Any = agg.interval_ms if is_date else float(agg.params["interval"])
-    lo, hi = bounds.get("min"), bounds.get("max")
-    if is_date:
-        lo = None if lo is None else _floor(agg, datemath.resolve(lo))
-        hi = None if hi is None else _floor(agg, datemath.resolve(hi))
-    else:
-        lo = None if lo is None else (float(lo) // step) * step
-        hi = None if hi is None else (float(hi) // step) * step
-    first = min([k for k in (lo, keys[0] if keys else None) if k is not None], default=None)
-    last = max([k for k in (hi, keys[-1] if keys else None) if k is not None], default=None)
-    if first is None or last is None:
-        return keys
-    out: list[Any] = []
-    key = first
-    while key <= last and len(out) < 100_000:
-        out.append(key)
-        key = datemath.next_unit(key, agg.unit) if is_date and not agg.interval_ms else key + step
-    return out
-
-
-def _floor(agg: Agg, ms: int) -> int:
-    if agg.interval_ms:
-        offset = 4 * 86_400_000 if agg.unit == "w" else 0
-        return (ms - offset) // agg.interval_ms * agg.interval_ms + offset
-    return datemath.floor_unit(ms, agg.unit)
-
-
-def _group_ranges(parts: list[dict[str, Any]]) -> dict[Any, list[dict[str, Any]]]:
-    """tantivy names range buckets itself: match them by their bounds."""
-    groups: dict[Any, list[dict[str, Any]]] = {}
-    for part in parts:
-        buckets = part.get("buckets", [])
-        for bucket in buckets.values() if isinstance(buckets, dict) else buckets:
-            groups.setdefault((bucket.get("from"), bucket.get("to")), []).append(bucket)
-    return groups
-
-
-def _range(agg: Agg, parts: list[dict[str, Any]]) -> dict[str, Any]:
-    by_bounds = _group_ranges(parts)
-    buckets = []
-    keyed = bool(agg.params.get("keyed"))
-    for spec in agg.params["ranges"]:
-        bounds = tuple(_bound(agg, spec.get(side)) for side in ("from", "to"))
-        bucket = _bucket(agg, None, by_bounds.get(bounds, []))
-        out: dict[str, Any] = {}
-        ends = []
-        for side in ("from", "to"):
-            if spec.get(side) is None:
-                ends.append("*")
-                continue
-            value = float(datemath.resolve(spec[side]) if _is_date(agg) else spec[side])
-            out[side] = value
-            text = datemath.format_ms(int(value)) if _is_date(agg) else repr(value)
-            if _is_date(agg):
-                out[side + "_as_string"] = text
-            ends.append(text)
-        key = spec.get("key", "-".join(ends))
-        bucket.pop("key")
-        buckets.append({"key": key, **out, **bucket})
-    if keyed:
-        return {"buckets": {b.pop("key"): b for b in buckets}}
-    return {"buckets": buckets}
-
-
-def _bound(agg: Agg, value: Any) -> float | None:
-    if value is None:
-        return None
-    return float(datemath.resolve(value) if _is_date(agg) else value)
-
-
-def _stats(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    count = sum(int(p.get("count", 0)) for p in parts)
-    total = sum(float(p.get("sum") or 0.0) for p in parts)
-    mins = [p["min"] for p in parts if p.get("min") is not None]
-    maxs = [p["max"] for p in parts if p.get("max") is not None]
-    return {
-        "count": count,
-        "min": min(mins) if count else None,
-        "max": max(maxs) if count else None,
-        "avg": total / count if count else None,
-        "sum": total,
-    }
-
-
-def _metric(agg: Agg, parts: list[dict[str, Any]]) -> dict[str, Any]:
-    stats = _stats(parts)
-    if agg.kind == "stats":
-        if _is_date(agg) and stats["count"]:
-            for k in ("min", "max", "avg"):
-                stats[k + "_as_string"] = datemath.format_ms(int(stats[k]))
-        return stats
-    value = stats["sum"] if agg.kind == "sum" else stats[agg.kind]
-    out: dict[str, Any] = {"value": value}
-    if value is not None and _is_date(agg) and agg.kind in ("min", "max"):
-        out["value_as_string"] = datemath.format_ms(int(value))
-    return out
-
-
-def _value_count(agg: Agg, parts: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"value": int(sum(float(p.get("value") or 0) for p in parts))}
-
-
-def _cardinality(agg: Agg, parts: list[dict[str, Any]]) -> dict[str, Any]:
-    if len(parts) == 1 and "value" in parts[0]:
-        return {"value": int(parts[0]["value"] or 0)}
-    keys = {b["key"] for p in parts for b in p.get("buckets", [])}
-    return {"value": len(keys)}
+def _ip_range(agg: Agg, parts: list[dict[str, Any]]) -> dict[str, Any]:
+    return agg_ranges.ip_finish(agg, parts, _bucket)
 
 
 def _filter(agg: Agg, parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -307,19 +187,38 @@ def _filters(agg: Agg, parts: list[dict[str, Any]]) -> dict[str, Any]:
     return {"buckets": buckets}
 
 
+def _auto_date(agg: Agg, parts: list[dict[str, Any]]) -> dict[str, Any]:
+    return agg_auto_date.finish(agg, parts, _bucket)
+
+
+def _adjacency(agg: Agg, parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """ES lists the non-empty buckets by key."""
+    buckets = []
+    for pos, entry in enumerate(agg.entries):
+        members = [p["buckets"][str(pos)] for p in parts if str(pos) in p.get("buckets", {})]
+        bucket = _filter(agg, members)
+        if bucket["doc_count"]:
+            buckets.append({"key": entry.key, **bucket})
+    return {"buckets": sorted(buckets, key=lambda b: str(b["key"]))}
+
+
 _FINISH: dict[str, Any] = {
     "filter": _filter,
+    "missing": _filter,
     "filters": _filters,
+    "adjacency_matrix": _adjacency,
+    "auto_date_histogram": _auto_date,
+    "ip_range": _ip_range,
     "terms": _terms,
+    "rare_terms": _terms,
     "date_histogram": _histogram,
     "histogram": _histogram,
-    "range": _range,
-    "date_range": _range,
-    "avg": _metric,
-    "min": _metric,
-    "max": _metric,
-    "sum": _metric,
-    "stats": _metric,
-    "value_count": _value_count,
-    "cardinality": _cardinality,
+    "avg": agg_metrics.metric,
+    "min": agg_metrics.metric,
+    "max": agg_metrics.metric,
+    "sum": agg_metrics.metric,
+    "stats": agg_metrics.metric,
+    "extended_stats": agg_metrics.extended_stats,
+    "value_count": agg_metrics.value_count,
+    "cardinality": agg_metrics.cardinality,
 }

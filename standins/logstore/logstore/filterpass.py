@@ -18,7 +18,8 @@ from typing import Any
 
 import tantivy
 
-from .aggfilter import FILTERING, entry_query
+from . import agg_auto_date
+from .aggfilter import FILTERING, SINGLE, entry_query
 from .aggs import Agg, one_spec, to_tantivy
 from .query import Translator
 
@@ -51,7 +52,12 @@ def run(
     multi: bool,
     exact: bool,
 ) -> None:
-    """Adds every filter bucket of `aggs` to `part`, the main pass's answer for one index."""
+    """Adds every filter bucket of `aggs` to `part`, the main pass's answer for one index
+    (and the auto_date_histograms, which need the span of the matching dates first)."""
+    for agg in aggs:
+        if agg.kind == agg_auto_date.KIND:
+            subs = to_tantivy(agg.subs, tr, multi=multi, exact=exact)
+            agg_auto_date.run(part, agg, tr, query, subs, aggregate)
     for above, agg in _filters(aggs, []):
         for pos in range(len(agg.entries)):
             narrowed = [query, entry_query(tr, agg.entries, pos)]
@@ -98,7 +104,7 @@ def _graft(
     if not steps:
         result = {k: v for k, v in got.items() if k not in _BUCKET_OWN}
         result["doc_count"] = int((got.get(COUNT) or {}).get("value") or 0)
-        if agg.kind == "filter":
+        if agg.kind in SINGLE:
             main[agg.name] = result
         else:
             main.setdefault(agg.name, {"buckets": {}})["buckets"][str(pos)] = result
@@ -106,7 +112,7 @@ def _graft(
     step, rest = steps[0], steps[1:]
     if step.entry is not None:  # the filter's own pass grafted this bucket before
         holder = main.get(step.agg.name) or {}
-        if step.agg.kind == "filters":
+        if step.agg.kind not in SINGLE:
             holder = holder.get("buckets", {}).get(str(step.entry))
         if isinstance(holder, dict):
             _graft(holder, got, rest, agg, pos)

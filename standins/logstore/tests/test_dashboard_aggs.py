@@ -71,7 +71,11 @@ def test_the_yaml_tests_expected_values(es: Elasticsearch, tdigest: str) -> None
         ({"field": "int_field", "percents": []}, "[percents] must not be empty"),
         ({"field": "int_field", "percents": None}, "[percents] must not be empty"),
         ({"field": "int_field", "percents": ["foo"]}, "must be numbers"),
-        ({"field": "int_field", "hdr": {}}, "[percentiles hdr"),
+        (
+            {"field": "int_field", "hdr": {"number_of_significant_value_digits": 9}},
+            "[numberOfSignificantValueDigits] must be between 0 and 5",
+        ),
+        ({"field": "int_field", "script": "x"}, "[percentiles script"),
         ({"field": "int_field", "missing": "x"}, "[missing]"),
         ({"field": "int_field", "colour": 1}, "unknown field [colour]"),
         ({"field": "service.name"}, "of type [keyword] is not supported"),
@@ -219,14 +223,15 @@ def test_cardinality(es: Elasticsearch, panel_logs: str) -> None:
 @pytest.mark.parametrize(
     ("aggs", "reason"),
     [
-        ({"terms": {"field": "message.keyword", "include": "d.*"}}, "[terms include"),
+        ({"terms": {"field": "message.keyword", "include": "d.*&x"}}, "[terms include"),
         ({"terms": {"field": "message.keyword", "colour": 1}}, "unknown field [colour]"),
         ({"date_histogram": {"field": "@timestamp", "fixed_interval": "1m", "order": {}}}, "order"),
         (
-            {"date_histogram": {"field": "@timestamp", "fixed_interval": "1m", "format": "yyyy"}},
+            {"date_histogram": {"field": "@timestamp", "fixed_interval": "1m", "format": "MMM"}},
             "format",
         ),
-        ({"cardinality": {"field": "user.id", "missing": "x"}}, "[cardinality missing"),
+        ({"cardinality": {"field": "user.id", "script": "x"}}, "[cardinality script"),
+        ({"significant_terms": {"field": "user.id"}}, "[significant_terms aggregation"),
     ],
 )
 def test_unsupported_parameters_are_refused_by_name(
