@@ -1,26 +1,21 @@
 """Cluster, index administration, templates, data streams and security endpoints.
 
 Root: https://www.elastic.co/guide/en/elasticsearch/reference/8.15/rest-api-root.html
-Health: https://www.elastic.co/guide/en/elasticsearch/reference/8.15/cluster-health.html
-cat indices: https://www.elastic.co/guide/en/elasticsearch/reference/8.15/cat-indices.html
+(cluster health and settings: api_cluster.py; _cat: api_cat.py)
 """
 
 from __future__ import annotations
 
 import fnmatch
 import socket
-import time
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from . import datemath
-from .engine import check_settings
+from . import api_aliases, cluster_settings, datemath, index_settings, indexopts
 from .errors import ESError, index_not_found
 from .http import Ctx, shards
-from .schema import mapping_json
-from .store import flat_settings
 
 VERSION = "8.15.0"
 
@@ -50,156 +45,6 @@ async def root(ctx: Ctx) -> dict[str, Any]:
     }
 
 
-def _health(ctx: Ctx) -> dict[str, Any]:
-    n = len(_state(ctx).store.indices)
-    return {
-        "cluster_name": "logstore",
-        "status": "green",
-        "timed_out": False,
-        "number_of_nodes": 1,
-        "number_of_data_nodes": 1,
-        "active_primary_shards": n,
-        "active_shards": n,
-        "relocating_shards": 0,
-        "initializing_shards": 0,
-        "unassigned_shards": 0,
-        "delayed_unassigned_shards": 0,
-        "number_of_pending_tasks": 0,
-        "number_of_in_flight_fetch": 0,
-        "task_max_waiting_in_queue_millis": 0,
-        "active_shards_percent_as_number": 100.0,
-    }
-
-
-async def cluster_health(ctx: Ctx) -> dict[str, Any]:
-    _state(ctx).security.require_cluster(ctx.user, "monitor")
-    health = _health(ctx)
-    level = ctx.param("level", "cluster")
-    if level not in ("cluster", "indices", "shards"):
-        raise ESError(
-            400,
-            "illegal_argument_exception",
-            f"level must be one of [cluster, indices, shards], got [{level}]",
-        )
-    if level != "cluster":  # one primary shard per index, no replica: all green
-        wanted = ctx.request.path_params.get("index", "_all")
-        health["indices"] = {
-            i.meta.name: _index_health(level) for i in _state(ctx).store.resolve(wanted)
-        }
-    return health
-
-
-def _index_health(level: str) -> dict[str, Any]:
-    shard = {"status": "green", "primary_active": True, "active_shards": 1}
-    shard |= {"relocating_shards": 0, "initializing_shards": 0, "unassigned_shards": 0}
-    out: dict[str, Any] = {
-        "status": "green",
-        "number_of_shards": 1,
-        "number_of_replicas": 0,
-        "active_primary_shards": 1,
-        "active_shards": 1,
-        "relocating_shards": 0,
-        "initializing_shards": 0,
-        "unassigned_shards": 0,
-    }
-    if level == "shards":
-        out["shards"] = {"0": shard}
-    return out
-
-
-async def cat_health(ctx: Ctx) -> Any:
-    _state(ctx).security.require_cluster(ctx.user, "monitor")
-    h = _health(ctx)
-    now = int(time.time())
-    row = {
-        "epoch": str(now),
-        "timestamp": time.strftime("%H:%M:%S", time.gmtime(now)),
-        "cluster": "logstore",
-        "status": "green",
-        "node.total": "1",
-        "node.data": "1",
-        "shards": str(h["active_shards"]),
-        "pri": str(h["active_primary_shards"]),
-        "relo": "0",
-        "init": "0",
-        "unassign": "0",
-        "pending_tasks": "0",
-        "max_task_wait_time": "-",
-        "active_shards_percent": "100.0%",
-    }
-    return _cat_answer(ctx, [row], list(row))
-
-
-def _human(n: int) -> str:
-    for unit in ("b", "kb", "mb", "gb"):
-        if n < 1024 or unit == "gb":
-            return f"{n}{unit}" if unit == "b" else f"{n:.1f}{unit}"
-        n /= 1024  # type: ignore[assignment]
-    return str(n)
-
-
-async def cat_indices(ctx: Ctx) -> Any:
-    state = _state(ctx)
-    expr = ctx.request.path_params.get("index", "_all")
-    indices = [
-        i
-        for i in state.store.resolve(expr)
-        if state.security.allowed_index(ctx.user, "monitor", i.meta.name)
-        or state.security.allowed_index(ctx.user, "read", i.meta.name)
-    ]
-    health = ctx.param("health")
-    if health is not None and health not in ("green", "yellow", "red"):
-        raise ESError(
-            400, "illegal_argument_exception", f"[health] must be green, yellow or red: [{health}]"
-        )
-    if health in ("yellow", "red"):  # every logstore index is green: one node, no replicas
-        indices = []
-    rows = []
-    for index in sorted(indices, key=lambda i: i.meta.name):
-        size = _human(await run_in_threadpool(index.size_bytes))
-        rows.append(
-            {
-                "health": "green",
-                "status": "open",
-                "index": index.meta.name,
-                "uuid": index.meta.uuid,
-                "pri": "1",
-                "rep": "0",
-                "docs.count": str(index.doc_count()),
-                "docs.deleted": "0",
-                "store.size": size,
-                "pri.store.size": size,
-                "dataset.size": size,
-            }
-        )
-    return _cat_answer(ctx, rows, list(_CAT_INDICES_COLUMNS))
-
-
-_CAT_INDICES_COLUMNS = [
-    "health", "status", "index", "uuid", "pri", "rep", "docs.count", "docs.deleted",
-    "store.size", "pri.store.size", "dataset.size",
-]  # fmt: skip
-
-
-def _cat_answer(ctx: Ctx, rows: list[dict[str, str]], columns: list[str]) -> Any:
-    """A _cat table as ES answers it: `h` picks and orders the columns (unknown ones are an
-    error, as in ES), `v` adds the header line, `format=json` gives objects."""
-    wanted = [c.strip() for c in (ctx.param("h") or "").split(",") if c.strip()] or columns
-    unknown = [c for c in wanted if c not in columns]
-    if unknown:
-        raise ESError(
-            400,
-            "illegal_argument_exception",
-            f"Unable to find column [{unknown[0]}]; the columns are {columns}",
-        )
-    picked = [{c: r[c] for c in wanted} for r in rows]
-    if ctx.param("format") == "json":
-        return picked
-    lines = [wanted] if ctx.flag("v") else []
-    lines += [[r[c] for c in wanted] for r in picked]
-    return "".join(" ".join(line) + "\n" for line in lines)
-
-
 async def put_index(ctx: Ctx) -> dict[str, Any]:
     name = datemath.index_name(ctx.request.path_params["index"])
     _state(ctx).security.require_index(ctx.user, "create_index", [name])
@@ -209,17 +54,19 @@ async def put_index(ctx: Ctx) -> dict[str, Any]:
 
 
 async def head_index(ctx: Ctx) -> Response:
-    store = _state(ctx).store
     try:
-        found = bool(store.resolve(ctx.request.path_params["index"], allow_no_indices=False))
+        found = bool(indexopts.resolve(ctx, ctx.request.path_params["index"]))
     except ESError:
         found = False
     return Response(b"", 200 if found else 404, media_type="application/json")
 
 
-def _concrete(ctx: Ctx, privilege: str) -> list[Any]:
+def _concrete(ctx: Ctx, privilege: str, default_states: str = "open") -> list[Any]:
+    """The indices the path names, with the request's expand_wildcards, ignore_unavailable and
+    allow_no_indices; a closed index is answered (metadata APIs), not refused."""
     state = _state(ctx)
-    indices = state.store.resolve(ctx.request.path_params.get("index", "_all"))
+    path = ctx.request.path_params.get("index", "_all")
+    indices = indexopts.resolve(ctx, path, default_states=default_states)
     state.security.require_index(ctx.user, privilege, [i.meta.name for i in indices])
     return list(indices)
 
@@ -228,38 +75,15 @@ async def get_index(ctx: Ctx) -> dict[str, Any]:
     out = {}
     for index in _concrete(ctx, "view_index_metadata"):
         out[index.meta.name] = {
-            "aliases": {},
-            "mappings": mapping_json(index.fields),
-            "settings": _settings(index, flat=ctx.flag("flat_settings")),
+            "aliases": _state(ctx).store.aliases.rendered(index.meta.name),
+            "mappings": index.mapping(),
+            **index_settings.render(
+                index,
+                flat=indexopts.flag(ctx, "flat_settings"),
+                defaults=indexopts.flag(ctx, "include_defaults"),
+            ),
         }
     return out
-
-
-def _settings(index: Any, *, flat: bool = False, names: str | None = None) -> dict[str, Any]:
-    """The index's settings, nested as ES answers them, or flat (`flat_settings`); `names`:
-    the comma-separated keys or patterns of GET /{index}/_settings/{name}."""
-    nested: dict[str, Any] = {}
-    base = {
-        "index.number_of_shards": "1",
-        "index.number_of_replicas": "0",
-        "index.uuid": index.meta.uuid,
-        "index.creation_date": str(index.meta.creation_date),
-        "index.provided_name": index.meta.name,
-        "index.refresh_interval": "1s",
-        **index.meta.settings,
-    }
-    if names is not None:
-        patterns = names.split(",")
-        base = {k: v for k, v in base.items() if any(fnmatch.fnmatchcase(k, p) for p in patterns)}
-    if flat:
-        return base
-    for key, value in base.items():
-        node = nested
-        parts = key.split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = value
-    return nested
 
 
 async def put_mapping(ctx: Ctx) -> dict[str, Any]:
@@ -273,120 +97,37 @@ async def put_mapping(ctx: Ctx) -> dict[str, Any]:
 
 async def get_mapping(ctx: Ctx) -> dict[str, Any]:
     return {
-        i.meta.name: {"mappings": mapping_json(i.fields)}
+        i.meta.name: {"mappings": i.mapping()}
         for i in _concrete(ctx, "view_index_metadata")
     }
-
-
-async def get_settings(ctx: Ctx) -> dict[str, Any]:
-    flat, names = ctx.flag("flat_settings"), ctx.request.path_params.get("name")
-    return {
-        i.meta.name: {"settings": _settings(i, flat=flat, names=names)}
-        for i in _concrete(ctx, "view_index_metadata")
-    }
-
-
-async def put_settings(ctx: Ctx) -> dict[str, Any]:
-    body = await ctx.json(required=True)
-    changes = flat_settings(
-        body.get("settings", body) if isinstance(body.get("settings", body), dict) else {}
-    )
-    allowed = (
-        "index.refresh_interval",
-        "index.search.idle.after",
-        "index.translog.flush_threshold_size",
-        "index.lifecycle.",
-        "index.number_of_replicas",
-        "index.blocks.",
-    )
-    for key in changes:
-        if not key.startswith(allowed):
-            raise ESError(
-                400,
-                "illegal_argument_exception",
-                f"setting [{key}] cannot be updated on an open index in logstore",
-            )
-    check_settings(changes)
-    for index in _concrete(ctx, "manage"):
-        index.meta.settings.update(changes)
-        _state(ctx).store.save_meta(index)
-    return {"acknowledged": True}
 
 
 async def delete_index(ctx: Ctx) -> dict[str, Any]:
     expr = ctx.request.path_params["index"]
-    if "*" in expr or expr == "_all":
-        raise ESError(
-            400,
-            "illegal_argument_exception",
-            "Wildcard expressions or all indices are not allowed "
-            "(action.destructive_requires_name)",
-        )
-    for index in _concrete(ctx, "manage"):
+    cluster_settings.refuse_wildcards(_state(ctx).store, expr)
+    for index in api_aliases.deletable(ctx, expr):  # an alias's name: ES's error
         await run_in_threadpool(_state(ctx).store.delete_index, index.meta.name)
     return {"acknowledged": True}
 
 
 async def refresh(ctx: Ctx) -> dict[str, Any]:
     state = _state(ctx)
-    expr = ctx.request.path_params.get("index", "_all")
+    expr = ctx.request.path_params.get("index") or "_all"  # `POST //_refresh`: every index
     indices = [
         i
-        for i in state.store.resolve(expr)
+        for i in indexopts.resolve(ctx, expr, forbid_closed=True)
         if state.security.allowed_index(ctx.user, "read", i.meta.name)
         or state.security.allowed_index(ctx.user, "write", i.meta.name)
     ]
     for index in indices:
         await run_in_threadpool(index.refresh)
-    return {"_shards": {"total": len(indices), "successful": len(indices), "failed": 0}}
+    counts = [index_settings.shard_counts(i) for i in indices]
+    total, started = sum(c[0] for c in counts), sum(c[1] for c in counts)
+    # On one node an index's replicas are never started: ES counts them as not successful.
+    return {"_shards": {"total": total, "successful": started, "failed": 0}}
 
 
-# -- index templates: https://www.elastic.co/guide/en/elasticsearch/reference/8.15/index-templates.html
-
-
-async def put_template(ctx: Ctx) -> dict[str, Any]:
-    _state(ctx).security.require_cluster(ctx.user, "manage_index_templates")
-    body = await ctx.json(required=True)
-    if not body.get("index_patterns"):
-        raise ESError(
-            400,
-            "action_request_validation_exception",
-            "Validation Failed: 1: index patterns are missing;",
-        )
-    from .schema import fields_from_mapping
-
-    fields_from_mapping(
-        body.get("template", {}).get("mappings", {})
-    )  # validate now, not at first write
-    _state(ctx).store.state.put("templates", ctx.request.path_params["name"], body)
-    return {"acknowledged": True}
-
-
-async def get_template(ctx: Ctx) -> tuple[int, dict[str, Any]]:
-    _state(ctx).security.require_cluster(ctx.user, "manage_index_templates")
-    wanted = ctx.request.path_params.get("name", "*")
-    found = [
-        {"name": n, "index_template": t}
-        for n, t in _state(ctx).store.state.section("templates").items()
-        if any(fnmatch.fnmatchcase(n, w) for w in wanted.split(","))
-    ]
-    if not found and "*" not in wanted:
-        raise ESError(
-            404, "resource_not_found_exception", f"index template matching [{wanted}] not found"
-        )
-    return 200, {"index_templates": found}
-
-
-async def delete_template(ctx: Ctx) -> dict[str, Any]:
-    _state(ctx).security.require_cluster(ctx.user, "manage_index_templates")
-    names = ctx.request.path_params["name"].split(",")
-    store = _state(ctx).store
-    missing = [n for n in names if n not in store.state.section("templates")]
-    if missing:  # checked first: a list with a missing name deletes nothing, as in ES
-        raise ESError(404, "resource_not_found_exception", f"index_template [{missing[0]}] missing")
-    for name in names:
-        store.state.delete("templates", name)
-    return {"acknowledged": True}
+# Index templates: templates.py; settings: index_settings.py; _close/_open: closing.py.
 
 
 # -- data streams: https://www.elastic.co/guide/en/elasticsearch/reference/8.15/data-streams.html

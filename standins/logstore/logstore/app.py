@@ -26,29 +26,14 @@ def routes() -> list[Route]:
     table = [
         ("/", [G, H], adm.root),
         ("/metrics", [G], adm.metrics),
-        ("/_cluster/health", [G], adm.cluster_health),
-        ("/_cluster/health/{index}", [G], adm.cluster_health),
         ("/_license", [G], adm.get_license),
         ("/_xpack", [G], adm.get_xpack),
-        ("/_cat/health", [G], adm.cat_health),
-        ("/_cat/indices", [G], adm.cat_indices),
-        ("/_cat/indices/{index}", [G], adm.cat_indices),
         ("/_bulk", [P, PU], docs.bulk),
-        ("/_search", [G, P], docs.search),
         ("/_msearch", [G, P], api_msearch.msearch),
-        ("/_count", [G, P], docs.count),
-        ("/_mget", [G, P], docs.mget),
         ("/_nodes", [G], adm.nodes),
         ("/_nodes/{metric}", [G], adm.nodes),
         ("/_refresh", [G, P], adm.refresh),
-        ("/_search/scroll", [G, P], docs.scroll_next),
-        ("/_search/scroll", [D], docs.clear_scroll),
-        ("/_search/scroll/{scroll_id}", [G, P], docs.scroll_next),
-        ("/_search/scroll/{scroll_id}", [D], docs.clear_scroll),
-        ("/_index_template", [G], adm.get_template),
-        ("/_index_template/{name}", [PU, P], adm.put_template),
-        ("/_index_template/{name}", [G], adm.get_template),
-        ("/_index_template/{name}", [D], adm.delete_template),
+        ("//_refresh", [G, P], adm.refresh),
         ("/_data_stream", [G], adm.get_data_stream),
         ("/_data_stream/{name}", [G], adm.get_data_stream),
         ("/_data_stream/{name}", [PU], adm.put_data_stream),
@@ -61,32 +46,34 @@ def routes() -> list[Route]:
         ("/_security/role/{name}", [G], secapi.get_role),
         ("/_security/role/{name}", [PU, P], secapi.put_role),
         ("/_mapping", [G], adm.get_mapping),
-        ("/_settings", [G], adm.get_settings),
-        ("/_settings", [PU], adm.put_settings),
-        ("/{index}/_settings/{name}", [G], adm.get_settings),
         ("/{index}/_bulk", [P, PU], docs.bulk),
-        ("/{index}/_doc", [P], docs.index_doc),
-        ("/{index}/_doc/{id}", [PU, P], docs.index_doc),
-        ("/{index}/_create/{id}", [PU, P], docs.index_doc),
-        ("/{index}/_update/{id}", [P], docs.update_doc),
-        ("/{index}/_doc/{id}", [G, H], docs.get_doc),
-        ("/{index}/_search", [G, P], docs.search),
         ("/{index}/_msearch", [G, P], api_msearch.msearch),
-        ("/{index}/_count", [G, P], docs.count),
-        ("/{index}/_mget", [G, P], docs.mget),
         ("/{index}/_refresh", [G, P], adm.refresh),
         ("/{index}/_mapping", [G], adm.get_mapping),
         ("/{index}/_mapping", [PU, P], adm.put_mapping),
-        ("/{index}/_settings", [G], adm.get_settings),
-        ("/{index}/_settings", [PU], adm.put_settings),
         ("/{index}", [PU], adm.put_index),
         ("/{index}", [H], adm.head_index),
         ("/{index}", [G], adm.get_index),
         ("/{index}", [D], adm.delete_index),
     ]
-    from . import api_lifecycle
+    from . import api_lifecycle, closing, index_settings, templates
 
-    table = api_lifecycle.ROUTES + table
+    table = api_lifecycle.ROUTES + closing.ROUTES + index_settings.ROUTES + templates.ROUTES + table
+    from . import api_cat, api_cluster, field_caps
+
+    table = api_cat.ROUTES + api_cluster.ROUTES + field_caps.ROUTES + table
+    from . import api_delete_by_query, api_get, api_write
+
+    table = api_write.ROUTES + api_get.ROUTES + api_delete_by_query.ROUTES + table
+    from . import api_search, pit
+
+    table = api_search.ROUTES + pit.ROUTES + table
+    from . import api_aliases
+
+    table = api_aliases.ROUTES + table
+    from . import api_unsupported
+
+    table = api_unsupported.ROUTES + table
     return [Route(path, endpoint(handler), methods=methods) for path, methods, handler in table]
 
 

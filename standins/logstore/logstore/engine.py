@@ -8,15 +8,18 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import tantivy
 
+from . import analyzers
 from .datemath import parse_size, parse_time_value
+from .dynamic_mapping import DynamicMapper, prune_tree, render
 from .errors import ESError
 from .indexmeta import IndexMeta, WriteOp, new_id
-from .schema import Field, RecordBuilder, build_schema, fields_from_mapping
+from .records import RecordBuilder
+from .schema import Field, build_schema, fields_from_mapping
 from .wal import Wal
 
 log = logging.getLogger("logstore")
@@ -45,6 +48,16 @@ def check_settings(settings: dict[str, str]) -> None:
 _ONE_SHARD = {"total": 1, "successful": 1, "failed": 0}  # shared by every result: never changed
 
 
+class Stored(NamedTuple):
+    """A document as a realtime get sees it; `source` None: deleted (a tombstone, kept until
+    the next commit so that the version goes on and a realtime get misses it)."""
+
+    source: bytes | None
+    version: int
+    seq: int
+    routing: str | None = None
+
+
 class LogIndex:
     """Writes are acknowledged once in the WAL; the tantivy adds happen off the request path
     (`backlog`, drained by the store's indexer thread and always before a commit), so a
@@ -60,27 +73,29 @@ class LogIndex:
     ) -> None:
         self.path = path
         self.meta = meta
-        self.fields: dict[str, Field] = fields_from_mapping(meta.mappings)
+        self.fields: dict[str, Field] = fields_from_mapping(
+            meta.mappings, meta.settings, validate=False
+        )
         self.schema = build_schema(self.fields)
         self.writer_threads = writer_threads
         fresh = not (path / "meta.json").exists()
         path.mkdir(parents=True, exist_ok=True)
         (path / "index.json").write_bytes(meta.to_json())
+        self.keeps_routing = True
         try:
             self.tindex = tantivy.Index(self.schema, path=str(path), reuse=not fresh)
         except ValueError as exc:
             if fresh or "schema does not match" not in str(exc):
                 raise
-            # An index made before logstore had multi-fields (message.keyword): it keeps the
-            # schema it was made with, and its documents stay searchable.
-            self.fields = {p: f for p, f in self.fields.items() if f.copy_of is None}
-            self.schema = build_schema(self.fields)
-            self.tindex = tantivy.Index(self.schema, path=str(path), reuse=True)
-        self.build_record = RecordBuilder(self.fields)
+            self.tindex = self._open_older(path)
+        analyzers.register(self.tindex)
+        self.mapper = DynamicMapper(meta.mappings, meta.dynamic_mappings, self.fields)
+        self.build_record = RecordBuilder(self.fields, prune_tree(meta.mappings), self.mapper)
         self.tindex.config_reader(reload_policy="manual")
         self.lock = threading.RLock()  # writes, refresh; taken before wlock
         self.wlock = threading.Lock()  # the tantivy writer
-        self.backlog: list[tuple[str | None, str]] = []  # (_id to delete first, record)
+        # (_id to delete first, record; None: a delete only)
+        self.backlog: list[tuple[str | None, str | None]] = []
         self.backlog_lock = threading.Lock()
         self.kick = kick
         self.refreshed = threading.Condition(self.lock)
@@ -90,14 +105,48 @@ class LogIndex:
         self.last_commit = time.monotonic()
         self.last_write = 0.0
         self.last_search = time.monotonic()  # ES counts a new shard as just searched
-        self.pending: dict[str, tuple[bytes, int, int]] = {}  # not yet in a commit
-        self.committing: dict[str, tuple[bytes, int, int]] = {}  # in the commit under way
+        self.pending: dict[str, Stored] = {}  # not yet in a commit
+        self.committing: dict[str, Stored] = {}  # in the commit under way
         self.commit_lock = threading.Lock()
         self.commit_seconds = 0.0
         self._writer: tantivy.IndexWriter | None = None
         self.seq = self._max_seq() + 1
         self.wal = Wal(path / "wal")
         self._replay()
+
+    def mapping(self) -> dict[str, Any]:
+        """The index's mappings as GET _mapping answers them (explicit and dynamic)."""
+        return render(self.meta.mappings, self.meta.dynamic_mappings)
+
+    def remap(self, mappings: dict[str, Any]) -> bool:
+        """Take updated mappings that add no tantivy field (new parameters, `dynamic`, new
+        multi-field-free objects...): False when the schema would change."""
+        fields = fields_from_mapping(mappings, self.meta.settings, validate=False)
+        if {(f.name, f.kind, f.nanos) for f in fields.values()} != {
+            (f.name, f.kind, f.nanos) for f in self.fields.values()
+        }:
+            return False
+        with self.lock:
+            self.meta.mappings = mappings
+            self.fields = fields
+            self.mapper = DynamicMapper(mappings, self.meta.dynamic_mappings, fields)
+            self.build_record = RecordBuilder(fields, prune_tree(mappings), self.mapper)
+        return True
+
+    def _open_older(self, path: Path) -> tantivy.Index:
+        """An index made by an older logstore keeps the schema it was made with, and its
+        documents stay searchable: one made before `_routing` was stored (it refuses writes
+        with a routing), or also before multi-fields (message.keyword)."""
+        self.keeps_routing = False
+        self.schema = build_schema(self.fields, routing=False)
+        try:
+            return tantivy.Index(self.schema, path=str(path), reuse=True)
+        except ValueError as exc:
+            if "schema does not match" not in str(exc):
+                raise
+        self.fields = {p: f for p, f in self.fields.items() if f.copy_of is None}
+        self.schema = build_schema(self.fields, routing=False)
+        return tantivy.Index(self.schema, path=str(path), reuse=True)
 
     # -- writing -------------------------------------------------------------------------
 
@@ -113,13 +162,16 @@ class LogIndex:
         """Apply ops and make them durable (WAL fsync) before returning their results."""
         results: list[dict[str, Any]] = []
         lines: list[tuple[bytes, bytes]] = []
-        todo: list[tuple[str | None, str]] = []
+        todo: list[tuple[str | None, str | None]] = []
         with self.lock:
             for op in ops:
                 try:
                     results.append(self._write_one(op, lines, todo))
                 except ESError as exc:
                     results.append({"_id": op.doc_id, "status": exc.status, "error": exc.cause()})
+            if self.mapper.changed:  # a document introduced a field: GET _mapping shows it
+                self.mapper.changed = False
+                (self.path / "index.json").write_bytes(self.meta.to_json())
             if lines:
                 self.wal.append(lines)
                 self.wal.sync()
@@ -148,14 +200,21 @@ class LogIndex:
         for delete_id, record in todo:
             if delete_id is not None:
                 writer.delete_documents_by_term("_id", delete_id)
+            if record is None:
+                continue
             try:
                 writer.add_json(record)
             except ValueError:  # records are validated before the ack; never drop the rest
                 log.exception("index %s: tantivy refused a record", self.meta.name)
 
     def _write_one(
-        self, op: WriteOp, lines: list[tuple[bytes, bytes]], todo: list[tuple[str | None, str]]
+        self,
+        op: WriteOp,
+        lines: list[tuple[bytes, bytes]],
+        todo: list[tuple[str | None, str | None]],
     ) -> dict[str, Any]:
+        if op.action == "delete":
+            return self._delete_one(op, lines, todo)
         if not isinstance(op.source, dict):
             raise ESError(
                 400,
@@ -163,7 +222,8 @@ class LogIndex:
                 "failed to parse: the document must be a JSON object",
             )
         doc_id = op.doc_id if op.doc_id is not None else new_id()
-        current = self.version_of(doc_id) if op.doc_id is not None else None
+        found = self.current(doc_id) if op.doc_id is not None else None
+        current = found.version if found is not None and found.source is not None else None
         if current is not None and op.action == "create":
             # https://www.elastic.co/guide/en/elasticsearch/reference/8.15/docs-bulk.html
             raise ESError(
@@ -175,13 +235,25 @@ class LogIndex:
                 shard="0",
                 index=self.meta.name,
             )
-        version = (current or 0) + 1
+        if op.check is not None:
+            version = op.check(found)
+        else:  # a tombstone's version goes on, as ES's does
+            version = (found.version if found is not None else 0) + 1
         seq = self.seq
         record = self.build_record(op.source, op.raw, doc_id, version, seq)
+        if op.routing is not None:
+            if not self.keeps_routing:
+                raise ESError(
+                    400,
+                    "illegal_argument_exception",
+                    f"index [{self.meta.name}] was made by a logstore that did not keep "
+                    "[routing]: reindex it to write documents with a routing",
+                )
+            record = record[:-1] + b',"_routing":' + orjson.dumps(op.routing) + b"}"
         self.seq += 1
         todo.append((doc_id if current is not None else None, record.decode()))
         lines.append((b"c" if op.action == "create" else b"i", record))
-        self.pending[doc_id] = (op.raw, version, seq)
+        self.pending[doc_id] = Stored(op.raw, version, seq, op.routing)
         return {
             "_index": self.meta.name,
             "_id": doc_id,
@@ -193,25 +265,64 @@ class LogIndex:
             "status": 201 if current is None else 200,
         }
 
-    def version_of(self, doc_id: str) -> int | None:
-        found = self.pending.get(doc_id) or self.committing.get(doc_id)
-        if found is None:
-            found = self.get_committed(doc_id)
-        return found[1] if found else None
+    def _delete_one(
+        self,
+        op: WriteOp,
+        lines: list[tuple[bytes, bytes]],
+        todo: list[tuple[str | None, str | None]],
+    ) -> dict[str, Any]:
+        """ES's delete: a missing document answers `not_found` (404), still with a seq_no."""
+        doc_id = str(op.doc_id)
+        found = self.current(doc_id)
+        if op.check is not None:
+            version = op.check(found)
+        else:
+            version = (found.version if found is not None else 0) + 1
+        seq = self.seq
+        self.seq += 1
+        live = found is not None and found.source is not None
+        if live:
+            record = orjson.dumps({"_id": doc_id, "_seq": seq, "_version": version})
+            lines.append((b"d", record))
+            todo.append((doc_id, None))
+            self.pending[doc_id] = Stored(None, version, seq)
+        return {
+            "_index": self.meta.name,
+            "_id": doc_id,
+            "_version": version,
+            "result": "deleted" if live else "not_found",
+            "_shards": _ONE_SHARD,
+            "_seq_no": seq,
+            "_primary_term": 1,
+            "status": 200 if live else 404,
+        }
 
-    def get_committed(self, doc_id: str) -> tuple[bytes, int, int] | None:
+    def current(self, doc_id: str) -> Stored | None:
+        """The latest write of `doc_id`, a tombstone included (call with the lock held)."""
+        found = self.pending.get(doc_id)
+        if found is None:
+            found = self.committing.get(doc_id)
+        return found if found is not None else self.get_committed(doc_id)
+
+    def get_committed(self, doc_id: str) -> Stored | None:
+        """The document as the last refresh left it: what a search (or realtime=false) sees."""
         searcher = self.tindex.searcher()
         hits = searcher.search(tantivy.Query.term_query(self.schema, "_id", doc_id), 1).hits
         if not hits:
             return None
         doc = searcher.doc(hits[0][1])
-        return doc["_source"][0], doc["_version"][0], doc["_seq"][0]
+        routing = doc.get_first("_routing") if self.keeps_routing else None
+        return Stored(doc["_source"][0], doc["_version"][0], doc["_seq"][0], routing)
 
-    def get(self, doc_id: str) -> tuple[bytes, int, int] | None:
-        """Realtime get, as ES does: an unrefreshed document is found too."""
+    def get(self, doc_id: str) -> Stored | None:
+        """Realtime get, as ES does: an unrefreshed document is found too, a deleted one not."""
         with self.lock:
-            found = self.pending.get(doc_id) or self.committing.get(doc_id)
-        return found or self.get_committed(doc_id)
+            found = self.pending.get(doc_id)
+            if found is None:
+                found = self.committing.get(doc_id)
+        if found is None:
+            found = self.get_committed(doc_id)
+        return found if found is not None and found.source is not None else None
 
     # -- refresh ---------------------------------------------------------------------------
 
@@ -324,15 +435,27 @@ class LogIndex:
 
     def _replay(self) -> None:
         replayed: set[str] = set()
+        gone: set[str] = set()  # deleted by the log (the reader still shows them)
         count = 0
         for op, record in self.wal.replay():
             rec = orjson.loads(record)
             doc_id = rec["_id"]
-            if op == b"c" and (doc_id in replayed or self.get_committed(doc_id) is not None):
+            if op == b"d":
+                self.writer.delete_documents_by_term("_id", doc_id)
+                replayed.discard(doc_id)
+                gone.add(doc_id)
+                self.seq = max(self.seq, int(rec["_seq"]) + 1)
+                count += 1
+                continue
+            if op == b"c" and (
+                doc_id in replayed
+                or (doc_id not in gone and self.get_committed(doc_id) is not None)
+            ):
                 continue
             self.writer.delete_documents_by_term("_id", doc_id)
             self.writer.add_json(record.decode())
             replayed.add(doc_id)
+            gone.discard(doc_id)
             self.seq = max(self.seq, int(rec["_seq"]) + 1)
             count += 1
         if count:

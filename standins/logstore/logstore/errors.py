@@ -36,6 +36,14 @@ class ESError(LogstoreError):
         return {"error": error, "status": self.status}
 
 
+class SimpleError(ESError):
+    """ES's bare `{"error": "<reason>", "status": N}` (RestResponse.createSimpleErrorResponse),
+    as for a refused Content-Type."""
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.reason, "status": self.status}
+
+
 def index_not_found(name: str) -> ESError:
     return ESError(
         404,

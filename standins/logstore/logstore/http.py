@@ -18,7 +18,8 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .errors import ESError, parsing
+from . import filter_path
+from .errors import ESError, SimpleError, parsing
 from .security import User
 
 log = logging.getLogger("logstore")
@@ -27,7 +28,6 @@ _JSON_TYPES = (
     "application/x-ndjson",
     "application/vnd.elasticsearch+json",
     "application/vnd.elasticsearch+x-ndjson",
-    "text/plain",
 )
 VND = "application/vnd.elasticsearch+json;compatible-with=8"
 
@@ -67,13 +67,12 @@ class Ctx:
 
     async def raw(self) -> bytes:
         state = self.request.app.state
-        ctype = self.request.headers.get("content-type", "").split(";")[0].strip().lower()
+        # ES's RestController: a body needs a JSON (or NDJSON) Content-Type, else 406.
+        header = self.request.headers.get("content-type")
+        ctype = (header or "").split(";")[0].strip().lower()
         if ctype and ctype not in _JSON_TYPES:
-            raise ESError(
-                406,
-                "media_type_header_exception",
-                f"Content-Type header [{ctype}] is not supported",
-            )
+            reason = f"Content-Type header [{header}] is not supported"
+            raise SimpleError(406, "media_type_header_exception", reason)
         declared = int(self.request.headers.get("content-length", "0") or 0)
         if declared > state.max_body:
             raise _too_large(declared, state.max_body)
@@ -83,6 +82,8 @@ class Ctx:
             if size > state.max_body:
                 raise _too_large(size, state.max_body)
             chunks.append(chunk)
+        if size and not header:
+            raise SimpleError(406, "media_type_header_exception", "Content-Type header is missing")
         return b"".join(chunks)
 
     async def json(self, *, required: bool = False) -> dict[str, Any]:
@@ -119,6 +120,9 @@ def respond(
     all_headers = {"X-Elastic-Product": "Elasticsearch", **(headers or {})}
     if isinstance(body, str):
         return Response(body, status, all_headers, media_type="text/plain; charset=UTF-8")
+    wanted = request.query_params.get("filter_path")
+    if wanted:
+        body = filter_path.apply(body, wanted)
     return Response(orjson.dumps(body), status, all_headers, media_type=media)
 
 

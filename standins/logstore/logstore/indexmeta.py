@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,10 +13,14 @@ import orjson
 
 @dataclass
 class WriteOp:
-    action: str  # "index" or "create"
+    action: str  # "index", "create" or "delete"
     doc_id: str | None
     source: Any
     raw: bytes
+    routing: str | None = None  # kept with the document (ES's `_routing`)
+    # Versioning (versioning.py): given the document as stored (None: never seen; a
+    # tombstone: deleted), the new version, or an ESError (409) when a condition fails.
+    check: Callable[[Any], int] | None = None
 
 
 @dataclass
@@ -26,6 +31,15 @@ class IndexMeta:
     settings: dict[str, str] = field(default_factory=dict)
     mappings: dict[str, Any] = field(default_factory=dict)
     data_stream: str | None = None
+    # The fields documents introduced (dynamic_mapping.py): `{"properties": {...}}`.
+    dynamic_mappings: dict[str, Any] = field(default_factory=dict)
+    # ES's index state, "open" or "close" (POST /{index}/_close): a closed index keeps its
+    # data and metadata, answers index_closed_exception to reads and writes.
+    state: str = "open"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.state == "close"
 
     def to_json(self) -> bytes:
         return orjson.dumps(self.__dict__, option=orjson.OPT_INDENT_2)

@@ -12,7 +12,18 @@ from typing import Any
 
 import orjson
 
-SECTIONS = ("templates", "data_streams", "ilm", "repos", "slm", "users", "roles")
+SECTIONS = (
+    "templates",
+    "component_templates",
+    "legacy_templates",
+    "data_streams",
+    "ilm",
+    "repos",
+    "slm",
+    "users",
+    "roles",
+    "aliases",
+)
 
 
 class ClusterState:

@@ -15,9 +15,10 @@ from typing import Any
 
 import orjson
 
-from . import datemath
+from . import composition, datemath, indexopts, mapping_params
+from .aliases import Aliases
 from .engine import LogIndex, check_settings
-from .errors import ESError, index_not_found, unsupported
+from .errors import ESError, index_not_found
 from .indexmeta import IndexMeta
 from .schema import fields_from_mapping
 from .state import ClusterState
@@ -67,6 +68,7 @@ class Store:
         self.indices_dir = data_dir / "indices"
         self.indices_dir.mkdir(parents=True, exist_ok=True)
         self.state = ClusterState(data_dir / "cluster.json")
+        self.aliases = Aliases(self.state)
         self.writer_threads = writer_threads
         self.lock = threading.RLock()
         self.on_commit: Callable[[float], None] | None = None
@@ -78,6 +80,7 @@ class Store:
             self.indices[meta.name] = LogIndex(
                 meta_file.parent, meta, writer_threads=writer_threads, kick=self._kick.set
             )
+        self.aliases.keep_only(self.indices)
         self._refresher = threading.Thread(target=self._refresh_loop, name="refresher", daemon=True)
         self._refresher.start()
         self._indexer = threading.Thread(target=self._index_loop, name="indexer", daemon=True)
@@ -87,15 +90,7 @@ class Store:
 
     def template_for(self, name: str) -> dict[str, Any] | None:
         """The highest-priority composable template whose patterns match `name`."""
-        best: dict[str, Any] | None = None
-        for tmpl in self.state.section("templates").values():
-            patterns = tmpl.get("index_patterns", [])
-            patterns = [patterns] if isinstance(patterns, str) else patterns
-            if any(fnmatch.fnmatchcase(name, p) for p in patterns) and (
-                best is None or tmpl.get("priority", 0) > best.get("priority", 0)
-            ):
-                best = tmpl
-        return best
+        return composition.best_template(self.state, name)
 
     # -- indices -------------------------------------------------------------------------
 
@@ -105,9 +100,7 @@ class Store:
         validate_index_name(name)
         body = body or {}
         for key in body:
-            if key == "aliases":  # answered, not ignored: logstore has no aliases
-                raise unsupported("index aliases ([aliases] in the create index body)")
-            if key not in ("settings", "mappings"):
+            if key not in ("settings", "mappings", "aliases"):
                 raise ESError(
                     400,
                     "parse_exception",
@@ -121,11 +114,21 @@ class Store:
                     f"index [{name}/_na_] already exists",
                     index=name,
                 )
-            tmpl = self.template_for(data_stream or name) or {}
-            t_body = tmpl.get("template", {})
-            settings = flat_settings(t_body.get("settings", {}))
-            settings.update(flat_settings(body.get("settings", {})))
-            mappings = _merge_mappings(t_body.get("mappings", {}), body.get("mappings", {}))
+            if self.aliases.exists(name):
+                raise ESError(
+                    400,
+                    "invalid_index_name_exception",
+                    f"Invalid index name [{name}], already exists as alias",
+                    index=name,
+                    index_uuid="_na_",
+                )
+            mapping_params.check_untyped(body.get("mappings"), put=False)
+            composed = composition.for_new_index(self.state, data_stream or name, body)
+            composed["mappings"] = _parsed_mapping(composed["mappings"])
+            new_aliases = self.aliases.for_new_index(
+                name, composed["aliases"], taken=self._taken, data_stream=data_stream
+            )
+            settings, mappings = composed["settings"], composed["mappings"]
             check_settings(settings)
             meta = IndexMeta(
                 name=name,
@@ -142,8 +145,14 @@ class Store:
                 kick=self._kick.set,
             )
             self.indices[name] = index
+            if new_aliases is not None:
+                self.aliases.replace(*new_aliases)
             log.info("created index %s", name)
             return index
+
+    def _taken(self, name: str) -> bool:
+        """Whether an alias may not be called `name`: an index or a data stream is."""
+        return name in self.indices or name in self.state.section("data_streams")
 
     def put_mapping(self, name: str, body: dict[str, Any]) -> None:
         """Add properties to an index's mapping. A typed field is part of the tantivy schema,
@@ -152,8 +161,9 @@ class Store:
         clients do right after creating an index (ElastAlert2's writeback indices)."""
         with self.lock:
             index = self.indices[name]
-            merged = _merge_mappings(index.meta.mappings, body)
-            fields = fields_from_mapping(merged)
+            update = mapping_params.normalize(body, put=True)
+            merged = mapping_params.merge(index.meta.mappings, update, strict=True)
+            fields = fields_from_mapping(merged, index.meta.settings, validate=False)
             for path, field in index.fields.items():
                 if path in fields and fields[path].kind != field.kind:
                     raise ESError(
@@ -163,8 +173,7 @@ class Store:
                         f"[{fields[path].kind}]",
                     )
             added = sorted(set(fields) - set(index.fields))
-            if not added:
-                index.meta.mappings = merged
+            if not added and index.remap(merged):
                 self.save_meta(index)
                 return
             if index.doc_count() or index.pending or index.backlog or index.meta.data_stream:
@@ -176,8 +185,9 @@ class Store:
                     "(PUT /<index> with `mappings`, or an index template)",
                 )
             settings = index.meta.settings
+            aliases = self.aliases.of_index(name)  # the re-created index keeps its aliases
             self.delete_index(name)
-            self.create_index(name, {"settings": settings, "mappings": merged})
+            self.create_index(name, {"settings": settings, "mappings": merged, "aliases": aliases})
 
     def save_meta(self, index: LogIndex) -> None:
         (index.path / "index.json").write_bytes(index.meta.to_json())
@@ -185,6 +195,7 @@ class Store:
     def delete_index(self, name: str) -> None:
         with self.lock:
             index = self.indices.pop(name)
+            self.aliases.drop_indices({name})
             ds = index.meta.data_stream
             if ds and ds in self.state.section("data_streams"):
                 stream = self.state.section("data_streams")[ds]
@@ -203,9 +214,14 @@ class Store:
                     "illegal_argument_exception",
                     _DS_CREATE_ONLY + f" [{name}]",
                 )
-            return self.indices[streams[name]["indices"][-1]]
+            backing = self.indices[streams[name]["indices"][-1]]
+            indexopts.check_writable(backing.meta)
+            return backing
         index = self.indices.get(name)
+        if index is None and self.aliases.exists(name):
+            index = self.indices.get(self.aliases.write_index(name) or "")
         if index is not None:
+            indexopts.check_writable(index.meta)
             return index
         with self.lock:
             if name in self.indices:
@@ -252,8 +268,23 @@ class Store:
             self.state.save()
             return index
 
-    def resolve(self, expression: str, *, allow_no_indices: bool = True) -> list[LogIndex]:
-        """Indices named by a comma list with wildcards, `_all`, data streams (backing indices)."""
+    def resolve(
+        self,
+        expression: str,
+        *,
+        allow_no_indices: bool = True,
+        expand_wildcards: str = "open",
+        ignore_unavailable: bool = False,
+        forbid_closed: bool = True,
+        aliases: bool = True,
+    ) -> list[LogIndex]:
+        """Indices named by a comma list with wildcards, `_all`, data streams (backing indices).
+        Wildcards match the states `expand_wildcards` names (indexopts); a closed index is
+        index_closed_exception where `forbid_closed` (reads, writes), skipped with
+        `ignore_unavailable`, as is a missing name. A wildcard that matches nothing is
+        index_not_found without `allow_no_indices`, as in ES. `aliases=False`: names and
+        wildcards match indices only (a DELETE of indices)."""
+        states = indexopts.wildcard_states(expand_wildcards)
         found: dict[str, LogIndex] = {}
         streams = self.state.section("data_streams")
         for part in expression.split(","):
@@ -264,7 +295,7 @@ class Store:
                 found.update(
                     (n, i)
                     for n, i in self.indices.items()
-                    if not n.startswith(".") or i.meta.data_stream
+                    if indexopts.wildcard_matches(i, states, all_expression=True)
                 )
                 continue
             if part.startswith("-"):
@@ -273,6 +304,9 @@ class Store:
                 continue
             wildcard = "*" in part or "?" in part
             matched = False
+            for alias in self._aliases_named(part, wildcard, states) if aliases else ():
+                matched = True
+                found.update((i, self.indices[i]) for i in self.aliases.indices_of(alias))
             for name, stream in streams.items():
                 if fnmatch.fnmatchcase(name, part):
                     matched = True
@@ -280,14 +314,35 @@ class Store:
                         (b, self.indices[b]) for b in stream["indices"] if b in self.indices
                     )
             for name, index in self.indices.items():
-                if fnmatch.fnmatchcase(name, part) and not (wildcard and name.startswith(".")):
+                if not wildcard:
+                    if name == part:
+                        matched = True
+                        found[name] = index
+                elif fnmatch.fnmatchcase(name, part) and indexopts.wildcard_matches(
+                    index, states, all_expression=False
+                ):
                     matched = True
                     found[name] = index
-            if not matched and not wildcard:
+            if not matched and not wildcard and not ignore_unavailable:
                 raise index_not_found(part)
+            if not matched and wildcard and not allow_no_indices:
+                raise index_not_found(part)
+        if forbid_closed:
+            for name, index in list(found.items()):
+                if index.meta.is_closed:
+                    if not ignore_unavailable:
+                        raise indexopts.index_closed(index.meta)
+                    del found[name]
         if not found and not allow_no_indices:
             raise index_not_found(expression)
         return list(found.values())
+
+    def _aliases_named(self, part: str, wildcard: bool, states: frozenset[str]) -> list[str]:
+        if not self.aliases.table:  # the common case: no alias, nothing to match
+            return []
+        if wildcard:
+            return self.aliases.matching(part, hidden="hidden" in states)
+        return [part] if self.aliases.exists(part) else []
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -330,6 +385,24 @@ def _template_name(store: Store, tmpl: dict[str, Any]) -> str:
         if value is tmpl:
             return name
     return ""
+
+
+def _parsed_mapping(mappings: dict[str, Any]) -> dict[str, Any]:
+    """A new index's mappings, normalised (mapping_params); a refusal as ES words it when it
+    creates an index: `Failed to parse mapping: ...`, caused by the mapper's own error."""
+    try:
+        return mapping_params.normalize(mappings)
+    except ESError as exc:
+        if exc.type != "mapper_parsing_exception" or exc.reason.startswith("Failed to parse"):
+            raise
+        wrapped = ESError(
+            400,
+            "mapper_parsing_exception",
+            f"Failed to parse mapping: {exc.reason}",
+            caused_by=exc.cause(),
+        )
+        wrapped.root = exc.cause()
+        raise wrapped from None
 
 
 def _merge_mappings(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
