@@ -18,6 +18,7 @@ from typing import Any
 from . import agg_format
 from .agg_params import is_number
 from .errors import ESError, bad_request, parsing, unsupported
+from .routing import murmur3_32
 from .schema import BOOLEAN, DATE, DOUBLE, KEYWORD, LONG
 
 ALL_TERMS = 65_000
@@ -300,7 +301,7 @@ def _partition(agg: Any, key: Any, count: int) -> int:
     """ES's partition of a term: murmur3 (seed 31) of a string's UTF-8 bytes, HPPC's mix64 of
     a number (a double by its sortable long bits)."""
     if isinstance(key, str):
-        return _murmur3_32(key.encode(), 31) % count
+        return murmur3_32(key.encode(), 31) % count
     if (isinstance(key, float) and not key.is_integer()) or _kind(agg) == DOUBLE:
         (bits,) = struct.unpack(">q", struct.pack(">d", float(key)))
         key = bits ^ ((bits >> 63) & 0x7FFFFFFFFFFFFFFF)
@@ -316,34 +317,6 @@ def _mix64(z: int) -> int:
     z = ((z ^ (z >> 29)) * 0xFC12C5B19D3259E9) & _M64
     z ^= z >> 32
     return z - (1 << 64) if z >= 1 << 63 else z  # a Java long: floorMod of a signed value
-
-
-def _murmur3_32(data: bytes, seed: int) -> int:
-    c1, c2, m32 = 0xCC9E2D51, 0x1B873593, 0xFFFFFFFF
-    h = seed & m32
-    tail = len(data) & ~3
-    for i in range(0, tail, 4):
-        k = int.from_bytes(data[i : i + 4], "little")
-        k = (k * c1) & m32
-        k = ((k << 15) | (k >> 17)) & m32
-        h ^= (k * c2) & m32
-        h = ((h << 13) | (h >> 19)) & m32
-        h = (h * 5 + 0xE6546B64) & m32
-    k = 0
-    rest = data[tail:]
-    for shift, byte in enumerate(rest):
-        k |= byte << (8 * shift)
-    if rest:
-        k = (k * c1) & m32
-        k = ((k << 15) | (k >> 17)) & m32
-        h ^= (k * c2) & m32
-    h ^= len(data)
-    h ^= h >> 16
-    h = (h * 0x85EBCA6B) & m32
-    h ^= h >> 13
-    h = (h * 0xC2B2AE35) & m32
-    h ^= h >> 16
-    return h - (1 << 32) if h >= 1 << 31 else h  # a Java int
 
 
 def _sortable(key: Any) -> tuple[int, Any]:

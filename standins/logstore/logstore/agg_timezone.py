@@ -15,6 +15,7 @@ import re
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .datemath import floor_calendar
 from .errors import bad_request
 
 _OFFSET = re.compile(r"([+-])(\d{1,2})(?::?(\d{2}))?")
@@ -65,15 +66,7 @@ def floor_local(ms: int, unit: str, tz: tzinfo) -> int:
     """Start of the local calendar unit (d, w, M, q, y) holding ms."""
     local = datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone(tz)
     day = local.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
-    if unit == "w":
-        day -= timedelta(days=day.weekday())
-    elif unit == "M":
-        day = day.replace(day=1)
-    elif unit == "q":
-        day = day.replace(day=1, month=(day.month - 1) // 3 * 3 + 1)
-    elif unit == "y":
-        day = day.replace(day=1, month=1)
-    return _to_ms(day, tz)
+    return _to_ms(floor_calendar(day, unit), tz)
 
 
 def next_local(ms: int, unit: str, tz: tzinfo) -> int:

@@ -28,7 +28,7 @@ from .aliases import (
     parse_props,
     validate_name,
 )
-from .errors import ESError, index_not_found, unsupported
+from .errors import ESError, index_not_found, unsupported, validation_failed
 
 KINDS = ("add", "remove", "remove_index")
 
@@ -99,11 +99,7 @@ def parse_actions(body: dict[str, Any]) -> list[Action]:
             raise ESError(400, "x_content_parse_exception", f"[aliases] unknown field [{key}]")
     actions = body.get("actions")
     if not isinstance(actions, list) or not actions:
-        raise ESError(
-            400,
-            "action_request_validation_exception",
-            "Validation Failed: 1: Must specify at least one alias action;",
-        )
+        raise validation_failed("Must specify at least one alias action")
     return [parse_action(entry) for entry in actions]
 
 

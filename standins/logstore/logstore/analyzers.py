@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import tantivy
 
+from .errors import unsupported
+
 if TYPE_CHECKING:
     from .schema import Field
 
@@ -69,3 +71,18 @@ def lowercases(field: Field | None) -> bool:
         "default",
         "es_simple",
     )
+
+
+# The analyzers a query may name: the query text is analysed with each field's own analyzer
+# (its mapping's), which is what `standard`/`default` ask of a standard text field. Another
+# name would ask for an analysis logstore does not apply, so it is refused, not ignored.
+QUERY_ANALYZERS = (None, "standard", "default")
+
+
+def check_query_analyzer(query: str, analyzer: object) -> None:
+    """ES's `analyzer` of a full-text query: refused by name unless it is the default."""
+    if analyzer not in QUERY_ANALYZERS:
+        raise unsupported(
+            f"[{query}] analyzer [{analyzer}] (logstore analyses the query text with each "
+            "field's own analyzer)"
+        )

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from . import routing
 from .engine import LogIndex, Stored
-from .errors import ESError, index_not_found
+from .errors import ESError, index_not_found, validation_failed
 from .http import Ctx
 from .schema import get_path
 from .source_filter import filter_source, from_body, from_request
@@ -78,7 +78,7 @@ async def mget(ctx: Ctx) -> dict[str, Any]:
     else:
         wanted = []
     if not wanted:
-        raise _invalid("no documents to get")
+        raise validation_failed("no documents to get")
     for position, spec in enumerate(wanted):
         if not isinstance(spec, dict):
             raise ESError(400, "parse_exception", "docs array element should include an object")
@@ -90,9 +90,9 @@ async def mget(ctx: Ctx) -> dict[str, Any]:
                     f"failed to parse multi get request. unknown field [{key}]",
                 )
         if spec.get("_index", default) is None:
-            raise _invalid(f"index is missing for doc {position}")
+            raise validation_failed(f"index is missing for doc {position}")
         if spec.get("_id") is None:
-            raise _invalid(f"id is missing for doc {position}")
+            raise validation_failed(f"id is missing for doc {position}")
     if ctx.param("refresh") in ("", "true"):
         for spec in wanted:
             try:
@@ -106,10 +106,6 @@ async def mget(ctx: Ctx) -> dict[str, Any]:
         name = str(spec.get("_index", default))
         answers.append(await _get_one(ctx, name, str(spec["_id"]), spec, errors_in_slot=True))
     return {"docs": answers}
-
-
-def _invalid(problem: str) -> ESError:
-    return ESError(400, "action_request_validation_exception", f"Validation Failed: 1: {problem};")
 
 
 async def _get_one(

@@ -16,7 +16,7 @@ from .http import Ctx
 
 EVERY_METHOD = ["GET", "POST", "PUT", "DELETE", "HEAD"]
 
-# path patterns -> what the refusal names (docs/logstore.md, "Not served")
+# path patterns -> what the refusal names (listed in the API table of docs/logstore.md)
 UNSERVED: dict[str, tuple[str, ...]] = {
     "index statistics (`_stats`)": (
         "/_stats", "/_stats/{metric}", "/{index}/_stats", "/{index}/_stats/{metric}",

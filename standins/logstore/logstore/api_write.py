@@ -24,7 +24,7 @@ from .http import Ctx
 from .source_filter import from_request
 from .updates import apply_update
 from .versioning import condition
-from .writes import _check_id, _target, write_op
+from .writes import _check_id, _target, check_data_stream_source, write_op
 
 
 def _state(ctx: Ctx) -> Any:
@@ -60,16 +60,7 @@ async def _write_one(
     def write() -> tuple[dict[str, Any], Any]:
         _check_id(doc_id)
         index = _target(ctx, name, action)
-        if (
-            action != "delete"
-            and index.meta.data_stream
-            and (not isinstance(source, dict) or "@timestamp" not in source)
-        ):
-            raise ESError(
-                400,
-                "document_parsing_exception",
-                f"data stream timestamp field [@timestamp] is missing (data stream [{name}])",
-            )
+        check_data_stream_source(index, action, source, name)
         op = write_op(
             index, action, doc_id, source, raw, None if cond.empty else cond, _routing(ctx)
         )

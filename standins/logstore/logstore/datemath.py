@@ -103,15 +103,21 @@ def floor_unit(ms: int, unit: str) -> int:
     dt = datetime.fromtimestamp(ms / 1000, tz=UTC).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
+    return int(floor_calendar(dt, unit).timestamp() * 1000)
+
+
+def floor_calendar(day: datetime, unit: str) -> datetime:
+    """`day` (a midnight) back to the first day of its week (Monday), month (M), quarter (q)
+    or year (y); for another unit, `day` itself."""
     if unit == "w":
-        dt -= timedelta(days=dt.weekday())
-    elif unit == "M":
-        dt = dt.replace(day=1)
-    elif unit == "q":
-        dt = dt.replace(day=1, month=(dt.month - 1) // 3 * 3 + 1)
-    elif unit == "y":
-        dt = dt.replace(day=1, month=1)
-    return int(dt.timestamp() * 1000)
+        return day - timedelta(days=day.weekday())
+    if unit == "M":
+        return day.replace(day=1)
+    if unit == "q":
+        return day.replace(day=1, month=(day.month - 1) // 3 * 3 + 1)
+    if unit == "y":
+        return day.replace(day=1, month=1)
+    return day
 
 
 def next_unit(ms: int, unit: str) -> int:

@@ -133,6 +133,17 @@ class DynamicMapper:
             node = node.children[part]
         return True
 
+    def _walk_value(self, value: Any, node: _Node, prefix: str) -> bool:
+        """Walk a known object's value: an object, or each object of an array."""
+        if type(value) is dict:
+            return self._walk(value, node, prefix)
+        changed = False
+        if type(value) is list:
+            for item in value:
+                if type(item) is dict:
+                    changed = self._walk(item, node, prefix) or changed
+        return changed
+
     def _walk(self, obj: dict[str, Any], node: _Node, prefix: str) -> bool:
         changed = False
         children = node.children
@@ -144,24 +155,14 @@ class DynamicMapper:
                 value = obj.get(key)
                 if child is None or value is None:
                     continue
-                if type(value) is dict:
-                    changed = self._walk(value, child, prefix + key + ".") or changed
-                elif type(value) is list:
-                    for item in value:
-                        if type(item) is dict:
-                            changed = self._walk(item, child, prefix + key + ".") or changed
+                changed = self._walk_value(value, child, prefix + key + ".") or changed
             return changed
         for key, value in obj.items():
             if key in children:
                 child = children[key]
                 if child is None:
                     continue
-                if type(value) is dict:
-                    changed = self._walk(value, child, prefix + key + ".") or changed
-                elif type(value) is list:
-                    for item in value:
-                        if type(item) is dict:
-                            changed = self._walk(item, child, prefix + key + ".") or changed
+                changed = self._walk_value(value, child, prefix + key + ".") or changed
                 continue
             if "." in key and key.strip("."):
                 head, _, tail = key.partition(".")

@@ -8,19 +8,20 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-import orjson
 import tantivy
 
 from . import analyzers
 from .datemath import parse_size, parse_time_value
 from .dynamic_mapping import DynamicMapper, prune_tree, render
 from .errors import ESError
-from .indexmeta import IndexMeta, WriteOp, new_id
+from .indexmeta import IndexMeta, WriteOp
 from .records import RecordBuilder
 from .schema import Field, build_schema, fields_from_mapping
 from .wal import Wal
+from .wal_ops import Stored as Stored  # its users import it from here
+from .wal_ops import apply_op, replay
 
 log = logging.getLogger("logstore")
 WRITER_HEAP = 96_000_000
@@ -43,19 +44,6 @@ def check_settings(settings: dict[str, str]) -> None:
     key = "index.translog.flush_threshold_size"
     if key in settings:
         parse_size(settings[key], key=key)
-
-
-_ONE_SHARD = {"total": 1, "successful": 1, "failed": 0}  # shared by every result: never changed
-
-
-class Stored(NamedTuple):
-    """A document as a realtime get sees it; `source` None: deleted (a tombstone, kept until
-    the next commit so that the version goes on and a realtime get misses it)."""
-
-    source: bytes | None
-    version: int
-    seq: int
-    routing: str | None = None
 
 
 class LogIndex:
@@ -112,7 +100,7 @@ class LogIndex:
         self._writer: tantivy.IndexWriter | None = None
         self.seq = self._max_seq() + 1
         self.wal = Wal(path / "wal")
-        self._replay()
+        replay(self)
 
     def mapping(self) -> dict[str, Any]:
         """The index's mappings as GET _mapping answers them (explicit and dynamic)."""
@@ -166,7 +154,7 @@ class LogIndex:
         with self.lock:
             for op in ops:
                 try:
-                    results.append(self._write_one(op, lines, todo))
+                    results.append(apply_op(self, op, lines, todo))
                 except ESError as exc:
                     results.append({"_id": op.doc_id, "status": exc.status, "error": exc.cause()})
             if self.mapper.changed:  # a document introduced a field: GET _mapping shows it
@@ -206,96 +194,6 @@ class LogIndex:
                 writer.add_json(record)
             except ValueError:  # records are validated before the ack; never drop the rest
                 log.exception("index %s: tantivy refused a record", self.meta.name)
-
-    def _write_one(
-        self,
-        op: WriteOp,
-        lines: list[tuple[bytes, bytes]],
-        todo: list[tuple[str | None, str | None]],
-    ) -> dict[str, Any]:
-        if op.action == "delete":
-            return self._delete_one(op, lines, todo)
-        if not isinstance(op.source, dict):
-            raise ESError(
-                400,
-                "mapper_parsing_exception",
-                "failed to parse: the document must be a JSON object",
-            )
-        doc_id = op.doc_id if op.doc_id is not None else new_id()
-        found = self.current(doc_id) if op.doc_id is not None else None
-        current = found.version if found is not None and found.source is not None else None
-        if current is not None and op.action == "create":
-            # https://www.elastic.co/guide/en/elasticsearch/reference/8.15/docs-bulk.html
-            raise ESError(
-                409,
-                "version_conflict_engine_exception",
-                f"[{doc_id}]: version conflict, document already exists (current version "
-                f"[{current}])",
-                index_uuid=self.meta.uuid,
-                shard="0",
-                index=self.meta.name,
-            )
-        if op.check is not None:
-            version = op.check(found)
-        else:  # a tombstone's version goes on, as ES's does
-            version = (found.version if found is not None else 0) + 1
-        seq = self.seq
-        record = self.build_record(op.source, op.raw, doc_id, version, seq)
-        if op.routing is not None:
-            if not self.keeps_routing:
-                raise ESError(
-                    400,
-                    "illegal_argument_exception",
-                    f"index [{self.meta.name}] was made by a logstore that did not keep "
-                    "[routing]: reindex it to write documents with a routing",
-                )
-            record = record[:-1] + b',"_routing":' + orjson.dumps(op.routing) + b"}"
-        self.seq += 1
-        todo.append((doc_id if current is not None else None, record.decode()))
-        lines.append((b"c" if op.action == "create" else b"i", record))
-        self.pending[doc_id] = Stored(op.raw, version, seq, op.routing)
-        return {
-            "_index": self.meta.name,
-            "_id": doc_id,
-            "_version": version,
-            "result": "created" if current is None else "updated",
-            "_shards": _ONE_SHARD,
-            "_seq_no": seq,
-            "_primary_term": 1,
-            "status": 201 if current is None else 200,
-        }
-
-    def _delete_one(
-        self,
-        op: WriteOp,
-        lines: list[tuple[bytes, bytes]],
-        todo: list[tuple[str | None, str | None]],
-    ) -> dict[str, Any]:
-        """ES's delete: a missing document answers `not_found` (404), still with a seq_no."""
-        doc_id = str(op.doc_id)
-        found = self.current(doc_id)
-        if op.check is not None:
-            version = op.check(found)
-        else:
-            version = (found.version if found is not None else 0) + 1
-        seq = self.seq
-        self.seq += 1
-        live = found is not None and found.source is not None
-        if live:
-            record = orjson.dumps({"_id": doc_id, "_seq": seq, "_version": version})
-            lines.append((b"d", record))
-            todo.append((doc_id, None))
-            self.pending[doc_id] = Stored(None, version, seq)
-        return {
-            "_index": self.meta.name,
-            "_id": doc_id,
-            "_version": version,
-            "result": "deleted" if live else "not_found",
-            "_shards": _ONE_SHARD,
-            "_seq_no": seq,
-            "_primary_term": 1,
-            "status": 200 if live else 404,
-        }
 
     def current(self, doc_id: str) -> Stored | None:
         """The latest write of `doc_id`, a tombstone included (call with the lock held)."""
@@ -432,39 +330,6 @@ class LogIndex:
         result = searcher.aggregate(tantivy.Query.all_query(), {"m": {"max": {"field": "_seq"}}})
         value = result["m"]["value"]
         return int(value) if value is not None else -1
-
-    def _replay(self) -> None:
-        replayed: set[str] = set()
-        gone: set[str] = set()  # deleted by the log (the reader still shows them)
-        count = 0
-        for op, record in self.wal.replay():
-            rec = orjson.loads(record)
-            doc_id = rec["_id"]
-            if op == b"d":
-                self.writer.delete_documents_by_term("_id", doc_id)
-                replayed.discard(doc_id)
-                gone.add(doc_id)
-                self.seq = max(self.seq, int(rec["_seq"]) + 1)
-                count += 1
-                continue
-            if op == b"c" and (
-                doc_id in replayed
-                or (doc_id not in gone and self.get_committed(doc_id) is not None)
-            ):
-                continue
-            self.writer.delete_documents_by_term("_id", doc_id)
-            self.writer.add_json(record.decode())
-            replayed.add(doc_id)
-            gone.discard(doc_id)
-            self.seq = max(self.seq, int(rec["_seq"]) + 1)
-            count += 1
-        if count:
-            log.info(
-                "index %s: replayed %d documents from the write-ahead log", self.meta.name, count
-            )
-            self.writer.commit()
-        self.tindex.reload()
-        self.wal.drop_through(self.wal.gen - 1)
 
     def close(self) -> None:
         self.refresh()

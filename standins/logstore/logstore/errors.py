@@ -54,6 +54,19 @@ def index_not_found(name: str) -> ESError:
     )
 
 
+def doc_error(index: Any, status: int, type_: str, reason: str) -> ESError:
+    """An error about one document of `index` (a LogIndex): ES names the index and the shard
+    (logstore's one shard is 0)."""
+    return ESError(
+        status, type_, reason, index_uuid=index.meta.uuid, shard="0", index=index.meta.name
+    )
+
+
+def validation_failed(problem: str) -> ESError:
+    """ES's refusal of a request that fails its validation (ActionRequestValidationException)."""
+    return ESError(400, "action_request_validation_exception", f"Validation Failed: 1: {problem};")
+
+
 def bad_request(reason: str, type_: str = "illegal_argument_exception") -> ESError:
     return ESError(400, type_, reason)
 

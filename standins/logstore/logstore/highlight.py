@@ -93,6 +93,8 @@ def parse(spec: Any) -> tuple[Options, dict[str, dict[str, Any]]]:
             for key in options:
                 if key in ("highlight_query", "matched_fields", "boundary_scanner"):
                     raise unsupported(f"highlight {key}")
+            if options.get("type", "unified") not in ("unified", "plain"):
+                raise unsupported(f"highlight type {options['type']} (field [{name}])")
             fields[name] = options
     styled = spec.get("tags_schema") == "styled"
     options = Options(

@@ -17,6 +17,7 @@ from . import index_settings
 from .errors import ESError
 from .http import Ctx
 from .schema import fields_from_mapping
+from .template_patterns import names_matching, required_patterns
 
 _KEYS = {"index_patterns", "order", "version", "settings", "mappings", "aliases"}
 Merge = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
@@ -41,14 +42,7 @@ async def put_template(ctx: Ctx) -> dict[str, Any]:
     for key in body:
         if key not in _KEYS:
             raise ESError(400, "parse_exception", f"unknown key [{key}] in the template ")
-    patterns = body.get("index_patterns")
-    patterns = [patterns] if isinstance(patterns, str) else patterns
-    if not patterns:
-        raise ESError(
-            400,
-            "action_request_validation_exception",
-            "Validation Failed: 1: index patterns are missing;",
-        )
+    patterns = required_patterns(body)
     section = state.store.state.section("legacy_templates")
     if name in section and ctx.param("create") in ("", "true"):
         raise ESError(400, "illegal_argument_exception", f"index_template [{name}] already exists")
@@ -78,16 +72,12 @@ async def put_template(ctx: Ctx) -> dict[str, Any]:
     return {"acknowledged": True}
 
 
-def _names(section: dict[str, Any], wanted: str) -> list[str]:
-    return sorted(n for n in section if any(fnmatch.fnmatchcase(n, w) for w in wanted.split(",")))
-
-
 async def get_template(ctx: Ctx) -> Any:
     state = ctx.request.app.state
     state.security.require_cluster(ctx.user, "manage_index_templates")
     wanted = ctx.request.path_params.get("name", "*")
     section = state.store.state.section("legacy_templates")
-    names = _names(section, wanted)
+    names = names_matching(section, wanted)
     # ES: 404 (with `{}`) when names were given and none matched, wildcards or not.
     status = 404 if not names and "name" in ctx.request.path_params else 200
     if ctx.request.method == "HEAD":
@@ -106,7 +96,7 @@ async def delete_template(ctx: Ctx) -> dict[str, Any]:
     state.security.require_cluster(ctx.user, "manage_index_templates")
     wanted = ctx.request.path_params["name"]
     section = state.store.state.section("legacy_templates")
-    names = _names(section, wanted)
+    names = names_matching(section, wanted)
     if not names:
         raise ESError(404, "index_template_missing_exception", f"index_template [{wanted}] missing")
     for name in names:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import secrets
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -21,10 +20,9 @@ import tantivy
 from .cluster_settings import check_keep_alive
 from .datemath import parse_time_value
 from .engine import LogIndex
-from .errors import ESError, parsing
+from .errors import parsing, validation_failed
 from .http import Ctx, shards
-
-MAX_CONTEXTS = 500  # ES's search.max_open_scroll_context counts these too
+from .search_contexts import Contexts
 
 
 @dataclass
@@ -35,53 +33,27 @@ class PointInTime:
     expires: float
 
 
-class Pits:
-    def __init__(self) -> None:
-        self.contexts: dict[str, PointInTime] = {}
-        self.lock = threading.Lock()
-
+class Pits(Contexts[PointInTime]):
     def open(self, indices: list[LogIndex], keep_alive: str) -> str:
         seconds = parse_time_value(keep_alive, key="keep_alive")
-        self.expire()
-        with self.lock:
-            if len(self.contexts) >= MAX_CONTEXTS:
-                raise ESError(
-                    429,
-                    "too_many_scroll_contexts_exception",
-                    "Trying to create too many scroll contexts. Must be less than or equal to: "
-                    f"[{MAX_CONTEXTS}]",
-                )
-            # ES's ids are base64 (the official client passes them through as they are).
-            pit_id = base64.urlsafe_b64encode(secrets.token_bytes(24)).decode()
+        # ES's ids are base64 (the official client passes them through as they are).
+        pit_id = base64.urlsafe_b64encode(secrets.token_bytes(24)).decode()
+
+        def pin() -> PointInTime:
             searchers = {i.meta.name: i.searcher() for i in indices}
-            self.contexts[pit_id] = PointInTime(
-                indices, searchers, seconds, time.monotonic() + seconds
-            )
+            return PointInTime(indices, searchers, seconds, time.monotonic() + seconds)
+
+        self.add(pit_id, pin)
         return pit_id
 
     def get(self, pit_id: str, keep_alive: Any) -> PointInTime:
-        self.expire()
-        found = self.contexts.get(pit_id)
-        if found is None:
-            raise ESError(
-                404,
-                "search_context_missing_exception",
-                f"No search context found for id [{pit_id}]",
-            )
-        if keep_alive is not None:
-            found.keep_alive = parse_time_value(keep_alive, key="keep_alive")
-        found.expires = time.monotonic() + found.keep_alive
-        return found
+        found = self.find(pit_id)
+        if keep_alive is None:
+            return self.renew(found, None)
+        return self.renew(found, parse_time_value(keep_alive, key="keep_alive"))
 
     def close(self, ids: list[str]) -> int:
-        with self.lock:
-            return sum(1 for i in ids if self.contexts.pop(i, None) is not None)
-
-    def expire(self) -> None:
-        now = time.monotonic()
-        with self.lock:
-            for key in [k for k, c in self.contexts.items() if c.expires < now]:
-                del self.contexts[key]
+        return self.remove(ids)
 
 
 def pits(state: Any) -> Pits:
@@ -125,11 +97,7 @@ async def open_pit(ctx: Ctx) -> dict[str, Any]:
 
     keep_alive = ctx.param("keep_alive")
     if not keep_alive:
-        raise ESError(
-            400,
-            "action_request_validation_exception",
-            "Validation Failed: 1: [keep_alive] is not specified;",
-        )
+        raise validation_failed("[keep_alive] is not specified")
     seconds = parse_time_value(keep_alive, key="keep_alive")
     check_keep_alive(ctx.request.app.state.store, seconds * 1000)
     indices = read_indices(ctx, ctx.request.path_params["index"])
@@ -141,11 +109,7 @@ async def close_pit(ctx: Ctx) -> tuple[int, dict[str, Any]]:
     body = await ctx.json()
     pit_id = body.get("id")
     if not isinstance(pit_id, str) or not pit_id:
-        raise ESError(
-            400,
-            "action_request_validation_exception",
-            "Validation Failed: 1: [id] is not specified;",
-        )
+        raise validation_failed("[id] is not specified")
     freed = pits(ctx.request.app.state).close([pit_id])
     return (200 if freed else 404), {"succeeded": True, "num_freed": freed}
 

@@ -70,9 +70,7 @@ def match_with_options(tr: Translator, path: str, spec: dict[str, Any]) -> tanti
     for key in spec:
         if key not in _MATCH_KEYS:
             raise parsing(f"[match] query does not support [{key}]")
-    analyzer = spec.get("analyzer")
-    if analyzer not in (None, "standard", "simple", "default"):
-        raise unsupported(f"[match] analyzer [{analyzer}]")
+    analyzers.check_query_analyzer("match", spec.get("analyzer"))
     text, operator = spec.get("query"), str(spec.get("operator", "or")).lower()
     msm, fuzziness = spec.get("minimum_should_match"), spec.get("fuzziness")
     name, typed = tr.field(path)

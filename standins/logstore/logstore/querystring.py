@@ -18,7 +18,7 @@ from luqum import tree
 from luqum.exceptions import ParseError, ParseSyntaxError
 from luqum.thread import parse
 
-from . import query_compound
+from . import analyzers, query_compound
 from .errors import ESError, bad_request, parsing, search_failed
 from .wildcard import has_wildcard, wildcard_regex
 
@@ -62,12 +62,7 @@ def translate(tr: Translator, body: Any) -> tantivy.Query:
     for key in body:
         if key not in _KEYS:
             raise parsing(f"[query_string] query does not support [{key}]")
-    analyzer = body.get("analyzer")
-    if analyzer not in (None, "standard", "simple", "default"):
-        raise bad_request(
-            f"[query_string] analyzer [{analyzer}] is not supported by logstore: its one "
-            "analyzer splits on non-alphanumeric characters and lower-cases (standard, simple)"
-        )
+    analyzers.check_query_analyzer("query_string", body.get("analyzer"))
     if body.get("time_zone") not in _UTC:
         zone = body["time_zone"]
         raise bad_request(f"[query_string] time_zone [{zone}] is not supported: use UTC")

@@ -15,12 +15,10 @@ import tantivy
 
 from .datemath import parse_time_value
 from .engine import LogIndex
-from .errors import ESError
 from .search import Hit, Q_and, Searched, execute, translator
+from .search_contexts import Contexts
 from .slices import Slicer
 from .sort import SortKey, is_fast, parse_sort
-
-MAX_CONTEXTS = 500
 
 
 @dataclass
@@ -42,25 +40,15 @@ class ScrollContext:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class Scrolls:
-    def __init__(self) -> None:
-        self.contexts: dict[str, ScrollContext] = {}
-        self.lock = threading.Lock()
-
+class Scrolls(Contexts[ScrollContext]):
     def open(
         self, indices: list[LogIndex], body: dict[str, Any], size: int, keep_alive: str
     ) -> tuple[str, ScrollContext]:
         seconds = parse_time_value(keep_alive, key="scroll")
-        self._expire()
-        with self.lock:
-            if len(self.contexts) >= MAX_CONTEXTS:
-                raise ESError(
-                    429,
-                    "too_many_scroll_contexts_exception",
-                    "Trying to create too many scroll contexts. Must be less than or equal to: "
-                    f"[{MAX_CONTEXTS}]",
-                )
-            ctx = ScrollContext(
+        scroll_id = secrets.token_urlsafe(24)
+
+        def pin() -> ScrollContext:
+            return ScrollContext(
                 indices,
                 {i.meta.name: i.searcher() for i in indices},
                 body,
@@ -68,35 +56,17 @@ class Scrolls:
                 seconds,
                 time.monotonic() + seconds,
             )
-            scroll_id = secrets.token_urlsafe(24)
-            self.contexts[scroll_id] = ctx
-        return scroll_id, ctx
+
+        return scroll_id, self.add(scroll_id, pin)
 
     def get(self, scroll_id: str, keep_alive: str | None) -> ScrollContext:
-        self._expire()
-        ctx = self.contexts.get(scroll_id)
-        if ctx is None:
-            raise ESError(
-                404,
-                "search_context_missing_exception",
-                f"No search context found for id [{scroll_id}]",
-            )
+        ctx = self.find(scroll_id)
         if keep_alive:
-            ctx.keep_alive = parse_time_value(keep_alive, key="scroll")
-        ctx.expires = time.monotonic() + ctx.keep_alive
-        return ctx
+            return self.renew(ctx, parse_time_value(keep_alive, key="scroll"))
+        return self.renew(ctx, None)
 
     def clear(self, ids: list[str]) -> int:
-        with self.lock:
-            if ids == ["_all"]:
-                ids = list(self.contexts)
-            return sum(1 for i in ids if self.contexts.pop(i, None) is not None)
-
-    def _expire(self) -> None:
-        now = time.monotonic()
-        with self.lock:
-            for key in [k for k, c in self.contexts.items() if c.expires < now]:
-                del self.contexts[key]
+        return self.remove(None if ids == ["_all"] else ids)
 
 
 def next_page(ctx: ScrollContext) -> Searched:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import tantivy
 
+from . import analyzers
 from .errors import ESError, bad_request, parsing
 from .wildcard import wildcard_regex
 
@@ -51,8 +52,7 @@ def translate(tr: Translator, body: Any) -> tantivy.Query:
         raise bad_request(
             "[simple_query_string] flags other than ALL are not supported by logstore"
         )
-    if body.get("analyzer") not in (None, "standard", "simple", "default"):
-        raise bad_request(f"[simple_query_string] analyzer [{body['analyzer']}] is not supported")
+    analyzers.check_query_analyzer("simple_query_string", body.get("analyzer"))
     if body.get("quote_field_suffix"):
         raise bad_request("[simple_query_string] quote_field_suffix is not supported by logstore")
     fields = body.get("fields") or ["*"]

@@ -403,13 +403,3 @@ def _parsed_mapping(mappings: dict[str, Any]) -> dict[str, Any]:
         )
         wrapped.root = exc.cause()
         raise wrapped from None
-
-
-def _merge_mappings(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge_mappings(merged[key], value)
-        else:
-            merged[key] = value
-    return merged

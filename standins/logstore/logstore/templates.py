@@ -10,7 +10,7 @@ Stored as ES keeps them: `index_patterns` a list, `template.settings` flat and a
 
 from __future__ import annotations
 
-import fnmatch
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -21,6 +21,7 @@ from .composition import composed, merge_mappings, patterns_of
 from .errors import ESError
 from .http import Ctx
 from .schema import fields_from_mapping
+from .template_patterns import names_matching, required_patterns
 
 _INDEX_TEMPLATE_KEYS = {
     "index_patterns", "template", "composed_of", "priority", "version", "_meta", "data_stream",
@@ -113,15 +114,7 @@ async def put_index_template(ctx: Ctx) -> dict[str, Any]:
     for key in body:
         if key not in _INDEX_TEMPLATE_KEYS:
             raise _unknown("index_template", key)
-    patterns = body.get("index_patterns")
-    if isinstance(patterns, str):
-        patterns = [patterns]
-    if not patterns:
-        raise ESError(
-            400,
-            "action_request_validation_exception",
-            "Validation Failed: 1: index patterns are missing;",
-        )
+    patterns = required_patterns(body)
     stored: dict[str, Any] = {**body, "index_patterns": [str(p) for p in patterns]}
     composed_of = body.get("composed_of") or []
     if not isinstance(composed_of, list) or not all(isinstance(c, str) for c in composed_of):
@@ -192,8 +185,16 @@ def _flag(ctx: Ctx, name: str) -> bool:
     return value is not None and value in ("", "true")
 
 
-def _matching(section: dict[str, Any], wanted: str) -> list[str]:
-    return sorted(n for n in section if any(fnmatch.fnmatchcase(n, w) for w in wanted.split(",")))
+def _to_delete(ctx: Ctx, section: dict[str, Any], missing: Callable[[str], str]) -> list[str]:
+    """The names a DELETE's comma-separated parts match; a part without a wildcard that names
+    nothing is a 404 (reason `missing(part)`), checked first: nothing deleted, as in ES."""
+    names: list[str] = []
+    for part in ctx.request.path_params["name"].split(","):
+        found = names_matching(section, part)
+        if not found and "*" not in part:
+            raise ESError(404, "resource_not_found_exception", missing(part))
+        names += found
+    return names
 
 
 async def get_index_template(ctx: Ctx) -> dict[str, Any]:
@@ -201,7 +202,7 @@ async def get_index_template(ctx: Ctx) -> dict[str, Any]:
     state.security.require_cluster(ctx.user, "manage_index_templates")
     wanted = ctx.request.path_params.get("name", "*")
     templates = state.store.state.section("templates")
-    names = _matching(templates, wanted)
+    names = names_matching(templates, wanted)
     if not names and "*" not in wanted:
         raise ESError(
             404, "resource_not_found_exception", f"index template matching [{wanted}] not found"
@@ -222,12 +223,7 @@ async def delete_index_template(ctx: Ctx) -> dict[str, Any]:
     state = ctx.request.app.state
     state.security.require_cluster(ctx.user, "manage_index_templates")
     templates = state.store.state.section("templates")
-    names: list[str] = []
-    for part in ctx.request.path_params["name"].split(","):
-        found = _matching(templates, part)
-        if not found and "*" not in part:  # checked first: nothing deleted, as in ES
-            raise ESError(404, "resource_not_found_exception", f"index_template [{part}] missing")
-        names += found
+    names = _to_delete(ctx, templates, lambda part: f"index_template [{part}] missing")
     streams = state.store.state.section("data_streams")
     using = sorted(s for s, info in streams.items() if info.get("template") in names)
     if using:
@@ -270,7 +266,7 @@ async def get_component_template(ctx: Ctx) -> Any:
     state.security.require_cluster(ctx.user, "manage_index_templates")
     wanted = ctx.request.path_params.get("name", "*")
     components = state.store.state.section("component_templates")
-    names = _matching(components, wanted)
+    names = names_matching(components, wanted)
     if not names and "*" not in wanted:
         if ctx.request.method == "HEAD":
             return Response(b"", 404)
@@ -292,12 +288,7 @@ async def delete_component_template(ctx: Ctx) -> dict[str, Any]:
     state = ctx.request.app.state
     state.security.require_cluster(ctx.user, "manage_index_templates")
     components = state.store.state.section("component_templates")
-    names: list[str] = []
-    for part in ctx.request.path_params["name"].split(","):
-        found = _matching(components, part)
-        if not found and "*" not in part:
-            raise ESError(404, "resource_not_found_exception", part)
-        names += found
+    names = _to_delete(ctx, components, lambda part: part)
     users = {
         t: [c for c in body.get("composed_of") or [] if c in names]
         for t, body in state.store.state.section("templates").items()

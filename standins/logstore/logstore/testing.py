@@ -11,7 +11,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -97,6 +97,16 @@ class Server:
         from elasticsearch import Elasticsearch
 
         return Elasticsearch(self.url, basic_auth=(user, PASSWORDS[user]), request_timeout=30)
+
+
+def load(es: Elasticsearch, index: str, docs: list[dict[str, Any]], **create: Any) -> str:
+    """Create `index` (with `create`'s body: mappings, settings...), bulk-index `docs` into it
+    refreshed, and return its name."""
+    from elasticsearch import helpers
+
+    es.indices.create(index=index, **create)
+    helpers.bulk(es, ({"_index": index, "_source": d} for d in docs), refresh=True)
+    return index
 
 
 def make_server(tmp: Path, *extra: str) -> Server:

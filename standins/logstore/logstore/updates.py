@@ -18,7 +18,7 @@ import orjson
 from . import routing as routing_rules
 from .bulkparse import Extra
 from .engine import LogIndex, Stored
-from .errors import ESError, unsupported
+from .errors import ESError, doc_error, unsupported
 from .indexmeta import WriteOp
 from .source_filter import filter_source
 from .versioning import Condition
@@ -133,13 +133,8 @@ def apply_update(
             elif isinstance(body.get("upsert"), dict):
                 new = body["upsert"]
             else:
-                raise ESError(
-                    404,
-                    "document_missing_exception",
-                    f"[{doc_id}]: document missing",
-                    index_uuid=index.meta.uuid,
-                    shard="0",
-                    index=index.meta.name,
+                raise doc_error(
+                    index, 404, "document_missing_exception", f"[{doc_id}]: document missing"
                 )
             op = WriteOp("create", doc_id, new, orjson.dumps(new), routing=routing)
         else:

@@ -15,24 +15,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ESError
+from .errors import ESError, doc_error, validation_failed
 
 PRIMARY_TERM = 1
 _TYPES = ("internal", "external", "external_gte")
 
 
-def _validation(problem: str) -> ESError:
-    return ESError(400, "action_request_validation_exception", f"Validation Failed: 1: {problem};")
-
-
 def conflict(index: Any, doc_id: str, reason: str) -> ESError:
-    return ESError(
-        409,
-        "version_conflict_engine_exception",
-        f"[{doc_id}]: version conflict, {reason}",
-        index_uuid=index.meta.uuid,
-        shard="0",
-        index=index.meta.name,
+    return doc_error(
+        index, 409, "version_conflict_engine_exception", f"[{doc_id}]: version conflict, {reason}"
     )
 
 
@@ -129,29 +120,33 @@ def condition(params: Mapping[str, Any], *, action: str, underscored: bool = Fal
     if_seq_no = None if seq_raw is None else _int(seq_raw, "if_seq_no")
     if_term = None if term_raw is None else _int(term_raw, "if_primary_term")
     if action == "create" and version_type != "internal":
-        raise _validation("create operations only support internal versioning. use index instead")
+        raise validation_failed(
+            "create operations only support internal versioning. use index instead"
+        )
     if action == "create" and if_seq_no is not None:
-        raise _validation("create operations do not support compare and set. use index instead")
+        raise validation_failed(
+            "create operations do not support compare and set. use index instead"
+        )
     if action != "read":
         if version is not None and version_type == "internal":
-            raise _validation(
+            raise validation_failed(
                 "internal versioning can not be used for optimistic concurrency control. "
                 "Please use `if_seq_no` and `if_primary_term` instead"
             )
         if version_type != "internal" and version is None:
-            raise _validation(
+            raise validation_failed(
                 f"illegal version value [-3] for version type [{version_type.upper()}]"
             )
         if version is not None and version < 0:
-            raise _validation(
+            raise validation_failed(
                 f"illegal version value [{version}] for version type [{version_type.upper()}]"
             )
         if if_seq_no is not None and version_type != "internal":
-            raise _validation("compare and write operations can not use versioning")
+            raise validation_failed("compare and write operations can not use versioning")
     if if_seq_no is not None and if_seq_no < 0:
-        raise _validation(f"ifSeqNo must be non negative. got [{if_seq_no}]")
+        raise validation_failed(f"ifSeqNo must be non negative. got [{if_seq_no}]")
     if (if_seq_no is None) != (if_term is None):
         if if_seq_no is not None:
-            raise _validation("ifSeqNo is set, but primary term is [0]")
-        raise _validation("ifPrimaryTerm is set, but seqNo is [-2]")
+            raise validation_failed("ifSeqNo is set, but primary term is [0]")
+        raise validation_failed("ifPrimaryTerm is set, but seqNo is [-2]")
     return Condition(version, version_type, if_seq_no, if_term)

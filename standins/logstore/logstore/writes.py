@@ -52,6 +52,20 @@ def _target(ctx: Ctx, name: str, action: str, *, require_alias: bool | None = No
     return index
 
 
+def check_data_stream_source(index: LogIndex, action: str, source: Any, name: str) -> None:
+    """A write to a data stream (a delete aside) must carry its `@timestamp`."""
+    if (
+        action != "delete"
+        and index.meta.data_stream
+        and (not isinstance(source, dict) or "@timestamp" not in source)
+    ):
+        raise ESError(
+            400,
+            "document_parsing_exception",
+            f"data stream timestamp field [@timestamp] is missing (data stream [{name}])",
+        )
+
+
 def write_op(
     index: LogIndex,
     action: str,
@@ -115,16 +129,7 @@ def write_items(
                 results[pos] = {"update": update_item(index, doc_id, source, extra, routing, fetch)}
                 touched.add(index)
                 continue
-            if (
-                action != "delete"
-                and index.meta.data_stream
-                and (not isinstance(source, dict) or "@timestamp" not in source)
-            ):
-                raise ESError(
-                    400,
-                    "document_parsing_exception",
-                    f"data stream timestamp field [@timestamp] is missing (data stream [{name}])",
-                )
+            check_data_stream_source(index, action, source, name)
             cond = extra.cond if extra is not None else None
             op = write_op(index, action, doc_id, source, raw, cond, routing)
         except ESError as err:

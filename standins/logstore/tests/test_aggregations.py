@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from elasticsearch import ApiError, BadRequestError, Elasticsearch, helpers
+from elasticsearch import ApiError, BadRequestError, Elasticsearch
+from logstore.testing import load
 
 MAPPINGS = {
     "properties": {
@@ -20,12 +21,6 @@ MAPPINGS = {
         "date": {"type": "date"},
     }
 }
-
-
-def _load(es: Elasticsearch, index: str, docs: list[dict[str, Any]], **create: Any) -> str:
-    es.indices.create(index=index, **create)
-    helpers.bulk(es, ({"_index": index, "_source": d} for d in docs), refresh=True)
-    return index
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +42,7 @@ def four(es: Elasticsearch) -> str:
             (151, "xyz", "10.0.0.1", "2016-03-01"),
         ]
     ]
-    return _load(es, "aggs-four", docs, mappings=MAPPINGS)
+    return load(es, "aggs-four", docs, mappings=MAPPINGS)
 
 
 def _aggs(es: Elasticsearch, index: str, aggs: dict[str, Any], **kw: Any) -> dict[str, Any]:
@@ -70,7 +65,7 @@ def test_extended_stats(es: Elasticsearch, four: str) -> None:
 
 def test_extended_stats_across_indices(es: Elasticsearch, four: str) -> None:
     """Merged from the sums, as one index holding all the values would answer."""
-    _load(es, "aggs-four-more", [{"int_field": 201}], mappings=MAPPINGS)
+    load(es, "aggs-four-more", [{"int_field": 201}], mappings=MAPPINGS)
     got = _aggs(es, "aggs-four*", {"e": {"extended_stats": {"field": "int_field"}}})["e"]
     values = [1, 51, 101, 151, 201]
     mean = sum(values) / 5
@@ -135,7 +130,7 @@ def test_terms_key_as_string_and_include_exclude(es: Elasticsearch, four: str) -
 
 def test_terms_partitions(es: Elasticsearch) -> None:
     """20_terms.yml's partitions: ES hashes strings with murmur3 and numbers with mix64."""
-    index = _load(
+    index = load(
         es,
         "aggs-partitions",
         [
@@ -537,7 +532,7 @@ def test_moving_fn_window_checked_then_refused(es: Elasticsearch, four: str) -> 
 def test_terms_on_index_and_empty_buckets_as_gaps(es: Elasticsearch, four: str) -> None:
     """`_index` is a term like any other (search/330_distributed_sort.yml); a pipeline skips
     empty buckets (40_range.yml's "IP Range avg_bucket")."""
-    _load(es, "aggs-four-other", [{"int_field": 7}], mappings=MAPPINGS)
+    load(es, "aggs-four-other", [{"int_field": 7}], mappings=MAPPINGS)
     try:
         got = _aggs(es, "aggs-four*", {"i": {"terms": {"field": "_index"}}})["i"]["buckets"]
         assert [(b["key"], b["doc_count"]) for b in got] == [(four, 4), ("aggs-four-other", 1)]
@@ -557,7 +552,7 @@ def test_terms_on_index_and_empty_buckets_as_gaps(es: Elasticsearch, four: str) 
 def test_date_histogram_time_zones(es: Elasticsearch) -> None:
     """Local buckets, keys printed with the zone's offset (10_histogram.yml's pre-epoch test:
     America/Phoenix is -07:00); calendar days follow daylight-saving changes."""
-    index = _load(
+    index = load(
         es,
         "aggs-zones",
         [
@@ -605,7 +600,7 @@ def test_date_histogram_time_zones(es: Elasticsearch) -> None:
 
 def test_adjacency_matrix(es: Elasticsearch) -> None:
     """70_adjacency_matrix.yml: each filter and each intersection, the empty ones left out."""
-    index = _load(
+    index = load(
         es,
         "aggs-adjacency",
         [{"num": [1, 2]}, {"num": [2, 3]}, {"num": [3, 4]}],
@@ -647,13 +642,13 @@ def test_auto_date_histogram(es: Elasticsearch) -> None:
     """330_auto_date_histogram.yml's choice of interval; two indices answering at different
     units merge at the coarser one."""
     dates = {"properties": {"date": {"type": "date"}}}
-    near = _load(
+    near = load(
         es,
         "aggs-auto-a",
         [{"date": "2020-03-01T00:00:00Z"}, {"date": "2020-03-01T00:30:00Z"}],
         mappings=dates,
     )
-    far = _load(es, "aggs-auto-b", [{"date": "2020-03-02"}, {"date": "2020-03-09"}], mappings=dates)
+    far = load(es, "aggs-auto-b", [{"date": "2020-03-02"}, {"date": "2020-03-09"}], mappings=dates)
     got = _aggs(es, near, {"h": {"auto_date_histogram": {"field": "date"}}})["h"]
     assert got["interval"] == "5m"
     assert [b["doc_count"] for b in got["buckets"]] == [1, 0, 0, 0, 0, 0, 1]

@@ -7,16 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from elasticsearch import BadRequestError, Elasticsearch, helpers
+from elasticsearch import BadRequestError, Elasticsearch
+from logstore.testing import load
 
 MINUTE = 60_000
 T0 = 1_714_557_600_000  # 2024-05-01T10:00:00Z
-
-
-def _load(es: Elasticsearch, index: str, docs: list[dict[str, Any]], **create: Any) -> str:
-    es.indices.create(index=index, **create)
-    helpers.bulk(es, ({"_index": index, "_source": d} for d in docs), refresh=True)
-    return index
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +26,7 @@ def yaml_220(es: Elasticsearch) -> str:
     }
     docs = [{"int_field": v, "double_field": float(v), "string_field": "foo"} for v in (1, 51)]
     docs += [{"int_field": v, "double_field": float(v), "string_field": "foo"} for v in (101, 151)]
-    return _load(es, "fb-test_1", docs, mappings=mappings)
+    return load(es, "fb-test_1", docs, mappings=mappings)
 
 
 NAMED = {
@@ -76,11 +71,10 @@ def test_220_anonymous_filters(es: Elasticsearch, yaml_220: str) -> None:
 
 
 def test_220_filtered(es: Elasticsearch, yaml_220: str) -> None:
-    """The yaml test's query is `constant_score` (which logstore does not serve); a bool
-    filter selects the same documents."""
+    """The yaml test's query, `constant_score` around a range filter."""
     res = es.search(
         index=yaml_220,
-        query={"bool": {"filter": {"range": {"int_field": {"gte": 110}}}}},
+        query={"constant_score": {"filter": {"range": {"int_field": {"gte": 110}}}}},
         aggs={"the_filter": {"filters": {"filters": NAMED}, "aggs": AVG}},
     )
     assert res["hits"]["total"]["value"] == 1
@@ -108,7 +102,7 @@ def test_220_bad_params(es: Elasticsearch, yaml_220: str, body: dict[str, Any]) 
 
 def test_220_keyword_match_and_match_all(es: Elasticsearch) -> None:
     """"cache busting" (its first search) and "nested" (match_all counts each document)."""
-    index = _load(
+    index = load(
         es,
         "fb-busting",
         [{"string_field": "foo"}] * 4 + [{"string_field": "foo bar"}],
@@ -134,7 +128,7 @@ SETUP_50 = [{"notifications": ["abc"]}, {"mentions": ["abc"]}]
 
 
 def test_50_standard_query(es: Elasticsearch) -> None:
-    index = _load(es, "f50-standard", SETUP_50, mappings=KEYWORDS)
+    index = load(es, "f50-standard", SETUP_50, mappings=KEYWORDS)
     res = es.search(
         index=index,
         size=0,
@@ -153,7 +147,7 @@ def test_50_standard_query(es: Elasticsearch) -> None:
 
 def test_50_as_a_child_of_terms(es: Elasticsearch) -> None:
     docs = [*SETUP_50, {"category": "bar", "val": 8}, {"category": "bar", "val": 0}]
-    index = _load(es, "f50-child", docs, mappings=KEYWORDS)
+    index = load(es, "f50-child", docs, mappings=KEYWORDS)
     res = es.search(
         index=index,
         size=0,
@@ -175,7 +169,7 @@ def test_50_sorting_terms(es: Elasticsearch, order: dict[str, str]) -> None:
     index = "f50-sorting"
     if not es.indices.exists(index=index):
         docs = [{"category": "foo", "val": 7}] + [{"category": "bar", "val": v} for v in (8, 9, 0)]
-        _load(es, index, [*SETUP_50, *docs], mappings=KEYWORDS)
+        load(es, index, [*SETUP_50, *docs], mappings=KEYWORDS)
     res = es.search(
         index=index,
         size=0,
@@ -214,8 +208,8 @@ def two_days(es: Elasticsearch) -> str:
         {"@timestamp": T0 + 2 * MINUTE, "level": "error", "message": "timeout", "took": 40},
         {"@timestamp": T0 + 2 * MINUTE + 5, "level": "info", "message": "ok", "took": 50},
     ]
-    _load(es, "fl-logs-1", day1, mappings=LOG_MAPPING)
-    _load(es, "fl-logs-2", day2, mappings=LOG_MAPPING)
+    load(es, "fl-logs-1", day1, mappings=LOG_MAPPING)
+    load(es, "fl-logs-2", day2, mappings=LOG_MAPPING)
     return "fl-logs-*"
 
 

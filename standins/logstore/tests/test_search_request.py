@@ -266,6 +266,8 @@ def test_highlight(es: Elasticsearch, loaded: str) -> None:
     assert "highlight" not in only["hits"]["hits"][0]  # require_field_match
     with pytest.raises(BadRequestError, match=r"\[highlight highlight_query\]"):
         es.search(index=loaded, highlight={"fields": {"name": {"highlight_query": {}}}})
+    with pytest.raises(BadRequestError, match=r"highlight type fvh \(field \[name\]\)"):
+        es.search(index=loaded, highlight={"fields": {"name": {"type": "fvh"}}})
 
 
 def test_filter_path(es: Elasticsearch, loaded: str) -> None:
@@ -372,3 +374,15 @@ def test_sort_on_several_values(es: Elasticsearch) -> None:
             "1",
         ]
     assert es.search(index=name, sort=[{"n": "desc"}])["hits"]["hits"][0]["sort"] == [9]
+
+
+def test_a_query_analyzer_other_than_the_default_is_refused(es: Elasticsearch, loaded: str) -> None:
+    for query in (
+        {"match": {"name": {"query": "beta", "analyzer": "simple"}}},
+        {"query_string": {"query": "beta", "analyzer": "whitespace"}},
+        {"simple_query_string": {"query": "beta", "analyzer": "keyword"}},
+    ):
+        with pytest.raises(BadRequestError, match="analyses the query text"):
+            es.search(index=loaded, query=query)
+    standard = {"match": {"name": {"query": "beta", "analyzer": "standard"}}}
+    assert es.search(index=loaded, query=standard)["hits"]["total"]["value"] >= 1
