@@ -74,7 +74,11 @@ def routes() -> list[Route]:
     from . import api_unsupported
 
     table = api_unsupported.ROUTES + table
-    return [Route(path, endpoint(handler), methods=methods) for path, methods, handler in table]
+    from .url_params import checked  # ES's refusal of unknown URL parameters, per API
+
+    return [
+        Route(path, endpoint(checked(handler)), methods=methods) for path, methods, handler in table
+    ]
 
 
 def build_app(
