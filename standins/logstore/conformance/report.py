@@ -72,9 +72,7 @@ def write_table(outcomes: list[Outcome], out: TextIO) -> None:
             f"{'(' + str(counts['refused']) + ')':>9}  {counts['declined']:>8}  "
             f"{counts['skipped']:>7}  {_share_text(counts):>8}\n"
         )
-    below = [
-        api for api, counts in table.items() if (pass_share(counts) or 1.0) < TARGET_SHARE
-    ]
+    below = [api for api, counts in table.items() if (pass_share(counts) or 1.0) < TARGET_SHARE]
     waived = sum(o.waived for o in outcomes)
     out.write(
         f"\nDirectories under {TARGET_SHARE:.0%} passed: {', '.join(below) or 'none'}."

@@ -96,10 +96,7 @@ async def put_mapping(ctx: Ctx) -> dict[str, Any]:
 
 
 async def get_mapping(ctx: Ctx) -> dict[str, Any]:
-    return {
-        i.meta.name: {"mappings": i.mapping()}
-        for i in _concrete(ctx, "view_index_metadata")
-    }
+    return {i.meta.name: {"mappings": i.mapping()} for i in _concrete(ctx, "view_index_metadata")}
 
 
 async def delete_index(ctx: Ctx) -> dict[str, Any]:

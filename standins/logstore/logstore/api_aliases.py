@@ -143,9 +143,7 @@ def deletable(ctx: Ctx, expression: str) -> list[LogIndex]:
     if not parts:
         return []
     # wildcards match indices only: `DELETE /alia*` deletes no index behind an alias
-    indices = indexopts.resolve(
-        ctx, ",".join(parts), default_states="open,closed", aliases=False
-    )
+    indices = indexopts.resolve(ctx, ",".join(parts), default_states="open,closed", aliases=False)
     _state(ctx).security.require_index(ctx.user, "manage", [i.meta.name for i in indices])
     return indices
 

@@ -375,11 +375,14 @@ def test_an_empty_or_overlong_id_is_refused_by_name(es: Elasticsearch) -> None:
     ok, errors = helpers.bulk(es, actions, raise_on_error=False, refresh=True)
     assert ok == 1
     reasons = [next(iter(e.values()))["error"]["reason"] for e in errors]
-    assert reasons == [
-        "if _id is specified it must not be empty",  # ES 8's IndexRouting: illegal_argument
-        "Validation Failed: 1: id [" + "x" * 513 + "] is too long, must be no longer than 512 "
-        "bytes but was: 513;",
-    ]
+    assert (
+        reasons
+        == [
+            "if _id is specified it must not be empty",  # ES 8's IndexRouting: illegal_argument
+            "Validation Failed: 1: id [" + "x" * 513 + "] is too long, must be no longer than 512 "
+            "bytes but was: 513;",
+        ]
+    )
 
 
 def test_count_takes_a_query_and_nothing_else(es: Elasticsearch, loaded: str) -> None:

@@ -36,9 +36,7 @@ def thousand(es: Elasticsearch) -> str:
 
 def _pct(es: Elasticsearch, index: str, **params: Any) -> Any:
     query = params.pop("query", None)
-    res = es.search(
-        index=index, size=0, query=query, aggs={"p": {"percentiles": params}}
-    )
+    res = es.search(index=index, size=0, query=query, aggs={"p": {"percentiles": params}})
     return res["aggregations"]["p"]["values"]
 
 

@@ -37,9 +37,7 @@ AVG = {"the_avg": {"avg": {"field": "int_field"}}}
 
 
 def test_220_basic_and_only_aggs(es: Elasticsearch, yaml_220: str) -> None:
-    res = es.search(
-        index=yaml_220, aggs={"the_filter": {"filters": {"filters": NAMED}}}, size=10
-    )
+    res = es.search(index=yaml_220, aggs={"the_filter": {"filters": {"filters": NAMED}}}, size=10)
     assert res["hits"]["total"]["value"] == 4 and len(res["hits"]["hits"]) == 4
     assert res["aggregations"]["the_filter"]["buckets"] == {
         "first_filter": {"doc_count": 1},
@@ -101,7 +99,7 @@ def test_220_bad_params(es: Elasticsearch, yaml_220: str, body: dict[str, Any]) 
 
 
 def test_220_keyword_match_and_match_all(es: Elasticsearch) -> None:
-    """"cache busting" (its first search) and "nested" (match_all counts each document)."""
+    """ "cache busting" (its first search) and "nested" (match_all counts each document)."""
     index = load(
         es,
         "fb-busting",

@@ -228,9 +228,7 @@ def _refused(es: Elasticsearch, body: dict[str, Any]) -> dict[str, Any]:
     return error
 
 
-def test_a_query_luqum_cannot_parse_answers_the_parse_error(
-    es: Elasticsearch, loaded: str
-) -> None:
+def test_a_query_luqum_cannot_parse_answers_the_parse_error(es: Elasticsearch, loaded: str) -> None:
     error = _refused(es, {"query": "service.name:auth AND (games"})
     assert error["type"] == "search_phase_execution_exception"
     root = error["root_cause"][0]
