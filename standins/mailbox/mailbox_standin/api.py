@@ -25,6 +25,7 @@ from mailbox_standin.auth import BasicAuthMiddleware, Credentials
 from mailbox_standin.parse import Address, ParsedMail, parse_mail
 from mailbox_standin.search import parse_query
 from mailbox_standin.store import Record, Store
+from mailbox_standin.web import routes as web_routes
 
 DEFAULT_LIMIT = 50  # Mailpit's default page size
 _LINK = re.compile(r"<([^>]+)>")
@@ -263,6 +264,7 @@ def create_app(store: Store, credentials: Credentials | None = None) -> Starlett
         Route("/api/v1/message/{id}/raw", api.raw, methods=["GET"]),
         Route("/livez", api.livez, methods=["GET"]),
         Route("/readyz", api.readyz, methods=["GET"]),
+        *web_routes(store),
     ]
     middleware = [Middleware(BasicAuthMiddleware, credentials=credentials)] if credentials else []
     return Starlette(
