@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sys
 import time
 from pathlib import Path
@@ -14,23 +16,37 @@ from rich.table import Table
 
 from stack import planned_work, ports_record
 from stack import secrets as secrets_mod
+from stack.cli_app import Flags, Runtime, StackGroup, main_options
+from stack.cli_follow import follow as follow_log
+from stack.cli_output import secret_entries, secrets_listing, secrets_purposes, status_facts
 from stack.errors import StackError
 from stack.ledger import Ledger, ledger_file
 from stack.paths import DataDir, default_data_dir
 from stack.runtimes.local.runtime import ComponentStatus, LocalRuntime
 from stack.topology import topology
 
-RUNTIMES = ("local", "compose")
 app = typer.Typer(
-    add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help=__doc__
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help=__doc__,
+    cls=StackGroup,
 )
+app.callback()(main_options)
 out = Console()
 err = Console(stderr=True)
 
 
 def _fail(message: str) -> NoReturn:
+    if Flags.debug and sys.exc_info()[1] is not None:
+        err.print_exception()  # --debug: the traceback of the exception being reported
     err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
+
+
+def _print_json(value: object) -> None:
+    """Plain JSON on stdout: Rich would wrap long lines and colour them, and scripts parse it."""
+    sys.stdout.write(json.dumps(value, indent=2) + "\n")
 
 
 def _data() -> DataDir:
@@ -39,12 +55,6 @@ def _data() -> DataDir:
 
 def _runtime_file(data: DataDir) -> Path:
     return data.root / "runtime"
-
-
-def _check_runtime(runtime: str) -> str:
-    if runtime not in RUNTIMES:
-        _fail(f"unknown runtime {runtime!r}; valid runtimes: {', '.join(RUNTIMES)}")
-    return runtime
 
 
 def _active_runtime(data: DataDir) -> str:
@@ -87,33 +97,42 @@ class _ProgressTable:
         return table
 
 
+def _end_live(console: Console) -> None:
+    """End the live table's last line. Rich does so on a terminal only: piped or in a dumb
+    terminal the next line would start right after its bottom border."""
+    if not console.is_terminal or console.is_dumb_terminal:
+        console.line()
+
+
 @app.command()
 def up(
-    runtime: str = typer.Option("local", help="local | compose"),
+    runtime: Runtime = typer.Option(Runtime.local, help="where the stack runs"),
     only: str = typer.Option("", help="comma-separated components (their dependencies too)"),
 ) -> None:
     """Bring the stack up (a no-op when it is already up)."""
-    _check_runtime(runtime)
     data = _data()
     names = [n.strip() for n in only.split(",") if n.strip()]
     try:
         units = topology().units()
         selected = units.select(names) if names else units.start_order()
-        if runtime == "compose":
+        if runtime is Runtime.compose:
             from stack.runtimes import compose
 
             compose.up(data.root, names or None)
         else:
             ports_record.record(data)  # this run's ports, for every later command
             table = _ProgressTable([c.name for c in selected])
-            with Live(table, console=out, refresh_per_second=8, transient=False):
-                _local(data).up(names or None, progress=table.update)
+            try:
+                with Live(table, console=out, refresh_per_second=8, transient=False):
+                    _local(data).up(names or None, progress=table.update)
+            finally:  # also when a component failed: its error must not join the table's last line
+                _end_live(out)
         data.root.mkdir(parents=True, exist_ok=True)
-        _runtime_file(data).write_text(runtime + "\n")
+        _runtime_file(data).write_text(runtime.value + "\n")
     except StackError as exc:
         _fail(str(exc))
     out.print(
-        f"[green]up[/] ({runtime}): {len(selected)} components healthy. "
+        f"[green]up[/] ({runtime.value}): {len(selected)} components healthy. "
         f"Target profile: {data.target_file}. Credentials: `python -m stack secrets`."
     )
 
@@ -163,37 +182,47 @@ def _status_table(rows: list[ComponentStatus]) -> Table:
     return table
 
 
-def _compose_status(data: DataDir) -> None:
+def _compose_status(data: DataDir, as_json: bool = False) -> None:
     from stack.runtimes import compose
 
     rows = compose.status(data.root)
-    table = Table(title="stack status (compose)")
-    for column in ("service", "component", "state", "health"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(row.service, row.component or "-", row.state, row.health or "-")
-    out.print(table)
+    if as_json:
+        services = [dataclasses.asdict(r) for r in rows]
+        _print_json({"runtime": "compose", "services": services})
+    else:
+        table = Table(title="stack status (compose)")
+        for column in ("service", "component", "state", "health"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(row.service, row.component or "-", row.state, row.health or "-")
+        out.print(table)
     if any(r.health not in ("healthy", "") or r.state != "running" for r in rows):
         raise typer.Exit(3)
 
 
 @app.command()
-def status() -> None:
-    """A table of every component: role, URL, health, pid and uptime."""
+def status(
+    as_json: bool = typer.Option(False, "--json", help="print the same facts as JSON"),
+) -> None:
+    """A table of every component: role, URL, health, pid and uptime. Exit status 3 when a
+    component is not healthy or a chaos fault is open."""
     data = _data()
     try:
         if _active_runtime(data) == "compose":
-            _compose_status(data)
+            _compose_status(data, as_json)
             return
         rows = _local(data).status()
         open_faults = Ledger(data).open_faults()  # what a chaos drill broke and left broken
     except StackError as exc:
         _fail(str(exc))
-    out.print(_status_table(rows))
-    if open_faults:
+    if as_json:
+        _print_json(status_facts(rows, open_faults))
+    elif open_faults:
+        out.print(_status_table(rows))
         names = ", ".join(f.what for f in open_faults)
         out.print(f"open faults (undo with `python -m stack heal`): {names}", highlight=False)
     else:
+        out.print(_status_table(rows))
         out.print("fault ledger: empty (no chaos fault is active)")
     if any(r.health is None or not r.health.ok for r in rows) or open_faults:
         raise typer.Exit(3)
@@ -208,20 +237,21 @@ def logs(name: str, follow: bool = typer.Option(False, "-f", "--follow")) -> Non
         _fail(str(exc))
     if not path.exists():
         _fail(f"{name} has no log yet at {path}; has it been started?")
-    with path.open("r", encoding="utf-8", errors="replace") as handle:
-        sys.stdout.write(handle.read())
-        while follow:
-            line = handle.readline()
-            if line:
-                sys.stdout.write(line)
-                sys.stdout.flush()
-            else:
-                time.sleep(0.2)
+
+    def write(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    # -f keeps reading across supervisord's log rotations, until Ctrl-C
+    follow_log(path, write, keep_going=lambda: follow)
 
 
 @app.command("secrets")
 def show_secrets(
     rotate: bool = typer.Option(False, help="issue new values for every secret"),
+    as_json: bool = typer.Option(
+        False, "--json", help="component, url, user and password file as JSON (no password)"
+    ),
 ) -> None:
     """Where the credentials are and how to log in."""
     data = _data()
@@ -234,21 +264,14 @@ def show_secrets(
         return
     if not data.secrets.exists():
         _fail(f"no secrets yet at {data.secrets}: `python -m stack up` creates them")
-    table = Table(title=f"secrets in {data.secrets} (mode 600)")
-    for column in ("component", "url", "user", "password file"):
-        table.add_column(column, overflow="fold")
-    for c in ports_record.topology_of(data):
-        # The addresses a person opens: the main port, and the other web ports (the console's
-        # Kibana side); a health URL for the rest.
-        urls = [c.url(), *(c.url(port) for port in c.web_ports)] if c.web_ports else []
-        where = "\n".join(urls) or c.health_url or f"127.0.0.1:{c.port}"
-        for login in (c.credentials, c.viewer):
-            if login is not None:
-                table.add_row(c.name, where, login.username, str(data.secrets / login.secret))
-    out.print(table)
-    out.print("Show a password with: cat <password file>. Every secret and its purpose:")
-    for spec in secrets_mod.SPECS:
-        out.print(f"  {spec.name}: {spec.purpose}", highlight=False)
+    entries = secret_entries(ports_record.topology_of(data), data.secrets)
+    if as_json:
+        _print_json([{k: v for k, v in e.items() if k != "urls"} for e in entries])
+        return
+    out.print(f"[bold]Logins[/] (passwords in {data.secrets}, mode 600):", highlight=False)
+    out.print(secrets_listing(entries), highlight=False)
+    out.print("Every secret and its purpose:")
+    out.print(secrets_purposes(secrets_mod.SPECS), highlight=False)
 
 
 def _control(action: str, name: str) -> None:
@@ -384,3 +407,6 @@ def table(
         return
     for path in write_all(topology):
         out.print(f"updated {path}", highlight=False)
+
+
+from stack import cli_open  # noqa: E402, F401  (last: it registers `open` on `app`)
