@@ -17,13 +17,14 @@ from typing import Any
 import pytest
 import yaml
 
-from stack import secrets
+from stack import landing, secrets
 from stack.contracts import scrape_jobs
 from stack.gateway import upstream_values
 from stack.paths import CONFIG_DIR, REPO_ROOT
 from stack.render import render_text
 from stack.retention import retention
 from stack.runtimes import compose
+from stack.runtimes.compose.render import landing_topology
 from stack.topology import port_env_var
 from tests.compose_schema import schema_errors
 from tests.programs import needs, run
@@ -374,6 +375,14 @@ def test_alertmanager_config(data_dir: Path) -> None:
     )
 
 
+def test_the_landing_page_links_grafana_and_kibana_where_compose_publishes_them() -> None:
+    moved = {"STACK_PORT_GRAFANA": "13000", "STACK_PORT_PROMETHEUS": "19090"}
+    topo = landing_topology(moved)
+    assert topo.get("console").url() == "http://127.0.0.1:13000"
+    assert topo.get("console").url("kibana") == "http://127.0.0.1:5601"
+    assert topo.get("prometheus").url() == "http://127.0.0.1:19090"
+
+
 def test_nginx_config(data_dir: Path, tmp_path: Path) -> None:
     """compose's nginx.conf, with its run, log and temp paths moved to a scratch prefix (nginx -t
     opens the logs and creates the temp directories)."""
@@ -386,6 +395,9 @@ def test_nginx_config(data_dir: Path, tmp_path: Path) -> None:
         "temp_dir": "/var/cache/nginx",
         "listen": TOPOLOGY.get("gateway").port,
         "stub_status_allow": "172.16.0.0/12",
+        "landing_chunks": landing.nginx_chunks(
+            landing.page(landing_topology(), data_dir / "secrets")
+        ),
         **upstream_values(TOPOLOGY, lambda c: [f"{s}:{c.port}" for s in c.compose]),
     }
     assert render_text(template, values) == rendered, (

@@ -13,7 +13,7 @@ from typing import Any, cast
 
 import yaml
 
-from stack import elastic_setup, service_policy
+from stack import elastic_setup, landing, service_policy
 from stack import secrets as secrets_mod
 from stack.contracts import (
     alert_webhook_url,
@@ -127,6 +127,16 @@ def elastalert_config(topo: Topology, secrets: secrets_mod.Secrets) -> str:
     return render_text(source.read_text(encoding="utf-8"), values, source=str(source))
 
 
+def landing_topology(environ: dict[str, str] | None = None) -> Topology:
+    """The topology the landing page links: the published host ports (STACK_PORT_* applied),
+    not the network's; the console's two ports are where compose publishes the real Grafana
+    and Kibana (compose.yaml's STACK_PORT_GRAFANA and STACK_PORT_KIBANA)."""
+    env = dict(os.environ if environ is None else environ)
+    env.setdefault("STACK_PORT_CONSOLE", env.get("STACK_PORT_GRAFANA", "3000"))
+    env.setdefault("STACK_PORT_CONSOLE_KIBANA", env.get("STACK_PORT_KIBANA", "5601"))
+    return build(environ=env)
+
+
 def compose_dir(data_dir: Path) -> Path:
     return data_dir / "compose"
 
@@ -157,6 +167,7 @@ def render(data_dir: Path, secrets: secrets_mod.Secrets) -> set[Path]:
         "temp_dir": "/var/cache/nginx",
         "listen": topo.get("gateway").port,
         "stub_status_allow": "172.16.0.0/12",  # the exporter's container, on compose's network
+        "landing_chunks": landing.nginx_chunks(landing.page(landing_topology(), secrets.directory)),
         **upstream_values(topo, lambda c: [f"{s}:{c.port}" for s in c.compose]),
     }
     # Mailpit reads htpasswd with go-htpasswd, whose older releases know bcrypt only as $2y$

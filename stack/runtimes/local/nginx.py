@@ -4,6 +4,7 @@ basic auth in front of the metrics unix sockets) and the nginx exporter behind t
 
 from __future__ import annotations
 
+from stack import landing
 from stack.gateway import upstream_values
 from stack.paths import CONFIG_DIR
 from stack.render import render_file
@@ -92,6 +93,7 @@ class Nginx(Launcher):
         for sub in ("logs", "temp"):
             (prefix / sub).mkdir(parents=True, exist_ok=True)
         ctx.data.run.mkdir(parents=True, exist_ok=True)
+        page = landing.page(ctx.topology, ctx.data.secrets)
         return render_file(
             CONFIG_DIR / "nginx" / "nginx.conf",
             ctx.data.component_config(c.name) / "nginx.conf",
@@ -101,6 +103,7 @@ class Nginx(Launcher):
                 "log_dir": prefix / "logs",
                 "temp_dir": prefix / "temp",
                 "stub_status_allow": HOST,
+                "landing_chunks": landing.nginx_chunks(page),
                 **upstream_values(ctx.topology, lambda unit: [_listen(unit)]),
             },
         )
