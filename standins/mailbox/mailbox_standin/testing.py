@@ -79,6 +79,18 @@ class Mailbox:
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, auth=self.auth, timeout=5)
 
+    @classmethod
+    def with_login(cls, root: Path, password: str, user: str = "admin") -> Mailbox:
+        """A started mailbox under `root` whose UI and API take this login (an htpasswd file,
+        bcrypt at a low cost: tests only)."""
+        import bcrypt
+
+        hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()
+        (root / "ui-auth").write_text(f"{user}:{hashed}\n")
+        box = cls(root / "Maildir", root / "mailbox.log", root / "ui-auth").start()
+        box.auth = (user, password)
+        return box
+
     def send(self, message: EmailMessage | bytes, *, sender: str, to: list[str]) -> None:
         with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=5) as smtp:
             if isinstance(message, bytes):

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import bcrypt
 import pytest
 from mailbox_standin.testing import Mailbox, alertmanager_email, make_mail
 
@@ -40,11 +39,7 @@ ALERT_HTML = (
 
 @pytest.fixture(scope="module")
 def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mailbox]:
-    root = tmp_path_factory.mktemp("mailbox-browser")
-    hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
-    (root / "ui-auth").write_text(f"admin:{hashed}\n")
-    mailbox = Mailbox(root / "Maildir", root / "mailbox.log", root / "ui-auth").start()
-    mailbox.auth = ("admin", PASSWORD)
+    mailbox = Mailbox.with_login(tmp_path_factory.mktemp("mailbox-browser"), PASSWORD)
     for subject, sender in (("Nightly backup done", "backup@stack.local"),
                             ("Welcome to the game", "users@stack.local")):  # fmt: skip
         mail = make_mail(subject, "Everything went fine.", sender=f"Stack <{sender}>")

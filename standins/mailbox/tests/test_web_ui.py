@@ -7,7 +7,6 @@ import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
 
-import bcrypt
 import httpx
 import pytest
 from mailbox_standin.testing import Mailbox, alertmanager_email, make_mail
@@ -50,11 +49,7 @@ class Page(HTMLParser):
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mailbox]:
-    root = tmp_path_factory.mktemp("mailbox-ui")
-    hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
-    (root / "ui-auth").write_text(f"admin:{hashed}\n")
-    box = Mailbox(root / "Maildir", root / "mailbox.log", root / "ui-auth").start()
-    box.auth = ("admin", PASSWORD)
+    box = Mailbox.with_login(tmp_path_factory.mktemp("mailbox-ui"), PASSWORD)
     yield box
     box.stop()
 
