@@ -44,13 +44,6 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mailbox]:
     box.stop()
 
 
-@pytest.fixture
-def box(running: Mailbox) -> Mailbox:
-    with running.client() as http:
-        assert http.delete("/api/v1/messages").text == "ok"
-    return running
-
-
 def listing(box: Mailbox, path: str = "/api/v1/messages", **params: Any) -> dict[str, Any]:
     with box.client() as http:
         response = http.get(path, params=params)

@@ -54,13 +54,6 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mailbox]:
     box.stop()
 
 
-@pytest.fixture
-def box(running: Mailbox) -> Mailbox:
-    with running.client() as http:
-        assert http.delete("/api/v1/messages").text == "ok"
-    return running
-
-
 def get(box: Mailbox, path: str, **params: str) -> httpx.Response:
     with box.client() as http:
         response = http.get(path, params=params or None)
