@@ -186,12 +186,12 @@ def show(label: str, runs: list[tuple[float, float, float]]) -> float:
     return rate
 
 
-def orjson_client(server: Server) -> Elasticsearch:
+def orjson_client(server: Server, timeout: float = 30) -> Elasticsearch:
     return Elasticsearch(
         server.url,
         basic_auth=("elastic", PASSWORDS["elastic"]),
         serializer=OrjsonSerializer(),
-        request_timeout=30,
+        request_timeout=timeout,
     )
 
 

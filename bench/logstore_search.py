@@ -32,13 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
-from elasticsearch.serializer import OrjsonSerializer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from logstore_ingest import cpu_seconds, doc, rss_mb, started
+from logstore_ingest import cpu_seconds, doc, orjson_client, rss_mb, started
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from logstore.testing import PASSWORDS, Server
+from logstore.testing import Server
 
 INDEX = "logs-bench-2024.05.01"
 QUERIES = [
@@ -109,15 +108,6 @@ class Target:
     def pid(self) -> int:
         assert self.server.proc is not None
         return self.server.proc.pid
-
-
-def client(server: Server) -> Elasticsearch:
-    return Elasticsearch(
-        server.url,
-        basic_auth=("elastic", PASSWORDS["elastic"]),
-        serializer=OrjsonSerializer(),
-        request_timeout=120,
-    )
 
 
 def load_phase(t: Target, docs: int) -> None:
@@ -209,7 +199,7 @@ def main() -> None:
         for label, tree in trees:
             tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
             server = stack.enter_context(started(tmp, tree))
-            targets.append(Target(label, server, client(server), tmp))
+            targets.append(Target(label, server, orjson_client(server, timeout=120), tmp))
         for t in targets:
             load_phase(t, args.docs)
         for t in targets:
