@@ -6,18 +6,57 @@ lint, up, down, docs.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import sys
+from pathlib import Path
 
 import nox
 
-nox.options.default_venv_backend = "uv|virtualenv"
+HERE = Path(__file__).resolve().parent
+REQUIREMENTS = HERE / "requirements-local.txt"
+# `./nox` runs nox from the project's `.venv/`: every session then runs in that one environment
+# instead of building its own copy of the same requirements (one install, reused by the next run
+# and by `.venv/bin/python -m stack`). A nox installed elsewhere (pipx) keeps one venv per session.
+PROJECT_VENV = HERE / ".venv"
+IN_PROJECT_VENV = Path(sys.prefix).resolve() == PROJECT_VENV.resolve()
+STAMP = PROJECT_VENV / ".requirements.sha256"
+
+if IN_PROJECT_VENV:
+    nox.options.default_venv_backend = "none"
+    # what activating the venv does: its programs (pytest, ruff, uv) come first on PATH
+    os.environ["PATH"] = f"{PROJECT_VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
+    os.environ["VIRTUAL_ENV"] = str(PROJECT_VENV)
+else:
+    nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["lint", "tests", "docs"]
 nox.options.reuse_venv = "yes"
 
 
 def _install(session: nox.Session) -> None:
-    """The harness and every service, in one environment (the local runtime runs them)."""
-    session.install("-r", "requirements-local.txt")
+    """The harness and every service, in one environment (the local runtime runs them). In the
+    project's `.venv/`, only when the requirements changed since the last install."""
+    if not IN_PROJECT_VENV:
+        session.install("-r", str(REQUIREMENTS))
+        return
+    digest = requirements_digest()
+    if STAMP.is_file() and STAMP.read_text(encoding="utf-8").strip() == digest:
+        session.log(f"requirements unchanged since the last install into {PROJECT_VENV}")
+        return
+    STAMP.unlink(missing_ok=True)  # a failed install below must be retried on the next run
+    session.run("uv", "pip", "install", "--python", sys.executable, "-r", str(REQUIREMENTS))
+    STAMP.write_text(digest + "\n", encoding="utf-8")
+
+
+def requirements_digest() -> str:
+    """What decides the installed set: requirements-local.txt and the pyproject.toml of every
+    package it installs in editable mode (their code needs no reinstall, their dependencies do)."""
+    sha = hashlib.sha256(REQUIREMENTS.read_bytes())
+    for line in REQUIREMENTS.read_text(encoding="utf-8").splitlines():
+        if line.startswith("-e "):
+            package = HERE / line[3:].split("[")[0].strip()
+            sha.update((package / "pyproject.toml").read_bytes())
+    return sha.hexdigest()
 
 
 def _browser(session: nox.Session) -> None:
@@ -165,4 +204,5 @@ def screenshots(session: nox.Session) -> None:
 @nox.session
 def docs(session: nox.Session) -> None:
     _install(session)
-    session.run("mkdocs", "build", "--strict")
+    # (the theme's banner about its successor is noise in every build log)
+    session.run("mkdocs", "build", "--strict", env={"NO_MKDOCS_2_WARNING": "1"})
