@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar, NoReturn
 
@@ -13,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from stack import planned_work, ports_record
 from stack import secrets as secrets_mod
@@ -22,7 +26,7 @@ from stack.cli_output import secret_entries, secrets_listing, secrets_purposes, 
 from stack.errors import StackError
 from stack.ledger import Ledger, ledger_file
 from stack.paths import DataDir, default_data_dir
-from stack.runtimes.local.runtime import ComponentStatus, LocalRuntime
+from stack.runtimes.local.runtime import ComponentStatus, LocalRuntime, Progress
 from stack.topology import topology
 
 app = typer.Typer(
@@ -68,33 +72,73 @@ def _local(data: DataDir | None = None) -> LocalRuntime:
 
 
 class _ProgressTable:
-    """One line per component, updated in place until it is healthy."""
+    """One line per component, updated in place while a command waits for it; above them,
+    rows for the waits that are no component's (installs, processes exiting) once they start.
+
+    On a terminal a live table redraws it. Piped, or in a dumb terminal, where nothing can be
+    redrawn, each change is also printed as a line of its own, and the table once at the end."""
 
     STYLE: ClassVar[dict[str, str]] = {
         "healthy": "green",
+        "done": "green",
+        "stopped": "green",
         "failed": "bold red",
         "starting": "yellow",
         "checking": "yellow",
         "restarting": "yellow",
+        "installing": "yellow",
+        "stopping": "yellow",
         "waiting": "dim",
     }
 
-    def __init__(self, names: list[str]) -> None:
+    def __init__(self, command: str, names: list[str], echo: Console | None = None) -> None:
+        self.command = command
         self.rows = {n: ("waiting", "") for n in names}
+        self.echo = echo
         self.started = time.monotonic()
+        self._lock = threading.Lock()  # the runtime reports from many threads
 
-    def update(self, name: str, state: str, detail: str) -> None:
-        self.rows[name] = (state, detail)
+    def update(self, name: str, state: str, detail: str) -> bool:
+        """Record a report; whether it changed anything (apt repeats itself)."""
+        with self._lock:
+            if self.rows.get(name) == (state, detail):
+                return False
+            if name not in self.rows:  # a step before (or after) the components: on top
+                self.rows = {name: (state, detail), **self.rows}
+            self.rows[name] = (state, detail)
+            if self.echo is not None:
+                line = f"{name}: {state}" + (f" - {detail}" if detail else "")
+                self.echo.print(line, markup=False, highlight=False, soft_wrap=True)
+            return True
 
     def __rich__(self) -> Table:
-        table = Table(
-            title=f"stack up ({time.monotonic() - self.started:.1f}s)", title_justify="left"
-        )
+        elapsed = time.monotonic() - self.started
+        table = Table(title=f"stack {self.command} ({elapsed:.1f}s)", title_justify="left")
         for column in ("component", "state", "detail"):
             table.add_column(column)
-        for name, (state, detail) in self.rows.items():
-            table.add_row(name, f"[{self.STYLE.get(state, '')}]{state}[/]", detail)
+        with self._lock:
+            rows = list(self.rows.items())
+        for name, (state, detail) in rows:
+            # Text: a detail is apt's or a program's words, whose brackets are not markup
+            table.add_row(name, Text(state, style=self.STYLE.get(state, "")), Text(detail))
         return table
+
+
+@contextlib.contextmanager
+def _progress(command: str, names: list[str]) -> Iterator[Progress]:
+    """A live table of `names` for the runtime's progress reports, redrawn at each report so
+    that even a short step shows."""
+    table = _ProgressTable(command, names, echo=None if out.is_interactive else out)
+    try:
+        with Live(table, console=out, refresh_per_second=8, transient=False) as live:
+
+            def report(name: str, state: str, detail: str) -> None:
+                if table.update(name, state, detail):
+                    live.refresh()
+
+            yield report
+    finally:  # also when a component failed: its error must not join the table's last line
+        _end_live(out)
 
 
 def _end_live(console: Console) -> None:
@@ -121,12 +165,8 @@ def up(
             compose.up(data.root, names or None)
         else:
             ports_record.record(data)  # this run's ports, for every later command
-            table = _ProgressTable([c.name for c in selected])
-            try:
-                with Live(table, console=out, refresh_per_second=8, transient=False):
-                    _local(data).up(names or None, progress=table.update)
-            finally:  # also when a component failed: its error must not join the table's last line
-                _end_live(out)
+            with _progress("up", [c.name for c in selected]) as progress:
+                _local(data).up(names or None, progress=progress)
         data.root.mkdir(parents=True, exist_ok=True)
         _runtime_file(data).write_text(runtime.value + "\n")
     except StackError as exc:
@@ -154,7 +194,11 @@ def down(purge: bool = typer.Option(False, help="also delete all data and secret
             work = planned_work.stack_restart()
             components = planned_work.page_components(runtime.topology, running)
             out.print(planned_work.announce(data, runtime.topology, components, work))
-        pids = runtime.down(purge=purge)
+        if running:
+            with _progress("down", running) as progress:
+                pids = runtime.down(purge=purge, progress=progress)
+        else:
+            pids = runtime.down(purge=purge)
         forgotten = Ledger(data).forget()
     except StackError as exc:
         _fail(str(exc))
@@ -298,7 +342,14 @@ def stop(name: str) -> None:
 @app.command()
 def start(name: str) -> None:
     """Start a stopped component and wait until it is healthy."""
-    _control("start", name)
+    runtime = _local()
+    try:
+        units = [u.name for u in runtime.topology.resolve(name)]
+        with _progress(f"start {name}", units) as progress:
+            runtime.start(name, progress)
+    except StackError as exc:
+        _fail(str(exc))
+    out.print(f"start {name}: done")
 
 
 @app.command()
@@ -313,7 +364,9 @@ def restart(name: str) -> None:
             runtime.topology.get(name)  # raises, naming the valid components
         work = planned_work.component_restart(name)
         out.print(planned_work.announce(data, runtime.topology, components, work))
-        runtime.restart(name)
+        units = [u.name for u in runtime.topology.resolve(name)]
+        with _progress(f"restart {name}", units) as progress:
+            runtime.restart(name, progress)
     except StackError as exc:
         _fail(str(exc))
     out.print(f"restart {name}: done")

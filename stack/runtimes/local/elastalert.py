@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from stack.errors import StackError
@@ -23,6 +24,7 @@ from stack.monitoring_profiles import PROFILES, seconds
 from stack.paths import CONFIG_DIR, REPO_ROOT, DataDir
 from stack.render import render_file
 from stack.runtimes.local.launcher import Context, Launcher, Program, _socket_dir
+from stack.runtimes.local.system import Step, silent
 from stack.secrets import Secrets
 from stack.topology import HOST, Component, Topology
 
@@ -52,21 +54,28 @@ def conf_path(data: DataDir, c: Component) -> Path:
     return data.component_config(c.name) / "config.yaml"
 
 
-def ensure_venv() -> bool:
-    """Create the virtualenv with ElastAlert2 unless it is complete; whether it was made."""
+def ensure_venv(step: Step = silent) -> bool:
+    """Create the virtualenv with ElastAlert2 unless it is complete; whether it was made.
+    `step` hears of the wait (seconds to a minute) while it is made."""
     venv = venv_dir()
     venv.parent.mkdir(parents=True, exist_ok=True)
     # Two `up`s or test runs at once (they share the virtualenv): one installs, one waits.
     with open(venv.parent / f"{venv.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        return _install(venv)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            step("installing", "waiting for another install of the ElastAlert2 environment")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        return _install(venv, step)
 
 
-def _install(venv: Path) -> bool:
+def _install(venv: Path, step: Step) -> bool:
     marker = venv / _MARKER
     wanted = "\n".join(REQUIREMENTS) + "\n"
     if marker.is_file() and marker.read_text(encoding="utf-8") == wanted:
         return False
+    started = time.monotonic()
+    step("installing", f"creating the ElastAlert2 environment {venv} ...")
     shutil.rmtree(venv, ignore_errors=True)
     uv = _uv()
     if uv is not None:
@@ -76,6 +85,7 @@ def _install(venv: Path) -> bool:
         _run([sys.executable, "-m", "venv", str(venv)])
         _run([str(venv_python()), "-m", "pip", "install", "--quiet", *REQUIREMENTS])
     marker.write_text(wanted, encoding="utf-8")
+    step("done", f"created the ElastAlert2 environment ({time.monotonic() - started:.1f}s)")
     return True
 
 

@@ -8,6 +8,7 @@ independent components start in parallel) and waits for it to be healthy in turn
 from __future__ import annotations
 
 import contextlib
+import functools
 import shutil
 import signal
 import threading
@@ -23,13 +24,17 @@ from stack import secrets
 from stack.contracts import probe_for, target_profile, write_target_profile
 from stack.errors import ComponentFailed, StackError
 from stack.paths import REPO_ROOT, DataDir
-from stack.runtimes.local import postgres, supervisor, system
+from stack.runtimes.local import elastalert, postgres, supervisor, system
 from stack.runtimes.local.launcher import Context
 from stack.runtimes.local.programs import launcher_for, missing_packages
 from stack.runtimes.local.supervisor import Supervisor
 from stack.topology import Component, Topology
 
 Progress = Callable[[str, str, str], None]  # component, state, detail
+# The names progress uses for waits that are no component's: the installs before anything
+# starts, and `down`'s wait for every process to exit.
+SETUP = "setup"
+EXIT = "processes"
 READY_TIMEOUT = 90.0
 ALIVE = {"RUNNING", "STARTING", "BACKOFF"}
 
@@ -63,7 +68,8 @@ class LocalRuntime:
 
     def up(self, only: list[str] | None = None, progress: Progress = _quiet) -> None:
         components = self.topology.select(only) if only else self.topology.start_order()
-        system.install_packages(missing_packages(components))
+        setup = functools.partial(progress, SETUP)
+        system.install_packages(missing_packages(components), setup)
         data_exists = self.data.data.exists() and any(self.data.data.iterdir())
         ctx = Context(
             self.data, secrets.ensure(self.data.secrets, data_exists=data_exists), self.topology
@@ -72,7 +78,10 @@ class LocalRuntime:
         alive = {n for n, p in self._processes().items() if p.state in ALIVE}
         system.check_ports_free([c for c in components if c.name not in alive])
 
-        changed = {c.name for c in components if launcher_for(c).prepare(ctx, c)}
+        alerters = {c.name for c in components if c.local == "elastalert"}
+        # Here, not in its launcher's prepare (which finds it made): the wait is reported.
+        changed = alerters if alerters and elastalert.ensure_venv(setup) else set()
+        changed |= {c.name for c in components if launcher_for(c).prepare(ctx, c)}
         programs = {c.name: launcher_for(c).program(ctx, c) for c in self.topology}
         supervisor.render(self.data, programs)
         if was_running:
@@ -156,16 +165,17 @@ class LocalRuntime:
 
     # ---- down -----------------------------------------------------------------------------
 
-    def down(self, *, purge: bool = False) -> list[int]:
+    def down(self, *, purge: bool = False, progress: Progress = _quiet) -> list[int]:
         """Stop everything and prove it by PID. Returns the PIDs that were stopped."""
         pids: set[int] = set()
         if self.supervisor.is_running():
             root = psutil.Process(self.supervisor.pid())
             pids = {root.pid, *(p.pid for p in root.children(recursive=True))}
-            self._stop_all()
+            self._stop_all(progress)
+            progress(EXIT, "stopping", "supervisord")
             self.supervisor.shutdown()
         pids |= self._strays()
-        survivors = _wait_gone(pids, timeout=45)
+        survivors = _wait_gone(pids, timeout=45, report=functools.partial(progress, EXIT))
         for pid in survivors:
             _kill(pid)
         leftover = _wait_gone(survivors, timeout=5)
@@ -176,7 +186,7 @@ class LocalRuntime:
             shutil.rmtree(self.data.root)
         return sorted(pids)
 
-    def _stop_all(self) -> None:
+    def _stop_all(self, progress: Progress) -> None:
         """Stop every running program before supervisord's own shutdown, each once the
         programs that depend on it have stopped, independent ones at the same time.
         supervisord's shutdown stops one program after another and took 17 s for PostgreSQL
@@ -191,10 +201,17 @@ class LocalRuntime:
 
         def stop(name: str) -> None:
             try:
+                if dependents[name]:
+                    progress(name, "waiting", f"until {', '.join(dependents[name])} stopped")
                 for dependent in dependents[name]:
                     stopped[dependent].wait()
-                with contextlib.suppress(StackError):  # shutdown below stops what is left
+                progress(name, "stopping", "")
+                started = time.monotonic()
+                try:
                     self.supervisor.stop(name)
+                    progress(name, "stopped", f"{time.monotonic() - started:.1f}s")
+                except StackError as exc:  # shutdown below stops what is left
+                    progress(name, "failed", f"{exc}; supervisord's shutdown stops it")
             finally:
                 stopped[name].set()
 
@@ -332,12 +349,13 @@ class LocalRuntime:
         """The launchers' context for a stack that is up (its secrets already issued)."""
         return Context(self.data, secrets.Secrets(self.data.secrets), self.topology)
 
-    def restart(self, name: str) -> None:
+    def restart(self, name: str, progress: Progress = _quiet) -> None:
         """Redeploy: stop (SIGTERM, in-flight requests finish) then start, unit by unit, so a
         replica set keeps serving throughout."""
         for unit in self._require_running(name):
+            progress(unit.name, "stopping", "")
             self.supervisor.stop(unit.name)
-            self.start(unit.name)
+            self.start(unit.name, progress)
 
     def started(self, name: str) -> dict[str, str]:
         """When each unit's current process started: it changes exactly when it restarted."""
@@ -352,13 +370,20 @@ class LocalRuntime:
         return str(supervisor.log_path(self.data, name))
 
 
-def _wait_gone(pids: set[int], *, timeout: float) -> set[int]:
-    deadline = time.monotonic() + timeout
+def _wait_gone(pids: set[int], *, timeout: float, report: system.Step = system.silent) -> set[int]:
+    """The PIDs still alive after `timeout`; `report` hears each change in their number."""
+    started = time.monotonic()
     alive = set(pids)
-    while alive and time.monotonic() < deadline:
+    said = -1
+    while alive and time.monotonic() - started < timeout:
         alive = {pid for pid in alive if psutil.pid_exists(pid) and not _zombie(pid)}
+        if alive and len(alive) != said:
+            said = len(alive)
+            report("waiting", f"{said} of {len(pids)} processes still running")
         if alive:
             time.sleep(0.1)
+    if pids and not alive:
+        report("stopped", f"all {len(pids)} processes exited ({time.monotonic() - started:.1f}s)")
     return alive
 
 
