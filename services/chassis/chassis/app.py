@@ -4,6 +4,7 @@ own routers and, if it needs one, its own lifespan for what runs beside the requ
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -19,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from chassis import faults, health, metrics
 from chassis.db import Database
 from chassis.health import HealthCheck
+from chassis.jwks import JwksVerifier
 from chassis.logs import configure_logging
 from chassis.messaging import Broker
 from chassis.migrations import upgrade
@@ -50,12 +52,15 @@ def create_service_app(
     outbox: bool = False,
     health_checks: list[HealthCheck] | None = None,
     lifespan: Lifespan | None = None,
+    jwks: JwksVerifier | None = None,
 ) -> FastAPI:
     """The app, with `app.state.db` (if DATABASE_URL), `app.state.broker` (if RABBITMQ_URL),
     `/health`, `/livez`, `/metrics`, `/admin/faults`, request ids, RED metrics, JSON errors.
 
     `migrations`: an Alembic script directory, upgraded to head at startup.
-    `outbox`: run the outbox relay (needs the `outbox` table in the migrations)."""
+    `outbox`: run the outbox relay (needs the `outbox` table in the migrations).
+    `jwks`: verify auth's tokens (`CurrentClaims`): its keys are refreshed in the background
+    and checked by /health (`auth-keys`: the service is not ready until it holds keys)."""
     configure_logging(
         service=settings.service_name,
         version=settings.service_version,
@@ -77,6 +82,7 @@ def create_service_app(
             await broker.start()
         if relay is not None:
             relay.start()
+        refresher = asyncio.create_task(jwks.keep_fresh()) if jwks is not None else None
         log.info("%s %s started", settings.service_name, settings.service_version)
         try:
             if lifespan is None:
@@ -85,6 +91,10 @@ def create_service_app(
                 async with lifespan(app):
                     yield
         finally:
+            if refresher is not None:
+                refresher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await refresher
             if relay is not None:
                 await relay.stop()
             if broker is not None:
@@ -104,7 +114,11 @@ def create_service_app(
     app.state.faults = state
     app.state.admin_token = settings.admin_token
     app.state.metrics_token = settings.metrics_token
-    app.state.health_checks = default_checks(db, broker) if health_checks is None else health_checks
+    checks = default_checks(db, broker) if health_checks is None else list(health_checks)
+    if jwks is not None:
+        app.state.jwks = jwks
+        checks.append(HealthCheck("auth-keys", "component", jwks.probe))
+    app.state.health_checks = checks
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(faults.router)

@@ -22,6 +22,11 @@ Status = Literal["pass", "warn", "fail"]
 Probe = Callable[[], Awaitable[None]]  # raises when the dependency is unhealthy
 
 
+class Degraded(Exception):
+    """Raised by a probe whose dependency works, but not as it should: the check says `warn`
+    (HTTP 200), whether or not it is critical."""
+
+
 @dataclass(frozen=True)
 class HealthCheck:
     """One dependency: `probe` returns normally when healthy and raises otherwise."""
@@ -40,6 +45,8 @@ class HealthCheck:
             await asyncio.wait_for(self.probe(), timeout=self.timeout_s)
         except TimeoutError:
             status, output = "fail", f"no answer within {self.timeout_s:g}s"
+        except Degraded as exc:
+            status, output = "warn", str(exc)[:300]
         except Exception as exc:  # any failure is the check's result, not the endpoint's
             status, output = "fail", f"{type(exc).__name__}: {exc}".strip()[:300]
         if status == "fail" and not self.critical:

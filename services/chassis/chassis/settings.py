@@ -11,7 +11,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
@@ -61,6 +61,9 @@ class ServiceSettings(BaseSettings):
     # Acknowledged delivery (chassis/relp.py), preferred over log_tcp_address when both are set.
     log_relp_address: str | None = None
     log_level: str = "INFO"
+    # The process' own files that must survive a restart (the copy of auth's keys); a service
+    # without one keeps them in memory only.
+    state_dir: Path | None = None
 
     @classmethod
     def settings_customise_sources(
@@ -148,6 +151,10 @@ class AuthClientSettings(ServiceSettings):
 
     auth_url: str
     jwt_issuer: str = "auth"
+    # auth's key rotation period: keys fetched longer ago make /health warn (auth may have a new
+    # key since). Auth has one signing key, replaced by `python -m stack secrets --rotate` and
+    # `up`; the stack plans for that to happen at most once a day.
+    jwks_max_age_s: float = Field(default=24 * 3600.0, gt=0)
 
     @field_validator("auth_url")
     @classmethod

@@ -48,9 +48,13 @@ def create_app(settings: Settings) -> FastAPI:
         task.cancel()
 
     app = create_service_app(
-        settings, title="games", migrations=MIGRATIONS, outbox=True, lifespan=lifespan
+        settings,
+        title="games",
+        migrations=MIGRATIONS,
+        outbox=True,
+        lifespan=lifespan,
+        jwks=JwksVerifier.for_service(settings),
     )
-    app.state.jwks = JwksVerifier(settings.jwks_url, issuer=settings.jwt_issuer)
     app.include_router(games.router)
     return app
 

@@ -12,6 +12,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from .conftest import wait_for
+
 pytestmark = pytest.mark.integration
 X_WINS = [(0, "x"), (3, "o"), (1, "x"), (4, "o"), (2, "x")]
 DRAW = [(0, "x"), (1, "o"), (2, "x"), (4, "o"), (3, "x"), (5, "o"), (7, "x"), (6, "o"), (8, "x")]
@@ -186,10 +188,12 @@ def test_unknown_route_is_a_json_404(client: Any) -> None:
 
 
 def test_health_and_version(client: Any) -> None:
+    # auth-keys passes once games holds auth's keys (fetched in the background at start).
+    wait_for(lambda: client.get("/health").status_code == 200, "games to hold auth's keys")
     r = client.get("/health")
     body = r.json()
     assert r.status_code == 200 and body["serviceId"] == "games" and body["version"] == "0.1.0"
-    assert {k.split(":")[0] for k in body["checks"]} == {"postgres", "rabbitmq"}
+    assert {k.split(":")[0] for k in body["checks"]} == {"postgres", "rabbitmq", "auth-keys"}
     metrics = client.get(
         "/metrics", headers={"Authorization": f"Bearer {client.app.state.admin_token}"}
     ).text

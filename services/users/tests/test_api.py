@@ -141,12 +141,14 @@ def test_sql_injection_strings_are_stored_as_text(client: Any, user: dict[str, s
         assert session.execute(text("SELECT count(*) FROM profiles")).scalar_one() >= 1
 
 
-def test_health_version_and_metrics(client: Any) -> None:
+def test_health_version_and_metrics(client: Any, auth: Server) -> None:
+    # auth-keys passes once users holds auth's keys (fetched in the background at start).
+    wait_for(lambda: client.get("/health").status_code == 200, "users to hold auth's keys")
     r = client.get("/health")
     body = r.json()
     assert r.status_code == 200 and body["status"] == "pass", body
     assert body["serviceId"] == "users" and body["version"] == "0.1.0"
-    assert {k.split(":")[0] for k in body["checks"]} == {"postgres", "rabbitmq"}
+    assert {k.split(":")[0] for k in body["checks"]} == {"postgres", "rabbitmq", "auth-keys"}
     metrics = client.get(
         "/metrics", headers={"Authorization": f"Bearer {client.app.state.admin_token}"}
     ).text

@@ -25,8 +25,13 @@ def create_app(settings: Settings) -> FastAPI:
         yield
         await stop(task)
 
-    app = create_service_app(settings, title="users", migrations=MIGRATIONS, lifespan=lifespan)
-    app.state.jwks = JwksVerifier(settings.jwks_url, issuer=settings.jwt_issuer)
+    app = create_service_app(
+        settings,
+        title="users",
+        migrations=MIGRATIONS,
+        lifespan=lifespan,
+        jwks=JwksVerifier.for_service(settings),
+    )
     app.state.settings = settings
     app.include_router(games.router)  # before users: /me/games is not /{id}
     app.include_router(users.router)

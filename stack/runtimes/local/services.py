@@ -33,6 +33,8 @@ class Service(Launcher):
             "SERVICE_NAME": c.replica_of or c.name,
             "ADMIN_TOKEN_FILE": str(ctx.secrets.path("admin_token")),
             "METRICS_TOKEN_FILE": str(ctx.secrets.path("metrics_token")),
+            # Per unit (replicas too): what the process keeps across restarts (auth's keys).
+            "STATE_DIR": str(ctx.data.component_data(c.name)),
         }
         if "rabbitmq" in c.depends_on:  # a service without the broker gets no broker URL
             env["RABBITMQ_URL"] = f"amqp://{rabbitmq.USER}@{HOST}:{mq.port}/"
