@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from stack.contracts import alert_webhook_url, write_file_sd
+from stack.files import write_if_changed
 from stack.monitoring_profiles import PROFILES, write_rules
 from stack.paths import CONFIG_DIR
 from stack.render import render_file
@@ -16,6 +17,13 @@ from stack.runtimes.local.launcher import Context, Launcher, Program, _listen
 from stack.topology import HOST, Component
 
 SCRAPE_INTERVAL = PROFILES["local"].scrape_interval  # stack/monitoring_profiles.py: fast feedback
+# Debian's prometheus package ships the console libraries and example consoles as documentation
+# only (/etc/prometheus/consoles holds a README); the project's own consoles use the libraries.
+DEBIAN_EXAMPLES = Path("/usr/share/doc/prometheus/examples")
+CONSOLE_SOURCES = {
+    "console_libraries": [DEBIAN_EXAMPLES / "console_libraries"],
+    "consoles": [DEBIAN_EXAMPLES / "consoles", CONFIG_DIR / "prometheus" / "consoles"],
+}
 
 
 def _web_yml(ctx: Context, c: Component) -> Path:
@@ -32,6 +40,18 @@ def _web_config(ctx: Context, c: Component) -> bool:
         "console_password_bcrypt": ctx.secrets.read(console) if console else None,
     }
     return render_file(CONFIG_DIR / "web.yml", _web_yml(ctx, c), values, mode=0o600)
+
+
+def _copy_consoles(conf: Path) -> bool:
+    """Copy the console libraries and consoles into `conf` (a copy the stack owns, so that an
+    upgrade of the package is seen as a change); returns whether a file changed."""
+    changed = False
+    for kind, sources in CONSOLE_SOURCES.items():
+        for source in sources:
+            files = sorted(source.iterdir()) if source.is_dir() else []
+            for path in (f for f in files if f.is_file()):
+                changed |= write_if_changed(conf / kind / path.name, path.read_text())
+    return changed
 
 
 class Prometheus(Launcher):
@@ -55,6 +75,7 @@ class Prometheus(Launcher):
                 "rules_dir": conf / "rules",
             },
         )
+        changed |= _copy_consoles(conf)
         return _web_config(ctx, c) | changed
 
     def program(self, ctx: Context, c: Component) -> Program:
@@ -67,6 +88,8 @@ class Prometheus(Launcher):
                 f"--storage.tsdb.retention.time={retention().metrics.tsdb_retention}",
                 f"--web.listen-address={_listen(c)}",
                 f"--web.config.file={_web_yml(ctx, c)}",
+                f"--web.console.templates={conf / 'consoles'}",
+                f"--web.console.libraries={conf / 'console_libraries'}",
                 "--web.enable-lifecycle",
             ]
         )
