@@ -23,10 +23,12 @@ def probe_url(c: Component) -> str:
 
 def person_urls(c: Component) -> list[str]:
     """The addresses a person opens: the web root of the main port and of every other web port,
-    not the health path (`/-/ready` is for probes); for a non-HTTP component its scheme://host."""
+    not the health path (`/-/ready` is for probes); for a non-HTTP component its scheme://host,
+    then its web ports (RabbitMQ's management UI)."""
+    web = [c.url(port) for port in c.web_ports]
     if c.health.kind != "http":
-        return [f"{c.health.kind}://{HOST}:{c.port}"]
-    return [c.url(), *(c.url(port) for port in c.web_ports)]
+        return [f"{c.health.kind}://{HOST}:{c.port}", *web]
+    return [c.url(), *web]
 
 
 def status_facts(rows: list[ComponentStatus], faults: list[Fault]) -> dict[str, Any]:
@@ -69,13 +71,16 @@ def secret_entries(topology: Topology, secrets_dir: Path) -> list[dict[str, Any]
     password itself never leaves that file)."""
     entries = []
     for c in topology.components:
-        for login in (c.credentials, c.viewer):
+        urls = person_urls(c)
+        # A read-only login is a UI's: RabbitMQ's opens the management UI, not AMQP.
+        ui = urls if c.health.kind == "http" or not c.web_ports else urls[1:]
+        for login, url in ((c.credentials, urls[0]), (c.viewer, ui[0])):
             if login is not None:
                 entries.append(
                     {
                         "component": c.name,
-                        "url": person_urls(c)[0],
-                        "urls": person_urls(c),
+                        "url": url,
+                        "urls": urls,
                         "user": login.username,
                         "password_file": str(secrets_dir / login.secret),
                     }

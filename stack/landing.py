@@ -67,6 +67,13 @@ LINKS = (
         "prometheus",
     ),
     Link(
+        "overview",
+        "Stack overview (Prometheus console)",
+        "One page: each service up or not, its request rate, error ratio and p95 latency.",
+        "prometheus",
+        path="/consoles/stack.html",
+    ),
+    Link(
         "alertmanager",
         "Alertmanager",
         "Firing alerts, their grouping and routing, silences.",
@@ -77,6 +84,13 @@ LINKS = (
         "Mailbox (mail catcher)",
         "Every email the stack sends: alert notifications, status page confirmations.",
         "mailbox",
+    ),
+    Link(
+        "rabbitmq",
+        "RabbitMQ management",
+        "The broker's exchanges, queues, their depth and message rates, its connections.",
+        "rabbitmq",
+        port="management",
     ),
 )
 

@@ -46,6 +46,7 @@ SPECS: tuple[SecretSpec, ...] = (
     SecretSpec("postgres_password", "PostgreSQL superuser `postgres`"),
     SecretSpec("postgres_exporter_password", "PostgreSQL role `postgres_exporter` (pg_monitor)"),
     SecretSpec("rabbitmq_password", "RabbitMQ user `stack`"),
+    SecretSpec("rabbitmq_monitoring_password", "RabbitMQ user `monitoring` (read-only, its UI)"),
     *(
         SecretSpec(f"db_{db}_password", f"PostgreSQL role `{db}` (database `{db}`)")
         for db in SERVICE_DATABASES
@@ -58,9 +59,7 @@ SPECS: tuple[SecretSpec, ...] = (
     SecretSpec("admin_token", "bearer token of the services' admin endpoints (fault flags)"),
     SecretSpec("metrics_token", "bearer token Prometheus scrapes the services' /metrics with"),
     SecretSpec("jwt_private_key", "Ed25519 key that signs the auth service's JWTs", key=True),
-    SecretSpec(
-        "grafana_viewer_password", "Grafana's and the console's user `viewer` (read-only)"
-    ),
+    SecretSpec("grafana_viewer_password", "Grafana's and the console's user `viewer` (read-only)"),
     SecretSpec("grafana_secret_key", "key Grafana encrypts its stored datasource secrets with"),
     SecretSpec("console_session_key", "key the console signs its session cookies with"),
     SecretSpec(

@@ -214,11 +214,15 @@ _COMPONENTS: list[dict[str, object]] = [
          compose_internal=("main",),  # four servers in compose cannot share one host port
          doc="microservices.md", page=dict(group="Data")),
     dict(name="rabbitmq", role="message broker", ports={"main": 5672, "dist": 25672,
-                                                      "metrics": 15692, "ctl": 25682},
+                                                      "metrics": 15692, "ctl": 25682,
+                                                      "management": 15672},
          health=dict(kind="amqp"), depends_on=("epmd",),
          # per-object: one series per queue (the queue alerts need the queue label)
          metrics=dict(port="metrics", path="/metrics/per-object", job="rabbitmq", gated=True),
          credentials=dict(username="stack", secret="rabbitmq_password"),
+         # the management UI and its HTTP API: `monitoring` sees everything, changes nothing
+         viewer=dict(username="monitoring", secret="rabbitmq_monitoring_password"),
+         web_ports=("management",),
          local="rabbitmq", compose=("rabbitmq",), doc="microservices.md", page=dict(group="Data"),
          # ctl is the CLI tools' port: RabbitMQ's default 35672 lies in Linux's ephemeral range
          # (32768-60999), where any client socket may already hold it, so it sits at dist + 10.

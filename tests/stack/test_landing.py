@@ -47,8 +47,10 @@ def test_the_page_links_every_ui_on_the_topology_s_ports() -> None:
         "dashboards": "http://127.0.0.1:3000/",
         "logs": "http://127.0.0.1:15601/",
         "prometheus": "http://127.0.0.1:19090/",
+        "overview": "http://127.0.0.1:19090/consoles/stack.html",
         "alertmanager": "http://127.0.0.1:9093/",
         "mailbox": "http://127.0.0.1:8025/",
+        "rabbitmq": "http://127.0.0.1:15672/",
     }
     assert {link.name: landing.url(topology, link) for link in landing.LINKS} == expected
     assert set(expected.values()) <= set(hrefs)
@@ -58,7 +60,11 @@ def test_the_page_links_every_ui_on_the_topology_s_ports() -> None:
 def test_each_login_names_its_user_and_secret_file() -> None:
     topology = build(environ={})
     html = landing.page(topology, Path("/data/secrets"))
-    for user, secret in [("admin", "admin_password"), ("viewer", "grafana_viewer_password")]:
+    for user, secret in [
+        ("admin", "admin_password"),
+        ("viewer", "grafana_viewer_password"),
+        ("monitoring", "rabbitmq_monitoring_password"),
+    ]:
         assert f"<code>{user}</code>" in html
         assert f"cat /data/secrets/{secret}" in html
     status = html.split("</li>")[0]

@@ -29,7 +29,7 @@ from stack.paths import CONFIG_DIR, REPO_ROOT
 from stack.render import render_text
 from stack.retention import retention
 from stack.runtimes.compose.docker import compose_doc
-from stack.runtimes.local import elastalert
+from stack.runtimes.local import elastalert, rabbitmq
 from stack.topology import Component, Topology, build
 
 STATIC_TARGET = REPO_ROOT / "checks" / "targets" / "compose.yaml"
@@ -58,6 +58,12 @@ ALTER DATABASE "<< db >>" OWNER TO "<< db >>";
 REVOKE ALL ON DATABASE "<< db >>" FROM PUBLIC;
 CREATE ROLE postgres_exporter LOGIN PASSWORD :'exporter_password';
 GRANT pg_monitor TO postgres_exporter;
+"""
+# A conf.d file of the image's (read with its 10-defaults.conf): import the users at every boot.
+RABBITMQ_DEFINITIONS_CONF = """\
+# Rendered by `python -m stack up --runtime compose`.
+definitions.import_backend = local_filesystem
+definitions.local.path = /etc/rabbitmq/definitions.json
 """
 STATIC_TARGET_HEADER = """\
 # The compose runtime's target profile: pytest checks --target checks/targets/compose.yaml
@@ -193,6 +199,10 @@ def render(data_dir: Path, secrets: secrets_mod.Secrets) -> set[Path]:
         policy = service_policy.policy_text(c.name, runtime="compose")
         files[out / c.name / service_policy.FILE_NAME] = (policy, 0o644)
     files[out / "elastalert" / "config.yaml"] = (elastalert_config(topo, secrets), 0o444)
+    # RabbitMQ's users, as the local runtime has them: password hashes, not passwords.
+    definitions = json.dumps(rabbitmq.definitions(secrets), indent=2) + "\n"
+    files[out / "rabbitmq" / "definitions.json"] = (definitions, 0o444)
+    files[out / "rabbitmq" / "definitions.conf"] = (RABBITMQ_DEFINITIONS_CONF, 0o444)
     logs = retention().logs  # elasticsearch-setup sends these (stack/elastic_setup.py)
     location = f"{SNAPSHOTS_MOUNT}/{logs.archive.repository}"
     files[out / "elasticsearch-setup" / "setup-requests.txt"] = (

@@ -3,8 +3,9 @@
 Not /usr/sbin/rabbitmq-server (it `su`s and logs to /var/log): the sbin script of the
 versioned server, with RUNNING_UNDER_SYSTEMD so that it execs beam and signals reach it.
 Every path and port comes from the environment below, which the CLI tools need too.
-Users come from a definitions file imported at boot: the `stack` user with the password
-from the secrets, and no `guest` (a node that imports definitions creates no default user).
+Users come from a definitions file imported at every boot: the `stack` user (administrator)
+and the read-only `monitoring` user of the management UI, their passwords from the secrets,
+and no `guest` (a node that imports definitions creates no default user).
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ from stack.secrets import Secrets
 from stack.topology import HOST, Component
 
 USER = "stack"
+# Read-only in the management UI and its HTTP API: the `monitoring` tag shows every vhost,
+# connection and queue, and the permissions allow reading messages but no declaring or
+# publishing (https://www.rabbitmq.com/docs/management#permissions).
+MONITORING_USER = "monitoring"
+PLUGINS = ("rabbitmq_prometheus", "rabbitmq_management")
 
 
 def find_server_script() -> Path | None:
@@ -82,24 +88,12 @@ def prepare(
     conf = data.component_config(c.name)
     for sub in ("home", "mnesia", "log"):
         (base / sub).mkdir(parents=True, exist_ok=True)
-    definitions = {
-        "users": [
-            {
-                "name": USER,
-                "password_hash": password_hash(secrets.read("rabbitmq_password")),
-                "hashing_algorithm": "rabbit_password_hashing_sha256",
-                "tags": ["administrator"],
-            }
-        ],
-        "vhosts": [{"name": "/"}],
-        "permissions": [
-            {"user": USER, "vhost": "/", "configure": ".*", "write": ".*", "read": ".*"}
-        ],
-    }
     settings = "\n".join(
         [
             "# Written by `python -m stack up` from stack/topology.py.",
             f"listeners.tcp.default = {HOST}:{c.port}",
+            f"management.tcp.ip = {HOST}",
+            f"management.tcp.port = {c.ports['management']}",
             f"definitions.local.path = {conf / 'definitions.json'}",
             "definitions.import_backend = local_filesystem",
             "log.console = true",
@@ -121,14 +115,39 @@ def prepare(
     )
     changed = write_if_changed(conf / "rabbitmq.conf", settings)
     changed |= write_if_changed(conf / "advanced.config", advanced)
-    changed |= write_if_changed(conf / "enabled_plugins", "[rabbitmq_prometheus].\n")
+    changed |= write_if_changed(conf / "enabled_plugins", f"[{','.join(PLUGINS)}].\n")
     changed |= write_if_changed(
         conf / "rabbitmq-env.conf", "# all settings come from the environment\n"
     )
     changed |= write_if_changed(
-        conf / "definitions.json", json.dumps(definitions, indent=2) + "\n", mode=0o600
+        conf / "definitions.json", json.dumps(definitions(secrets), indent=2) + "\n", mode=0o600
     )
     return changed
+
+
+def definitions(secrets: Secrets) -> dict[str, object]:
+    """The users and their permissions on the one vhost, imported at every boot: creating them
+    again is a no-op, and a rotated password is applied by the restart its change causes."""
+
+    def user(name: str, secret: str, tag: str) -> dict[str, object]:
+        return {
+            "name": name,
+            "password_hash": password_hash(secrets.read(secret)),
+            "hashing_algorithm": "rabbit_password_hashing_sha256",
+            "tags": [tag],
+        }
+
+    return {
+        "users": [
+            user(USER, "rabbitmq_password", "administrator"),
+            user(MONITORING_USER, "rabbitmq_monitoring_password", "monitoring"),
+        ],
+        "vhosts": [{"name": "/"}],
+        "permissions": [
+            {"user": USER, "vhost": "/", "configure": ".*", "write": ".*", "read": ".*"},
+            {"user": MONITORING_USER, "vhost": "/", "configure": "^$", "write": "^$", "read": ".*"},
+        ],
+    }
 
 
 def _syslog(port: int) -> list[str]:
@@ -171,9 +190,7 @@ class Rabbitmq(Launcher):
         _socket_dir(ctx)
         shipper = "shipper" in ctx.topology.names
         syslog = ctx.topology.get("shipper").ports["syslog"] if shipper else None
-        return prepare(
-            ctx.data, c, ctx.topology.get("epmd"), ctx.secrets, syslog_port=syslog
-        )
+        return prepare(ctx.data, c, ctx.topology.get("epmd"), ctx.secrets, syslog_port=syslog)
 
     def program(self, ctx: Context, c: Component) -> Program:
         return Program(
