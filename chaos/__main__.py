@@ -20,6 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target", type=Path, default=default_data_dir().target_file)
     parser.add_argument("--out", type=Path, help="default: reports/chaos/<UTC time>")
     parser.add_argument("--times", type=int, default=1, help="run the chosen list N times over")
+    parser.add_argument("--debug", action="store_true", help="a traceback for an unexpected error")
     args = parser.parse_args(argv)
     try:
         if args.command == "list":
@@ -45,6 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     except runner.Interrupted as exc:
         sys.stderr.write(f"python -m chaos: stopped by {exc}; the faults were undone\n")
         return 130
+    except Exception as exc:  # one line for a person; the traceback with --debug
+        if args.debug:
+            raise
+        sys.stderr.write(
+            f"python -m chaos: {type(exc).__name__}: {exc} (--debug shows the traceback)\n"
+        )
+        return 1
     judgements = [r.judgement for r in runs]
     table = report.markdown(judgements)
     pictures = "".join(f"\n![{r.run_dir.name}]({r.run_dir.name}/timeline.svg)\n" for r in runs)
