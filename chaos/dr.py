@@ -6,8 +6,9 @@ data directory.
 `run` is the grader's drill: steady state (a user registered through the gateway can log in,
 and a verified backup taken after the registration exists) → fault (the service's database
 is dropped) → recovery (`python -m stack restore <service>`) → verify (the user logs in again)
-→ rollback (if anything failed, restore again, forced), and the measured RTO: from the drop
-until the restored data is served again."""
+→ rollback (if anything failed: the database as it was, from a safety copy the drill took with
+pg_dump before the drop, never from the backups under test), and the measured RTO: from the
+drop until the restored data is served again."""
 
 from __future__ import annotations
 
@@ -20,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 from psycopg import sql
 
-from grader import backups, journeys
-from grader.errors import CheckFailed
+from grader import backups, journeys, safety
+from grader.errors import CheckFailed, GraderError
 from grader.polling import poll_until
 from grader.target import Target
 
@@ -35,6 +37,7 @@ class DrillResult:
     backup_id: str
     rto_s: float
     restore_output: str
+    safety_copy: str  # the pg_dump taken before the drop, kept for a restore by hand
 
 
 def can_log_in(gateway: httpx.Client, username: str) -> bool:
@@ -94,8 +97,8 @@ def run(
     if not can_log_in(gateway, player.username):  # steady state
         raise CheckFailed(f"steady state: {player.username} cannot log in before the drill")
     database = str(backup["database"])
+    copy = safety.take(target, database)  # raises, and nothing is dropped, if it cannot
     started = time.monotonic()
-    restored = False
     try:
         drop_database(target, database)  # the fault
         poll_until(
@@ -111,14 +114,36 @@ def run(
             timeout=timeout,
         )
         rto = time.monotonic() - started
-        restored = True
-    finally:
-        if not restored:  # rollback: never leave the stack without its database
-            subprocess.run(
-                [sys.executable, "-m", "stack", "restore", service, "--force"],
-                cwd=target.control.project_dir,
-                env={**os.environ, "STACK_DATA_DIR": str(target.control.data_dir)},
-                capture_output=True,
-                timeout=300,
-            )
-    return DrillResult(backup_id=str(backup["id"]), rto_s=rto, restore_output=output)
+    except BaseException as exc:
+        # Rollback: the data as it was before the drill, from the safety copy, never from
+        # the backups under test (an empty backup would be restored again).
+        problem = roll_back(target, service, copy)
+        if problem:
+            raise CheckFailed(f"{exc}; the rollback failed too: {problem}") from exc
+        if isinstance(exc, Exception):
+            raise CheckFailed(
+                f"the drill failed, and {database} is back as it was before it (from the "
+                f"safety copy {copy.path}): {exc}"
+            ) from exc
+        raise
+    return DrillResult(
+        backup_id=str(backup["id"]),
+        rto_s=rto,
+        restore_output=output,
+        safety_copy=str(copy.path),
+    )
+
+
+def roll_back(target: Target, service: str, copy: safety.SafetyCopy) -> str | None:
+    """Stop the service, put its database back from the safety copy, start it (and wait
+    until it is healthy). Returns why that failed, with the command a person runs, or None."""
+    try:
+        stack_command(target, "stop", service)
+        safety.put_back(target, copy)
+        stack_command(target, "start", service)
+    except (GraderError, psycopg.Error, OSError, subprocess.SubprocessError) as exc:
+        return (
+            f"{exc}; put {copy.database} back with `{copy.restore_command}`, then "
+            f"`python -m stack start {service}`"
+        )
+    return None

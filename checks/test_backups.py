@@ -124,7 +124,8 @@ def test_latest_backup_restores_and_matches_its_manifest(
     # newest of each hour), and any backup after `since` must hold the user.
     backup = backups.verified_since(api, database, since) or fresh[database]
     observed, holding = backups.restore_and_inspect(target, api, backup, marker=player.username)
-    assert backups.differences(backup["tables"], observed) == []
+    differ = backups.differences(backup["tables"], observed)
+    assert differ == [], f"{backup['id']} restored differs from its manifest: {'; '.join(differ)}"
     assert holding, f"user {player.username} (registered before {backup['id']}) is not in it"
 
 
@@ -140,7 +141,8 @@ def test_dr_drill_restores_a_dropped_database(
 ) -> None:
     """Drop the accounts' database, restore it with `python -m stack restore <service>`: the
     user registered before the newest backup logs in again, and so does the one before the
-    backup earlier; the service is healthy, and the RTO is reported.
+    backup earlier; the service is healthy, and the RTO is reported. The drill takes a safety
+    copy (pg_dump) first and, if anything fails, puts that back, never a backup under test.
 
     A second user is registered after the first fresh backup, and the drill waits for the next
     one: with two verified backups side by side, a restore that takes the wrong one (the
@@ -161,6 +163,7 @@ def test_dr_drill_restores_a_dropped_database(
     # Kept on the test's report (pytest's user_properties) for plugins and the log below.
     request.node.user_properties.append(("rto_s", round(result.rto_s, 1)))
     evidence.add("restore output", result.restore_output[-800:])
+    evidence.add("safety copy taken before the drop", result.safety_copy)
     assert dr.can_log_in(gateway, first.username), (
         f"{first.username} (registered before {fresh[database]['id']}) cannot log in after "
         f"the restore of {newest['id']}"

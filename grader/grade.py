@@ -10,6 +10,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from grader.intact import Intactness
 from grader.scoring import CheckRun, ItemResult, ModuleResult, ScoringMode
 from grader.visibility import Visibility
 
@@ -33,6 +34,9 @@ class Grade(BaseModel):
     prerequisites: list[CheckRun]
     visibility: Visibility = Field(
         default="visible", description="the run's default level; each item carries its own"
+    )
+    intact: Intactness | None = Field(
+        default=None, description="whether the run left the stack as it found it"
     )
 
     def items_of(self, module: str) -> list[ItemResult]:

@@ -11,6 +11,7 @@ from collections.abc import Generator
 
 import pytest
 
+from grader import intact, intact_record, safety
 from grader.checklist import Checklist, load_checklist
 from grader.errors import GraderError
 from grader.evidence import PROPERTY, evidence, from_user_properties
@@ -29,9 +30,14 @@ from grader.session import (
 )
 from grader.target import find_target_file, load_target
 from grader.visibility import LEVELS, check_ids, parse_overrides
+from grader.wait_notices import install as install_wait_notices
+from grader.wait_notices import uninstall as uninstall_wait_notices
 
 # The evidence label under which a check's waits that needed more than one attempt are listed.
 RETRIED_LABEL = "needed more than one attempt"
+
+# The record taken before the first check (and the markers it wrote), for the one after the last.
+INTACT_BEFORE = pytest.StashKey[tuple[intact.Snapshot, intact_record.Markers | None]]()
 
 __all__ = ["evidence"]  # the `evidence` fixture, registered with this plugin
 
@@ -92,6 +98,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_sessionstart(session: pytest.Session) -> None:
     state = state_of(session.config)
     config = session.config
+    install_wait_notices(config)  # the terminal reporter exists by now; tell it of long waits
     try:
         state.checklist = load_checklist(state.checklist_path)
         path = find_target_file(
@@ -109,6 +116,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         )
     except GraderError as exc:
         raise pytest.UsageError(str(exc)) from None
+    if not config.option.collectonly:
+        config.stash[INTACT_BEFORE] = intact_record.before(state.target)
 
 
 def _marker_problems(item: pytest.Item, checklist: Checklist) -> list[str]:
@@ -208,10 +217,19 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if session.config.option.collectonly or state.checklist is None or state.target is None:
         return
     state.grade = build_grade(state)
+    if INTACT_BEFORE in session.config.stash:
+        before, markers = session.config.stash[INTACT_BEFORE]
+        after = intact_record.take(state.target, markers)
+        verdict = intact.compare(before, after, restore_commands=safety.restore_commands())
+        state.grade = state.grade.model_copy(update={"intact": verdict})
     try:
         state.written = write_reports(state.grade, state.report_dir)
     except OSError as exc:
         state.write_error = f"could not write the grading report to {state.report_dir}: {exc}"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    uninstall_wait_notices(config)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

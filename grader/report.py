@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from grader.grade import Grade, TargetInfo, points
+from grader.intact import Intactness
 from grader.outputs import classroom, gradescope, html, junit, markdown
 from grader.outputs.markdown import render_markdown
 from grader.scoring import CheckRun
@@ -77,7 +78,24 @@ def render_table(grade: Grade, *, width: int = WIDE) -> RenderableType:
         totals,
         caption,
     ]
+    if grade.intact is not None:
+        parts.append(render_intact(grade.intact))
     return Group(*parts)
+
+
+def render_intact(intact: Intactness) -> RenderableType:
+    """One green line when the run left the stack as it found it; else, in red, what differs
+    and the commands that put it back."""
+    if intact.intact:
+        lines = [Text(f"Stack intact: {intact.summary()}", style="green")]
+    else:
+        lines = [Text(f"Stack NOT intact: {intact.summary()}", style="bold red")]
+        lines += [Text(f"  {line}", style="red") for line in intact.differences]
+        if intact.remedy:
+            lines.append(Text("What puts it back:", style="red"))
+            lines += [Text(f"  {line}", style="red") for line in intact.remedy]
+    lines += [Text(f"not recorded: {line}", style="yellow") for line in intact.unrecorded]
+    return Group(*lines)
 
 
 def _items_table(grade: Grade) -> Table:

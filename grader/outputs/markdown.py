@@ -8,6 +8,7 @@ from pathlib import Path
 
 from grader.evidence import compact
 from grader.grade import Grade, points
+from grader.intact import Intactness
 from grader.outputs.audience import WHEN_SHOWN, all_visible, student_text, visible_now
 from grader.scoring import ItemResult
 
@@ -86,7 +87,23 @@ def render_markdown(grade: Grade) -> str:
         ]
     else:
         lines.append("None ran.")
+    if grade.intact is not None:
+        lines += ["", *intact_lines(grade.intact)]
     return "\n".join(lines) + "\n"
+
+
+def intact_lines(intact: Intactness) -> list[str]:
+    """Whether the run left the stack as it found it; if not, what differs and what puts it
+    back."""
+    verdict = "Intact" if intact.intact else "**NOT intact**"
+    lines = ["## The stack after grading", "", f"{verdict}: {intact.summary()}."]
+    if intact.differences:
+        lines += ["", *(f"- {line}" for line in intact.differences)]
+    if intact.remedy:
+        lines += ["", "What puts it back:", "", *(f"- {_code(line)}" for line in intact.remedy)]
+    if intact.unrecorded:
+        lines += ["", "Not recorded:", "", *(f"- {line}" for line in intact.unrecorded)]
+    return lines
 
 
 _STUDENT_STATUS = {"PASS": "pass", "FAIL": "**fail**", "NOT COVERED": "**not covered**"}
@@ -111,9 +128,7 @@ def render_student_markdown(grade: Grade) -> str:
                 later += 1
                 continue
             say = "" if item.status == "PASS" else student_text(item)
-            lines.append(
-                f"| {_cell(item.text)} | {_STUDENT_STATUS[item.status]} | {_cell(say)} |"
-            )
+            lines.append(f"| {_cell(item.text)} | {_STUDENT_STATUS[item.status]} | {_cell(say)} |")
         if shown and module.points_earned == 0 and module.items_passed:
             lines += [
                 "",
