@@ -2,8 +2,10 @@
 data through the gateway, wait for the schedule to back it up (no manual action), restore the
 dump themselves into a scratch database, and drop and restore a service's database.
 
-Run one: `pytest checks -k hc-backups-restorable`. The wait for a fresh backup is shared by
-the module (one schedule period, `timeouts.backup` in the target profile)."""
+Run one: `pytest checks -k hc-backups-restorable`. The user they look for in the backups is
+registered when the session starts (checks/conftest.py, `backed_up_user`) and these checks run
+after the quicker ones, so in a whole run the schedule has backed it up by then; run alone, they
+wait for it (at most `timeouts.backup` in the target profile, one schedule period)."""
 
 from __future__ import annotations
 
@@ -34,25 +36,28 @@ def accounts(target: Target) -> tuple[str, str]:
     return service, databases[service]
 
 
-@pytest.fixture(scope="module")
+# Session-scoped: the DR drill runs late (after the monitoring checks), apart from this module's
+# other checks, and must find what they wrote and waited for, not write and wait again.
+@pytest.fixture(scope="session")
 def api(target: Target) -> backups.BackupApi:
     return backups.BackupApi(target)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def gateway(target: Target) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=target.url("gateway", "main"), timeout=5) as client:
         yield client
 
 
-@pytest.fixture(scope="module")
-def written(gateway: httpx.Client) -> tuple[journeys.Player, datetime]:
+@pytest.fixture(scope="session")
+def written(
+    backed_up_user: tuple[journeys.Player, datetime],
+) -> tuple[journeys.Player, datetime]:
     """A user registered through the gateway (a row in auth's database), and when."""
-    player = journeys.register(gateway, "backup")
-    return player, backups.now()
+    return backed_up_user
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def fresh(
     api: backups.BackupApi, target: Target, written: tuple[journeys.Player, datetime]
 ) -> dict[str, dict[str, Any]]:
@@ -62,6 +67,18 @@ def fresh(
     return backups.wait_verified_since(api, databases, since, target.timeouts.get("backup"))
 
 
+@pytest.fixture(scope="session")
+def later(
+    gateway: httpx.Client, fresh: dict[str, dict[str, Any]]
+) -> tuple[journeys.Player, datetime]:
+    """A second user, registered as soon as the first fresh backups exist, and when: the DR
+    drill restores a backup taken after it, so that two verified backups stand side by side.
+    Every check that waits for `fresh` asks for it, so that it is written early and the
+    schedule backs it up while the monitoring checks run."""
+    player = journeys.register(gateway, "backup-later")
+    return player, backups.now()
+
+
 def metric(text: str, name: str, database: str) -> float | None:
     match = re.search(rf'^{name}\{{database="{database}"\}} (\S+)$', text, re.MULTILINE)
     return float(match.group(1)) if match else None
@@ -69,7 +86,11 @@ def metric(text: str, name: str, database: str) -> float | None:
 
 @pytest.mark.checklist("hc-backups-automatic")
 def test_backups_run_on_schedule_and_are_verified(
-    target: Target, api: backups.BackupApi, fresh: dict[str, dict[str, Any]], evidence: Any
+    target: Target,
+    api: backups.BackupApi,
+    fresh: dict[str, dict[str, Any]],
+    later: tuple[journeys.Player, datetime],
+    evidence: Any,
 ) -> None:
     """A new backup of every database appears by itself, restore-tested, copied off-box (the
     copy read back from the off-box store by the grader, byte for byte the dump the service
@@ -115,6 +136,7 @@ def test_latest_backup_restores_and_matches_its_manifest(
     api: backups.BackupApi,
     fresh: dict[str, dict[str, Any]],
     written: tuple[journeys.Player, datetime],
+    later: tuple[journeys.Player, datetime],
 ) -> None:
     """Download the fresh backup of the accounts' database, restore it into a scratch database, and
     compare what is there with the manifest; the user registered before it must be in it."""
@@ -130,12 +152,14 @@ def test_latest_backup_restores_and_matches_its_manifest(
 
 
 @pytest.mark.checklist("hc-recovery-tested")
+@pytest.mark.late  # the backup after `later` is taken while the monitoring checks run
 def test_dr_drill_restores_a_dropped_database(
     target: Target,
     api: backups.BackupApi,
     gateway: httpx.Client,
     fresh: dict[str, dict[str, Any]],
     written: tuple[journeys.Player, datetime],
+    later: tuple[journeys.Player, datetime],
     request: pytest.FixtureRequest,
     evidence: Any,
 ) -> None:
@@ -144,22 +168,21 @@ def test_dr_drill_restores_a_dropped_database(
     backup earlier; the service is healthy, and the RTO is reported. The drill takes a safety
     copy (pg_dump) first and, if anything fails, puts that back, never a backup under test.
 
-    A second user is registered after the first fresh backup, and the drill waits for the next
-    one: with two verified backups side by side, a restore that takes the wrong one (the
-    oldest, say) brings back data without the later user."""
+    A second user (`later`) is registered after the first fresh backup, and the drill restores
+    a backup taken after it: with two verified backups side by side, a restore that takes the
+    wrong one (the oldest, say) brings back data without the later user."""
     first, _ = written
+    second, since = later
     service, database = accounts(target)
-    later = journeys.register(gateway, "backup-later")
-    since = backups.now()
     newest = backups.wait_verified_since(
         api,
         [database],
         since,
         target.timeouts.get("backup"),
-        after=f"{later.username} registered, to stand beside {fresh[database]['id']}",
+        after=f"{second.username} registered, to stand beside {fresh[database]['id']}",
     )[database]
     evidence.add("backups of the drill", {"earlier": fresh[database]["id"], "newest": newest["id"]})
-    result = dr.run(target, gateway, later, newest, service=service)
+    result = dr.run(target, gateway, second, newest, service=service)
     # Kept on the test's report (pytest's user_properties) for plugins and the log below.
     request.node.user_properties.append(("rto_s", round(result.rto_s, 1)))
     evidence.add("restore output", result.restore_output[-800:])
