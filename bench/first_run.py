@@ -124,6 +124,8 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "STACK_DATA_DIR")}
     # empty download caches: nothing of this machine's earlier installs is reused
     env |= {
+        # pytest's and the stack's lines timestamped as printed, not when a pipe buffer fills
+        "PYTHONUNBUFFERED": "1",
         "UV_CACHE_DIR": str(caches / "uv"),
         "PIP_CACHE_DIR": str(caches / "pip"),
         "XDG_CACHE_HOME": str(caches / "xdg"),
