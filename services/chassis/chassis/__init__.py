@@ -3,7 +3,7 @@
 from chassis.app import app_on_first_use, create_service_app, default_checks
 from chassis.breaker import Breaker, CircuitOpenError
 from chassis.consumer import PoisonMessage, consume, processed_events_columns
-from chassis.db import Database, SessionDep
+from chassis.db import Database, DatabaseDep, SessionDep
 from chassis.faults import FaultFlags
 from chassis.health import HealthCheck
 from chassis.jwks import CurrentClaims, JwksVerifier
@@ -29,6 +29,7 @@ __all__ = [
     "CircuitOpenError",
     "CurrentClaims",
     "Database",
+    "DatabaseDep",
     "FaultFlags",
     "HealthCheck",
     "JwksVerifier",

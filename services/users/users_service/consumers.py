@@ -42,16 +42,12 @@ def lock_profile(session: Session, user_id: uuid.UUID, **fields: Any) -> tuple[P
         .on_conflict_do_nothing(index_elements=["id"])
         .returning(Profile.id)
     ).first()
-    profile = session.scalars(
-        select(Profile).where(Profile.id == user_id).with_for_update()
-    ).one()
+    profile = session.scalars(select(Profile).where(Profile.id == user_id).with_for_update()).one()
     return profile, created is not None
 
 
 def on_user_registered(session: Session, data: UserRegistered) -> None:
-    profile, created = lock_profile(
-        session, data.user_id, username=data.username, email=data.email
-    )
+    profile, created = lock_profile(session, data.user_id, username=data.username, email=data.email)
     if created:
         after_commit(session, PROFILES_CREATED.labels("registered").inc)
     else:  # a stub made by an earlier game.finished, or a replay: fill in what auth knows
