@@ -16,17 +16,16 @@ from typing import Any
 
 from chaos import context, cpu, disk, dr, log_events
 from chaos.context import ChaosFailed, Configuration
-from grader import backups, journeys
+from grader import backups, journeys, safety
+from grader.errors import CheckFailed
 from grader.faults import Faults, admin_token_file, set_faults, units
-from stack.ledger import Undo
+from stack.ledger import Undo, restore_service
 
 # `stack up` and four restores take about 15 s; a recovery is never cut short by the expiry
 SERVER_LOST_MAX_S = 900.0
 
 
-def kill_service(
-    service: str, configuration: Configuration, mark: str = "fault"
-) -> dict[str, Any]:
+def kill_service(service: str, configuration: Configuration, mark: str = "fault") -> dict[str, Any]:
     """SIGKILL every unit of `service` (a service's replicas, or one component such as
     Prometheus) and hold it down: a crash nobody restarts. `mark`: the clock mark of this
     fault, when it is the experiment's second."""
@@ -111,13 +110,63 @@ def backed_up_marker(
 
 
 def drop_database(service: str, configuration: Configuration) -> dict[str, Any]:
-    """DROP DATABASE of `service` (its data is lost). The ledger's undo is a restore."""
+    """DROP DATABASE of `service` (its data is lost), once a safety copy of it is taken (no
+    copy, no drop). The ledger's undo puts that copy back, never a backup under test: the
+    recovery (`restore_from_backup`) is the drill's, and a recovery that fails is rolled back
+    to the data as it was."""
     target = context.target_of(configuration)
     database = target.service_databases()[service]
-    undo = [Undo("restore", {"service": service})]
-    injected = context.record_fault(configuration, target, f"database {database} dropped", undo)
+    try:
+        copy = safety.take(target, database)
+    except CheckFailed as exc:
+        raise ChaosFailed(str(exc)) from exc
+    superuser = backups.Superuser(target)
+    undo = Undo(
+        "restore-copy",
+        {
+            "units": target.units(service),
+            "database": database,
+            "owner": copy.owner,
+            "dump": str(copy.path),
+            "host": superuser.host,
+            "port": superuser.port,
+            "user": superuser.user,
+            "password_file": str(safety.password_file(target)),
+        },
+    )
+    what = f"database {database} dropped (safety copy {copy.path})"
+    injected = context.record_fault(configuration, target, what, [undo])
     dr.drop_database(target, database)
-    return {**injected, "dropped": database}
+    return {**injected, "dropped": database, "safety_copy": str(copy.path)}
+
+
+def restore_from_backup(service: str, configuration: Configuration) -> dict[str, Any]:
+    """The recovery under test, marked as the repair: `python -m stack restore SERVICE` (the
+    newest verified backup), on the local runtime or compose. The fault stays in the ledger
+    until the data is seen back (`retire_dropped_database`): a failed recovery is rolled back."""
+    target = context.target_of(configuration)
+    done_at = context.set_mark(configuration, "repair", repair=True)
+    restore_service(service, context.controls_of(target))
+    return {"restored": service, "at": done_at["at"]}
+
+
+def retire_dropped_database(configuration: Configuration) -> dict[str, Any]:
+    """The recovery held: strike the fault off the ledger without undoing it, so no rollback
+    puts the safety copy over the restored data. Only when the marker user logs in now, seen
+    here: Chaos Toolkit runs this action even after the probe before it failed."""
+    target = context.target_of(configuration)
+    marks = context.read_marks(configuration)
+    username = marks["marker"]["username"]
+    with context.gateway_of(target) as gateway:
+        back = dr.can_log_in(gateway, username)
+    if not back:
+        raise ChaosFailed(
+            f"{username} cannot log in after the restore: the rollback puts the safety copy back"
+        )
+    struck = context.ledger_of(target).forget(marks["fault"]["fault"])
+    if not struck:
+        raise ChaosFailed("the dropped database's fault left the ledger before the restore held")
+    return {"kept": "the restored database", "safety_copy": struck[0].undo[0].args["dump"]}
 
 
 def lose_database_server(component: str, configuration: Configuration) -> dict[str, Any]:

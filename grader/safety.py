@@ -10,18 +10,17 @@ with the command `restore_command` prints; `GRADER_SAFETY_DIR` says where they g
 from __future__ import annotations
 
 import os
-import shlex
-import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
 
-from grader.backups import Superuser, pg_tool
-from grader.errors import CheckFailed, GraderError
+from grader.backups import Superuser
+from grader.errors import CheckFailed
 from grader.target import Target
+from stack import pg_copy
+from stack.errors import StackError
 
 SAFETY_DIR_ENV = "GRADER_SAFETY_DIR"
 # Every copy this process took, newest last: the report offers them for what the run changed.
@@ -65,30 +64,15 @@ def take(target: Target, database: str, *, directory: Path | None = None) -> Saf
     try:
         superuser = Superuser(target)
         owner = owner_of(superuser, database)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        pg_copy.dump(login(superuser), database, path)
     except CheckFailed:
         raise
-    except (OSError, GraderError, psycopg.Error) as exc:
+    except (OSError, StackError, psycopg.Error) as exc:
         raise CheckFailed(
             f"no safety copy of {database} ({type(exc).__name__}: {exc}): the destructive "
             "step did not run"
         ) from exc
-    done = subprocess.run(
-        [pg_tool("pg_dump"), "-Fc", *login(superuser, database), "-f", str(path)],
-        env={**os.environ, "PGPASSWORD": superuser.password},
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0 or not path.is_file() or path.stat().st_size == 0:
-        raise CheckFailed(
-            f"no safety copy of {database}: pg_dump failed ({done.stderr.strip()[-300:]}); "
-            "the destructive step did not run"
-        )
-    command = (
-        f"PGPASSWORD=$(cat {shlex.quote(str(password_file(target)))}) {pg_tool('pg_restore')} "
-        f"--clean --if-exists --create {shlex.join(login(superuser, 'postgres'))} "
-        f"{shlex.quote(str(path))}"
-    )
+    command = pg_copy.restore_command(login(superuser), password_file(target), path)
     copy = SafetyCopy(database=database, owner=owner, path=path, restore_command=command)
     TAKEN.append(copy)
     return copy
@@ -109,35 +93,16 @@ def password_file(target: Target) -> Path:
     return credentials.password_file
 
 
-def login(superuser: Superuser, database: str) -> list[str]:
-    return ["-h", superuser.host, "-p", str(superuser.port), "-U", superuser.user, "-d", database]
+def login(superuser: Superuser) -> pg_copy.Login:
+    return pg_copy.Login(superuser.host, superuser.port, superuser.user, superuser.password)
 
 
 def put_back(target: Target, copy: SafetyCopy) -> None:
     """Recreate the database as it was (its owner, connections only for the owner, as `up`
     makes it) and restore the safety copy into it, in one transaction."""
-    superuser = Superuser(target)
-    name = sql.Identifier(copy.database)
-    with superuser.connect("postgres") as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} OWNER {}").format(name, sql.Identifier(copy.owner))
-        )
-        conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(name))
-    done = subprocess.run(
-        [
-            pg_tool("pg_restore"),
-            "--single-transaction",
-            "--exit-on-error",
-            *login(superuser, copy.database),
-            str(copy.path),
-        ],
-        env={**os.environ, "PGPASSWORD": superuser.password},
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        raise CheckFailed(
-            f"the safety copy {copy.path} did not restore into {copy.database}: "
-            f"{done.stderr.strip()[-500:]}; put it back with: {copy.restore_command}"
-        )
+    try:
+        pg_copy.put_back(login(Superuser(target)), copy.database, copy.owner, copy.path)
+    except CheckFailed:
+        raise
+    except StackError as exc:
+        raise CheckFailed(f"{exc}; put it back with: {copy.restore_command}") from exc

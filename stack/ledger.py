@@ -30,24 +30,31 @@ from typing import Any, Literal
 
 import httpx
 
+from stack import pg_copy
 from stack.errors import StackError
 from stack.paths import DataDir
 
-UndoKind = Literal["start", "http-put", "restore", "unmount", "kill-process", "put-back"]
+UndoKind = Literal[
+    "start", "http-put", "restore", "restore-copy", "unmount", "kill-process", "put-back"
+]
 UNDO_KINDS: tuple[str, ...] = UndoKind.__args__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
 class Undo:
     """One step back, of a kind the chaos actions need: `start` (`units`, what was killed or
-    stopped), `http-put` (`url`, `body`, `token_file` holding a bearer token: a fault flag
-    cleared), `restore` (`service`: its database from the newest verified backup, as
-    `python -m stack restore SERVICE` does), `unmount` (`path`: a filesystem mounted over a
-    directory to fill it), `kill-process` (`pidfile`, `program`: a process the drill started,
-    such as a CPU hog; killed with its process group only while its command line still names
-    `program`, so a reused pid is never hit), `put-back` (`moved`, `live`, `unit`: a data
-    directory moved away, the server's disk lost; the unit is stopped, whatever was rebuilt
-    in its place removed, the old directory moved back and the unit started)."""
+    stopped), `http-put` (`url`, `body`, `token_file` holding a bearer token: a fault flag cleared),
+    `restore` (`service`: its database from the newest verified backup, as `python -m stack restore
+    SERVICE` does), `restore-copy` (`units`, `database`, `owner`, `dump`, `host`, `port`, `user`,
+    `password_file`: a database dropped or overwritten, put back from the safety copy the drill
+    dumped first, never from a backup under test; the units are stopped, the database recreated and
+    the copy restored in one transaction, the units started; repeating it restores the same copy
+    again), `unmount` (`path`: a filesystem mounted over a directory to fill it), `kill-process`
+    (`pidfile`, `program`: a process the drill started, such as a CPU hog; killed with its process
+    group only while its command line still names `program`, so a reused pid is never hit),
+    `put-back` (`moved`, `live`, `unit`: a data directory moved away, the server's disk lost; the
+    unit is stopped, whatever was rebuilt in its place removed, the old directory moved back and the
+    unit started)."""
 
     kind: UndoKind
     args: dict[str, Any]
@@ -168,7 +175,9 @@ def _put(args: dict[str, Any]) -> None:
         raise StackError(f"PUT {args['url']}: HTTP {response.status_code} {response.text[:200]}")
 
 
-def _restore(service: str, controls: Any) -> None:
+def restore_service(service: str, controls: Any) -> None:
+    """`python -m stack restore SERVICE`: its database from the newest verified backup, on
+    the runtime `controls` drive."""
     from stack.restore import restore, restore_compose
     from stack.runtimes.local.runtime import LocalRuntime
 
@@ -176,6 +185,21 @@ def _restore(service: str, controls: Any) -> None:
         restore(controls, service)
     else:
         restore_compose(controls.data_dir, service)
+
+
+def _restore_copy(args: dict[str, Any], controls: Any) -> None:
+    password = Path(args["password_file"]).read_text().strip()
+    login = pg_copy.Login(args["host"], int(args["port"]), args["user"], password)
+    dump = Path(args["dump"])
+    for unit in args["units"]:
+        controls.stop(unit)  # nothing writes to the database while it is replaced
+    try:
+        pg_copy.put_back(login, args["database"], args["owner"], dump)
+    except StackError as exc:
+        by_hand = pg_copy.restore_command(login, Path(args["password_file"]), dump)
+        raise StackError(f"{exc}; put it back by hand with: {by_hand}") from exc
+    for unit in args["units"]:
+        controls.start(unit)
 
 
 def _unmount(path: str) -> None:
@@ -222,8 +246,10 @@ def undo_step(step: Undo, controls: Any) -> None:
         _kill_process(step.args["pidfile"], step.args["program"])
     elif step.kind == "put-back":
         _put_back(step.args["moved"], step.args["live"], step.args["unit"], controls)
+    elif step.kind == "restore-copy":
+        _restore_copy(step.args, controls)
     else:
-        _restore(step.args["service"], controls)
+        restore_service(step.args["service"], controls)
 
 
 def _start_watcher(data: DataDir, fault: Fault) -> None:
