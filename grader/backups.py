@@ -27,6 +27,7 @@ from psycopg import sql
 from grader.errors import CheckFailed, GraderError
 from grader.polling import poll_until
 from grader.target import Target
+from stack.pg_copy import pg_tool
 
 
 class BackupApi:
@@ -57,7 +58,6 @@ class BackupApi:
             with path.open("wb") as f:
                 for chunk in response.iter_bytes():
                     f.write(chunk)
-
 
     def damage_next(self, database: str) -> dict[str, Any]:
         """The damaged-backup drill's fault: the service's fault flag damages the next dump of
@@ -155,15 +155,6 @@ def sha256_of(path: Path) -> str:
         while chunk := f.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def pg_tool(name: str) -> str:
-    """pg_restore of the newest PostgreSQL installed (Debian keeps it off PATH)."""
-    versions = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
-    found = str(versions[-1]) if versions else shutil.which(name)
-    if not found:
-        raise GraderError(f"{name} is not installed: apt-get install postgresql-client")
-    return found
 
 
 class Superuser:

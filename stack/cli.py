@@ -344,12 +344,17 @@ def start(name: str) -> None:
     """Start a stopped component and wait until it is healthy."""
     runtime = _local()
     try:
-        units = [u.name for u in runtime.topology.resolve(name)]
-        with _progress(f"start {name}", units) as progress:
-            runtime.start(name, progress)
+        _unit_by_unit(runtime, "start", name)
     except StackError as exc:
         _fail(str(exc))
     out.print(f"start {name}: done")
+
+
+def _unit_by_unit(runtime: LocalRuntime, action: str, name: str) -> None:
+    """`start` or `restart` of every unit `name` stands for, each unit's progress in the table."""
+    units = [u.name for u in runtime.topology.resolve(name)]
+    with _progress(f"{action} {name}", units) as progress:
+        getattr(runtime, action)(name, progress)
 
 
 @app.command()
@@ -364,9 +369,7 @@ def restart(name: str) -> None:
             runtime.topology.get(name)  # raises, naming the valid components
         work = planned_work.component_restart(name)
         out.print(planned_work.announce(data, runtime.topology, components, work))
-        units = [u.name for u in runtime.topology.resolve(name)]
-        with _progress(f"restart {name}", units) as progress:
-            runtime.restart(name, progress)
+        _unit_by_unit(runtime, "restart", name)
     except StackError as exc:
         _fail(str(exc))
     out.print(f"restart {name}: done")
