@@ -141,6 +141,21 @@ def recovered_problems(
     if (incident := open_incident_for(body, victim)) is not None:
         problems.append(f"incident {incident['name']!r} about {victim} is still open")
     status = body.get("status", {})
+    elsewhere = [str(i.get("name")) for i in body["incidents"] if not about(i, victim)] + [
+        f"{name} {shown}" for name, shown in statuses(body).items()
+        if name != victim and shown != "operational"
+    ]  # fmt: skip
+    if elsewhere:
+        # Something else went wrong meanwhile (a stack whose backups fail opens incidents of
+        # its own): the headline rightly says so, and need only agree with summary.json.
+        said, where = headline(markup)
+        description = str(status.get("description", ""))
+        if description not in said:
+            problems.append(
+                f"the page's {where} says {said[:200]!r}, expected {description!r} "
+                f"(summary.json's, with {'; '.join(elsewhere)} open)"
+            )
+        return problems
     if status.get("indicator") != "none" or status.get("description") != operational:
         problems.append(
             f"summary.json's status is {status}, expected indicator 'none' and {operational!r}"

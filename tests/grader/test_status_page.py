@@ -109,3 +109,30 @@ def test_recovery_needs_the_component_the_summary_and_the_headline_back() -> Non
         "Outage'}, expected indicator 'none' and 'All Systems Operational'",
         "the page's banner says '✕ Partial System Outage', expected 'All Systems Operational'",
     ]
+
+
+def test_recovery_with_another_incident_open_needs_the_headline_to_agree_with_the_summary() -> None:
+    """A stack whose backups fail opens incidents of its own while users is down: once users is
+    back, the headline rightly stays at an outage level, and must say what summary.json says."""
+    backups_failing = {
+        "id": "b1",
+        "name": "A backup of auth failed its restore test",
+        "status": "investigating",
+        "created_at": "2026-11-28T10:00:30Z",
+        "components": [{"id": "backup"}],
+    }
+    up = body("operational", "major", "Partial System Outage", backups_failing)
+    agreeing = page("✕ Partial System Outage")
+    assert recovered_problems(up, agreeing, victim="users", operational=OPERATIONAL) == []
+    claims = page("✓ All Systems Operational")
+    found = recovered_problems(up, claims, victim="users", operational=OPERATIONAL)
+    assert found == [
+        "the page's banner says '✓ All Systems Operational', expected 'Partial System Outage' "
+        "(summary.json's, with A backup of auth failed its restore test open)"
+    ]
+    still_down = body("major_outage", "major", "Partial System Outage", incident(), backups_failing)
+    found = recovered_problems(still_down, agreeing, victim="users", operational=OPERATIONAL)
+    assert found[:2] == [
+        "summary.json shows users 'major_outage', expected 'operational'",
+        "incident 'users: major outage' about users is still open",
+    ]
