@@ -19,7 +19,7 @@ from chaos.context import ChaosFailed, Configuration
 from grader import backups, journeys, safety
 from grader.errors import CheckFailed
 from grader.faults import Faults, admin_token_file, set_faults, units
-from stack.ledger import Undo, restore_service
+from stack.ledger import Fault, Undo, restore_service
 
 # `stack up` and four restores take about 15 s; a recovery is never cut short by the expiry
 SERVER_LOST_MAX_S = 900.0
@@ -154,19 +154,29 @@ def retire_dropped_database(configuration: Configuration) -> dict[str, Any]:
     """The recovery held: strike the fault off the ledger without undoing it, so no rollback
     puts the safety copy over the restored data. Only when the marker user logs in now, seen
     here: Chaos Toolkit runs this action even after the probe before it failed."""
+    fault = _strike_off_once_back(
+        configuration,
+        not_back="cannot log in after the restore: the rollback puts the safety copy back",
+        gone="the dropped database's fault left the ledger before the restore held",
+    )
+    return {"kept": "the restored database", "safety_copy": fault.undo[0].args["dump"]}
+
+
+def _strike_off_once_back(configuration: Configuration, *, not_back: str, gone: str) -> Fault:
+    """Strike the drill's fault off the ledger without undoing it, once its marker user logs
+    in (seen here); otherwise fail (`not_back`, after the user's name), leaving the fault for
+    the rollback. `gone`: the failure when the fault is no longer in the ledger."""
     target = context.target_of(configuration)
     marks = context.read_marks(configuration)
     username = marks["marker"]["username"]
     with context.gateway_of(target) as gateway:
         back = dr.can_log_in(gateway, username)
     if not back:
-        raise ChaosFailed(
-            f"{username} cannot log in after the restore: the rollback puts the safety copy back"
-        )
+        raise ChaosFailed(f"{username} {not_back}")
     struck = context.ledger_of(target).forget(marks["fault"]["fault"])
     if not struck:
-        raise ChaosFailed("the dropped database's fault left the ledger before the restore held")
-    return {"kept": "the restored database", "safety_copy": struck[0].undo[0].args["dump"]}
+        raise ChaosFailed(gone)
+    return struck[0]
 
 
 def lose_database_server(component: str, configuration: Configuration) -> dict[str, Any]:
@@ -207,21 +217,13 @@ def retire_lost_server(configuration: Configuration) -> dict[str, Any]:
     old data directory (the lost disk), so no rollback brings the old server back. Only when
     the marker user logs in now, seen here: Chaos Toolkit runs this action even after the
     probe before it failed, and a recovery that lost the marker must be rolled back."""
-    target = context.target_of(configuration)
-    marks = context.read_marks(configuration)
-    username = marks["marker"]["username"]
-    with context.gateway_of(target) as gateway:
-        back = dr.can_log_in(gateway, username)
-    if not back:
-        raise ChaosFailed(
-            f"{username} cannot log in on the rebuilt server: the lost one is kept, and the "
-            "rollback puts it back"
-        )
-    fault_id = marks["fault"]["fault"]
-    struck = context.ledger_of(target).forget(fault_id)
-    if not struck:
-        raise ChaosFailed("the lost server's fault left the ledger before the recovery held")
-    moved = struck[0].undo[0].args["moved"]
+    fault = _strike_off_once_back(
+        configuration,
+        not_back="cannot log in on the rebuilt server: the lost one is kept, and the rollback "
+        "puts it back",
+        gone="the lost server's fault left the ledger before the recovery held",
+    )
+    moved = fault.undo[0].args["moved"]
     shutil.rmtree(moved, ignore_errors=True)
     return {"deleted": moved}
 
