@@ -183,23 +183,35 @@ def test_status_page_tracks_a_dead_service_and_its_recovery(
     # probes agree with the page. What the page says then is what "operational" reads like.
     # The headline counts open incidents too: one an earlier check's alert opened closes when
     # that alert resolves, hence the alert timeout when it is the longer.
-    body = poll_until(
-        lambda: status_page.summary(public),
-        "the status page to show every component operational and no open incident",
-        timeout=max(timeouts.healthy, timeouts.get("alert")),
-        until=lambda b: bool(b["components"])
-        and set(status_page.statuses(b).values()) == {"operational"}
-        and b["status"]["indicator"] == "none",
-        show=lambda b: f"status {b['status']}, not operational: "
-        + str({n: s for n, s in status_page.statuses(b).items() if s != "operational"}),
-    )
+    operational: str | None
+    try:
+        body = poll_until(
+            lambda: status_page.summary(public),
+            "the status page to show every component operational and no open incident",
+            timeout=max(timeouts.healthy, timeouts.get("alert")),
+            until=lambda b: bool(b["components"])
+            and set(status_page.statuses(b).values()) == {"operational"}
+            and b["status"]["indicator"] == "none",
+            show=lambda b: f"status {b['status']}, not operational: "
+            + str({n: s for n, s in status_page.statuses(b).items() if s != "operational"}),
+        )
+        operational = str(body["status"]["description"])
+    except CheckFailed:
+        # Something else stays wrong (a stack whose backups fail keeps incidents of its own
+        # open): judged on the victim alone, the headline then need only agree with summary.json.
+        body = status_page.summary(public)
+        others = status_page.elsewhere(body, VICTIM)
+        if not others or status_page.statuses(body).get(VICTIM) != "operational":
+            raise
+        evidence.add("open before the drill, about something else", others)
+        operational = None
     down = target.unhealthy()
-    assert not down, f"the page says all operational, but the grader's probes fail: {down}"
-    operational = str(body["status"]["description"])
+    assert not down, f"the page shows every component operational, the grader's probes fail: {down}"
     markup = status_page.page_html(public)
     said, where = status_page.headline(markup)
-    assert operational in said, (
-        f"expected the page's {where} to say {operational!r} (summary.json's status), "
+    expected = str(body["status"]["description"])
+    assert expected in said, (
+        f"expected the page's {where} to say {expected!r} (summary.json's status), "
         f"it says {said[:200]!r}"
     )
     text = status_page.text_of(markup)

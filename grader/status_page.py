@@ -97,10 +97,12 @@ def headline(markup: str) -> tuple[str, str]:
 
 
 def down_problems(
-    body: dict[str, Any], markup: str, *, victim: str, since: datetime, operational: str
+    body: dict[str, Any], markup: str, *, victim: str, since: datetime, operational: str | None
 ) -> list[str]:
     """What summary.json and the page fail to show while `victim` is down since `since`
-    ([]: they show it). `operational` is the description they gave with every component up."""
+    ([]: they show it). `operational` is the description they gave with every component up;
+    None when something else was already wrong then (the headline was at an outage level
+    before the fault, and need not change with it)."""
     problems = []
     shown = statuses(body).get(victim)
     if shown not in OUTAGES:
@@ -119,7 +121,7 @@ def down_problems(
             f"open incidents: {opened}"
         )
     said, where = headline(markup)
-    if operational in said or _ALL_OPERATIONAL.search(said):
+    if (operational is not None and operational in said) or _ALL_OPERATIONAL.search(said):
         problems.append(f"the page's {where} still says it is all operational: {said[:200]!r}")
     elif description and description not in said:
         problems.append(f"the page's {where} says {said[:200]!r}, expected {description!r}")
@@ -131,29 +133,39 @@ def down_problems(
     return problems
 
 
+def elsewhere(body: dict[str, Any], victim: str) -> list[str]:
+    """What summary.json shows wrong besides `victim`: open incidents about something else, and
+    other components not operational."""
+    incidents = [str(i.get("name")) for i in body["incidents"] if not about(i, victim)]
+    return incidents + [
+        f"{name} {shown}"
+        for name, shown in statuses(body).items()
+        if name != victim and shown != "operational"
+    ]
+
+
 def recovered_problems(
-    body: dict[str, Any], markup: str, *, victim: str, operational: str
+    body: dict[str, Any], markup: str, *, victim: str, operational: str | None
 ) -> list[str]:
-    """What summary.json and the page fail to show once `victim` is back ([]: they show it)."""
+    """What summary.json and the page fail to show once `victim` is back ([]: they show it).
+    `operational` is what they said with everything up, None when something else was already
+    wrong then."""
     problems = []
     if (shown := statuses(body).get(victim)) != "operational":
         problems.append(f"summary.json shows {victim} {shown!r}, expected 'operational'")
     if (incident := open_incident_for(body, victim)) is not None:
         problems.append(f"incident {incident['name']!r} about {victim} is still open")
     status = body.get("status", {})
-    elsewhere = [str(i.get("name")) for i in body["incidents"] if not about(i, victim)] + [
-        f"{name} {shown}" for name, shown in statuses(body).items()
-        if name != victim and shown != "operational"
-    ]  # fmt: skip
-    if elsewhere:
-        # Something else went wrong meanwhile (a stack whose backups fail opens incidents of
-        # its own): the headline rightly says so, and need only agree with summary.json.
+    others = elsewhere(body, victim)
+    if others or operational is None:
+        # Something else is wrong (a stack whose backups fail opens incidents of its own): the
+        # headline rightly says so, and need only agree with summary.json.
         said, where = headline(markup)
         description = str(status.get("description", ""))
         if description not in said:
             problems.append(
                 f"the page's {where} says {said[:200]!r}, expected {description!r} "
-                f"(summary.json's, with {'; '.join(elsewhere)} open)"
+                f"(summary.json's, with {'; '.join(others) or 'nothing else'} open)"
             )
         return problems
     if status.get("indicator") != "none" or status.get("description") != operational:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from grader.status_page import banner, down_problems, headline, recovered_problems
+from grader.status_page import banner, down_problems, elsewhere, headline, recovered_problems
 
 FAULT = datetime(2026, 11, 28, 20, 0, 0, tzinfo=UTC)
 OPERATIONAL = "All Systems Operational"
@@ -135,4 +135,30 @@ def test_recovery_with_another_incident_open_needs_the_headline_to_agree_with_th
     assert found[:2] == [
         "summary.json shows users 'major_outage', expected 'operational'",
         "incident 'users: major outage' about users is still open",
+    ]
+
+
+def test_with_something_else_wrong_before_the_fault_the_victim_alone_is_judged() -> None:
+    """A stack whose backups fail had an incident open before users was killed: the headline
+    was at an outage level already and need not change; users' outage and incident must show,
+    and the page must still not claim all operational."""
+    backups_failing = {
+        "id": "b1",
+        "name": "A backup of auth failed its restore test",
+        "created_at": "2026-11-28T10:00:30Z",
+        "components": [{"id": "backup"}],
+    }
+    before = body("operational", "major", "Partial System Outage", backups_failing)
+    assert elsewhere(before, "users") == ["A backup of auth failed its restore test"]
+    down = body("major_outage", "major", "Partial System Outage", incident(), backups_failing)
+    markup = page("✕ Partial System Outage", "Major outage", "users: major outage")
+    assert down_problems(down, markup, victim="users", since=FAULT, operational=None) == []
+    unseen = body("operational", "major", "Partial System Outage", backups_failing)
+    found = down_problems(unseen, markup, victim="users", since=FAULT, operational=None)
+    assert "summary.json shows users 'operational', expected one of " in found[0]
+    assert any(p.startswith("expected an open incident about users") for p in found)
+    lying = page("✓ All Systems Operational", "Major outage", "users: major outage")
+    found = down_problems(down, lying, victim="users", since=FAULT, operational=None)
+    assert found == [
+        "the page's banner still says it is all operational: '✓ All Systems Operational'"
     ]
