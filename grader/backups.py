@@ -27,7 +27,7 @@ from psycopg import sql
 from grader.errors import CheckFailed, GraderError
 from grader.polling import poll_until
 from grader.target import Target
-from stack.pg_copy import pg_tool
+from stack.pg_copy import Login, pg_tool
 
 
 class BackupApi:
@@ -170,16 +170,13 @@ class Superuser:
         self.user = pg.credentials.username
         self.password = pg.credentials.password()
 
+    @property
+    def login(self) -> Login:
+        """The same login for the stack's own PostgreSQL tools (stack/pg_copy.py)."""
+        return Login(self.host, self.port, self.user, self.password)
+
     def connect(self, dbname: str) -> psycopg.Connection[tuple[Any, ...]]:
-        return psycopg.connect(
-            host=self.host,
-            port=self.port,
-            user=self.user,
-            password=self.password,
-            dbname=dbname,
-            autocommit=True,
-            connect_timeout=5,
-        )
+        return self.login.connect(dbname)
 
     def pg_restore(self, dump: Path, dbname: str) -> None:
         done = subprocess.run(
@@ -188,14 +185,7 @@ class Superuser:
                 "--no-owner",
                 "--no-acl",
                 "--exit-on-error",
-                "-h",
-                self.host,
-                "-p",
-                str(self.port),
-                "-U",
-                self.user,
-                "-d",
-                dbname,
+                *self.login.args(dbname),
                 str(dump),
             ],
             env={**os.environ, "PGPASSWORD": self.password},

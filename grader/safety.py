@@ -64,7 +64,7 @@ def take(target: Target, database: str, *, directory: Path | None = None) -> Saf
     try:
         superuser = Superuser(target)
         owner = owner_of(superuser, database)
-        pg_copy.dump(login(superuser), database, path)
+        pg_copy.dump(superuser.login, database, path)
     except CheckFailed:
         raise
     except (OSError, StackError, psycopg.Error) as exc:
@@ -72,7 +72,7 @@ def take(target: Target, database: str, *, directory: Path | None = None) -> Saf
             f"no safety copy of {database} ({type(exc).__name__}: {exc}): the destructive "
             "step did not run"
         ) from exc
-    command = pg_copy.restore_command(login(superuser), password_file(target), path)
+    command = pg_copy.restore_command(superuser.login, password_file(target), path)
     copy = SafetyCopy(database=database, owner=owner, path=path, restore_command=command)
     TAKEN.append(copy)
     return copy
@@ -93,15 +93,11 @@ def password_file(target: Target) -> Path:
     return credentials.password_file
 
 
-def login(superuser: Superuser) -> pg_copy.Login:
-    return pg_copy.Login(superuser.host, superuser.port, superuser.user, superuser.password)
-
-
 def put_back(target: Target, copy: SafetyCopy) -> None:
     """Recreate the database as it was (its owner, connections only for the owner, as `up`
     makes it) and restore the safety copy into it, in one transaction."""
     try:
-        pg_copy.put_back(login(Superuser(target)), copy.database, copy.owner, copy.path)
+        pg_copy.put_back(Superuser(target).login, copy.database, copy.owner, copy.path)
     except CheckFailed:
         raise
     except StackError as exc:
