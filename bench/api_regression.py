@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from stats import percentile  # bench/stats.py: these scripts run from bench/
 
 from grader import journeys
 from grader.target import load_target
@@ -87,11 +88,6 @@ class Closed:
     client_core: float  # share of one core this (single-threaded) client used
     stack_cores: float  # cores the stack's programs used meanwhile
     machine_cores: float  # cores busy on the whole machine (others' work included)
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 # ---- the stacks ------------------------------------------------------------------------------
@@ -264,7 +260,7 @@ async def closed_loop(stack: Stack, concurrency: int, seconds: float) -> Closed:
     return Closed(
         rps=len(latencies) / seconds,
         p50=statistics.median(latencies),
-        p95=_percentile(latencies, 0.95),
+        p95=percentile(latencies, 0.95),
         errors=errors,
         load=os.getloadavg()[0],
         client_core=(_client_cpu() - cpu_before) / seconds,

@@ -18,14 +18,10 @@ import time
 from pathlib import Path
 
 import httpx
+from stats import percentile  # bench/stats.py: these scripts run from bench/
 
 from grader import journeys
 from grader.target import load_target
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def overhead(gateway: str, direct: str, headers: dict[str, str], requests: int) -> None:
@@ -43,7 +39,7 @@ def overhead(gateway: str, direct: str, headers: dict[str, str], requests: int) 
     print("| path | p50 ms | p95 ms |")
     print("|---|---|---|")
     for name, values in timings.items():
-        print(f"| {name} | {statistics.median(values):.2f} | {_percentile(values, 0.95):.2f} |")
+        print(f"| {name} | {statistics.median(values):.2f} | {percentile(values, 0.95):.2f} |")
     added = statistics.median(timings["gateway"]) - statistics.median(timings["direct"])
     print(f"\nadded by the gateway at p50: {added:.2f} ms\n")
 
@@ -74,7 +70,7 @@ async def throughput(
     print("|---|---|---|---|")
     print(
         f"| {len(latencies) / seconds:.0f} | {statistics.median(latencies):.1f} | "
-        f"{_percentile(latencies, 0.95):.1f} | {errors} |"
+        f"{percentile(latencies, 0.95):.1f} | {errors} |"
     )
 
 

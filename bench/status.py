@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from stats import percentile  # bench/stats.py: these scripts run from bench/
 
 from grader.polling import poll_until
 from grader.target import Target, load_target
@@ -54,11 +55,6 @@ def _steady(
         timeout=timeout,
         until=lambda s: s == ("operational", False),
     )
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def drill(target_path: Path, service: str, runs: int) -> None:
@@ -132,7 +128,7 @@ def load(target_path: Path, clients: int, seconds: float) -> None:
     for where, path, t in rows:
         print(
             f"| {where} | `{path}` | {len(t) / seconds:.0f} | {statistics.median(t):.1f} | "
-            f"{_percentile(t, 0.95):.1f} | {_percentile(t, 0.99):.1f} |"
+            f"{percentile(t, 0.95):.1f} | {percentile(t, 0.99):.1f} |"
         )
 
 
