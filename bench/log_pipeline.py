@@ -1,20 +1,23 @@
-"""Log pipeline benchmark: app log lines over RELP or TCP -> rsyslog (the shipper) -> logstore.
+"""Log pipeline benchmark: app log lines over RELP or TCP -> rsyslog (the shipper) -> its spool ->
+the log-forwarder -> logstore.
 
     .venv/bin/python bench/log_pipeline.py [--only kill,throughput,freshness] [--protocol tcp]
     .venv/bin/python bench/log_pipeline.py --only throughput --set queue.checkpointInterval=10
 
-Starts its own logstore and rsyslog through the local runtime (its own supervisord, a
-temporary data dir, ports from --port-base: shipper +0, syslog +1, logstore +2, relp +3),
+Starts its own logstore, rsyslog and log-forwarder through the local runtime (its own
+supervisord, a temporary data dir, ports from --port-base: shipper +0, syslog +1, logstore +2,
+relp +3, forwarder +4),
 rendered from stack/config/rsyslog/rsyslog.conf exactly as `python -m stack up` renders it.
-`--set K=V` then edits the rendered copy (never the template) and restarts the shipper: a
-variant to compare. Three parts, each printing a table:
+`--set K=V` then edits the rendered copy's spool action (never the template) and restarts the
+shipper: a variant to compare. Three parts, each printing a table:
 
 - kill: first tests/elk/test_shipper.py's criterion at any size (store down, lines in the
-  queue files, kill -9 the shipper, start both, every line once); then a steady load sent by
-  the services' own sender (chassis.logs.TcpShipperHandler: a queue, one connection,
+  spool, kill -9 the shipper and the forwarder, start all, every line once); then a steady
+  load sent by the services' own sender (chassis.logs.TcpShipperHandler: a queue, one connection,
   reconnect with backoff; `--protocol relp`, the default: chassis.relp.RelpShipperHandler,
   which also resends what the shipper did not acknowledge), each line with a unique
-  `event.id`; kill -9 the shipper, the store, or both, keep them down a few seconds, start
+  `event.id`; kill -9 the shipper (rsyslog and the forwarder), the store, all three, or rsyslog
+  or the forwarder alone, keep them down a few seconds, start
   them again; then count every id in logstore
   (scrolling the documents, not trusting `_count`): sent, stored, missing, duplicated, and
   for each missing line when it was emitted relative to the kill.
@@ -57,20 +60,24 @@ from stack.runtimes.local.runtime import LocalRuntime
 from stack.topology import build, port_env_var
 
 INDEX = "logs-app-*"
-SCENARIOS = {"none": (), "shipper": ("shipper",), "store": ("logstore",),
-             "both": ("shipper", "logstore")}  # fmt: skip
+# "shipper": the whole shipping side (rsyslog and the forwarder); "both": it and the store.
+SCENARIOS = {"none": (), "shipper": ("shipper", "log-forwarder"), "store": ("logstore",),
+             "both": ("shipper", "log-forwarder", "logstore"), "rsyslog": ("shipper",),
+             "forwarder": ("log-forwarder",)}  # fmt: skip
+RESTART_ORDER = ("logstore", "shipper", "log-forwarder")
 
 
 def ports(base: int) -> dict[str, str]:
     """Only the two components started, their four ports at base + n: one number on the
     command line places the whole bench."""
-    if not 1024 <= base <= 32764:
-        raise SystemExit(f"--port-base {base}: expected 1024..32764 (4 ports below 32768)")
+    if not 1024 <= base <= 32763:
+        raise SystemExit(f"--port-base {base}: expected 1024..32763 (5 ports below 32768)")
     moved = {
         ("shipper", "main"): base,
         ("shipper", "syslog"): base + 1,
         ("logstore", "main"): base + 2,
         ("shipper", "relp"): base + 3,
+        ("log-forwarder", "main"): base + 4,
     }
     return {port_env_var(name, port): str(number) for (name, port), number in moved.items()}
 
@@ -118,15 +125,15 @@ class Pipeline:
 
 
 def edit_conf(text: str, settings: list[str]) -> str:
-    """`K=V` replaces K="..." in the logstore action, or adds it there (`imtcp.K=V`: to
+    """`K=V` replaces K="..." in the spool action, or adds it there (`imtcp.K=V`: to
     imtcp's module line)."""
-    start = text.index('action(type="omelasticsearch"')
+    start = text.index('action(type="omfile" name="to-spool"')
     end = text.index(")", text.index("action.resumeInterval", start)) + 1
     original = action = text[start:end]
     for item in settings:
         key, sep, value = item.partition("=")
         if not sep:
-            raise SystemExit(f"--set {item!r}: expected KEY=VALUE, e.g. queue.workerThreads=2")
+            raise SystemExit(f"--set {item!r}: expected KEY=VALUE, e.g. ioBufferSize=4k")
         if key.startswith("imtcp."):
             text = text.replace('module(load="imtcp"', f'module(load="imtcp" {key[6:]}="{value}"')
             continue
@@ -144,7 +151,7 @@ def pipeline(port_base: int, settings: list[str], protocol: str) -> Iterator[Pip
         data = DataDir(Path(tmp))
         runtime = LocalRuntime(data, build(environ=ports(port_base)))
         try:
-            runtime.up(only=["shipper"])
+            runtime.up(only=["shipper"])  # with the log-forwarder it depends on
             if settings:
                 runtime.stop("shipper")
                 conf = shipper.conf_path(data, runtime.topology.get("shipper"))
@@ -216,8 +223,8 @@ def send_line(pipe: Pipeline, line: str) -> None:
 
 
 def sentinel_arrives(pipe: Pipeline, token: str, timeout: float = 90) -> bool:
-    """The disk queue is FIFO and imtcp reads a connection in order: once a line sent last on
-    a connection is searchable, every line before it on that connection was delivered."""
+    """The spool is FIFO (one file after another) and imtcp reads a connection in order: once a
+    line sent last on a connection is searchable, every line before it on it was delivered."""
     deadline = time.monotonic() + timeout
     while pipe.count(token) < 1:
         if time.monotonic() > deadline:
@@ -240,7 +247,7 @@ def kill_run(pipe: Pipeline, scenario: str, *, rate: float, down: float) -> list
         for name in targets:
             pipe.runtime.kill(name, hold=True)
         time.sleep(down)
-        for name in ("logstore", "shipper"):  # the shipper's start applies the store's templates
+        for name in RESTART_ORDER:  # the store first: its start applies the templates
             if name in targets:
                 pipe.runtime.start(name)
         time.sleep(8)
@@ -259,10 +266,10 @@ def kill_run(pipe: Pipeline, scenario: str, *, rate: float, down: float) -> list
 
 
 def queued_lines(pipe: Pipeline, token: str) -> int:
-    queue = pipe.runtime.data.component_data("shipper") / "queue"
+    spool = shipper.spool_dir(pipe.runtime.data, pipe.runtime.topology.get("shipper"))
     pattern = re.compile(re.escape(token.encode()) + rb"-\d{8}")
     found: set[bytes] = set()
-    for path in queue.glob("logstore.[0-9]*"):  # not logstore.qi: rewritten and renamed
+    for path in spool.glob("ship-*.ndjson"):
         with contextlib.suppress(FileNotFoundError):  # a file the queue has just consumed
             found |= set(pattern.findall(path.read_bytes()))
     return len(found)
@@ -270,7 +277,7 @@ def queued_lines(pipe: Pipeline, token: str) -> int:
 
 def queued_kill_run(pipe: Pipeline, n: int) -> list[str]:
     """tests/elk/test_shipper.py's criterion at any size: with the store down, n lines reach the
-    disk queue's files; kill -9 the shipper; start both; every line must arrive once."""
+    spool; kill -9 rsyslog and the forwarder; start all three; every line must arrive once."""
     token = f"queued{int(time.time())}"
     lines = prebuilt(token, n)
     pipe.runtime.kill("logstore", hold=True)
@@ -279,15 +286,16 @@ def queued_kill_run(pipe: Pipeline, n: int) -> list[str]:
     deadline, in_files = time.monotonic() + 30, 0
     while (in_files := queued_lines(pipe, token)) < n and time.monotonic() < deadline:
         time.sleep(0.1)
-    pipe.runtime.kill("shipper", hold=True)
-    pipe.runtime.start("logstore")
-    pipe.runtime.start("shipper")
+    for name in SCENARIOS["shipper"]:
+        pipe.runtime.kill(name, hold=True)
+    for name in RESTART_ORDER:
+        pipe.runtime.start(name)
     send_line(pipe, f'{{"message": "end{token}", "event.id": "end{token}"}}')
     drained = sentinel_arrives(pipe, f"end{token}")
     stored = pipe.ids(token)
     missing = n - len(stored)
     dups = sum(c - 1 for c in stored.values() if c > 1)
-    return [f"shipper, {in_files:,} of {n:,} lines in the queue files, store down"
+    return [f"shipper, {in_files:,} of {n:,} lines in the spool, store down"
             + ("" if drained else " (a later line never arrived)"), f"{n:,}", "-",
             f"{sum(stored.values()):,}", f"{missing:,}", f"{dups:,}", "-", "-"]  # fmt: skip
 
@@ -310,7 +318,7 @@ def throughput(pipe: Pipeline, n: int, connections: int) -> list[str]:
     token = f"tput{int(time.time())}"
     lines = prebuilt(token, n)
     chunks = [lines[k::connections] for k in range(connections)]
-    pids = {name: pipe.pid(name) for name in ("shipper", "logstore")}
+    pids = {name: pipe.pid(name) for name in ("shipper", "log-forwarder", "logstore")}
     cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
 
     def send(part: list[bytes]) -> None:
@@ -333,12 +341,12 @@ def throughput(pipe: Pipeline, n: int, connections: int) -> list[str]:
             seen, last_change = now, time.monotonic()
         elif time.monotonic() - last_change > 30:  # stalled: report, do not wait forever
             return [f"{n:,}", str(connections), f"{n / t_in:,.0f}/s ({t_in:.1f} s)",
-                    f"stalled at {seen:,} of {n:,}", "-", "-"]  # fmt: skip
+                    f"stalled at {seen:,} of {n:,}", "-", "-", "-"]  # fmt: skip
     t_all = time.monotonic() - t0
     cpu = {name: (cpu_seconds(pid) - cpu0[name]) / n * 1e6 for name, pid in pids.items()}
     return [f"{n:,}", str(connections), f"{n / t_in:,.0f}/s ({t_in:.1f} s)",
             f"{n / t_all:,.0f}/s ({t_all:.1f} s)", f"{cpu['shipper']:.0f} µs",
-            f"{cpu['logstore']:.0f} µs"]  # fmt: skip
+            f"{cpu['log-forwarder']:.0f} µs", f"{cpu['logstore']:.0f} µs"]  # fmt: skip
 
 
 def freshness(pipe: Pipeline, *, rate: float, seconds: float) -> list[str]:
@@ -382,7 +390,7 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="\n".join(__doc__.splitlines()[1:]))  # fmt: skip
     parser.add_argument("--only", default="kill,throughput,freshness", help="parts to run")
-    parser.add_argument("--port-base", type=int, default=27000, help="4 ports from here")
+    parser.add_argument("--port-base", type=int, default=27000, help="5 ports from here")
     parser.add_argument("--protocol", choices=("relp", "tcp"), default="relp",
                         help="the services' sender in the kill and freshness runs")  # fmt: skip
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -406,7 +414,7 @@ def main() -> None:
               f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
         if "throughput" in parts:
             table(["lines", "connections", "into the shipper", "searchable (end to end)",
-                   "shipper CPU/line", "logstore CPU/line"],
+                   "rsyslog CPU/line", "forwarder CPU/line", "logstore CPU/line"],
                   [throughput(pipe, args.events, args.connections)])  # fmt: skip
         if "kill" in parts:
             # The test's criterion first, on a pipeline no kill has disturbed yet.

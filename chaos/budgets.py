@@ -18,10 +18,10 @@
   databases takes seconds (docs/benchmarks.md), a minute is the objective;
 - rto server: from the server lost to its data served again: a new server (`up`, seconds),
   then one restore per database, one after the other (10 to 15 s each under load here);
-- resolve shipper: LogShipperDeliveryFailing fires while the shipper's failure counters grew
-  in the last `events_window`, so it resolves that long after the last failed delivery (which
-  can come after the repair, while the store starts), seen up to one stats interval late,
-  then scraped and evaluated;
+- resolve shipper: LogShipperDeliveryFailing fires while the log-forwarder's retries grew in
+  the last `events_window`, so it resolves that long after the last failed delivery (which
+  can come after the repair, while the store starts), then scraped and evaluated (one stats
+  interval of slack kept from when rsyslog itself counted the failures);
 - detect stale: the shipper's statistics must be older than the rule's minute, come up to one
   stats interval late, then hold for `for_down`;
 - detect backups: the requested run reaches the database (a run of the four reference
@@ -46,7 +46,7 @@
 - redeliver: an alert that fired while Alertmanager was down is sent again by Prometheus
   after its resend delay (one minute by default), then `group_wait`;
 - logs: every line held back during a log pipeline outage is searchable after the repair
-  (the shipper retries every second; the services' RELP senders reconnect within one).
+  (the log-forwarder retries every second; the services' RELP senders reconnect within one).
 """
 
 from __future__ import annotations

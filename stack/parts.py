@@ -95,6 +95,11 @@ PARTS: dict[str, Parts] = {
         config=("rsyslog", "logstash"), alerts=_SHIPPER_ALERTS, checks=("elk-logs-collected",)
     ),
     "shipper-exporter": Parts(code="services/shipper-exporter", alerts=_SHIPPER_ALERTS),
+    "log-forwarder": Parts(
+        code="services/shipper-exporter/log_forwarder",
+        alerts=_SHIPPER_ALERTS,
+        checks=("elk-logs-collected",),
+    ),
     "auth": Parts(
         code="services/auth",
         dashboards=("svc-red", "business"),

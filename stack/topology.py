@@ -268,14 +268,23 @@ _COMPONENTS: list[dict[str, object]] = [
          # Scraped as the read-only user: it holds the `monitor` cluster privilege.
          metrics=dict(job="logstore", basic_auth=LOGS_READER),
          local="logstore", doc="logstore.md", page=dict(group="Logging")),
+    # The local log shipper's delivery: rsyslog (below) appends every event to a spool file,
+    # which this process sends to logstore in `_bulk` requests, saving its offset only once
+    # logstore took a batch (services/shipper-exporter/log_forwarder). The shipper depends on
+    # it, so that `up --only shipper` delivers. Its metrics: the shipper's job.
+    dict(name="log-forwarder", role="log shipper delivery (spool -> log store)",
+         ports={"main": 9106}, health=dict(kind="http", path="/health"),
+         metrics=dict(job="shipper", basic_auth=None, bearer_secret="metrics_token"),
+         depends_on=("logstore",), local="log_forwarder", compose=(), doc="logging.md",
+         page=dict(group="Logging", internal=True)),
     # The local log shipper (rsyslog): ECS JSON lines from the services on main (plain TCP)
     # and on `relp` (acknowledged: the services' sender, chassis/relp.py), syslog on TCP/UDP
     # `syslog`, the gateway's access log tailed; everything into logstore. rsyslog has no
     # metrics endpoint: impstats writes its counters to a file in its data dir.
     dict(name="shipper", role="log shipper (rsyslog)",
          ports={"main": 5000, "syslog": 5514, "relp": 2514},
-         health=dict(kind="tcp"), depends_on=("logstore",), local="shipper", compose=(),
-         doc="logging.md", page=dict(group="Logging")),
+         health=dict(kind="tcp"), depends_on=("logstore", "log-forwarder"), local="shipper",
+         compose=(), doc="logging.md", page=dict(group="Logging")),
     # ... which this process serves as Prometheus metrics (services/shipper-exporter/). 9105: the
     # port Wikimedia's rsyslog exporter uses (9104, the older rsyslog_exporter's, is mysqld's).
     dict(name="shipper-exporter", role="log shipper metrics (rsyslog impstats)",

@@ -3,7 +3,8 @@
 Fast: the template renders for a real data dir and Debian's rsyslogd accepts it (`-N1`).
 Integration: the shipper, logstore and the gateway on ports offset by 17000; an app line, a
 line that is not JSON, syslog lines and gateway requests each reach their `logs-<dataset>-*`
-index; events queued while logstore is down survive a kill -9 of rsyslogd and arrive once.
+index; events spooled while logstore is down survive a kill -9 of rsyslogd and the log-forwarder
+and arrive once, and a forwarder that sends them all again stores nothing twice.
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from grader.polling import poll_until
-from stack import secrets
-from stack.errors import StackError
 from stack.paths import DataDir
 from stack.retention import retention
 from stack.runtimes.local import shipper
@@ -34,16 +33,15 @@ from stack.topology import build, offset_ports
 OFFSET = 17000
 RSYSLOGD = shutil.which("rsyslogd")
 needs_rsyslog = pytest.mark.skipif(
-    RSYSLOGD is None or not shipper.OMELASTICSEARCH.exists(),
-    reason="needs Debian's rsyslog and rsyslog-elasticsearch (`python -m stack up` installs them)",
+    RSYSLOGD is None or not shipper.IMRELP.exists(),
+    reason="needs Debian's rsyslog and rsyslog-relp (`python -m stack up` installs them)",
 )
 
 
 def _rendered(tmp_path: Path) -> tuple[DataDir, Path]:
     data = DataDir(tmp_path)
-    topology = build(environ=offset_ports(OFFSET)).units()
-    c = topology.get("shipper")
-    shipper.prepare(data, c, topology, secrets.ensure(data.secrets, data_exists=False))
+    c = build(environ=offset_ports(OFFSET)).units().get("shipper")
+    shipper.prepare(data, c)
     return data, shipper.conf_path(data, c)
 
 
@@ -55,21 +53,13 @@ def test_rendered_config_is_valid_for_the_installed_rsyslogd(tmp_path: Path) -> 
     )
     assert check.returncode == 0, f"rsyslogd -N1 refused {conf}:\n{check.stderr}{check.stdout}"
     text = conf.read_text()
-    assert conf.stat().st_mode & 0o777 == 0o600, "the config holds a password: mode 600"
-    assert "<<" not in text
+    assert "<<" not in text and "pwd=" not in text, "rsyslog holds no password: it writes files"
+    spool = shipper.spool_dir(data, build(environ=offset_ports(OFFSET)).units().get("shipper"))
+    assert spool.stat().st_mode & 0o777 == 0o700, "the spool holds every service's logs"
     # A shipper, not the machine's syslog daemon: no /dev/log, no kernel log, nothing in /var.
     assert not re.search(r'load="(imuxsock|imklog)"|/var/', text)
     assert f'port="{OFFSET + 5000}"' in text and f'port="{OFFSET + 5514}"' in text
     assert str(shipper.access_log(data)) in text
-
-
-def test_a_password_rsyslog_cannot_quote_is_refused_by_name(tmp_path: Path) -> None:
-    data = DataDir(tmp_path)
-    topology = build(environ=offset_ports(OFFSET)).units()
-    store = secrets.ensure(data.secrets, data_exists=False)
-    store.path("logstash_internal_password").write_text('pa"ss\n')
-    with pytest.raises(StackError, match=r"logstash_internal_password holds \['\"'\]"):
-        shipper.prepare(data, topology.get("shipper"), topology, store)
 
 
 # ---- integration ------------------------------------------------------------------------------
@@ -79,7 +69,7 @@ def test_a_password_rsyslog_cannot_quote_is_refused_by_name(tmp_path: Path) -> N
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
     data = DataDir(tmp_path_factory.mktemp("shipper-stack"))
     runtime = LocalRuntime(data, build(environ=offset_ports(OFFSET)))
-    runtime.up(only=["shipper", "gateway"])
+    runtime.up(only=["shipper", "gateway"])  # with the log-forwarder the shipper depends on
     yield runtime
     runtime.down(purge=True)
 
@@ -199,11 +189,20 @@ def test_supervisord_and_postgres_logs_reach_the_system_dataset(
     assert (postgres["log.level"], postgres["tags"]) == ("critical", ["error"])
 
 
-def _queued_ids(queue: Path, pattern: re.Pattern[bytes]) -> set[bytes]:
+def _spooled_ids(spool: Path, pattern: re.Pattern[bytes]) -> set[bytes]:
     found: set[bytes] = set()
-    for path in queue.glob("logstore.*"):
+    for path in spool.glob("ship-*.ndjson"):
         found |= set(pattern.findall(path.read_bytes()))
     return found
+
+
+def _forwarder_duplicates(stack: LocalRuntime) -> float:
+    """The forwarder's count of events the store answered 409 (already stored)."""
+    token = (stack.data.secrets / "metrics_token").read_text().strip()
+    url = stack.topology.get("log-forwarder").url() + "/metrics"
+    text = httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=5).text
+    found = re.search(r'^log_forwarder_events_total\{result="duplicate"\} (\S+)$', text, re.M)
+    return float(found.group(1)) if found else 0.0
 
 
 def _count_by_id(es: Elasticsearch, prefix: str, size: int = 1000) -> dict[str, int]:
@@ -220,12 +219,13 @@ def _count_by_id(es: Elasticsearch, prefix: str, size: int = 1000) -> dict[str, 
 def test_kill_9_loses_nothing_and_a_resend_duplicates_nothing(
     stack: LocalRuntime, es: Elasticsearch
 ) -> None:
-    """Events queued while logstore is down survive a kill -9 of rsyslogd. Then the crash that
-    makes rsyslog send a batch again (stored, but the queue never marked it done) is replayed
-    exactly: the queue files as they were at the crash are put back and rsyslogd restarted, so
-    it sends all of them a second time. They must keep their ids and be stored once."""
+    """Events spooled while logstore is down survive a kill -9 of rsyslogd and the forwarder.
+    Then the crash that makes the forwarder send lines again (stored, but their offset never
+    saved) is replayed exactly: its offsets as they were at the crash are put back, so it sends
+    all of them a second time. They must keep their ids and be stored once."""
     unit = stack.topology.get("shipper")
-    queue = stack.data.component_data("shipper") / "queue"
+    spool = shipper.spool_dir(stack.data, unit)
+    offsets = spool / "offsets.json"
     mark = uuid.uuid4().hex[:10]
     app = [
         orjson.dumps({"event.id": f"{mark}-{i:03d}", "message": f"crash{mark} app {i}"}).decode()
@@ -234,42 +234,45 @@ def test_kill_9_loses_nothing_and_a_resend_duplicates_nothing(
     # no event.id: the shipper's own ids (a hash of the line; a UUID for syslog)
     app += [orjson.dumps({"message": f"crash{mark} hashed {i}"}).decode() for i in range(50)]
     system = [f"<13>1 2026-11-28T21:00:00Z h t - - - crash{mark} sys {i}" for i in range(50)]
-    crash_copy = stack.data.root / "queue-at-crash"
-    errors = stack.data.component_data("shipper") / "es-errors.json"
+    errors = shipper.error_file(stack.data, unit)
     stack.kill("logstore", hold=True)
     try:
         _send_tcp(unit.port, app)
         _send_tcp(unit.ports["syslog"], system)
-        # Every line is in rsyslog's disk queue before the crash (read from the queue files).
+        # Every line is in the spool before the crash (read from the spool files).
         pattern = re.compile(rb"crash" + mark.encode() + rb" (?:app|hashed|sys) \d+")
         poll_until(
-            lambda: len(_queued_ids(queue, pattern)),
-            "all 200 lines in the shipper's disk queue",
+            lambda: len(_spooled_ids(spool, pattern)),
+            "all 200 lines in the shipper's spool",
             timeout=10,
             until=lambda n: n == 200,
         )
         stack.kill("shipper", hold=True)
-        shutil.copytree(queue, crash_copy)
+        stack.kill("log-forwarder", hold=True)
+        at_crash = offsets.read_bytes() if offsets.exists() else None
     finally:
         stack.start("logstore")
-    stack.start("shipper")  # (its start applies the store's templates: logstore first)
+    stack.start("log-forwarder")
+    stack.start("shipper")
     _sentinel(stack, es, f"first{mark}")
     first = _count_by_id(es, f"crash{mark}")
     assert (len(first), sum(first.values())) == (200, 200), (
         f"after the crash: {len(first)} distinct, {sum(first.values())} stored; "
-        f"rejected by the store:\n{_tail(errors)}\n"
-        f"shipper log:\n{_tail(Path(stack.log_file('shipper')))}"
+        f"refused by the store:\n{_tail(errors)}\n"
+        f"forwarder log:\n{_tail(Path(stack.log_file('log-forwarder')))}"
     )
 
-    stack.stop("shipper")
-    shutil.rmtree(queue)
-    shutil.copytree(crash_copy, queue)
-    stack.start("shipper")  # sends the 200 again
+    stack.stop("log-forwarder")
+    if at_crash is None:
+        offsets.unlink()  # read every spool file again from its start
+    else:
+        offsets.write_bytes(at_crash)
+    stack.start("log-forwarder")  # sends the 200 again
     _sentinel(stack, es, f"second{mark}")
     again = _count_by_id(es, f"crash{mark}")
     assert again == first, f"a resend changed what is stored: {sum(again.values())} events"
-    assert errors.read_text().count("version_conflict_engine_exception") >= 200, (
-        "the replayed queue was not sent again (no 409s in es-errors.json): nothing was tested"
+    assert _forwarder_duplicates(stack) >= 200, (
+        "the store answered no 409 to the replayed spool: nothing was sent again, nothing tested"
     )
 
 
@@ -278,6 +281,6 @@ def _tail(path: Path, chars: int = 3000) -> str:
 
 
 def _sentinel(stack: LocalRuntime, es: Elasticsearch, marker: str) -> None:
-    # The queue is FIFO: once a line sent now is stored, every earlier one has been sent.
+    # The spool is FIFO: once a line sent now is stored, every earlier one has been sent.
     _send_tcp(stack.topology.get("shipper").port, [orjson.dumps({"message": marker}).decode()])
     _one(es, marker, timeout=30)

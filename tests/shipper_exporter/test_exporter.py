@@ -105,10 +105,14 @@ def test_an_empty_token_file_stops_the_exporter_naming_it(
 
 
 def test_prometheus_finds_the_exporter_locally_and_nothing_in_compose() -> None:
+    """The shipper's job: rsyslog's counters (the exporter) and the forwarder's own."""
     local = file_sd_groups(build(environ={}).units())["shipper"]
-    assert local == [{"targets": ["127.0.0.1:9105"], "labels": {"component": "shipper-exporter"}}]
+    assert sorted(local, key=lambda g: g["targets"]) == [
+        {"targets": ["127.0.0.1:9105"], "labels": {"component": "shipper-exporter"}},
+        {"targets": ["127.0.0.1:9106"], "labels": {"component": "log-forwarder"}},
+    ]
     compose = file_sd_groups(standard_topology(), service_addresses)["shipper"]
-    assert [group["targets"] for group in compose] == [[]]
+    assert [group["targets"] for group in compose] == [[], []]
 
 
 def test_the_staleness_alert_allows_six_stats_intervals() -> None:

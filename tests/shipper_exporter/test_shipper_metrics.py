@@ -1,8 +1,8 @@
-"""Integration: the real rsyslogd, logstore and the shipper-exporter under supervisord, on
-ports offset by 23400, with
-impstats every second instead of every 10 (the patched STATS_INTERVAL_SECONDS renders into
-rsyslog.conf and the exporter's command). Lines sent move the scraped counters; with logstore
-stopped the queue grows and the delivery failures count, and it drains once logstore is back.
+"""Integration: the real rsyslogd, logstore, the log-forwarder and the shipper-exporter under
+supervisord, on ports offset by 23400, with impstats every second instead of every 10 (the
+patched STATS_INTERVAL_SECONDS renders into rsyslog.conf and the exporter's command). Lines sent
+move rsyslog's counters (the exporter) and the forwarder's; with logstore stopped the spool's
+backlog grows and the forwarder's retries count, and it drains once logstore is back.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from tests.elk.test_shipper import needs_rsyslog
 
 TOPOLOGY = build(environ=offset_ports(23400))
 APP_INPUT = {"name": f"app({TOPOLOGY.get('shipper').port})", "module": "imtcp"}
-QUEUE = {"name": "to-logstore queue"}
-ES = {"name": "omelasticsearch"}
+SPOOL = {"name": "to-spool"}
+CREATED = {"result": "created"}
 
 
 @pytest.fixture(scope="module")
@@ -42,15 +42,19 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
             runtime.down(purge=True)
 
 
-def scrape(stack: LocalRuntime, token: str | None = None) -> httpx.Response:
+def scrape(
+    stack: LocalRuntime, token: str | None = None, component: str = "shipper-exporter"
+) -> httpx.Response:
     token = token or (stack.data.secrets / "metrics_token").read_text().strip()
-    url = stack.topology.get("shipper-exporter").metrics_url
+    url = stack.topology.get(component).metrics_url
     assert url is not None
     return httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=5)
 
 
-def metrics(stack: LocalRuntime) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    reply = scrape(stack)
+def metrics(
+    stack: LocalRuntime, component: str
+) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    reply = scrape(stack, component=component)
     assert reply.status_code == 200, reply.text
     return {
         (s.name, frozenset(s.labels.items())): s.value
@@ -60,7 +64,9 @@ def metrics(stack: LocalRuntime) -> dict[tuple[str, frozenset[tuple[str, str]]],
 
 
 def sample(stack: LocalRuntime, name: str, labels: dict[str, str] | None = None) -> float:
-    return metrics(stack).get((name, frozenset((labels or {}).items())), -1.0)
+    """A series of rsyslog's (`rsyslog_*`, from the exporter) or of the forwarder's."""
+    component = "shipper-exporter" if name.startswith("rsyslog_") else "log-forwarder"
+    return metrics(stack, component).get((name, frozenset((labels or {}).items())), -1.0)
 
 
 def send_app_lines(stack: LocalRuntime, lines: list[str]) -> None:
@@ -74,7 +80,7 @@ def at_least(target: float) -> Callable[[float], bool]:
 
 @needs_rsyslog
 @pytest.mark.integration
-def test_counters_move_and_the_queue_grows_while_logstore_is_down(stack: LocalRuntime) -> None:
+def test_counters_move_and_the_backlog_grows_while_logstore_is_down(stack: LocalRuntime) -> None:
     exporter = stack.topology.get("shipper-exporter")
     assert httpx.get(exporter.url(path="/health"), timeout=5).status_code == 200
     assert scrape(stack, token="wrong").status_code == 403
@@ -89,8 +95,10 @@ def test_counters_move_and_the_queue_grows_while_logstore_is_down(stack: LocalRu
     )
     assert abs(stamp - time.time()) < 10, f"last stats line at {stamp}, now {time.time()}"
     submitted = sample(stack, "rsyslog_input_submitted_total", APP_INPUT)
-    shipped = sample(stack, "rsyslog_omelasticsearch_submitted_total", ES)
-    assert submitted >= 0 and shipped >= 0, "no input or omelasticsearch counters exposed"
+    spooled = sample(stack, "rsyslog_action_processed_total", SPOOL)
+    created = sample(stack, "log_forwarder_events_total", CREATED)
+    assert submitted >= 0 and spooled >= 0, "no input or to-spool action counters exposed"
+    assert scrape(stack, token="wrong", component="log-forwarder").status_code == 403
 
     send_app_lines(stack, [orjson.dumps({"message": f"metrics {i}"}).decode() for i in range(20)])
     poll_until(
@@ -100,12 +108,18 @@ def test_counters_move_and_the_queue_grows_while_logstore_is_down(stack: LocalRu
         until=at_least(submitted + 20),
     )
     poll_until(
-        lambda: sample(stack, "rsyslog_omelasticsearch_submitted_total", ES),
-        f"omelasticsearch submitted >= {shipped + 20}",
+        lambda: sample(stack, "rsyslog_action_processed_total", SPOOL),
+        f"to-spool processed >= {spooled + 20}",
         timeout=15,
-        until=at_least(shipped + 20),
+        until=at_least(spooled + 20),
     )
-    failures = sample(stack, "rsyslog_omelasticsearch_failed_checkconn_total", ES)
+    poll_until(
+        lambda: sample(stack, "log_forwarder_events_total", CREATED),
+        f"the forwarder's created events >= {created + 20}",
+        timeout=15,
+        until=at_least(created + 20),
+    )
+    retries = sample(stack, "log_forwarder_bulk_requests_total", {"outcome": "retry"})
 
     stack.kill("logstore", hold=True)
     try:
@@ -113,22 +127,22 @@ def test_counters_move_and_the_queue_grows_while_logstore_is_down(stack: LocalRu
             stack, [orjson.dumps({"message": f"queued {i}"}).decode() for i in range(50)]
         )
         poll_until(
-            lambda: sample(stack, "rsyslog_queue_size", QUEUE),
-            "the to-logstore queue holding the 50 lines sent while logstore is down",
+            lambda: sample(stack, "log_forwarder_backlog_bytes"),
+            "the spool's backlog holding the 50 lines sent while logstore is down",
             timeout=15,
-            until=at_least(50),
+            until=at_least(50 * 100),
         )
         poll_until(
-            lambda: sample(stack, "rsyslog_omelasticsearch_failed_checkconn_total", ES),
-            f"failed connection checks > {failures} while logstore is down",
+            lambda: sample(stack, "log_forwarder_bulk_requests_total", {"outcome": "retry"}),
+            f"retried bulk requests > {retries} while logstore is down",
             timeout=15,
-            until=lambda seen: seen > failures,
+            until=lambda seen: seen > retries,
         )
     finally:
         stack.start("logstore")
     poll_until(
-        lambda: sample(stack, "rsyslog_queue_size", QUEUE),
-        "the queue drained once logstore is back",
+        lambda: sample(stack, "log_forwarder_backlog_bytes"),
+        "the backlog drained once logstore is back",
         timeout=30,
         until=lambda seen: seen == 0,
     )

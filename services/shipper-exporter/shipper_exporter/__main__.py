@@ -36,13 +36,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def read_token(path: Path) -> str:
+def read_token(path: Path, flag: str = "--token-file") -> str:
+    """A secret file's one line (a token, a password), or an error naming the flag and the fix."""
     try:
         token = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise ExporterError(f"--token-file {path}: cannot read it ({exc.strerror})") from None
+        raise ExporterError(f"{flag} {path}: cannot read it ({exc.strerror})") from None
     if not token:
-        raise ExporterError(f"--token-file {path} is empty; run `python -m stack up` to issue it")
+        raise ExporterError(f"{flag} {path} is empty; run `python -m stack up` to issue it")
     return token
 
 

@@ -21,7 +21,7 @@ from stack.runtimes.local.prometheus import (
 )
 from stack.runtimes.local.rabbitmq import Epmd, Rabbitmq
 from stack.runtimes.local.services import Service
-from stack.runtimes.local.shipper import Shipper, ShipperExporter
+from stack.runtimes.local.shipper import LogForwarder, Shipper, ShipperExporter
 from stack.runtimes.local.standins import Console, Logstore, Mailbox
 from stack.topology import Component
 
@@ -43,6 +43,7 @@ LAUNCHERS: dict[str, Launcher] = {
     "shipper": Shipper(),
     "elastalert": Elastalert(),
     "shipper_exporter": ShipperExporter(),
+    "log_forwarder": LogForwarder(),
     "service": Service(),
 }
 

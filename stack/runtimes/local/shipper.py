@@ -20,11 +20,9 @@ from stack.render import render_file
 from stack.retention import retention
 from stack.runtimes.local.launcher import Context, Launcher, Program, _listen
 from stack.secrets import Secrets
-from stack.topology import Component, Topology
+from stack.topology import Component
 
 TEMPLATE = CONFIG_DIR / "rsyslog" / "rsyslog.conf"
-# rsyslog-elasticsearch: rsyslogd alone (package rsyslog) does not make a shipper.
-OMELASTICSEARCH = Path("/usr/lib/x86_64-linux-gnu/rsyslog/omelasticsearch.so")
 # rsyslog-relp: the services' acknowledged input (chassis/relp.py).
 IMRELP = Path("/usr/lib/x86_64-linux-gnu/rsyslog/imrelp.so")
 SHIPPER_USER = "logstash_internal"
@@ -51,22 +49,22 @@ def access_log(data: DataDir) -> Path:
     return data.component_data("gateway") / "logs" / "access.json"
 
 
-def values(data: DataDir, c: Component, topology: Topology, secrets: Secrets) -> dict[str, object]:
-    work = data.component_data(c.name)
-    password = secrets.read(f"{SHIPPER_USER}_password")
-    bad = sorted({ch for ch in password if ch in '"\\`'})
-    if bad:
-        raise StackError(
-            f"secret {SHIPPER_USER}_password holds {bad}, which rsyslog's config cannot quote; "
-            f"delete {secrets.path(f'{SHIPPER_USER}_password')} and run `python -m stack up` "
-            "to issue a new one"
-        )
+def spool_dir(data: DataDir, c: Component) -> Path:
+    """rsyslog's spool (hourly files, a line per event), which the log-forwarder delivers."""
+    return data.component_data(c.name) / "spool"
+
+
+def error_file(data: DataDir, c: Component) -> Path:
+    """Events the log store refused for good (a mapping error), one JSON object per line."""
+    return data.component_data(c.name) / "es-errors.json"
+
+
+def values(data: DataDir, c: Component) -> dict[str, object]:
     return {
-        "work_dir": work,
-        "queue_dir": work / "queue",
+        "work_dir": data.component_data(c.name),
+        "spool_dir": spool_dir(data, c),
         "stats_file": stats_file(data, c),
         "stats_interval": STATS_INTERVAL_SECONDS,
-        "error_file": work / "es-errors.json",
         "app_port": c.ports["main"],
         "relp_port": c.ports["relp"],
         "syslog_port": c.ports["syslog"],
@@ -76,17 +74,15 @@ def values(data: DataDir, c: Component, topology: Topology, secrets: Secrets) ->
         "supervisord_log": data.program_log("supervisord"),
         "postgres_log": data.program_log("postgres"),
         "console_log": data.program_log("console"),
-        "logstore_port": topology.get("logstore").port,
-        "logstore_password": password,
     }
 
 
-def prepare(data: DataDir, c: Component, topology: Topology, secrets: Secrets) -> bool:
+def prepare(data: DataDir, c: Component) -> bool:
     work = data.component_data(c.name)
-    for directory in (work, work / "queue", access_log(data).parent, data.run):
+    for directory in (work, spool_dir(data, c), access_log(data).parent, data.run):
         directory.mkdir(parents=True, exist_ok=True)
-    # 600: the rendered config holds the shipper's password.
-    return render_file(TEMPLATE, conf_path(data, c), values(data, c, topology, secrets), mode=0o600)
+    spool_dir(data, c).chmod(0o700)  # the logs of every service
+    return render_file(TEMPLATE, conf_path(data, c), values(data, c))
 
 
 def command(data: DataDir, c: Component) -> list[str]:
@@ -124,20 +120,20 @@ def apply_log_store(url: str, *, secrets: Secrets, archive_dir: Path) -> None:
 
 
 class Shipper(Launcher):
-    """rsyslog: app, access and system logs into logstore (stack/runtimes/local/shipper.py)."""
+    """rsyslog: app, access and system logs into the spool the log-forwarder delivers."""
 
-    packages = ("rsyslog", "rsyslog-elasticsearch", "rsyslog-relp")
+    packages = ("rsyslog", "rsyslog-relp")
     binaries = ("rsyslogd",)
 
     def installed(self) -> bool:
-        return super().installed() and OMELASTICSEARCH.exists() and IMRELP.exists()
+        return super().installed() and IMRELP.exists()
 
     def prepare(self, ctx: Context, c: Component) -> bool:
-        return prepare(ctx.data, c, ctx.topology, ctx.secrets)
+        return prepare(ctx.data, c)
 
     def program(self, ctx: Context, c: Component) -> Program:
-        # SIGTERM while logstore is down loses the batch in flight, often the whole queue
-        # (measured; rsyslog/rsyslog#5364); SIGKILL loses nothing: tests/elk/test_shipper.py.
+        # Every line is in the spool before rsyslog takes the next, so SIGKILL loses nothing
+        # (tests/elk/test_shipper.py) and needs no graceful shutdown to be right.
         return Program(command(ctx.data, c), stopsignal="KILL")
 
 
@@ -158,6 +154,37 @@ class ShipperExporter(Launcher):
                 "--poll-seconds",
                 str(STATS_INTERVAL_SECONDS),
                 # Prometheus' token, and the admin's for a human with curl (as the services).
+                "--token-file",
+                str(ctx.secrets.path("metrics_token")),
+                "--token-file",
+                str(ctx.secrets.path("admin_token")),
+            ],
+            directory=REPO_ROOT,
+        )
+
+
+class LogForwarder(Launcher):
+    """rsyslog's spool into logstore, offsets saved after delivery (log_forwarder)."""
+
+    def program(self, ctx: Context, c: Component) -> Program:
+        rsyslog, store = ctx.topology.get("shipper"), ctx.topology.get("logstore")
+        return Program(
+            [
+                sys.executable,
+                "-m",
+                "log_forwarder",
+                "--listen",
+                _listen(c),
+                "--spool",
+                str(spool_dir(ctx.data, rsyslog)),
+                "--store",
+                _listen(store),
+                "--user",
+                SHIPPER_USER,
+                "--password-file",
+                str(ctx.secrets.path(f"{SHIPPER_USER}_password")),
+                "--error-file",
+                str(error_file(ctx.data, rsyslog)),
                 "--token-file",
                 str(ctx.secrets.path("metrics_token")),
                 "--token-file",

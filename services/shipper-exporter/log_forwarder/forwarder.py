@@ -1,0 +1,90 @@
+"""The delivery loop: the oldest undelivered spool lines to logstore, the offset saved after."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+import orjson
+from prometheus_client import Counter, Gauge
+
+from .bulk import BulkClient, Outcome, Retry, malformed
+from .spool import Batch, Spool
+
+log = logging.getLogger("log_forwarder")
+
+EVENTS = Counter("log_forwarder_events", "Spool lines by what the store did with them", ["result"])
+REQUESTS = Counter("log_forwarder_bulk_requests", "_bulk requests by outcome", ["outcome"])
+BACKLOG = Gauge("log_forwarder_backlog_bytes", "Spool bytes not yet delivered")
+LAST_DELIVERY = Gauge(
+    "log_forwarder_last_delivery_timestamp_seconds", "When the store last took a batch"
+)
+IDLE_POLL_S = 0.05  # how often an idle forwarder looks for new lines: bounds the added latency
+PRUNE_EVERY_S = 30.0
+
+
+class Forwarder:
+    def __init__(self, spool: Spool, client: BulkClient, error_file: Path, retry_s: float) -> None:
+        self.spool, self.client = spool, client
+        self.error_file, self.retry_s = error_file, retry_s
+        self.stop = threading.Event()
+        self.last_error: str | None = None  # for /health: the store's last refusal, if any
+
+    def run(self) -> None:
+        next_prune = 0.0
+        while not self.stop.is_set():
+            if time.monotonic() >= next_prune:
+                self.spool.prune()
+                next_prune = time.monotonic() + PRUNE_EVERY_S
+            batch = self.spool.next_batch()
+            BACKLOG.set(self.spool.backlog_bytes())
+            if batch is None:
+                self.stop.wait(IDLE_POLL_S)
+                continue
+            if not self.deliver(batch):
+                self.stop.wait(self.retry_s)
+
+    def deliver(self, batch: Batch) -> bool:
+        lines, torn = batch.lines, list[bytes]()
+        if malformed(lines):
+            lines, torn = split_torn(lines)
+        try:
+            outcome = self.client.send(lines) if lines else Outcome()
+        except Retry as exc:
+            REQUESTS.labels("retry").inc()
+            if self.last_error != str(exc):
+                log.warning("not delivered, retrying every %gs: %s", self.retry_s, exc)
+            self.last_error = str(exc)
+            return False
+        if self.last_error is not None:
+            log.info("delivering again")
+        self.last_error = None
+        REQUESTS.labels("delivered").inc()
+        EVENTS.labels("created").inc(outcome.created)
+        EVENTS.labels("duplicate").inc(outcome.duplicates)
+        EVENTS.labels("rejected").inc(len(outcome.rejected))
+        EVENTS.labels("malformed").inc(len(torn))
+        for line in torn:
+            self._error(line, {"error": "not an `action<TAB>document` spool line"})
+        for line, result in outcome.rejected:
+            self._error(line, result)
+        self.spool.commit(batch)
+        LAST_DELIVERY.set_to_current_time()
+        return True
+
+    def _error(self, line: bytes, result: dict[str, object]) -> None:
+        """As omelasticsearch's errorFile: one JSON object per refused event."""
+        record = {"line": line.decode(errors="replace").rstrip("\n"), "reply": result}
+        with self.error_file.open("ab") as f:
+            f.write(orjson.dumps(record) + b"\n")
+
+
+def split_torn(lines: bytes) -> tuple[bytes, list[bytes]]:
+    """The lines that are `action<TAB>document`, and the rest (torn: never sent)."""
+    kept: list[bytes] = []
+    torn: list[bytes] = []
+    for line in lines.splitlines(keepends=True):
+        (kept if line.count(b"\t") == 1 else torn).append(line)
+    return b"".join(kept), torn
