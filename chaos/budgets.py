@@ -18,10 +18,10 @@
   databases takes seconds (docs/benchmarks.md), a minute is the objective;
 - rto server: from the server lost to its data served again: a new server (`up`, seconds),
   then one restore per database, one after the other (10 to 15 s each under load here);
-- resolve shipper: LogShipperDeliveryFailing fires while the log-forwarder's retries grew in
-  the last `events_window`, so it resolves that long after the last failed delivery (which
-  can come after the repair, while the store starts), then scraped and evaluated (one stats
-  interval of slack kept from when rsyslog itself counted the failures);
+- resolve shipper: LogShipperDeliveryFailing needs the log-forwarder's retries in the last
+  `events_window` and nothing delivered for 10 s, so it clears at the first delivery after
+  the repair (which can come late, while the store starts); the budget still allows the whole
+  window, one stats interval and two scrapes (from when rsyslog counted the failures itself);
 - detect stale: the shipper's statistics must be older than the rule's minute, come up to one
   stats interval late, then hold for `for_down`;
 - detect backups: the requested run reaches the database (a run of the four reference

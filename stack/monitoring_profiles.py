@@ -41,7 +41,7 @@ class Profile:
     cpu_window: str  # HostHighCpu's rate window: long enough to ride out a test run's burst
     cpu_busy_ratio: float  # HostHighCpu fires above this share of non-idle CPU time
     disk_fill_window: str  # HostDiskWillFillIn24h's predict_linear window (and history needed)
-    events_window: str  # LogEventsDropped's increase window
+    events_window: str  # increase window of LogEventsDropped and the LogShipper* alerts
     backup_max_age: str  # BackupStale: two missed runs of retention.yaml's backup schedule
     shipper_stats_max_age: str  # LogShipperStatsStale: six of the shipper's 10 s stats lines
     # Alertmanager: how long a new alert group waits before its first notification, and a
@@ -55,6 +55,7 @@ class Profile:
         values: dict[str, object] = asdict(self)
         values["backup_max_age_seconds"] = seconds(self.backup_max_age)
         values["shipper_stats_max_age_seconds"] = seconds(self.shipper_stats_max_age)
+        values["events_window_seconds"] = seconds(self.events_window)
         values["docs_url"] = DOCS_URL
         return values
 

@@ -22,6 +22,8 @@ _SHIPPER_ALERTS = (
     "LogShipperDeliveryFailing",
     "LogShipperQueueBacklog",
     "LogShipperDiscarding",
+    "LogShipperEventsRejected",
+    "LogShipperSpoolWriteFailing",
     "LogShipperStatsStale",
 )
 

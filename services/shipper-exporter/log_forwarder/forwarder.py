@@ -21,6 +21,12 @@ BACKLOG = Gauge("log_forwarder_backlog_bytes", "Spool bytes not yet delivered")
 LAST_DELIVERY = Gauge(
     "log_forwarder_last_delivery_timestamp_seconds", "When the store last took a batch"
 )
+# Every series from the start, so that Prometheus sees a first increase too (a counter that
+# appears at 1 has no increase to see).
+for _result in ("created", "duplicate", "rejected", "malformed"):
+    EVENTS.labels(_result)
+for _outcome in ("delivered", "retry"):
+    REQUESTS.labels(_outcome)
 IDLE_POLL_S = 0.05  # how often an idle forwarder looks for new lines: bounds the added latency
 PRUNE_EVERY_S = 30.0
 
