@@ -7,6 +7,10 @@ Starts fresh logstores on free ports (23000-23999) with temporary data dirs. Ing
 are shown, with CPU per document from /proc, which that load disturbs far less than docs/s.
 The 1M-document search figures come from bench/logstore_search.py.
 
+`--shape shipper` sends what the log shipper sends instead: `create` with a unique `_id` and a
+flat dotted ECS document, 1000 a request (the search figures keep the nested shape);
+`--connections N` sends with N concurrent clients, so that requests overlap.
+
 `--baseline DIR` adds, in each round, a run against the logstore found in DIR (a copy of an
 older tree's `stack/`), so before/after numbers come from one run. `--orjson-client` adds a run
 whose client serialises with the client's own `OrjsonSerializer`. Each round also times raw
@@ -26,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -62,13 +67,42 @@ def doc(i: int) -> dict[str, object]:
     }  # fmt: skip
 
 
-def raw_tantivy(n: int) -> tuple[float, float]:
+def shipper_doc(i: int) -> dict[str, object]:
+    """An app log line as the shipper sends it: the chassis' ECS line (flat dotted keys) with
+    what rsyslog adds (tags, event.dataset, host.name); `event.id` is also its `_id`."""
+    ts = BASE + timedelta(milliseconds=i * 10)
+    error = i % 50 == 0
+    service = SERVICES[i % 5]
+    return {
+        "tags": ["error"] if error else [],
+        "@timestamp": ts.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "log.level": "error" if error else "info",
+        "message": f"{'POST' if i % 3 == 0 else 'GET'} /api/{service}/{i % 1000} "
+                   f"returned {500 if error else 200} in {i % 97} ms trace {i:016x}",
+        "ecs.version": "8.11.0", "event.id": f"{service}-{i:012d}",
+        "http.request.id": f"{i:032x}", "log.logger": f"{service}.api",
+        "log.origin.file.line": 40 + i % 200, "log.origin.file.name": "handlers.py",
+        "log.origin.function": "handle", "process.pid": 4000 + i % 7,
+        "process.thread.name": "MainThread", "service.name": service,
+        "service.version": "1.4.2", "event.dataset": "app", "host.name": "node-1",
+    }  # fmt: skip
+
+
+def bulk_action(shape: str, i: int) -> dict[str, object]:
+    """One helpers.bulk action of the shape: `ecs` (index, no _id) or `shipper`."""
+    if shape == "shipper":
+        return {"_op_type": "create", "_index": "logs-app-2024.05.01",
+                "_id": f"{SERVICES[i % 5]}-{i:012d}", "_source": shipper_doc(i)}  # fmt: skip
+    return {"_index": "logs-bench-2024.05.01", "_source": doc(i)}
+
+
+def raw_tantivy(n: int, shape: str = "ecs") -> tuple[float, float]:
     """tantivy alone on prebuilt records: docs/s and CPU per document (us, every thread)."""
     fields = fields_from_mapping({})
     build = RecordBuilder(fields)
     records = []
     for i in range(n):
-        src = doc(i)
+        src = shipper_doc(i) if shape == "shipper" else doc(i)
         records.append(build(src, orjson.dumps(src), str(i), 1, i).decode())
     with tempfile.TemporaryDirectory() as tmp:
         index = tantivy.Index(build_schema(fields), path=tmp)
@@ -113,7 +147,7 @@ def null_server(port: int) -> None:
     asyncio.run(serve())
 
 
-def client_ceiling(n: int, *, orjson_client: bool) -> str:
+def client_ceiling(n: int, *, orjson_client: bool, shape: str = "ecs") -> str:
     """helpers.bulk against the null server: the client's own cost per document."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, __file__, "--null-server", str(port)])
@@ -121,7 +155,7 @@ def client_ceiling(n: int, *, orjson_client: bool) -> str:
         time.sleep(1.0)
         kwargs: dict[str, object] = {"serializer": OrjsonSerializer()} if orjson_client else {}
         es = Elasticsearch(f"http://127.0.0.1:{port}", request_timeout=30, **kwargs)  # type: ignore[arg-type]
-        actions = ({"_index": "logs-bench-2024.05.01", "_source": doc(i)} for i in range(n))
+        actions = (bulk_action(shape, i) for i in range(n))
         c0, t0 = time.process_time(), time.perf_counter()
         ok, _ = helpers.bulk(es, actions, chunk_size=2000, max_chunk_bytes=20_000_000)
         rate = ok / (time.perf_counter() - t0)
@@ -161,13 +195,31 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def ingest(es: Elasticsearch, n: int, server: Server) -> tuple[float, float, float]:
+def ingest(
+    es: Elasticsearch, n: int, server: Server, shape: str = "ecs", connections: int = 1
+) -> tuple[float, float, float]:
     """Docs/s, and CPU per document (us) of the server and of this client (steadier than
-    docs/s on a shared machine)."""
+    docs/s on a shared machine). `connections` > 1: as many threads, each sending its share
+    with helpers.bulk, so that requests overlap (a pipelining shipper)."""
     assert server.proc is not None
-    actions = ({"_index": "logs-bench-2024.05.01", "_source": doc(i)} for i in range(n))
+    chunk = 1000 if shape == "shipper" else 2000  # the shipper's batch, helpers.bulk's default
+    sent: list[int] = []
+
+    def send(part: range) -> None:
+        actions = (bulk_action(shape, i) for i in part)
+        ok, _ = helpers.bulk(es, actions, chunk_size=chunk, max_chunk_bytes=20_000_000)
+        sent.append(ok)
+
+    threads = [
+        threading.Thread(target=send, args=(range(k, n, connections),)) for k in range(connections)
+    ]
     s0, c0, t0 = cpu_seconds(server.proc.pid), time.process_time(), time.perf_counter()
-    ok, _ = helpers.bulk(es, actions, chunk_size=2000, max_chunk_bytes=20_000_000)
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ok = sum(sent)
+    assert ok == n, f"{n - ok} documents not acknowledged"
     rate = ok / (time.perf_counter() - t0)
     server_us = (cpu_seconds(server.proc.pid) - s0) / ok * 1e6
     client_us = (time.process_time() - c0) / ok * 1e6
@@ -202,28 +254,41 @@ def main() -> None:
     parser.add_argument("--searches", type=int, default=100)
     parser.add_argument("--baseline", type=Path, help="a tree holding an older logstore")
     parser.add_argument("--orjson-client", action="store_true")
+    parser.add_argument(
+        "--shape",
+        choices=("ecs", "shipper"),
+        default="ecs",
+        help="ecs: nested documents, `index` without _id; shipper: the log shipper's "
+        "`create` with a unique _id and a flat dotted ECS document",
+    )
+    parser.add_argument(
+        "--connections", type=int, default=1, help="concurrent bulk senders in each ingest run"
+    )
     parser.add_argument("--null-server", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.null_server:
         null_server(args.null_server)
         return
-    print(f"docs={args.docs} doc_bytes={len(orjson.dumps(doc(1)))} rounds={args.repeat}")
-    ceiling = client_ceiling(args.docs, orjson_client=False)
+    sample = shipper_doc(1) if args.shape == "shipper" else doc(1)
+    print(f"docs={args.docs} shape={args.shape} doc_bytes={len(orjson.dumps(sample))} "
+          f"rounds={args.repeat}")  # fmt: skip
+    ceiling = client_ceiling(args.docs, orjson_client=False, shape=args.shape)
     print(f"client ceiling, helpers.bulk to a null server: {ceiling}")
     if args.orjson_client:
-        print(f"client ceiling, OrjsonSerializer: {client_ceiling(args.docs, orjson_client=True)}")
+        ceiling = client_ceiling(args.docs, orjson_client=True, shape=args.shape)
+        print(f"client ceiling, OrjsonSerializer: {ceiling}")
     # Rounds interleave the variants, so a neighbour's load hits them alike.
     old_runs, new_runs, fast_runs, raw_runs = [], [], [], []
     for _ in range(args.repeat):
         if args.baseline:
             with tempfile.TemporaryDirectory() as tmp, started(Path(tmp), args.baseline) as old:
-                old_runs.append(ingest(old.client(), args.docs, old))
+                old_runs.append(ingest(old.client(), args.docs, old, args.shape, args.connections))
         with tempfile.TemporaryDirectory() as tmp, started(Path(tmp)) as srv:
-            new_runs.append(ingest(srv.client(), args.docs, srv))
+            new_runs.append(ingest(srv.client(), args.docs, srv, args.shape, args.connections))
         if args.orjson_client:
             with tempfile.TemporaryDirectory() as tmp, started(Path(tmp)) as srv:
-                fast_runs.append(ingest(orjson_client(srv), args.docs, srv))
-        raw_runs.append(raw_tantivy(min(args.docs, 100_000)))
+                fast_runs.append(ingest(orjson_client(srv), args.docs, srv, args.shape))
+        raw_runs.append(raw_tantivy(min(args.docs, 100_000), args.shape))
     if old_runs:
         show(f"baseline ({args.baseline}) helpers.bulk", old_runs)
     rate = show("ingest helpers.bulk", new_runs)

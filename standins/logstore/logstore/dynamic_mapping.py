@@ -30,6 +30,10 @@ _DATE = re.compile(
     r"|\d{4}/\d{2}/\d{2}(?: \d{2}:\d{2}:\d{2})?(?: [+-]\d{4})?"
 )
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
+# The shapes of documents that mapped nothing new, kept to skip their walk (a log source writes
+# a handful); the set starts over when full.
+SHAPES_KEPT = 4096
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 class _Node:
@@ -81,6 +85,9 @@ class DynamicMapper:
         _learn(self.root, explicit.get("properties", {}))
         _learn(self.root, self.dynamic["properties"])
         self.changed = False
+        # Shapes (`shape_of`) whose walk mapped nothing, since the mapping last grew: a walk
+        # depends only on the mapping and a document's shape, so theirs would map nothing again.
+        self.mapped_nothing: set[Any] = set()
         # logstore's typed fields no document has shown yet: tantivy name -> path
         self.unseen = {
             f.name: f.path
@@ -89,11 +96,22 @@ class DynamicMapper:
         }
 
     def observe(self, src: dict[str, Any]) -> None:
+        # Only a document with dotted keys is worth a shape: the walk splits each such key into
+        # objects, while walking a nested document costs about what its shape would.
+        shape = shape_of(src) if "." in "".join(src) else None
+        if shape is not None and shape in self.mapped_nothing:
+            return
         if self._walk(src, self.root, ""):
             self.changed = True
+            self.mapped_nothing.clear()
+        elif shape is not None:
+            if len(self.mapped_nothing) >= SHAPES_KEPT:
+                self.mapped_nothing.clear()
+            self.mapped_nothing.add(shape)
 
     def see(self, name: str) -> None:
         """A record holds logstore's typed field `name`: map it as what it is."""
+        self.mapped_nothing.clear()  # the mapping may grow
         path = self.unseen.pop(name)
         node = self.root
         parts = path.split(".")
@@ -231,6 +249,29 @@ class DynamicMapper:
                 return _from_template(template.get("mapping", {}), key, kind)
         default: dict[str, Any] = _DEFAULTS[kind]()
         return default
+
+
+def shape_of(obj: dict[str, Any]) -> Any:
+    """What a walk of `obj` reads: its keys, the kinds of their values and, for each object
+    and list among them in order, the object's own shape or the list's emptiness and first
+    item's kind (what `_add` maps). None for a list holding objects or lists (such documents
+    are always walked)."""
+    kinds = tuple(map(type, obj.values()))
+    if dict not in kinds and list not in kinds:
+        return tuple(obj), kinds
+    details: list[Any] = []
+    for value in [v for v in obj.values() if type(v) is dict or type(v) is list]:
+        if type(value) is dict:
+            inner = shape_of(value)
+            if inner is None:
+                return None
+            details.append(inner)
+        else:
+            items = tuple(map(type, value))
+            if not _SCALARS.issuperset(items):
+                return None
+            details.append(items[:1])
+    return tuple(obj), kinds, tuple(details)
 
 
 _DEFAULTS: dict[str, Any] = {

@@ -20,8 +20,8 @@ from .indexmeta import IndexMeta, WriteOp
 from .records import RecordBuilder
 from .schema import Field, build_schema, fields_from_mapping
 from .wal import Wal
+from .wal_ops import Committed, apply_op, replay
 from .wal_ops import Stored as Stored  # its users import it from here
-from .wal_ops import apply_op, replay
 
 log = logging.getLogger("logstore")
 WRITER_HEAP = 96_000_000
@@ -152,9 +152,10 @@ class LogIndex:
         lines: list[tuple[bytes, bytes]] = []
         todo: list[tuple[str | None, str | None]] = []
         with self.lock:
+            committed = self.committed_of(ops)
             for op in ops:
                 try:
-                    results.append(apply_op(self, op, lines, todo))
+                    results.append(apply_op(self, op, lines, todo, committed))
                 except ESError as exc:
                     results.append({"_id": op.doc_id, "status": exc.status, "error": exc.cause()})
             if self.mapper.changed:  # a document introduced a field: GET _mapping shows it
@@ -195,12 +196,44 @@ class LogIndex:
             except ValueError:  # records are validated before the ack; never drop the rest
                 log.exception("index %s: tantivy refused a record", self.meta.name)
 
-    def current(self, doc_id: str) -> Stored | None:
-        """The latest write of `doc_id`, a tombstone included (call with the lock held)."""
+    def current(self, doc_id: str, committed: Committed | None = None) -> Stored | None:
+        """The latest write of `doc_id`, a tombstone included (call with the lock held);
+        `committed`: what `committed_of` looked up for the request, else one lookup here."""
         found = self.pending.get(doc_id)
         if found is None:
             found = self.committing.get(doc_id)
-        return found if found is not None else self.get_committed(doc_id)
+        if found is not None:
+            return found
+        if committed is not None and doc_id in committed.looked_up:
+            return committed.found.get(doc_id)
+        return self.get_committed(doc_id)
+
+    def committed_of(self, ops: list[WriteOp]) -> Committed:
+        """One lookup of the committed documents of the ops' ids that no uncommitted write
+        holds (call with the lock held, which keeps the answer true for the request: a commit
+        under way holds its documents in `committing` until the lock is released)."""
+        ids = {
+            op.doc_id
+            for op in ops
+            if op.doc_id is not None
+            and op.doc_id not in self.pending
+            and op.doc_id not in self.committing
+        }
+        if not ids:
+            return Committed(frozenset(), {})
+        searcher = self.tindex.searcher()
+        query = tantivy.Query.term_set_query(self.schema, "_id", list(ids))
+        hits = searcher.search(query, len(ids), count=False).hits
+        found: dict[str, Stored] = {}
+        for _, address in hits:
+            doc = searcher.doc(address)
+            doc_id = doc["_id"][0]
+            routing = doc.get_first("_routing") if self.keeps_routing else None
+            found[doc_id] = Stored(doc["_source"][0], doc["_version"][0], doc["_seq"][0], routing)
+        # Every id matched: the limit could hide nothing but duplicates, which the writes never
+        # make; the ids not found are still looked up one by one then, to be sure.
+        looked_up = frozenset(ids) if len(hits) < len(ids) else frozenset(found)
+        return Committed(looked_up, found)
 
     def get_committed(self, doc_id: str) -> Stored | None:
         """The document as the last refresh left it: what a search (or realtime=false) sees."""

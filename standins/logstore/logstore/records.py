@@ -86,6 +86,18 @@ class RecordBuilder:
         # every object on a typed path, parents first: (path, parent's path, key)
         objects = sorted({f.parts[:n] for f in own for n in range(1, len(f.parts))})
         self.objects = [(path, path[:-1], path[-1]) for path in sorted(objects, key=len)]
+        # _dotted's reads, every field in order: (field, the path it reads, a multi-field's
+        # string copy, a string that is indexed as it comes)
+        self.dotted_plan = [
+            (
+                f,
+                f.copy_of or f.path,
+                f.copy_of is not None and f.kind in (KEYWORD, TEXT),
+                f.copy_of is None and f.plain and f.kind in (KEYWORD, TEXT),
+            )
+            for f in fields.values()
+            if not f.meta
+        ]
 
     def __call__(
         self, src: dict[str, Any], raw: bytes, doc_id: str, version: int, seq: int
@@ -157,6 +169,8 @@ class RecordBuilder:
                     mapper.see(name)
         if self.prune is not None:
             _prune(rest, self.prune)
+        if "." in "".join(rest):  # a dotted key on top (the shipper's lines): no need to scan
+            return self._dotted(src, rec)
         strings: list[str] = []
         if _scan(rest, strings):
             return self._dotted(src, rec)
@@ -173,12 +187,12 @@ class RecordBuilder:
         if self.mapper is not None:
             self.mapper.observe(src)
         ignored: list[str] = []
-        for field in self.fields.values():
-            if field.meta:
-                continue
-            value = get_path(src, field.copy_of or field.path)
-            if field.copy_of is not None and field.kind in (KEYWORD, TEXT):
+        for field, path, string_copy, as_it_comes in self.dotted_plan:
+            value = src[path] if path in src else get_path(src, path)
+            if string_copy:
                 _copy(rec, field.name, value, field.ignore_above)
+            elif as_it_comes and type(value) is str:  # what _index_value does, inline
+                rec[field.name] = value
             elif value is not None:
                 _index_value(rec, field, value, ignored)
         if ignored:

@@ -40,10 +40,20 @@ class Stored(NamedTuple):
     routing: str | None = None
 
 
-def apply_op(index: LogIndex, op: WriteOp, lines: Lines, todo: Todo) -> dict[str, Any]:
+class Committed(NamedTuple):
+    """The committed documents of a request's ids, looked up at once (LogIndex.committed_of):
+    `found` holds those of `looked_up` that exist."""
+
+    looked_up: frozenset[str]
+    found: dict[str, Stored]
+
+
+def apply_op(
+    index: LogIndex, op: WriteOp, lines: Lines, todo: Todo, committed: Committed | None = None
+) -> dict[str, Any]:
     """Apply one op (call with the index's lock held): its result, with `status`."""
     if op.action == "delete":
-        return _delete_one(index, op, lines, todo)
+        return _delete_one(index, op, lines, todo, committed)
     if not isinstance(op.source, dict):
         raise ESError(
             400,
@@ -51,7 +61,7 @@ def apply_op(index: LogIndex, op: WriteOp, lines: Lines, todo: Todo) -> dict[str
             "failed to parse: the document must be a JSON object",
         )
     doc_id = op.doc_id if op.doc_id is not None else new_id()
-    found = index.current(doc_id) if op.doc_id is not None else None
+    found = index.current(doc_id, committed) if op.doc_id is not None else None
     current = found.version if found is not None and found.source is not None else None
     if current is not None and op.action == "create":
         # https://www.elastic.co/guide/en/elasticsearch/reference/8.15/docs-bulk.html
@@ -87,10 +97,12 @@ def apply_op(index: LogIndex, op: WriteOp, lines: Lines, todo: Todo) -> dict[str
     }
 
 
-def _delete_one(index: LogIndex, op: WriteOp, lines: Lines, todo: Todo) -> dict[str, Any]:
+def _delete_one(
+    index: LogIndex, op: WriteOp, lines: Lines, todo: Todo, committed: Committed | None
+) -> dict[str, Any]:
     """ES's delete: a missing document answers `not_found` (404), still with a seq_no."""
     doc_id = str(op.doc_id)
-    found = index.current(doc_id)
+    found = index.current(doc_id, committed)
     if op.check is not None:
         version = op.check(found)
     else:
