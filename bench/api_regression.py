@@ -56,6 +56,7 @@ PROGRAMS = (
     ("epmd", "rabbitmq"),
     ("erl_child_setup", "rabbitmq"),
     ("inet_gethost", "rabbitmq"),
+    ("log_forwarder", "log-forwarder"),
     ("logstore", "logstore"),
     ("rsyslogd", "shipper"),
     ("supervisord", "supervisord"),
