@@ -1,5 +1,5 @@
 """The forwarder's HTTP side: /health (is the store taking the spool?) and /metrics (a bearer
-token, as the shipper-exporter's). The delivery loop runs in a thread of its own beside it."""
+token, the shipper-exporter's endpoint). The delivery loop runs in a thread of its own beside it."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import contextlib
 import threading
 from collections.abc import AsyncIterator
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
-from shipper_exporter.app import bearer_ok
+from prometheus_client import REGISTRY
+from shipper_exporter.app import metrics_endpoint
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -28,19 +28,7 @@ def create_app(forwarder: Forwarder, *, tokens: list[str]) -> Starlette:
             body["last_error"] = forwarder.last_error
         return JSONResponse(body, status_code=200 if alive else 503)
 
-    async def serve_metrics(request: Request) -> Response:
-        verdict = bearer_ok(request.headers.get("authorization"), tokens)
-        if verdict is None:
-            return JSONResponse(
-                {"detail": "metrics token required"},
-                status_code=401,
-                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
-            )
-        if not verdict:
-            return JSONResponse({"detail": "wrong metrics token"}, status_code=403)
-        body = await asyncio.to_thread(generate_latest, REGISTRY)
-        return Response(body, media_type=CONTENT_TYPE_LATEST)
-
+    serve_metrics = metrics_endpoint(REGISTRY, tokens)
     thread = threading.Thread(target=forwarder.run, name="forwarder", daemon=True)
 
     @contextlib.asynccontextmanager

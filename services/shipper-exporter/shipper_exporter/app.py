@@ -19,7 +19,7 @@ import contextlib
 import hmac
 import os
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -90,12 +90,10 @@ def bearer_ok(header: str | None, accepted: list[str]) -> bool | None:
     return any(matches)
 
 
-def create_app(stats: StatsFile, *, tokens: list[str], poll_seconds: float) -> Starlette:
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(stats)
-
-    async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+def metrics_endpoint(
+    registry: CollectorRegistry, tokens: list[str]
+) -> Callable[[Request], Awaitable[Response]]:
+    """/metrics for a bearer token: 401 without one, 403 with a wrong one."""
 
     async def serve_metrics(request: Request) -> Response:
         # Metrics reveal the log volume of every service: never anonymous, like theirs.
@@ -110,6 +108,18 @@ def create_app(stats: StatsFile, *, tokens: list[str], poll_seconds: float) -> S
             return JSONResponse({"detail": "wrong metrics token"}, status_code=403)
         body = await asyncio.to_thread(generate_latest, registry)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+    return serve_metrics
+
+
+def create_app(stats: StatsFile, *, tokens: list[str], poll_seconds: float) -> Starlette:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(stats)
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    serve_metrics = metrics_endpoint(registry, tokens)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

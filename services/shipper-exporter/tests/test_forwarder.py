@@ -10,9 +10,11 @@ from pathlib import Path
 
 import orjson
 import pytest
+from log_forwarder.app import create_app
 from log_forwarder.bulk import BulkClient, Misaligned, Outcome, Retry, body_of, judge, malformed
 from log_forwarder.forwarder import Forwarder
 from log_forwarder.spool import QUIET_BEFORE_DELETE_S, Spool
+from starlette.testclient import TestClient
 
 
 def line(n: int, index: str = "logs-app-2026.12.07") -> bytes:
@@ -142,3 +144,17 @@ def test_items_that_do_not_pair_with_the_lines_are_sorted_out_line_by_line() -> 
     bad = b'{"create":{"_index":"unreadable\t{}\n'
     outcome = ScriptedStore().send(line(1) + bad + line(2))
     assert (outcome.created, [ln for ln, _ in outcome.rejected]) == (2, [bad])
+
+
+def test_health_tells_a_refusing_store_and_metrics_need_the_token(tmp_path: Path) -> None:
+    spool, errors = Spool(tmp_path), tmp_path / "e.json"
+    forwarder = Forwarder(spool, FakeClient([]), errors, retry_s=0)  # type: ignore[arg-type]
+    with TestClient(create_app(forwarder, tokens=["secret"])) as client:
+        assert client.get("/health").json() == {"status": "ok", "delivering": True}
+        forwarder.last_error = "POST /_bulk answered 503"
+        assert client.get("/health").json()["last_error"] == "POST /_bulk answered 503"
+        assert client.get("/metrics").status_code == 401
+        assert client.get("/metrics", headers={"Authorization": "Bearer no"}).status_code == 403
+        scraped = client.get("/metrics", headers={"Authorization": "Bearer secret"}).text
+        assert 'log_forwarder_events_total{result="malformed"}' in scraped  # from the start
+    forwarder.stop.set()
