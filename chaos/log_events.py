@@ -1,4 +1,4 @@
-"""Counted log events for the log pipeline drills (shipper-down, store-down).
+"""Counted log events for the log pipeline drills (shipper-down, forwarder-down, store-down).
 
 Each event is a request through the gateway with its own X-Request-ID, a marker: the service
 logs the request with that id (the app dataset) and the gateway writes its access line (the
