@@ -40,9 +40,17 @@ def body_of(lines: bytes) -> bytes:
     return lines.replace(b"\t", b"\n")
 
 
+# How every spool line starts (rsyslog.conf's `spooled` template). Inside a JSON string a quote
+# is escaped, so these raw bytes start an action line, or at most a nested object of a
+# document that logs a bulk request (after the line's tab: the slow path keeps it whole).
+ACTION_START = b'{"create":{"_index":"'
+
+
 def malformed(lines: bytes) -> bool:
-    """A line without exactly one tab (a torn write) would shift every action after it."""
-    return lines.count(b"\t") != lines.count(b"\n")
+    """A line without exactly one tab (a torn write) would shift every action after it; a
+    torn half glued to a whole line has two, or one action start too many."""
+    count = lines.count(b"\n")
+    return lines.count(b"\t") != count or lines.count(ACTION_START) != count
 
 
 class BulkClient:

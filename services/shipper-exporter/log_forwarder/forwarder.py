@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 from prometheus_client import Counter, Gauge
 
-from .bulk import BulkClient, Outcome, Retry, malformed
+from .bulk import ACTION_START, BulkClient, Outcome, Retry, malformed
 from .spool import Batch, Spool
 
 log = logging.getLogger("log_forwarder")
@@ -88,9 +88,37 @@ class Forwarder:
 
 
 def split_torn(lines: bytes) -> tuple[bytes, list[bytes]]:
-    """The lines that are `action<TAB>document`, and the rest (torn: never sent)."""
+    """The lines that are `action<TAB>document`, and the rest (torn: never sent).
+
+    A kill -9 in the middle of rsyslog's write() can leave half an event with no newline, and
+    the next rsyslog appends a whole one to it. That event was answered (RELP) and must not
+    go with the torn half, so a bad line is cut where each action starts; the half is the
+    only part set aside (its sender was never answered, and sends it again)."""
     kept: list[bytes] = []
     torn: list[bytes] = []
     for line in lines.splitlines(keepends=True):
-        (kept if line.count(b"\t") == 1 else torn).append(line)
+        starts = _find_all(line, ACTION_START)
+        if not starts:
+            torn.append(line)
+            continue
+        if starts[0] > 0:
+            torn.append(line[: starts[0]])
+        pieces: list[bytes] = []
+        for begin, end in zip(starts, [*starts[1:], len(line)], strict=True):
+            piece = line[begin:end]
+            if pieces and b"\t" not in piece:
+                pieces[-1] += piece  # an action start inside a document: not a new event
+            else:
+                pieces.append(piece)
+        for piece in pieces:
+            whole = piece.endswith(b"\n") and piece.count(b"\t") == 1
+            (kept if whole else torn).append(piece)
     return b"".join(kept), torn
+
+
+def _find_all(text: bytes, needle: bytes) -> list[int]:
+    found, at = [], text.find(needle)
+    while at >= 0:
+        found.append(at)
+        at = text.find(needle, at + 1)
+    return found

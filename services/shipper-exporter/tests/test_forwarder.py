@@ -12,7 +12,7 @@ import orjson
 import pytest
 from log_forwarder.app import create_app
 from log_forwarder.bulk import BulkClient, Misaligned, Outcome, Retry, body_of, judge, malformed
-from log_forwarder.forwarder import Forwarder
+from log_forwarder.forwarder import Forwarder, split_torn
 from log_forwarder.spool import QUIET_BEFORE_DELETE_S, Spool
 from starlette.testclient import TestClient
 
@@ -158,3 +158,22 @@ def test_health_tells_a_refusing_store_and_metrics_need_the_token(tmp_path: Path
         scraped = client.get("/metrics", headers={"Authorization": "Bearer secret"}).text
         assert 'log_forwarder_events_total{result="malformed"}' in scraped  # from the start
     forwarder.stop.set()
+
+
+@pytest.mark.parametrize("cut", [30, 70])  # before and after the half's own tab
+def test_a_whole_event_appended_to_a_torn_half_is_delivered(tmp_path: Path, cut: int) -> None:
+    """rsyslog killed in the middle of a write leaves half an event; the next rsyslog appends
+    to it. The whole event (answered over RELP) is sent; only the half is set aside."""
+    half = line(5)[:cut]
+    lines = line(4) + half + line(6) + line(7)
+    assert malformed(lines)
+    kept, torn = split_torn(lines)
+    assert (kept, torn) == (line(4) + line(6) + line(7), [half])
+    assert split_torn(line(1) + line(2)) == (line(1) + line(2), [])
+
+
+def test_a_document_that_logs_a_bulk_action_stays_one_event() -> None:
+    nested = orjson.dumps({"create": {"_index": "x", "_id": "y"}}).decode()
+    odd = line(1).replace(b'"line\\t1"', orjson.dumps(nested) + b',"body":' + nested.encode())
+    assert malformed(odd), "two action starts: the slow path"
+    assert split_torn(odd + line(2)) == (odd + line(2), [])
