@@ -227,9 +227,7 @@ class LogIndex:
         found: dict[str, Stored] = {}
         for _, address in hits:
             doc = searcher.doc(address)
-            doc_id = doc["_id"][0]
-            routing = doc.get_first("_routing") if self.keeps_routing else None
-            found[doc_id] = Stored(doc["_source"][0], doc["_version"][0], doc["_seq"][0], routing)
+            found[doc["_id"][0]] = self._stored(doc)
         # Every id matched: the limit could hide nothing but duplicates, which the writes never
         # make; the ids not found are still looked up one by one then, to be sure.
         looked_up = frozenset(ids) if len(hits) < len(ids) else frozenset(found)
@@ -241,7 +239,10 @@ class LogIndex:
         hits = searcher.search(tantivy.Query.term_query(self.schema, "_id", doc_id), 1).hits
         if not hits:
             return None
-        doc = searcher.doc(hits[0][1])
+        return self._stored(searcher.doc(hits[0][1]))
+
+    def _stored(self, doc: tantivy.Document) -> Stored:
+        """A committed tantivy document as the write path keeps it."""
         routing = doc.get_first("_routing") if self.keeps_routing else None
         return Stored(doc["_source"][0], doc["_version"][0], doc["_seq"][0], routing)
 
