@@ -53,6 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "chassis"))
 from chassis.logs import EcsFormatter, TcpShipperHandler
 from chassis.relp import RelpShipperHandler
+from log_forwarder import spool as spool_files
 from prometheus_client import REGISTRY
 
 from stack.paths import DataDir
@@ -270,7 +271,7 @@ def queued_lines(pipe: Pipeline, token: str) -> int:
     spool = shipper.spool_dir(pipe.runtime.data, pipe.runtime.topology.get("shipper"))
     pattern = re.compile(re.escape(token.encode()) + rb"-\d{8}")
     found: set[bytes] = set()
-    for path in spool.glob("ship-*.ndjson"):
+    for path in spool.glob(spool_files.PATTERN):
         with contextlib.suppress(FileNotFoundError):  # a file the queue has just consumed
             found |= set(pattern.findall(path.read_bytes()))
     return len(found)

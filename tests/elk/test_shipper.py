@@ -22,6 +22,7 @@ import httpx
 import orjson
 import pytest
 from elasticsearch import Elasticsearch
+from log_forwarder import spool as spool_files
 
 from grader.polling import poll_until
 from stack.paths import DataDir
@@ -191,7 +192,7 @@ def test_supervisord_and_postgres_logs_reach_the_system_dataset(
 
 def _spooled_ids(spool: Path, pattern: re.Pattern[bytes]) -> set[bytes]:
     found: set[bytes] = set()
-    for path in spool.glob("ship-*.ndjson"):
+    for path in spool.glob(spool_files.PATTERN):
         found |= set(pattern.findall(path.read_bytes()))
     return found
 

@@ -10,19 +10,12 @@ import sys
 from pathlib import Path
 
 import uvicorn
-from shipper_exporter.__main__ import ExporterError, read_token
+from shipper_exporter.__main__ import ExporterError, host_port, read_token
 
 from log_forwarder.app import create_app
 from log_forwarder.bulk import BulkClient
 from log_forwarder.forwarder import Forwarder
 from log_forwarder.spool import Spool
-
-
-def host_port(flag: str, text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":")
-    if not host or not port.isdigit():
-        raise ExporterError(f"{flag} {text!r}: expected HOST:PORT, e.g. 127.0.0.1:9200")
-    return host, int(port)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

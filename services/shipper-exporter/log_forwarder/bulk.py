@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 
 import orjson
 
-DELIVERED = {200, 201, 409}
-
 
 class Retry(Exception):
     """The store did not take the batch (down, overloaded, refusing the login): send it again."""

@@ -53,9 +53,7 @@ class Forwarder:
                 self.stop.wait(self.retry_s)
 
     def deliver(self, batch: Batch) -> bool:
-        lines, torn = batch.lines, list[bytes]()
-        if malformed(lines):
-            lines, torn = split_torn(lines)
+        lines, torn = split_torn(batch.lines) if malformed(batch.lines) else (batch.lines, [])
         try:
             outcome = self.client.send(lines) if lines else Outcome()
         except Retry as exc:

@@ -47,21 +47,25 @@ def read_token(path: Path, flag: str = "--token-file") -> str:
     return token
 
 
+def host_port(flag: str, text: str) -> tuple[str, int]:
+    """A HOST:PORT flag's value, or an error naming the flag and the form."""
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise ExporterError(f"{flag} {text!r}: expected HOST:PORT, e.g. 127.0.0.1:9105")
+    return host, int(port)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    host, _, port = args.listen.rpartition(":")
     try:
-        if not host or not port.isdigit():
-            raise ExporterError(
-                f"--listen {args.listen!r}: expected HOST:PORT, e.g. 127.0.0.1:9105"
-            )
+        host, port = host_port("--listen", args.listen)
         tokens = [read_token(path) for path in args.token_file]
     except ExporterError as exc:
         sys.stderr.write(f"shipper-exporter: {exc}\n")
         return 2
     stats = StatsFile(args.stats_file, max_bytes=args.max_bytes)
     app = create_app(stats, tokens=tokens, poll_seconds=args.poll_seconds)
-    uvicorn.run(app, host=host, port=int(port), log_level="warning", access_log=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     return 0
 
 
