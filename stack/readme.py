@@ -76,7 +76,7 @@ def component_table(topology: Topology) -> str:
 def parts_section(c: Component) -> str:
     """A package README's "Where its parts are" list (links relative to that README)."""
     parts = parts_of(c.name)
-    up = "../" * len(Path(parts.code or "services/x").parts)  # from the README to the root
+    up = "../" * len(Path(parts.code or "").parts)  # from the package's README to the root
     lines = [
         PARTS_BEGIN,
         f"- Topology entry: `{c.name}` in [stack/topology.py]({up}stack/topology.py) "

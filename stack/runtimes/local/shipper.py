@@ -137,6 +137,15 @@ class Shipper(Launcher):
         return Program(command(ctx.data, c), stopsignal="KILL")
 
 
+def _metrics_token_files(ctx: Context) -> list[str]:
+    """Prometheus' token, and the admin's for a human with curl (as the services')."""
+    return [
+        arg
+        for secret in ("metrics_token", "admin_token")
+        for arg in ("--token-file", str(ctx.secrets.path(secret)))
+    ]
+
+
 class ShipperExporter(Launcher):
     """The shipper's impstats file as Prometheus metrics (stack/shipper_exporter/)."""
 
@@ -153,11 +162,7 @@ class ShipperExporter(Launcher):
                 str(stats_file(ctx.data, rsyslog)),
                 "--poll-seconds",
                 str(STATS_INTERVAL_SECONDS),
-                # Prometheus' token, and the admin's for a human with curl (as the services).
-                "--token-file",
-                str(ctx.secrets.path("metrics_token")),
-                "--token-file",
-                str(ctx.secrets.path("admin_token")),
+                *_metrics_token_files(ctx),
             ],
             directory=REPO_ROOT,
         )
@@ -185,10 +190,7 @@ class LogForwarder(Launcher):
                 str(ctx.secrets.path(f"{SHIPPER_USER}_password")),
                 "--error-file",
                 str(error_file(ctx.data, rsyslog)),
-                "--token-file",
-                str(ctx.secrets.path("metrics_token")),
-                "--token-file",
-                str(ctx.secrets.path("admin_token")),
+                *_metrics_token_files(ctx),
             ],
             directory=REPO_ROOT,
         )
